@@ -1,0 +1,193 @@
+"""`Frame` and `Heartbeat`, and how a frame becomes wire bytes for a version.
+
+A frame is immutable. `raw_headers` keeps every header in order, repeats included,
+because brokers differ in which repeat they honour and tests need to see them all;
+`headers` applies the spec's rule that the first occurrence wins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+
+from stomptest.protocol import spec
+from stomptest.protocol.errors import FrameError
+
+HeaderValue = str | int
+HeadersArg = Mapping[str, HeaderValue] | Iterable[tuple[str, HeaderValue]]
+
+TEXT_CONTENT_TYPE = "text/plain;charset=utf-8"
+
+
+class Heartbeat:
+    """An EOL received between frames (1.1+): proof that the peer is alive."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "Heartbeat()"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Heartbeat)
+
+    def __hash__(self) -> int:
+        return hash(Heartbeat)
+
+
+HEARTBEAT = Heartbeat()
+
+
+class Frame:
+    """One STOMP frame: a command, ordered headers and a body of bytes.
+
+    `headers` may be a mapping or a sequence of (name, value) pairs; int values are
+    written in decimal. A `str` body is encoded as UTF-8 and, unless the headers name
+    one, gets `content-type:text/plain;charset=utf-8`.
+    """
+
+    __slots__ = ("_headers", "body", "command", "raw_headers")
+
+    command: str
+    raw_headers: tuple[tuple[str, str], ...]
+    body: bytes
+    _headers: Mapping[str, str] | None
+
+    def __init__(
+        self, command: str, headers: HeadersArg = (), body: bytes | bytearray | memoryview | str = b""
+    ) -> None:
+        if not isinstance(command, str) or not command:
+            raise TypeError(f"a frame's command is a non-empty str, not {command!r}")
+        items = headers.items() if isinstance(headers, Mapping) else headers
+        raw: list[tuple[str, str]] = []
+        for item in items:
+            try:
+                name, value = item
+            except (TypeError, ValueError):
+                raise TypeError(f"a header is a (name, value) pair, not {item!r}") from None
+            if not isinstance(name, str):
+                raise TypeError(f"header names are str, not {name!r}")
+            if isinstance(value, int) and not isinstance(value, bool):
+                value = str(value)
+            elif not isinstance(value, str):
+                raise TypeError(f"header {name!r}: values are str or int, not {value!r}")
+            raw.append((name, value))
+        if isinstance(body, str):
+            if not any(name == "content-type" for name, _ in raw):
+                raw.append(("content-type", TEXT_CONTENT_TYPE))
+            body = body.encode("utf-8")
+        elif isinstance(body, (bytearray, memoryview)):
+            body = bytes(body)
+        elif not isinstance(body, bytes):
+            raise TypeError(f"a frame's body is bytes or str, not {type(body).__name__}")
+        self.command = command
+        self.raw_headers = tuple(raw)
+        self.body = body
+        self._headers = None
+
+    @classmethod
+    def _trusted(
+        cls,
+        command: str,
+        raw_headers: tuple[tuple[str, str], ...],
+        headers: dict[str, str] | None,
+        body: bytes,
+    ) -> Frame:
+        """Build a frame from parts the parser already checked (the hot path)."""
+        frame = object.__new__(cls)
+        frame.command = command
+        frame.raw_headers = raw_headers
+        frame.body = body
+        frame._headers = MappingProxyType(headers) if headers is not None else None
+        return frame
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """Read-only view of the headers where the first occurrence of a name wins."""
+        if self._headers is None:
+            first: dict[str, str] = {}
+            for name, value in self.raw_headers:
+                if name not in first:
+                    first[name] = value
+            self._headers = MappingProxyType(first)
+        return self._headers
+
+    def encode(self, version: str = "1.2", *, content_length: bool = False) -> bytes:
+        """The wire bytes of this frame in `version`.
+
+        `content-length` is written when the body holds a NUL or `content_length` is
+        true; a `content-length` header given by the caller must match the body.
+        Headers that the version cannot represent raise `FrameError`.
+        """
+        version = spec.check_version(version)
+        command = self.command
+        if command not in spec.COMMANDS:
+            raise FrameError(f"cannot encode unknown command {command!r}: use one of {sorted(spec.COMMANDS)}")
+        body = self.body
+        raw = self.raw_headers
+        if body and version != "1.0" and command not in spec.BODY_COMMANDS:
+            raise FrameError(f"{command} frames may not have a body in STOMP {version}")
+        given = self.headers.get("content-length")
+        if given is not None:
+            if given != str(len(body)):
+                raise FrameError(
+                    f"content-length:{given} does not match the body's {len(body)} bytes: "
+                    "leave the header out and stomptest writes the right one"
+                )
+        elif content_length or b"\x00" in body:
+            raw = (*raw, ("content-length", str(len(body))))
+        escaped = version != "1.0" and command not in spec.UNESCAPED_COMMANDS
+        lines = [command]
+        if escaped:
+            table = spec.ESCAPES[version]
+            for name, value in raw:
+                if not name:
+                    raise FrameError("a header name may not be empty")
+                if "\x00" in name or "\x00" in value:
+                    raise FrameError(f"header {name!r}: NUL cannot appear in a header")
+                lines.append(f"{name.translate(table)}:{value.translate(table)}")
+        else:
+            for name, value in raw:
+                _check_unescaped(command, version, name, value)
+                lines.append(f"{name}:{value}")
+        lines.append("")
+        errors = "surrogateescape" if version == "1.0" else "strict"
+        try:
+            head = ("\n".join(lines) + "\n").encode("utf-8", errors)
+        except UnicodeEncodeError as exc:
+            raise FrameError(f"header text cannot be encoded as UTF-8: {exc.reason}") from None
+        return head + body + b"\x00"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Frame):
+            return NotImplemented
+        return self.command == other.command and self.raw_headers == other.raw_headers and self.body == other.body
+
+    def __hash__(self) -> int:
+        return hash((self.command, self.raw_headers, self.body))
+
+    def __repr__(self) -> str:
+        body = self.body if len(self.body) <= 80 else self.body[:80] + b"..."
+        return f"Frame({self.command!r}, headers={list(self.raw_headers)!r}, body={body!r})"
+
+    def __str__(self) -> str:
+        lines = [self.command, *(f"{name}:{value}" for name, value in self.raw_headers), ""]
+        try:
+            body = self.body.decode("utf-8")
+        except UnicodeDecodeError:
+            body = repr(self.body)
+        return "\n".join(lines) + "\n" + body
+
+
+def _check_unescaped(command: str, version: str, name: str, value: str) -> None:
+    """Refuse what a frame without escaping cannot carry (1.0, and CONNECT/CONNECTED)."""
+    where = f"{command} in STOMP {version}" if version != "1.0" else "STOMP 1.0"
+    if not name:
+        raise FrameError("a header name may not be empty")
+    if "\n" in name or ":" in name:
+        raise FrameError(f"header name {name!r} has a LF or ':', which {where} cannot carry (no escaping)")
+    if "\n" in value:
+        raise FrameError(f"header {name!r}: a LF in the value cannot be carried by {where} (no escaping)")
+    if version == "1.2" and (name.endswith("\r") or value.endswith("\r")):
+        raise FrameError(f"header {name!r}: a trailing CR would be read as part of CRLF in {where}")
+    if "\x00" in name or "\x00" in value:
+        raise FrameError(f"header {name!r}: NUL cannot appear in a header")

@@ -1,0 +1,322 @@
+"""The incremental frame parser: bytes in, `Frame` and `Heartbeat` items out.
+
+Theory of operation. Unconsumed bytes sit in `_buf`, and a partial frame always
+starts at `_buf[0]`. Scanning resumes where the last attempt stopped, so a frame
+trickling in byte by byte costs linear time, and once the size of the rest of a
+frame is known (`content-length`) or only a NUL can end it, new chunks are parked
+in a list and joined once, so a large body is copied a constant number of times
+however small the chunks. Limits are checked against what has arrived, before the
+body is allocated. After a `FrameError` the stream cannot be resynchronised, so
+the parser refuses further input.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from stomptest.protocol import spec
+from stomptest.protocol.errors import ConfigurationError, FrameError
+from stomptest.protocol.frame import HEARTBEAT, Frame, Heartbeat
+
+Item = Frame | Heartbeat
+
+_COMMANDS_1_0 = spec.COMMANDS - spec.COMMANDS_SINCE_1_1
+
+
+class Parser:
+    """Turns a STOMP byte stream into frames, one `feed` at a time.
+
+    `version` may be changed between feeds (after CONNECTED has settled it). The
+    limits bound memory whatever a peer sends: `max_frame_bytes` for a whole frame,
+    `max_headers` header lines, `max_header_bytes` for one header line.
+
+    In 1.0, header bytes that are not UTF-8 are decoded with Python's
+    ``surrogateescape`` handler: each such byte becomes one lone surrogate, and
+    `Frame.encode("1.0")` writes the very same byte back. 1.1 and 1.2 require UTF-8.
+    """
+
+    def __init__(
+        self,
+        version: str = "1.2",
+        *,
+        max_frame_bytes: int = spec.DEFAULT_MAX_FRAME_BYTES,
+        max_headers: int = spec.DEFAULT_MAX_HEADERS,
+        max_header_bytes: int = spec.DEFAULT_MAX_HEADER_BYTES,
+    ) -> None:
+        for name, limit in (
+            ("max_frame_bytes", max_frame_bytes),
+            ("max_headers", max_headers),
+            ("max_header_bytes", max_header_bytes),
+        ):
+            if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+                raise ConfigurationError(f"{name} must be a positive int, not {limit!r}")
+        self.max_frame_bytes = max_frame_bytes
+        self.max_headers = max_headers
+        self.max_header_bytes = max_header_bytes
+        self.version = version
+        self._buf = b""
+        self._offset = 0  # stream offset of _buf[0]
+        self._parked: list[bytes] = []
+        self._parked_len = 0
+        self._need = 0  # bytes buffered before another parse is worth trying
+        self._awaiting_nul = False  # a body without content-length is open
+        self._head_scanned = 0  # how far the open frame was searched for the end of its head
+        self._broken: FrameError | None = None
+
+    @property
+    def version(self) -> str:
+        return self._version
+
+    @version.setter
+    def version(self, version: str) -> None:
+        self._version = spec.check_version(version)
+        self._commands = _COMMANDS_1_0 if version == "1.0" else spec.COMMANDS
+        self._unescape = _unescaper(spec.UNESCAPES[version]) if version != "1.0" else None
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received that are not yet part of a complete item."""
+        return len(self._buf) + self._parked_len
+
+    def feed(self, data: bytes | bytearray | memoryview) -> list[Item]:
+        """Add `data` and return every frame and heart-beat it completes, in order."""
+        if self._broken is not None:
+            raise FrameError(
+                f"the stream is unusable after an earlier error ({self._broken}); "
+                "close the connection and parse a new stream with a new Parser"
+            )
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"Parser.feed takes bytes, not {type(data).__name__}")
+        try:
+            if data and self._park(data):
+                return []
+            return self._parse()
+        except FrameError as exc:
+            self._broken = exc
+            raise
+
+    def _park(self, data: bytes | bytearray | memoryview) -> bool:
+        """Buffer `data`; return True when it cannot complete anything yet (kept unjoined)."""
+        size = len(self._buf) + self._parked_len + len(data)
+        if size < self._need or (self._awaiting_nul and b"\x00" not in data):
+            if size > self.max_frame_bytes:
+                raise self._error(f"frame is larger than max_frame_bytes={self.max_frame_bytes}", size, [])
+            self._parked.append(bytes(data))
+            self._parked_len += len(data)
+            return True
+        if self._parked:
+            self._buf = b"".join([self._buf, *self._parked, data])
+            self._parked.clear()
+            self._parked_len = 0
+        elif self._buf:
+            self._buf += data
+        else:
+            self._buf = bytes(data)
+        return False
+
+    def _parse(self) -> list[Item]:
+        buf = self._buf
+        n = len(buf)
+        version = self._version
+        crlf = version == "1.2"
+        beats = version != "1.0"
+        commands = self._commands
+        out: list[Item] = []
+        pos = 0
+        while pos < n:
+            byte = buf[pos]
+            if byte == 10:  # LF between frames
+                if beats:
+                    out.append(HEARTBEAT)
+                pos += 1
+                continue
+            if byte == 13 and crlf:
+                if pos + 1 == n:
+                    break
+                if buf[pos + 1] != 10:
+                    raise self._error("a CR between frames must be followed by LF", pos + 1, out)
+                out.append(HEARTBEAT)
+                pos += 2
+                continue
+            # -- the head: command line and headers, ended by an empty line before any NUL
+            scan = pos + self._head_scanned
+            nul = buf.find(b"\x00", scan)
+            bound = n if nul < 0 else nul
+            end = buf.find(b"\n\n", scan, bound)
+            skip = 2
+            if crlf:
+                crlf_end = buf.find(b"\n\r\n", scan, bound if end < 0 else end + 1)
+                if crlf_end >= 0 and (end < 0 or crlf_end < end):
+                    end, skip = crlf_end, 3
+            if end < 0:
+                self._check_open_head(buf, pos, nul, out)
+                break
+            try:
+                text = buf[pos:end].decode("utf-8")
+            except UnicodeDecodeError as exc:
+                if beats:
+                    raise self._error("header bytes are not UTF-8", pos + exc.start, out) from None
+                text = buf[pos:end].decode("utf-8", "surrogateescape")
+            if crlf and "\r" in text:
+                lines = [line[:-1] if line[-1:] == "\r" else line for line in text.split("\n")]
+            else:
+                lines = text.split("\n")
+            command = lines[0]
+            if command not in commands:
+                raise self._command_error(command, pos, out)
+            if len(lines) > self.max_headers + 1:
+                raise self._error(f"more than max_headers={self.max_headers} headers", pos, out)
+            if end - pos > self.max_header_bytes:
+                self._check_line_lengths(lines, pos, out)
+            unescape = (
+                self._unescape
+                if self._unescape is not None and "\\" in text and command not in spec.UNESCAPED_COMMANDS
+                else None
+            )
+            raw: list[tuple[str, str]] = []
+            first: dict[str, str] = {}
+            for index in range(1, len(lines)):
+                line = lines[index]
+                name, colon, value = line.partition(":")
+                if not colon or not name:
+                    raise self._error(f"header line {line[:60]!r} is not 'name:value'", _line_at(buf, pos, index), out)
+                if unescape is not None and "\\" in line:
+                    name, value = self._unescape_pair(unescape, name, value, pos, out)
+                raw.append((name, value))
+                if name not in first:
+                    first[name] = value
+            # -- the body: sliced by content-length, or ended by the first NUL
+            start = end + skip
+            length_text = first.get("content-length")
+            if length_text is not None:
+                if not (length_text.isascii() and length_text.isdigit()):
+                    raise self._error(f"content-length:{length_text!r} is not a byte count", pos, out)
+                stop = start + int(length_text)
+                if stop + 1 - pos > self.max_frame_bytes:
+                    raise self._error(
+                        f"content-length:{length_text} makes the frame larger than "
+                        f"max_frame_bytes={self.max_frame_bytes}",
+                        pos,
+                        out,
+                    )
+                if stop >= n:
+                    self._need = stop + 1 - pos
+                    break
+                if buf[stop] != 0:
+                    raise self._error(
+                        f"content-length:{length_text} bytes are followed by {buf[stop : stop + 1]!r}, not NUL",
+                        stop,
+                        out,
+                    )
+            elif nul >= 0:
+                stop = nul
+            else:
+                if n - pos > self.max_frame_bytes:
+                    raise self._error(f"frame is larger than max_frame_bytes={self.max_frame_bytes}", pos, out)
+                self._awaiting_nul = True
+                break
+            if stop > start and beats and command not in spec.BODY_COMMANDS:
+                raise self._error(f"{command} frames may not carry a body in STOMP {version}", start, out)
+            out.append(Frame._trusted(command, tuple(raw), first, buf[start:stop]))
+            pos = stop + 1
+            self._head_scanned = self._need = 0
+            self._awaiting_nul = False
+        if pos:
+            self._buf = buf[pos:]
+            self._offset += pos
+        return out
+
+    def _check_open_head(self, buf: bytes, pos: int, nul: int, out: list[Item]) -> None:
+        """Fail early on a head that can never become valid; else note how far it was read."""
+        n = len(buf)
+        first_lf = buf.find(b"\n", pos)
+        if first_lf >= 0:
+            command = buf[pos:first_lf].decode("utf-8", "replace")
+            if self._version == "1.2" and command.endswith("\r"):
+                command = command[:-1]
+            if command not in self._commands:
+                raise self._command_error(command, pos, out)
+        if nul >= 0:
+            raise self._error("NUL before the blank line that ends the headers", nul, out)
+        last_lf = buf.rfind(b"\n", pos)
+        line_start = pos if last_lf < 0 else last_lf + 1
+        if n - line_start > self.max_header_bytes:
+            raise self._error(f"a header line is longer than max_header_bytes={self.max_header_bytes}", line_start, out)
+        if buf.count(b"\n", pos) > self.max_headers + 1:
+            raise self._error(f"more than max_headers={self.max_headers} headers", pos, out)
+        if n - pos > self.max_frame_bytes:
+            raise self._error(f"frame is larger than max_frame_bytes={self.max_frame_bytes}", pos, out)
+        self._head_scanned = max(0, n - pos - 3)  # an EOL pair (LF CR LF) may straddle chunks
+        self._need = 0
+
+    def _check_line_lengths(self, lines: list[str], pos: int, out: list[Item]) -> None:
+        for line in lines:
+            if len(line.encode("utf-8", "surrogateescape")) > self.max_header_bytes:
+                raise self._error(f"a header line is longer than max_header_bytes={self.max_header_bytes}", pos, out)
+
+    def _unescape_pair(
+        self, unescape: Callable[[str], str], name: str, value: str, pos: int, out: list[Item]
+    ) -> tuple[str, str]:
+        try:
+            return unescape(name), unescape(value)
+        except _BadEscape as exc:
+            allowed = ", ".join(sorted("\\" + code for code in spec.UNESCAPES[self._version]))
+            raise self._error(
+                f"invalid escape {exc.args[0]!r} in header {name!r} (STOMP {self._version} allows only {allowed})",
+                pos,
+                out,
+            ) from None
+
+    def _error(self, message: str, at: int, done: list[Item]) -> FrameError:
+        return FrameError(message, offset=self._offset + at, frames=done)
+
+    def _command_error(self, command: str, at: int, done: list[Item]) -> FrameError:
+        hint = ""
+        if command.endswith("\r"):
+            hint = ": CR LF line endings are only allowed in STOMP 1.2"
+        elif command.upper() in self._commands:
+            hint = f": commands are case-sensitive, did you mean {command.upper()}?"
+        elif command in spec.COMMANDS:
+            hint = f": {command} does not exist in STOMP {self._version}"
+        return self._error(f"unknown command {command[:40]!r}{hint}", at, done)
+
+
+class _BadEscape(Exception):
+    pass
+
+
+_ESCAPE = re.compile(r"\\(.?)", re.S)
+
+
+def _unescaper(table: dict[str, str]) -> Callable[[str], str]:
+    """A function that decodes the escapes of one version and rejects any other."""
+    simple = [("\\" + code, decoded) for code, decoded in table.items() if code != "\\"]
+
+    def decode(match: re.Match[str]) -> str:
+        decoded = table.get(match.group(1))
+        if decoded is None:
+            raise _BadEscape(match.group(0))
+        return decoded
+
+    def unescape(text: str) -> str:
+        if "\\" not in text:
+            return text
+        if "\\\\" not in text:
+            # fast path: with no escaped backslash, every backslash must start a simple escape
+            for escape, decoded in simple:
+                text = text.replace(escape, decoded)
+            if "\\" not in text:
+                return text
+            index = text.index("\\")
+            raise _BadEscape(text[index : index + 2])
+        return _ESCAPE.sub(decode, text)
+
+    return unescape
+
+
+def _line_at(buf: bytes, pos: int, index: int) -> int:
+    """Byte offset of line `index` of the frame starting at `pos` (for error messages)."""
+    for _ in range(index):
+        pos = buf.index(b"\n", pos) + 1
+    return pos
