@@ -1,0 +1,19 @@
+"""Test-suite wide settings: hypothesis profiles.
+
+`ci` runs thousands of examples per property and is what .ci/run selects with
+HYPOTHESIS_PROFILE=ci; `dev` keeps the local edit-test loop quick.
+"""
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "ci",
+    max_examples=2000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    print_blob=True,
+)
+settings.register_profile("dev", max_examples=200, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
