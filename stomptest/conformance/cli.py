@@ -1,0 +1,137 @@
+"""`stomptest conformance`: run the checks against a URL, or against the embedded fake broker.
+
+The main CLI wires this in with `add_subcommand(subparsers)` and dispatches to `run(args)`;
+`python -m stomptest.conformance` runs it on its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from stomptest.conformance.deviations import PROFILES
+from stomptest.conformance.model import Outcome, Target, Verdict
+from stomptest.conformance.report import SYMBOLS, render_table, to_html, to_json, to_junit_xml
+from stomptest.conformance.runner import DEFAULT_WORKERS, all_checks, run_checks, select_checks
+from stomptest.protocol.errors import ConfigurationError
+from stomptest.protocol.spec import VERSIONS
+
+DESCRIPTION = "Check how a STOMP broker follows the STOMP 1.0/1.1/1.2 specs (the embedded fake broker if no URL)."
+
+
+def configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument("url", nargs="?", help="stomp://host:port of the broker; omit to test the fake broker")
+    parser.add_argument(
+        "--profile",
+        choices=["auto", *PROFILES],
+        default=None,
+        help="whose known deviations to expect (default: auto from the CONNECTED server header; "
+        "strict for the fake broker)",
+    )
+    parser.add_argument("--versions", default=",".join(VERSIONS), help="comma-separated, default 1.0,1.1,1.2")
+    parser.add_argument("--login", help="CONNECT login")
+    parser.add_argument("--passcode", help="CONNECT passcode")
+    parser.add_argument("--host", dest="vhost", help="CONNECT host header, the virtual host (default /)")
+    parser.add_argument("--checks", help="comma-separated check names (default: all; see --list)")
+    parser.add_argument("--list", action="store_true", help="list the checks and exit")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="write the full report as JSON")
+    parser.add_argument("--junit-xml", type=Path, metavar="FILE", help="write JUnit XML (one testcase per cell)")
+    parser.add_argument("--html", type=Path, metavar="FILE", help="write a self-contained HTML report")
+    parser.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for an answer that must come")
+    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help="checks run concurrently")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    return parser
+
+
+def add_subcommand(subparsers: Any) -> argparse.ArgumentParser:
+    """Add `conformance` to the main CLI's subparsers (an argparse _SubParsersAction)."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "conformance", help="check a broker against the STOMP specs", description=DESCRIPTION
+    )
+    configure(parser)
+    parser.set_defaults(func=run)
+    return parser
+
+
+def parse_versions(text: str) -> tuple[str, ...]:
+    versions = tuple(v.strip() for v in text.split(",") if v.strip())
+    bad = [v for v in versions if v not in VERSIONS]
+    if bad or not versions:
+        raise ConfigurationError(f"--versions {text!r}: use a comma-separated subset of {','.join(VERSIONS)}")
+    return tuple(v for v in VERSIONS if v in versions)
+
+
+@contextlib.contextmanager
+def _embedded_broker(profile: str) -> Iterator[str]:
+    """Start the fake broker on a free port; imported here so a URL run never loads gevent."""
+    try:
+        from stomptest.broker import Broker
+    except ImportError as exc:
+        raise ConfigurationError(f"the embedded fake broker is not available ({exc}): pass a broker URL") from None
+    broker = Broker(host="127.0.0.1", port=0, profile=profile)
+    broker.start()
+    try:
+        yield f"stomp://127.0.0.1:{broker.port}"
+    finally:
+        broker.stop()
+
+
+def _progress(stream: TextIO, total: int) -> Any:
+    done = 0
+
+    def show(outcome: Outcome) -> None:
+        nonlocal done
+        done += 1
+        if outcome.verdict is not Verdict.NA:
+            stream.write(f"[{done:3d}/{total}] {SYMBOLS[outcome.verdict]:8s} {outcome.check} [{outcome.version}]\n")
+            stream.flush()
+
+    return show
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run as parsed by `configure`; 0 only when no check fails, 1 on failures, 2 on bad usage or no broker."""
+    out: TextIO = sys.stdout
+    err: TextIO = sys.stderr
+    try:
+        if args.list:
+            for check in all_checks():
+                out.write(f"{check.name:32s} {','.join(check.versions):12s} {check.title}\n")
+            return 0
+        versions = parse_versions(args.versions)
+        checks = select_checks(args.checks.split(",") if args.checks else None)
+        with contextlib.ExitStack() as stack:
+            if args.url:
+                url, profile = args.url, args.profile or "auto"
+            else:
+                profile = args.profile if args.profile not in (None, "auto") else "strict"
+                url = stack.enter_context(_embedded_broker(profile))
+                err.write(f"started the fake broker (profile {profile}) at {url}\n")
+            target = Target.from_url(
+                url, login=args.login, passcode=args.passcode, vhost=args.vhost, timeout=args.timeout
+            )
+            progress = None if args.quiet else _progress(err, len(checks) * len(versions))
+            report = run_checks(
+                target, profile=profile, versions=versions, checks=checks, workers=args.workers, progress=progress
+            )
+    except ConfigurationError as exc:
+        err.write(f"stomptest conformance: {exc}\n")
+        return 2
+    except OSError as exc:
+        err.write(f"stomptest conformance: cannot test {args.url or 'the fake broker'}: {exc}\n")
+        return 2
+    out.write(render_table(report) + "\n")
+    for path, render in ((args.json, to_json), (args.junit_xml, to_junit_xml), (args.html, to_html)):
+        if path is not None:
+            path.write_text(render(report), encoding="utf-8")
+            err.write(f"wrote {path}\n")
+    return 1 if report.failed else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = configure(argparse.ArgumentParser(prog="stomptest conformance", description=DESCRIPTION))
+    return run(parser.parse_args(argv))

@@ -1,0 +1,161 @@
+"""The vocabulary of a conformance run: targets, checks, findings, verdicts and results."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlsplit
+
+from stomptest.protocol.errors import ConfigurationError
+from stomptest.protocol.spec import VERSIONS
+
+if TYPE_CHECKING:
+    from stomptest.conformance.context import Context
+
+
+class Verdict(str, enum.Enum):
+    """How a broker did on one check in one STOMP version."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    DEVIATES = "deviates"  # differs from the spec exactly as the chosen profile is known to
+    NA = "n/a"  # the check does not apply to this version (or to this broker's setup)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the broker under test listens and how to log in to it."""
+
+    host: str = "127.0.0.1"
+    port: int = 61613
+    login: str | None = None
+    passcode: str | None = None
+    vhost: str = "/"  # the CONNECT `host` header; RabbitMQ only accepts its vhost names here
+    timeout: float = 3.0  # how long a check waits for an answer that must come
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        login: str | None = None,
+        passcode: str | None = None,
+        vhost: str | None = None,
+        timeout: float = 3.0,
+    ) -> Target:
+        """Parse ``stomp://[login:passcode@]host[:port]`` (``tcp://`` or a bare ``host:port`` also work)."""
+        text = url if "://" in url else f"stomp://{url}"
+        parts = urlsplit(text)
+        if parts.scheme not in ("stomp", "tcp"):
+            raise ConfigurationError(f"unsupported URL scheme {parts.scheme!r} in {url!r}: use stomp://host:port")
+        try:
+            port = parts.port or 61613
+        except ValueError:
+            raise ConfigurationError(f"the port in {url!r} is not a number from 0 to 65535") from None
+        if not parts.hostname:
+            raise ConfigurationError(f"no host in {url!r}: use stomp://host:port")
+        return cls(
+            host=parts.hostname,
+            port=port,
+            login=login if login is not None else (unquote(parts.username) if parts.username else None),
+            passcode=passcode if passcode is not None else (unquote(parts.password) if parts.password else None),
+            vhost=vhost if vhost is not None else "/",
+            timeout=timeout,
+        )
+
+    @property
+    def url(self) -> str:
+        return f"stomp://{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One way the broker's behaviour differed from the spec.
+
+    `code` names the kind of difference so that profiles can list the ones they expect;
+    `clause` is the spec version and section the expectation rests on.
+    """
+
+    code: str
+    clause: str
+    message: str
+
+
+class NotApplicable(Exception):
+    """Raised by a check when it cannot apply (the version is not spoken, no authentication...)."""
+
+
+CheckFunction = Callable[["Context"], None]
+
+
+@dataclass(frozen=True)
+class Check:
+    """A named conformance check, run once per STOMP version it applies to."""
+
+    name: str
+    title: str
+    function: CheckFunction
+    versions: tuple[str, ...] = VERSIONS
+    area: str = ""
+
+
+@dataclass
+class Outcome:
+    """The result of one check in one version."""
+
+    check: str
+    version: str
+    verdict: Verdict
+    findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    transcript: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "check": self.check,
+            "version": self.version,
+            "verdict": self.verdict.value,
+            "findings": [{"code": f.code, "clause": f.clause, "message": f.message} for f in self.findings],
+            "notes": list(self.notes),
+            "transcript": list(self.transcript),
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass
+class Report:
+    """Every outcome of a run, with what it ran against."""
+
+    target: str
+    profile: str
+    server: str
+    versions: tuple[str, ...]
+    checks: list[Check]
+    outcomes: dict[tuple[str, str], Outcome]
+    seconds: float = 0.0
+
+    def outcome(self, check: str, version: str) -> Outcome:
+        return self.outcomes[(check, version)]
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes.values() if o.verdict is Verdict.FAIL]
+
+    def verdicts(self) -> dict[str, dict[str, str]]:
+        """check name -> version -> verdict string, for comparing runs."""
+        table: dict[str, dict[str, str]] = {}
+        for (check, version), outcome in self.outcomes.items():
+            table.setdefault(check, {})[version] = outcome.verdict.value
+        return table
+
+    def counts(self) -> dict[str, int]:
+        counts = {verdict.value: 0 for verdict in Verdict}
+        for outcome in self.outcomes.values():
+            counts[outcome.verdict.value] += 1
+        return counts
