@@ -1,0 +1,474 @@
+"""The shared side of the broker: destinations, messages, subscriptions and dispatch.
+
+Theory of operation. The engine is plain state, driven by `Connection` objects (one per
+client, see connection.py) and by the test-side API; it never does I/O and never reads
+a clock: every call that needs the time receives `now` (seconds since the epoch).
+
+A queue keeps its messages in sequence order and hands them round-robin to the
+subscriptions that have room (flow control: prefetch windows and `max_unacknowledged`,
+and a connection whose unsent output is full has no room). A topic copies each message
+to every subscription's own `pending` list, so a slow subscriber delays only itself.
+A message that goes back to a queue (disconnect, UNSUBSCRIBE, NACK) is merged back in
+sequence order, so per destination the order holds even across redeliveries.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import string
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Literal
+
+from stomptest.broker.profiles import Limits, Profile
+
+if TYPE_CHECKING:
+    from stomptest.broker.connection import Connection
+
+Kind = Literal["queue", "topic"]
+AckMode = Literal["auto", "client", "client-individual"]
+
+
+class Message:
+    """One message held by the broker (its headers are the user headers of the SEND)."""
+
+    __slots__ = (
+        "body",
+        "deliveries",
+        "destination",
+        "expires",
+        "had_content_length",
+        "headers",
+        "message_id",
+        "persistent",
+        "priority",
+        "sequence",
+        "timestamp",
+    )
+
+    def __init__(
+        self,
+        sequence: int,
+        destination: str,
+        headers: tuple[tuple[str, str], ...],
+        body: bytes,
+        message_id: str,
+        timestamp: int,
+        expires: int = 0,
+        priority: int = 4,
+        persistent: str | None = None,
+        had_content_length: bool = False,
+    ) -> None:
+        self.sequence = sequence
+        self.destination = destination
+        self.headers = headers
+        self.body = body
+        self.message_id = message_id
+        self.timestamp = timestamp
+        self.expires = expires
+        self.priority = priority
+        self.persistent = persistent
+        self.had_content_length = had_content_length
+        self.deliveries = 0
+
+
+class Delivery:
+    """A message handed to a subscription in a client ack mode and not yet acknowledged."""
+
+    __slots__ = ("ack", "message", "message_id", "subscription")
+
+    def __init__(self, message: Message, subscription: Subscription, message_id: str, ack: str) -> None:
+        self.message = message
+        self.subscription = subscription
+        self.message_id = message_id
+        self.ack = ack
+
+
+class Subscription:
+    """A SUBSCRIBE of one connection; `unacked` is ordered by delivery, keyed by ack id."""
+
+    __slots__ = (
+        "ack",
+        "connection",
+        "destination",
+        "headers",
+        "id",
+        "pending",
+        "serial",
+        "unacked",
+        "unacked_by_message_id",
+        "unacked_bytes",
+        "window",
+        "window_unit",
+    )
+
+    def __init__(
+        self,
+        connection: Connection,
+        id: str,
+        destination: Destination,
+        ack: AckMode,
+        window: int | None,
+        window_unit: str,
+        serial: int,
+        headers: Mapping[str, str],
+    ) -> None:
+        self.connection = connection
+        self.id = id
+        self.destination = destination
+        self.ack = ack
+        self.window = window  # None: no window beyond Limits.max_unacknowledged
+        self.window_unit = window_unit
+        self.serial = serial
+        self.headers = dict(headers)
+        self.unacked: dict[str, Delivery] = {}
+        self.unacked_by_message_id: dict[str, str] = {}
+        self.unacked_bytes = 0
+        # topics only: messages copied to this subscriber and not yet delivered
+        self.pending: deque[Message] | None = deque() if destination.kind == "topic" else None
+
+    def has_room(self, limit: int) -> bool:
+        """Whether one more message may be delivered now (flow control)."""
+        if not self.connection.writable:
+            return False
+        if self.ack == "auto":
+            return True
+        count = len(self.unacked)
+        if count >= limit:
+            return False
+        window = self.window
+        if window is None:
+            return True
+        if self.window_unit == "bytes":
+            # Artemis: a byte window; 0 means one message at a time, and one message is always allowed
+            return count == 0 or self.unacked_bytes < window
+        return count < window
+
+
+class Destination:
+    """A named place to send to; `kind` says how messages are routed."""
+
+    kind: Kind = "queue"
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.subscriptions: list[Subscription] = []
+        self.messages: deque[Message] = deque()  # queues only
+        self.next_subscriber = 0  # round-robin position (queues only)
+
+
+class Queue(Destination):
+    kind: Kind = "queue"
+
+
+class Topic(Destination):
+    kind: Kind = "topic"
+
+
+_PREFIXES: tuple[tuple[str, Kind], ...] = (
+    ("/queue/", "queue"),
+    ("/temp-queue/", "queue"),
+    ("/topic/", "topic"),
+    ("/temp-topic/", "topic"),
+)
+_ALPHABET = string.ascii_letters + string.digits + "-_"
+
+
+class Engine:
+    """Destinations and connections of one broker, shared by all its `Connection`s."""
+
+    def __init__(
+        self,
+        profile: Profile,
+        *,
+        users: Mapping[str, str] | None = None,
+        limits: Limits | None = None,
+        seed: int | None = None,
+    ) -> None:
+        self.profile = profile
+        self.limits = limits if limits is not None else profile.limits
+        self.users = dict(users) if users is not None else None
+        self.destinations: dict[str, Destination] = {}
+        self.connections: dict[int, Connection] = {}
+        self.finished: deque[Connection] = deque(maxlen=100)  # closed connections, for their transcripts
+        self.internal_errors: list[str] = []  # broker bugs, raised by Broker.check()
+        self.port = 0  # set by the host, used in ActiveMQ-style ids
+        self._random = random.Random(seed)
+        self._token = "".join(self._random.choice(string.digits) for _ in range(13))
+        self._sequence = itertools.count(1)
+        self._connection_ids = itertools.count(1)
+        self._subscription_serials = itertools.count(1)
+        # called with a connection whose output became non-empty; the host wakes its writer
+        self.on_output: Callable[[Connection], None] = _ignore
+
+    # -- connections
+
+    def open_connection(self, peer: str, now: float) -> Connection:
+        """A new client connection; over `max_connections` it is answered with ERROR and closed."""
+        from stomptest.broker.connection import Connection
+
+        connection = Connection(self, next(self._connection_ids), peer, now)
+        self.connections[connection.id] = connection
+        if len(self.connections) > self.limits.max_connections:
+            connection.fail(
+                "limit", None, reason=f"too many connections (max_connections={self.limits.max_connections})"
+            )
+        return connection
+
+    def forget(self, connection: Connection) -> None:
+        if self.connections.pop(connection.id, None) is not None:
+            self.finished.append(connection)
+
+    def session_id(self, connection: Connection) -> str:
+        style = self.profile.id_style
+        if style == "activemq":
+            return f"ID:stomptest-{self.port}-{self._token}-0:{connection.id}"
+        if style == "rabbitmq":
+            return "session-" + "".join(self._random.choice(_ALPHABET) for _ in range(22))
+        if style == "artemis":
+            return str(self._random.randrange(10**8, 10**9))
+        return f"session-{connection.id}"
+
+    # -- destinations
+
+    def resolve(self, name: str) -> tuple[Kind, str] | None:
+        """How `name` is routed and its canonical name, or None when the profile refuses it."""
+        for prefix, replacement in self.profile.destination_aliases:
+            if name.startswith(prefix):
+                name = replacement + name[len(prefix) :]
+                break
+        for prefix, kind in _PREFIXES:
+            if name.startswith(prefix) and len(name) > len(prefix):
+                return kind, name
+        if self.profile.unknown_destinations == "queue" and name:
+            return "queue", name
+        return None
+
+    def destination(self, kind: Kind, name: str) -> Destination:
+        found = self.destinations.get(name)
+        if found is None:
+            found = Queue(name) if kind == "queue" else Topic(name)
+            self.destinations[name] = found
+        return found
+
+    def lookup(self, name: str) -> Destination:
+        """The destination for a name given by a test; refused names get a clear error."""
+        resolved = self.resolve(name)
+        if resolved is None:
+            from stomptest.protocol.errors import ConfigurationError
+
+            raise ConfigurationError(
+                f"the {self.profile.name} profile cannot route {name!r}: use /queue/NAME or /topic/NAME"
+            )
+        return self.destination(*resolved)
+
+    # -- messages
+
+    def new_message(
+        self,
+        destination: Destination,
+        headers: tuple[tuple[str, str], ...],
+        body: bytes,
+        now: float,
+        *,
+        sender: int = 0,
+        had_content_length: bool = False,
+    ) -> Message:
+        sequence = next(self._sequence)
+        style = self.profile.id_style
+        if style == "activemq":
+            message_id = f"ID:stomptest-{self.port}-{self._token}-0:{sender}:1:1:{sequence}"
+        elif style == "artemis":
+            message_id = str(sequence)
+        else:
+            message_id = f"message-{sequence}"
+        expires = priority = 0
+        persistent = None
+        for name, value in headers:
+            if name == "expires":
+                expires = _int(value, 0)
+            elif name == "priority":
+                priority = _int(value, 4)
+            elif name == "persistent":
+                persistent = value
+        if not any(name == "priority" for name, _ in headers):
+            priority = 4
+        return Message(
+            sequence,
+            destination.name,
+            headers,
+            body,
+            message_id,
+            int(now * 1000),
+            expires,
+            priority,
+            persistent,
+            had_content_length,
+        )
+
+    def room_for(self, destination: Destination, count: int = 1) -> bool:
+        return destination.kind == "topic" or len(destination.messages) + count <= self.limits.max_queued
+
+    def publish(self, destination: Destination, message: Message, now: float) -> None:
+        """Route a message: keep it on a queue, or copy it to each topic subscriber."""
+        if destination.kind == "queue":
+            destination.messages.append(message)
+            self.dispatch(destination, now)
+            return
+        max_pending = self.limits.max_pending
+        for subscription in list(destination.subscriptions):
+            pending = subscription.pending
+            assert pending is not None
+            pending.append(message)
+            if len(pending) > max_pending:
+                subscription.connection.fail(
+                    "limit", None, reason=f"slow consumer: more than max_pending={max_pending} messages waiting"
+                )
+            else:
+                self.dispatch_subscription(subscription, now)
+
+    def dispatch(self, destination: Destination, now: float) -> None:
+        """Deliver what can be delivered on `destination` now."""
+        if destination.kind == "topic":
+            for subscription in list(destination.subscriptions):
+                self.dispatch_subscription(subscription, now)
+            return
+        messages = destination.messages
+        subscriptions = destination.subscriptions
+        limit = self.limits.max_unacknowledged
+        now_ms = now * 1000
+        while messages and subscriptions:
+            count = len(subscriptions)
+            start = destination.next_subscriber % count
+            chosen = None
+            for step in range(count):
+                candidate = subscriptions[(start + step) % count]
+                if candidate.has_room(limit):
+                    chosen = candidate
+                    destination.next_subscriber = start + step + 1
+                    break
+            if chosen is None:
+                return
+            message = messages.popleft()
+            if message.expires and message.expires < now_ms:
+                continue  # expired messages are dropped (none of the profiles dead-letters non-persistent ones)
+            chosen.connection.deliver(chosen, message)
+
+    def dispatch_subscription(self, subscription: Subscription, now: float) -> None:
+        if subscription.pending is None:
+            self.dispatch(subscription.destination, now)
+            return
+        pending = subscription.pending
+        limit = self.limits.max_unacknowledged
+        now_ms = now * 1000
+        while pending and subscription.has_room(limit) and not subscription.connection.closed:
+            message = pending.popleft()
+            if message.expires and message.expires < now_ms:
+                continue
+            subscription.connection.deliver(subscription, message)
+
+    def requeue(self, subscription: Subscription, messages: list[Message], now: float) -> None:
+        """Give unacknowledged messages back, to be delivered again (topics: only to a live subscriber)."""
+        if not messages:
+            return
+        max_deliveries = self.profile.max_deliveries
+        if max_deliveries is not None:
+            kept = []
+            for message in messages:
+                if message.deliveries >= max_deliveries:
+                    self.dead_letter(message, now)
+                else:
+                    kept.append(message)
+            messages = kept
+        destination = subscription.destination
+        if destination.kind == "topic":
+            if subscription in destination.subscriptions and subscription.pending is not None:
+                subscription.pending.extendleft(reversed(messages))
+            return
+        queued = destination.messages
+        if not queued or messages[-1].sequence < queued[0].sequence:
+            queued.extendleft(reversed(messages))
+        else:
+            merged = sorted(itertools.chain(messages, queued), key=_by_sequence)
+            queued.clear()
+            queued.extend(merged)
+
+    def dead_letter(self, message: Message, now: float) -> None:
+        """Move a message to the profile's dead-letter queue, noting where it came from."""
+        target = self.destination("queue", self.profile.dead_letter_queue)
+        if target.name == message.destination:
+            return  # a dead letter that dies again is dropped, as brokers do by default
+        headers = tuple((n, v) for n, v in message.headers if n != "original-destination")
+        copy = self.new_message(target, (*headers, ("original-destination", message.destination)), message.body, now)
+        copy.message_id = message.message_id
+        copy.had_content_length = message.had_content_length
+        target.messages.append(copy)
+        self.dispatch(target, now)
+
+    def subscribe(self, subscription: Subscription) -> None:
+        subscription.destination.subscriptions.append(subscription)
+
+    def new_subscription_serial(self) -> int:
+        return next(self._subscription_serials)
+
+    def unsubscribe(self, subscription: Subscription, now: float) -> None:
+        """Remove a subscription; its unacknowledged messages go back to be delivered again."""
+        destination = subscription.destination
+        if subscription in destination.subscriptions:
+            destination.subscriptions.remove(subscription)
+        returned = [delivery.message for delivery in subscription.unacked.values()]
+        subscription.unacked.clear()
+        subscription.unacked_by_message_id.clear()
+        subscription.unacked_bytes = 0
+        if destination.kind == "queue":  # topic messages die with their (non-durable) subscription
+            self.requeue(subscription, returned, now)
+            self.dispatch(destination, now)
+
+    # -- test-side operations
+
+    def seed(
+        self,
+        name: str,
+        body: bytes,
+        headers: Iterable[tuple[str, str]],
+        now: float,
+    ) -> Message:
+        destination = self.lookup(name)
+        if not self.room_for(destination):
+            from stomptest.protocol.errors import ConfigurationError
+
+            raise ConfigurationError(f"{name} already holds max_queued={self.limits.max_queued} messages")
+        message = self.new_message(destination, tuple(headers), body, now)
+        self.publish(destination, message, now)
+        return message
+
+    def purge(self) -> None:
+        """Forget every destination and queued message (connections are left alone)."""
+        for destination in self.destinations.values():
+            destination.messages.clear()
+            for subscription in destination.subscriptions:
+                if subscription.pending is not None:
+                    subscription.pending.clear()
+        self.destinations = {
+            name: destination for name, destination in self.destinations.items() if destination.subscriptions
+        }
+
+    def record_internal_error(self, text: str) -> None:
+        if len(self.internal_errors) < 100:
+            self.internal_errors.append(text)
+
+
+def _by_sequence(message: Message) -> int:
+    return message.sequence
+
+
+def _int(text: str, default: int) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        return default
+
+
+def _ignore(connection: Connection) -> None:
+    pass

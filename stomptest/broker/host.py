@@ -1,0 +1,409 @@
+"""The gevent host: sockets in front of an `Engine`. The only module of stomptest that imports gevent.
+
+Theory of operation. When the caller is not monkey-patched, the broker gets a native
+thread with its own hub, and every call from the test thread is posted to that hub
+through a thread-safe async watcher (`call`), so the engine is only ever touched by one
+thread. When the caller is patched, the broker's greenlets run in the caller's hub and
+calls run inline. Per client there is a reader greenlet (recv, feed the connection), a
+writer greenlet (woken when the connection has output) and, when heart-beats or delayed
+frames need it, a ticker. Only `stomptest.broker.broker` imports this module, lazily.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import ssl
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import gevent
+import gevent.event
+import gevent.socket
+import gevent.ssl
+from gevent.greenlet import Greenlet
+
+from stomptest.broker.connection import Connection
+from stomptest.broker.engine import Engine
+
+log = logging.getLogger("stomptest.broker")
+
+T = TypeVar("T")
+
+_QUICKACK = getattr(socket, "TCP_QUICKACK", None)
+_RECV_SIZE = 256 * 1024
+_CALL_TIMEOUT = 30.0
+
+
+def caller_is_patched() -> bool:
+    """Whether the calling program monkey-patched the socket module with gevent."""
+    monkey = sys.modules.get("gevent.monkey")
+    return monkey is not None and bool(monkey.is_module_patched("socket"))
+
+
+class _Box:
+    """The result of a call posted to the broker's thread."""
+
+    __slots__ = ("done", "error", "result")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+
+class _Client:
+    __slots__ = ("connection", "reader", "socket", "tick_wake", "ticker", "wake", "writer")
+
+    def __init__(self, sock: Any, connection: Connection) -> None:
+        self.socket = sock
+        self.connection = connection
+        self.wake = gevent.event.Event()
+        self.tick_wake = gevent.event.Event()
+        self.reader: Greenlet | None = None
+        self.writer: Greenlet | None = None
+        self.ticker: Greenlet | None = None
+
+
+class Host:
+    """Listens on a TCP port and serves an engine; `start()` returns once it accepts connections."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        host: str,
+        port: int,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.engine = engine
+        self.host = host
+        self.port = port
+        self.ssl_context = ssl_context
+        self.segment_size: int | None = None  # fault: write in segments of this many bytes
+        self.segment_delay = 0.001
+        self._clients: dict[int, _Client] = {}
+        self._greenlets: set[Greenlet] = set()
+        self._listener: Any = None
+        self._acceptor: Greenlet | None = None
+        self._thread: threading.Thread | None = None
+        self._thread_ident: int | None = None
+        self._inline = False
+        self._calls: deque[tuple[Callable[[], Any], _Box]] = deque()
+        self._async: Any = None
+        self._stopped: gevent.event.Event | None = None
+        self._refusing: Greenlet | None = None
+        self.running = False
+
+    # -- lifecycle (caller's thread)
+
+    def start(self) -> None:
+        listener = self._bind()
+        self.port = listener.getsockname()[1]
+        self.engine.port = self.port
+        self.engine.on_output = self._on_output
+        if caller_is_patched():
+            self._inline = True
+            self._setup(listener)
+            self.running = True
+            return
+        ready = threading.Event()
+        failure: list[BaseException] = []
+        self._thread = threading.Thread(
+            target=self._thread_main, args=(listener, ready, failure), name=f"stomptest-broker-{self.port}", daemon=True
+        )
+        self._thread.start()
+        ready.wait()
+        if failure:
+            self._thread.join()
+            raise failure[0]
+        self.running = True
+
+    def stop(self) -> None:
+        if not self.running:
+            return
+        self.running = False
+        if self._inline:
+            self._shutdown()
+            gevent.killall(list(self._greenlets), block=True, timeout=5)
+            return
+        thread = self._thread
+        assert thread is not None
+        if thread.is_alive():
+            with contextlib.suppress(RuntimeError):
+                self.call(self._shutdown)
+        thread.join(10)
+
+    def call(self, function: Callable[[], T]) -> T:
+        """Run `function` in the broker's hub and return its result (thread-safe)."""
+        if self._inline or (not self.running and self._thread is None):
+            return function()
+        if threading.get_ident() == self._thread_ident:
+            return function()
+        thread = self._thread
+        if thread is None or not thread.is_alive():
+            raise RuntimeError("the broker's thread is not running; start() the broker first")
+        box = _Box()
+        self._calls.append((function, box))
+        self._async.send()
+        if not box.done.wait(_CALL_TIMEOUT):
+            raise RuntimeError(f"the broker's thread did not answer within {_CALL_TIMEOUT:g} s")
+        if box.error is not None:
+            raise box.error
+        result: T = box.result
+        return result
+
+    # -- inside the hub
+
+    def _thread_main(self, listener: socket.socket, ready: threading.Event, failure: list[BaseException]) -> None:
+        hub = gevent.get_hub()
+        try:
+            self._thread_ident = threading.get_ident()
+            self._async = hub.loop.async_()
+            self._async.start(self._run_calls)
+            self._stopped = gevent.event.Event()
+            self._setup(listener)
+        except BaseException as exc:
+            failure.append(exc)
+            ready.set()
+            hub.destroy(destroy_loop=True)
+            return
+        ready.set()
+        try:
+            self._stopped.wait()
+            gevent.killall(list(self._greenlets), block=True, timeout=5)
+        finally:
+            self._async.close()
+            self._run_calls()  # answer anything posted while stopping
+            hub.destroy(destroy_loop=True)
+
+    def _run_calls(self) -> None:
+        calls = self._calls
+        while calls:
+            function, box = calls.popleft()
+            try:
+                box.result = function()
+            except BaseException as exc:
+                box.error = exc
+            box.done.set()
+
+    def _bind(self) -> socket.socket:
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        listener = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind((self.host, self.port))
+            listener.listen(1024)
+        except BaseException:
+            listener.close()
+            raise
+        return listener
+
+    def _setup(self, listener: socket.socket) -> None:
+        self._listener = gevent.socket.socket(listener.family, listener.type, fileno=listener.detach())
+        self._acceptor = self._spawn(self._accept_loop, self._listener)
+
+    def _spawn(self, function: Callable[..., Any], *args: Any) -> Greenlet:
+        greenlet = Greenlet(function, *args)
+        self._greenlets.add(greenlet)
+        greenlet.rawlink(self._greenlets.discard)
+        greenlet.start()
+        return greenlet
+
+    def _accept_loop(self, listener: Any) -> None:
+        while True:
+            try:
+                sock, address = listener.accept()
+            except OSError as exc:
+                if listener is not self._listener or listener.fileno() < 0:
+                    return
+                log.warning("accept failed: %s", exc)
+                gevent.sleep(0.05)
+                continue
+            self._spawn(self._serve, sock, address)
+
+    def _serve(self, sock: Any, address: Any) -> None:
+        peer = f"{address[0]}:{address[1]}" if isinstance(address, tuple) else str(address)
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self.ssl_context is not None:
+                sock = gevent.ssl.SSLSocket(
+                    sock=sock, server_side=True, do_handshake_on_connect=False, _context=self.ssl_context
+                )
+                with gevent.Timeout(10):
+                    sock.do_handshake()
+        except (OSError, gevent.Timeout) as exc:
+            log.info("connection from %s failed before STOMP: %s", peer, exc)
+            sock.close()
+            return
+        connection = self.engine.open_connection(peer, time.time())
+        client = _Client(sock, connection)
+        connection.on_schedule = self._on_schedule
+        self._clients[connection.id] = client
+        log.info("connection %d from %s", connection.id, peer)
+        client.reader = gevent.getcurrent()
+        client.writer = self._spawn(self._write_loop, client)
+        if connection.closing:  # refused (too many connections)
+            client.wake.set()
+        quickack = _QUICKACK is not None and self.ssl_context is None
+        recv = sock.recv
+        try:
+            while not connection.closing:
+                if quickack:
+                    sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
+                data = recv(_RECV_SIZE)
+                if not data:
+                    break
+                connection.receive_data(data, time.time())
+        except OSError:
+            pass
+        finally:
+            self._finish(client)
+
+    def _finish(self, client: _Client) -> None:
+        connection = client.connection
+        writer = client.writer
+        if connection.closing and not connection.closed and writer is not None and not writer.dead:
+            client.wake.set()
+            writer.join(5)  # let the ERROR or RECEIPT reach the client
+        if not connection.closed:
+            connection.connection_lost(time.time())
+            log.info("connection %d closed: %s", connection.id, connection.close_reason)
+        self._clients.pop(connection.id, None)
+        for greenlet in (client.writer, client.ticker):
+            if greenlet is not None and greenlet is not gevent.getcurrent():
+                greenlet.kill(block=False)
+        _close(client.socket)
+
+    def _write_loop(self, client: _Client) -> None:
+        connection = client.connection
+        sock = client.socket
+        wake = client.wake
+        try:
+            while True:
+                wake.wait()
+                wake.clear()
+                while True:
+                    data = connection.data_to_send()
+                    if not data:
+                        break
+                    self._send(sock, data)
+                if connection.closing:
+                    break
+        except OSError:
+            pass
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+    def _send(self, sock: Any, data: bytes) -> None:
+        size = self.segment_size
+        if not size:
+            sock.sendall(data)
+            return
+        for start in range(0, len(data), size):
+            sock.sendall(data[start : start + size])
+            gevent.sleep(self.segment_delay)
+
+    def _tick_loop(self, client: _Client) -> None:
+        connection = client.connection
+        wake = client.tick_wake
+        while not connection.closing:
+            deadline = connection.next_deadline()
+            if deadline is None:
+                wake.wait()
+                wake.clear()
+                continue
+            delay = deadline - time.time()
+            if delay > 0:
+                wake.wait(delay)
+                wake.clear()
+                continue
+            connection.tick(time.time())
+
+    def _on_output(self, connection: Connection) -> None:
+        client = self._clients.get(connection.id)
+        if client is not None:
+            client.wake.set()
+
+    def _on_schedule(self, connection: Connection) -> None:
+        client = self._clients.get(connection.id)
+        if client is None:
+            return
+        if client.ticker is None:
+            client.ticker = self._spawn(self._tick_loop, client)
+        else:
+            client.tick_wake.set()
+
+    def _shutdown(self) -> None:
+        """Close the listener and every connection; clients see end of file."""
+        self._close_listener()
+        now = time.time()
+        for client in list(self._clients.values()):
+            connection = client.connection
+            data = connection.data_to_send()
+            if data:
+                _send_now(client.socket, data)
+            connection.close("broker stopped")
+            connection.connection_lost(now)
+            _close(client.socket)
+        self._clients.clear()
+        for greenlet in list(self._greenlets):
+            if greenlet is not gevent.getcurrent():
+                greenlet.kill(block=False)
+        if self._stopped is not None:
+            self._stopped.set()
+
+    def _close_listener(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            _close(listener)
+        if self._acceptor is not None:
+            self._acceptor.kill(block=False)
+            self._acceptor = None
+
+    # -- faults (inside the hub)
+
+    def clients(self) -> dict[int, Connection]:
+        return {connection_id: client.connection for connection_id, client in self._clients.items()}
+
+    def refuse(self, duration: float | None) -> None:
+        """Stop listening, so connection attempts are refused; listen again after `duration` seconds."""
+        self._close_listener()
+        if self._refusing is not None:
+            self._refusing.kill(block=False)
+            self._refusing = None
+        if duration is not None:
+            self._refusing = self._spawn(self._accept_later, duration)
+
+    def _accept_later(self, duration: float) -> None:
+        gevent.sleep(duration)
+        self._refusing = None
+        self.accept()
+
+    def accept(self) -> None:
+        """Listen again after `refuse`."""
+        if self._listener is None and self.running:
+            self._setup(self._bind())
+
+    def wake(self, connection: Connection) -> None:
+        self._on_output(connection)
+        self._on_schedule(connection)
+
+
+def _send_now(sock: Any, data: bytes) -> None:
+    """Best effort, without waiting for a slow reader (used when stopping)."""
+    raw = getattr(sock, "_sock", None)
+    try:
+        if raw is not None and not isinstance(sock, gevent.ssl.SSLSocket):
+            raw.send(data)
+    except OSError:
+        pass
+
+
+def _close(sock: Any) -> None:
+    with contextlib.suppress(OSError):
+        sock.close()
