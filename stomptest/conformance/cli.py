@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 from stomptest.conformance.deviations import PROFILES
 from stomptest.conformance.model import Outcome, Target, Verdict
+from stomptest.conformance.options import parse_versions, split_query
 from stomptest.conformance.report import SYMBOLS, render_table, to_html, to_json, to_junit_xml
 from stomptest.conformance.runner import DEFAULT_WORKERS, all_checks, run_checks, select_checks
 from stomptest.protocol.errors import ConfigurationError
@@ -57,16 +58,8 @@ def add_subcommand(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
-def parse_versions(text: str) -> tuple[str, ...]:
-    versions = tuple(v.strip() for v in text.split(",") if v.strip())
-    bad = [v for v in versions if v not in VERSIONS]
-    if bad or not versions:
-        raise ConfigurationError(f"--versions {text!r}: use a comma-separated subset of {','.join(VERSIONS)}")
-    return tuple(v for v in VERSIONS if v in versions)
-
-
 @contextlib.contextmanager
-def _embedded_broker(profile: str) -> Iterator[str]:
+def embedded_broker(profile: str) -> Iterator[str]:
     """Start the fake broker on a free port; imported here so a URL run never loads gevent."""
     try:
         from stomptest.broker import Broker
@@ -106,10 +99,13 @@ def run(args: argparse.Namespace) -> int:
         checks = select_checks(args.checks.split(",") if args.checks else None)
         with contextlib.ExitStack() as stack:
             if args.url:
-                url, profile = args.url, args.profile or "auto"
+                url, query = split_query(args.url)
+                profile = args.profile or query.get("profile") or "auto"
+                versions = parse_versions(query["versions"]) if "versions" in query else versions
+                args.vhost = args.vhost or query.get("host")
             else:
                 profile = args.profile if args.profile not in (None, "auto") else "strict"
-                url = stack.enter_context(_embedded_broker(profile))
+                url = stack.enter_context(embedded_broker(profile))
                 err.write(f"started the fake broker (profile {profile}) at {url}\n")
             target = Target.from_url(
                 url, login=args.login, passcode=args.passcode, vhost=args.vhost, timeout=args.timeout

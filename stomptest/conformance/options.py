@@ -1,0 +1,94 @@
+"""pytest options of the conformance suite, and how a run's settings are read from them.
+
+`--stomp-url` is shared with the stomptest pytest plugin: whichever registers it first
+wins and the other leaves it alone. Because pytest reads a package's conftest.py too late
+for ``--pyargs`` runs, everything else can also ride on the URL's query string, which
+needs no option of its own:
+``--stomp-url "stomp://guest:guest@host:61613?profile=rabbitmq&versions=1.1,1.2&host=/"``.
+Load this module with ``-p stomptest.conformance.options`` to get the ``--conformance-*``
+options in a ``--pyargs`` run (its conftest.py registers them when run as a path).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+import pytest
+
+from stomptest.protocol.errors import ConfigurationError
+from stomptest.protocol.spec import VERSIONS
+
+_QUERY_KEYS = ("profile", "versions", "host", "timeout")
+
+
+def _add(group: pytest.OptionGroup, name: str, help: str) -> None:
+    with contextlib.suppress(ValueError):  # already registered, by the stomptest plugin or another copy of this hook
+        group.addoption(name, default=None, help=help)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("stomptest", "STOMP brokers for tests (stomptest)")
+    _add(group, "--stomp-url", "stomp://host:port of the broker under test")
+    _add(group, "--conformance-profile", "expected deviations: auto (default), strict, rabbitmq, activemq, artemis")
+    _add(group, "--conformance-versions", "STOMP versions to check, default 1.0,1.1,1.2")
+    _add(group, "--conformance-login", "CONNECT login for the conformance checks")
+    _add(group, "--conformance-passcode", "CONNECT passcode for the conformance checks")
+    _add(group, "--conformance-host", "CONNECT host header (virtual host), default /")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a pytest conformance run tests and how; `url` None means the embedded fake broker."""
+
+    url: str | None
+    profile: str | None
+    versions: tuple[str, ...]
+    login: str | None
+    passcode: str | None
+    vhost: str | None
+    timeout: float = 3.0
+
+
+def split_query(url: str) -> tuple[str, dict[str, str]]:
+    """The URL without its query, and the query's conformance settings."""
+    parts = urlsplit(url if "://" in url else f"stomp://{url}")
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    unknown = sorted(set(query) - set(_QUERY_KEYS))
+    if unknown:
+        raise ConfigurationError(f"unknown setting(s) {', '.join(unknown)} in {url!r}: use {', '.join(_QUERY_KEYS)}")
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")), query
+
+
+def parse_versions(text: str) -> tuple[str, ...]:
+    versions = tuple(v.strip() for v in text.split(",") if v.strip())
+    bad = [v for v in versions if v not in VERSIONS]
+    if bad or not versions:
+        raise ConfigurationError(f"versions {text!r}: use a comma-separated subset of {','.join(VERSIONS)}")
+    return tuple(v for v in VERSIONS if v in versions)
+
+
+def _option(config: pytest.Config, name: str) -> str | None:
+    try:
+        value = config.getoption(name)
+    except ValueError:  # not registered in this run
+        return None
+    return None if value is None else str(value)
+
+
+def settings_from_config(config: pytest.Config) -> Settings:
+    url = _option(config, "--stomp-url")
+    query: dict[str, str] = {}
+    if url:
+        url, query = split_query(url)
+    timeout = query.get("timeout")
+    return Settings(
+        url=url or None,
+        profile=_option(config, "--conformance-profile") or query.get("profile"),
+        versions=parse_versions(_option(config, "--conformance-versions") or query.get("versions") or "1.0,1.1,1.2"),
+        login=_option(config, "--conformance-login"),
+        passcode=_option(config, "--conformance-passcode"),
+        vhost=_option(config, "--conformance-host") or query.get("host"),
+        timeout=float(timeout) if timeout else 3.0,
+    )
