@@ -224,7 +224,9 @@ class Session:
         self._disconnect_receipt: str | None = None
         self._transactions: OrderedDict[str, None] = OrderedDict()
         self._unsubscribed: set[str] = set()
-        self._unacked: OrderedDict[str, OrderedDict[str, Message]] = OrderedDict()
+        # subscription key -> message identity -> (delivery number, message), in delivery order
+        self._unacked: OrderedDict[str, OrderedDict[str, tuple[int, Message]]] = OrderedDict()
+        self._deliveries = 0
         self._lost_unacked: tuple[Message, ...] = ()
         # Across connections (until a clean disconnect):
         self._subscriptions: OrderedDict[str, Subscription] = OrderedDict()
@@ -282,8 +284,9 @@ class Session:
         if self._state is DISCONNECTED:
             return tuple(m for m in self._lost_unacked if subscription is None or _key_of(m) == subscription)
         if subscription is not None:
-            return tuple(self._unacked.get(subscription, {}).values())
-        return tuple(m for pending in self._unacked.values() for m in pending.values())
+            return tuple(m for _, m in self._unacked.get(subscription, {}).values())
+        merged = sorted((entry for pending in self._unacked.values() for entry in pending.values()), key=_first)
+        return tuple(m for _, m in merged)
 
     # --- connecting and disconnecting --------------------------------------------------------------------------
 
@@ -341,6 +344,8 @@ class Session:
         """
         before = self._state
         after = self._next("connection_lost")
+        if before is DISCONNECTED:
+            return Lost()  # nothing was open; what an earlier loss left stays readable
         lost = Lost(tuple(self._transactions), tuple(self._receipts.values()), self.unacknowledged())
         if before is DISCONNECTING:
             self._forget_all()
@@ -567,7 +572,8 @@ class Session:
             pending = self._unacked.setdefault(subscription.key, OrderedDict())
             identity = _identity(info)
             pending.pop(identity, None)  # a redelivery goes to the back
-            pending[identity] = event
+            self._deliveries += 1
+            pending[identity] = (self._deliveries, event)
         return event
 
     def _on_receipt(self, frame: Frame) -> Receipt:
@@ -732,3 +738,7 @@ def _identity(info: MessageInfo) -> str:
 
 def _key_of(message: Message) -> str | None:
     return message.subscription.key if message.subscription is not None else None
+
+
+def _first(entry: tuple[int, Message]) -> int:
+    return entry[0]

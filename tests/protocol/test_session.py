@@ -1,0 +1,718 @@
+"""The Session state machine: worked examples, then a model-based test per STOMP version."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from stomptest.protocol.errors import ConfigurationError, ProtocolError, RemoteProtocolError
+from stomptest.protocol.frame import HEARTBEAT, Frame
+from stomptest.protocol.heartbeat import HeartbeatIntervals
+from stomptest.protocol.parser import Parser
+from stomptest.protocol.session import (
+    Connected,
+    Error,
+    Message,
+    Receipt,
+    Session,
+    State,
+)
+from stomptest.protocol.spec import VERSIONS
+
+
+def connected_session(version: str = "1.2", heartbeat: tuple[int, int] | None = None, server: str = "0,0") -> Session:
+    session = Session(version)
+    session.connect(host="/", heartbeat=heartbeat)
+    headers = {"version": version, "heart-beat": server} if version != "1.0" else {}
+    event = session.receive(Frame("CONNECTED", headers))
+    assert isinstance(event, Connected)
+    return session
+
+
+def message(sub: str | None, message_id: str, destination: str = "/queue/a", ack: str | None = None) -> Frame:
+    headers = {"destination": destination, "message-id": message_id}
+    if sub is not None:
+        headers["subscription"] = sub
+    if ack is not None:
+        headers["ack"] = ack
+    return Frame("MESSAGE", headers, b"body")
+
+
+# --- examples --------------------------------------------------------------------------------------------------
+
+
+def test_connect_negotiates_version_and_heartbeat() -> None:
+    session = Session("1.2")
+    assert session.state is State.DISCONNECTED
+    frame = session.connect(host="/", heartbeat=(1000, 2000))
+    assert frame.headers["accept-version"] == "1.0,1.1,1.2"
+    assert session.state is State.CONNECTING
+    event = session.receive(Frame("CONNECTED", {"version": "1.1", "heart-beat": "500,3000"}))
+    assert isinstance(event, Connected)
+    assert event.version == session.version == "1.1"
+    assert session.state is State.CONNECTED
+    assert session.heartbeat == event.heartbeat == HeartbeatIntervals(send=3000, receive=2000)
+    assert session.seconds_until_beat(last_sent=10.0, now=11.0) == pytest.approx(2.0)
+    assert session.seconds_until_beat(last_sent=10.0, now=20.0) == 0.0
+    assert not session.server_overdue(last_received=10.0, now=13.9)
+    assert session.server_overdue(last_received=10.0, now=14.1)
+    assert session.server_overdue(last_received=10.0, now=12.5, grace=1.2)
+    assert session.beat() == b"\n"
+
+
+def test_1_0_has_no_heartbeats() -> None:
+    session = connected_session("1.0")
+    assert session.heartbeat == HeartbeatIntervals(0, 0)
+    assert session.seconds_until_beat(0.0, 100.0) is None
+    assert not session.server_overdue(0.0, 1e9)
+    with pytest.raises(ProtocolError, match="no heart-beats"):
+        session.beat()
+
+
+def test_error_refusing_connect_lists_both_sides_versions() -> None:
+    session = Session("1.2", versions=["1.1", "1.2"])
+    session.connect(host="/")
+    refusal = Frame("ERROR", {"version": "1.0", "message": "Supported protocol versions are 1.0"})
+    event = session.receive(refusal)
+    assert isinstance(event, Error)
+    assert event.frame is refusal and event.exception.frame is refusal
+    assert "we offered 1.1,1.2" in str(event.exception) and "supports 1.0" in str(event.exception)
+    assert session.state is State.DISCONNECTED
+
+
+def test_calls_in_the_wrong_state_name_the_state() -> None:
+    session = Session()
+    for call in (lambda: session.send("/q"), lambda: session.disconnect(), session.replay, session.begin):
+        with pytest.raises(ProtocolError, match="DISCONNECTED"):
+            call()
+    session.connect(host="/")
+    with pytest.raises(ProtocolError, match="CONNECTING"):
+        session.subscribe("/q")
+    with pytest.raises(ProtocolError, match="CONNECTING"):
+        session.connect(host="/")
+    with pytest.raises(RemoteProtocolError, match="MESSAGE while the session is CONNECTING"):
+        session.receive(message("s", "m"))
+    session.receive(Frame("CONNECTED", {"version": "1.2"}))
+    with pytest.raises(RemoteProtocolError, match="CONNECTED while the session is CONNECTED"):
+        session.receive(Frame("CONNECTED", {"version": "1.2"}))
+    with pytest.raises(RemoteProtocolError, match="not a server frame"):
+        session.receive(Frame("SEND", {"destination": "/q"}))
+
+
+def test_receipts_record_what_they_were_for() -> None:
+    session = connected_session()
+    sent = session.send("/queue/a", "hi", receipt=True)
+    receipt_id = sent.headers["receipt"]
+    assert session.receipts == {receipt_id: sent}
+    named = session.begin(receipt="mine")
+    with pytest.raises(ProtocolError, match="outstanding already"):
+        session.send("/queue/a", receipt="mine")
+    event = session.receive(Frame("RECEIPT", {"receipt-id": receipt_id}))
+    assert isinstance(event, Receipt) and event.request is sent
+    with pytest.raises(RemoteProtocolError, match="second time"):
+        session.receive(Frame("RECEIPT", {"receipt-id": receipt_id}))
+    with pytest.raises(RemoteProtocolError, match=r"not asked for.*'mine'"):
+        session.receive(Frame("RECEIPT", {"receipt-id": "other"}))
+    error = session.receive(Frame("ERROR", {"receipt-id": "mine", "message": "no"}))
+    assert isinstance(error, Error) and error.request is named
+    assert session.receipts == {}
+    assert session.state is State.CONNECTED
+
+
+def test_transactions_get_ids_and_are_checked() -> None:
+    session = connected_session()
+    frame = session.begin()
+    tx = frame.headers["transaction"]
+    assert tx and tx != "None"
+    assert session.begin().headers["transaction"] != tx
+    with pytest.raises(ProtocolError, match="open already"):
+        session.begin(tx)
+    with pytest.raises(ProtocolError, match="unknown transaction 'nope'"):
+        session.send("/q", transaction="nope")
+    with pytest.raises(ProtocolError, match="unknown transaction"):
+        session.abort("nope")
+    assert session.commit(tx).raw_headers == (("transaction", tx),)
+    with pytest.raises(ProtocolError, match="unknown transaction"):
+        session.commit(tx)
+    session.disconnect()
+    assert session.transactions == ()
+
+
+def test_forced_disconnect_keeps_subscriptions_for_replay_in_order() -> None:
+    session = connected_session()
+    first, _ = session.subscribe("/queue/a", ack="client", headers={"selector": "x > 1"}, receipt=True)
+    second, sub = session.subscribe("/topic/b", id="mine")
+    session.unsubscribe(sub)
+    third, _ = session.subscribe("/topic/c")
+    tx = session.begin().headers["transaction"]
+    pending = session.receive(message(first.headers["id"], "m1", ack="a1"))
+    lost = session.connection_lost()
+    assert lost.transactions == (tx,)
+    assert lost.receipts == (first,)
+    assert lost.unacknowledged == (pending,)
+    assert session.unacknowledged() == (pending,)
+    assert session.state is State.DISCONNECTED and session.transactions == ()
+    session.connect(host="/")
+    session.receive(Frame("CONNECTED", {"version": "1.2"}))
+    assert session.unacknowledged() == ()
+    assert session.replay() == [first, third]
+    assert session.receipts == {first.headers["receipt"]: first}
+    assert session.replay() == []
+    with pytest.raises(ProtocolError, match="not awaiting acknowledgement"):
+        session.ack(pending)
+    assert second not in [s.frame for s in session.subscriptions]
+
+
+def test_clean_disconnect_forgets_subscriptions() -> None:
+    session = connected_session()
+    session.subscribe("/queue/a")
+    frame = session.disconnect(receipt=True)
+    assert session.state is State.DISCONNECTING
+    session.receive(message("sub-1", "late"))  # in flight before the broker read DISCONNECT
+    event = session.receive(Frame("RECEIPT", {"receipt-id": frame.headers["receipt"]}))
+    assert isinstance(event, Receipt) and event.request is frame
+    assert session.state is State.DISCONNECTED
+    assert session.subscriptions == ()
+    session.connect(host="/")
+    session.receive(Frame("CONNECTED", {"version": "1.2"}))
+    assert session.replay() == []
+
+
+def test_close_after_disconnect_without_receipt() -> None:
+    session = connected_session("1.1")
+    session.subscribe("/queue/a")
+    with pytest.raises(ProtocolError, match="CONNECTED"):
+        session.close()
+    session.disconnect()
+    session.close()
+    assert session.state is State.DISCONNECTED and session.subscriptions == ()
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_ack_ids_per_version_and_cumulative_client_mode(version: str) -> None:
+    session = connected_session(version)
+    _, sub = session.subscribe("/queue/a", id="s1", ack="client")
+    ack = (lambda n: f"a{n}") if version == "1.2" else (lambda n: None)
+    events = [session.receive(message("s1", f"m{n}", ack=ack(n))) for n in range(3)]
+    assert all(isinstance(e, Message) and e.needs_ack and e.subscription == sub for e in events)
+    assert [m.message_id for m in session.unacknowledged("s1")] == ["m0", "m1", "m2"]
+    acked = session.ack(events[1])
+    expected = {
+        "1.0": (("message-id", "m1"),),
+        "1.1": (("message-id", "m1"), ("subscription", "s1")),
+        "1.2": (("id", "a1"),),
+    }[version]
+    assert acked.raw_headers == expected
+    assert [m.message_id for m in session.unacknowledged()] == ["m2"]  # client mode is cumulative
+    with pytest.raises(ProtocolError, match="not awaiting"):
+        session.ack(events[0])
+    assert session.ack(events[2].frame).command == "ACK"  # the frame works as well as the event
+
+
+def test_client_individual_acks_one_message() -> None:
+    session = connected_session("1.2")
+    session.subscribe("/queue/a", id="s1", ack="client-individual")
+    events = [session.receive(message("s1", f"m{n}", ack=f"a{n}")) for n in range(3)]
+    assert session.nack(events[1]).raw_headers == (("id", "a1"),)
+    assert [m.message_id for m in session.unacknowledged()] == ["m0", "m2"]
+
+
+def test_auto_ack_messages_cannot_be_acked_and_say_why() -> None:
+    session = connected_session("1.2")
+    session.subscribe("/queue/a", id="s1")
+    event = session.receive(message("s1", "m1"))
+    assert isinstance(event, Message) and not event.needs_ack
+    with pytest.raises(ProtocolError, match="ack:auto"):
+        session.ack(event)
+    assert session.unacknowledged() == ()
+
+
+def test_messages_for_unknown_subscriptions() -> None:
+    session = connected_session("1.1")
+    session.subscribe("/queue/a", id="s1")
+    with pytest.raises(RemoteProtocolError, match="never made"):
+        session.receive(message("s9", "m1"))
+    session.unsubscribe("s1")
+    late = session.receive(message("s1", "m2"))  # in flight while we unsubscribed
+    assert isinstance(late, Message) and late.subscription is None
+
+
+def test_1_0_subscriptions_keyed_by_destination() -> None:
+    session = connected_session("1.0")
+    frame, sub = session.subscribe("/queue/a", ack="client")
+    assert frame.raw_headers == (("destination", "/queue/a"), ("ack", "client"))
+    assert sub.id is None and sub.key == "/queue/a"
+    with pytest.raises(ProtocolError, match="without an id exists already"):
+        session.subscribe("/queue/a")
+    event = session.receive(message(None, "m1"))
+    assert isinstance(event, Message) and event.subscription == sub
+    assert session.ack(event).raw_headers == (("message-id", "m1"),)
+    assert session.unsubscribe(destination="/queue/a").raw_headers == (("destination", "/queue/a"),)
+
+
+def test_replay_refuses_what_the_new_version_cannot_carry() -> None:
+    session = connected_session("1.2")
+    session.subscribe("/queue/a", id="s", ack="client-individual")
+    session.connection_lost()
+    session.connect(host="/")
+    session.receive(Frame("CONNECTED", {}))  # the broker speaks 1.0 this time
+    with pytest.raises(ProtocolError, match="client-individual"):
+        session.replay()
+
+
+def test_connection_lost_while_disconnecting_is_a_clean_end() -> None:
+    session = connected_session()
+    session.subscribe("/queue/a")
+    session.disconnect(receipt=True)
+    lost = session.connection_lost()
+    assert len(lost.receipts) == 1
+    assert session.subscriptions == ()
+
+
+def test_heartbeats_are_events() -> None:
+    session = Session()
+    session.connect(host="/")
+    assert session.receive(HEARTBEAT) is HEARTBEAT
+    session.connection_lost()
+    with pytest.raises(ProtocolError, match="DISCONNECTED"):
+        session.receive(HEARTBEAT)
+
+
+def test_session_arguments_are_checked() -> None:
+    with pytest.raises(ConfigurationError):
+        Session("2.0")
+    with pytest.raises(ProtocolError, match="highest"):
+        Session("1.2", versions=["1.0"])
+    session = connected_session()
+    with pytest.raises(ProtocolError, match="receipt="):
+        session.send("/q", receipt="")  # type: ignore[arg-type]
+
+
+# --- the model-based test --------------------------------------------------------------------------------------
+
+
+@dataclass
+class ModelSubscription:
+    key: str
+    sub_id: str | None
+    destination: str
+    ack: str
+    frame: Frame
+    receipt: str | None
+    active: bool = True
+
+
+@dataclass
+class Model:
+    """What the session should hold, written from the spec rather than from the implementation."""
+
+    state: str = "DISCONNECTED"
+    receipts: dict[str, str] = field(default_factory=dict)  # id -> command it was for
+    completed: set[str] = field(default_factory=set)
+    disconnect_receipt: str | None = None
+    transactions: list[str] = field(default_factory=list)
+    subscriptions: list[ModelSubscription] = field(default_factory=list)
+    unsubscribed: set[str] = field(default_factory=set)
+    unacked: list[tuple[str, str]] = field(default_factory=list)  # (subscription key, message-id), delivery order
+
+    def sub(self, key: str) -> ModelSubscription | None:
+        return next((s for s in self.subscriptions if s.key == key), None)
+
+    def end_connection(self, *, clean: bool) -> None:
+        self.receipts.clear()
+        self.completed.clear()
+        self.disconnect_receipt = None
+        self.transactions.clear()
+        self.unsubscribed.clear()
+        self.unacked.clear()
+        for sub in self.subscriptions:
+            sub.active = False
+        if clean:
+            self.subscriptions.clear()
+
+
+DESTINATIONS = st.sampled_from(["/queue/a", "/queue/b", "/topic/c"])
+USER_IDS = st.sampled_from(["x", "y", "z"])
+RECEIPT_ARGS = st.sampled_from([None, True, "r1", "r2"])
+PICK = st.integers(0, 1_000)
+
+
+class SessionMachine(RuleBasedStateMachine):
+    """Random legal and illegal calls on a Session, each checked against `Model`."""
+
+    version = "1.2"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.session = Session(self.version)
+        self.model = Model()
+        self.delivered: list[tuple[str, str, Message]] = []  # (subscription key, message-id, event)
+        self.message_count = 0
+
+    # helpers
+
+    def expect_local_error(self, call: object) -> None:
+        with pytest.raises(ProtocolError) as info:
+            call()  # type: ignore[operator]
+        assert not isinstance(info.value, RemoteProtocolError), info.value
+
+    def check_frame(self, frame: Frame) -> None:
+        parsed = Parser(self.version).feed(frame.encode(self.version))
+        assert len(parsed) == 1 and isinstance(parsed[0], Frame) and parsed[0].command == frame.command
+
+    def take_receipt(self, frame: Frame, asked: bool | str | None) -> None:
+        got = frame.headers.get("receipt")
+        if asked is None:
+            assert got is None
+            return
+        assert got is not None and got not in self.model.receipts
+        if isinstance(asked, str):
+            assert got == asked
+        self.model.receipts[got] = frame.command
+
+    def receipt_usable(self, asked: bool | str | None) -> bool:
+        return not (isinstance(asked, str) and asked in self.model.receipts)
+
+    # connecting and disconnecting: one rule each way, so that most steps happen while connected
+
+    @initialize()
+    def start_connected(self) -> None:
+        self.connect()
+        self.broker_answers_connect(accept=True)
+
+    def connect(self) -> None:
+        if self.model.state != "DISCONNECTED":
+            self.expect_local_error(lambda: self.session.connect(host="/"))
+            return
+        frame = self.session.connect(host="/")
+        self.check_frame(frame)
+        self.model.state = "CONNECTING"
+        self.model.end_connection(clean=False)
+
+    def broker_answers_connect(self, *, accept: bool) -> None:
+        headers = {"version": self.version} if self.version != "1.0" else {}
+        frame = Frame("CONNECTED", headers) if accept else Frame("ERROR", {"message": "bad login"})
+        if self.model.state == "DISCONNECTED":
+            self.expect_local_error(lambda: self.session.receive(frame))
+        elif self.model.state != "CONNECTING":
+            if accept:
+                with pytest.raises(RemoteProtocolError):
+                    self.session.receive(frame)
+        elif accept:
+            event = self.session.receive(frame)
+            assert isinstance(event, Connected) and event.version == self.version
+            self.model.state = "CONNECTED"
+        else:
+            event = self.session.receive(frame)
+            assert isinstance(event, Error)
+            self.model.state = "DISCONNECTED"
+            self.model.end_connection(clean=False)
+
+    @rule(how=st.sampled_from(["connect", "connect+accept", "connect+refuse", "accept", "refuse"]))
+    def open_connection(self, how: str) -> None:
+        if how.startswith("connect"):
+            self.connect()
+        if how.endswith("accept"):
+            self.broker_answers_connect(accept=True)
+        elif how.endswith("refuse"):
+            self.broker_answers_connect(accept=False)
+
+    @rule(how=st.sampled_from(["disconnect", "close", "lost"]), asked=RECEIPT_ARGS)
+    def end_connection(self, how: str, asked: bool | str | None) -> None:
+        if how == "disconnect":
+            self.disconnect(asked)
+        elif how == "close":
+            self.close()
+        else:
+            self.connection_lost()
+
+    def disconnect(self, asked: bool | str | None) -> None:
+        if self.model.state != "CONNECTED" or not self.receipt_usable(asked):
+            self.expect_local_error(lambda: self.session.disconnect(receipt=asked))
+            return
+        frame = self.session.disconnect(receipt=asked)
+        self.check_frame(frame)
+        self.take_receipt(frame, asked)
+        self.model.disconnect_receipt = frame.headers.get("receipt")
+        self.model.transactions.clear()
+        self.model.state = "DISCONNECTING"
+
+    def close(self) -> None:
+        if self.model.state not in ("DISCONNECTING", "DISCONNECTED"):
+            self.expect_local_error(self.session.close)
+            return
+        self.session.close()
+        self.model.state = "DISCONNECTED"
+        self.model.end_connection(clean=True)
+
+    def connection_lost(self) -> None:
+        expected_tx = tuple(self.model.transactions)
+        expected_receipts = sorted(self.model.receipts)
+        expected_unacked = list(self.model.unacked)
+        lost = self.session.connection_lost()
+        assert lost.transactions == expected_tx
+        assert sorted(f.headers["receipt"] for f in lost.receipts) == expected_receipts
+        assert [(m.subscription.key if m.subscription else None, m.message_id) for m in lost.unacknowledged] == (
+            expected_unacked
+        )
+        self.model.end_connection(clean=self.model.state == "DISCONNECTING")
+        self.model.state = "DISCONNECTED"
+
+    @rule()
+    def reconnect_and_replay(self) -> None:
+        """The client's recovery path in one step: lose the connection, connect again, resubscribe."""
+        self.connection_lost()
+        self.connect()
+        self.broker_answers_connect(accept=True)
+        self.replay()
+
+    @rule()
+    def replay(self) -> None:
+        if self.model.state != "CONNECTED":
+            self.expect_local_error(self.session.replay)
+            return
+        pending = [s for s in self.model.subscriptions if not s.active]
+        if any(s.receipt is not None and s.receipt in self.model.receipts for s in pending):
+            self.expect_local_error(self.session.replay)
+            return
+        frames = self.session.replay()
+        assert frames == [s.frame for s in pending]
+        for sub in pending:
+            sub.active = True
+            if sub.receipt is not None:
+                self.model.receipts[sub.receipt] = "SUBSCRIBE"
+
+    # client frames
+
+    @rule(destination=DESTINATIONS, id_choice=st.sampled_from(["none", "user"]), user_id=USER_IDS,
+          ack=st.sampled_from(["auto", "client", "client-individual"]), asked=RECEIPT_ARGS)  # fmt: skip
+    def subscribe(self, destination: str, id_choice: str, user_id: str, ack: str, asked: bool | str | None) -> None:
+        sub_id = None if id_choice == "none" else user_id
+        key = sub_id if sub_id is not None else (destination if self.version == "1.0" else None)
+        legal = (
+            self.model.state == "CONNECTED"
+            and (key is None or self.model.sub(key) is None)
+            and not (ack == "client-individual" and self.version == "1.0")
+            and self.receipt_usable(asked)
+        )
+        if not legal:
+            self.expect_local_error(lambda: self.session.subscribe(destination, id=sub_id, ack=ack, receipt=asked))
+            return
+        frame, sub = self.session.subscribe(destination, id=sub_id, ack=ack, receipt=asked)
+        self.check_frame(frame)
+        if key is None:  # generated
+            key = frame.headers["id"]
+            assert key and self.model.sub(key) is None and key != "None"
+        assert sub.key == key and sub.frame is frame
+        self.take_receipt(frame, asked)
+        self.model.subscriptions.append(
+            ModelSubscription(key, frame.headers.get("id"), destination, ack, frame, frame.headers.get("receipt"))
+        )
+        self.model.unsubscribed.discard(key)
+
+    @rule(pick=PICK, known=st.booleans(), asked=RECEIPT_ARGS)
+    def unsubscribe(self, pick: int, known: bool, asked: bool | str | None) -> None:
+        subs = self.model.subscriptions
+        key = subs[pick % len(subs)].key if known and subs else "unknown"
+        if self.model.state != "CONNECTED" or self.model.sub(key) is None or not self.receipt_usable(asked):
+            self.expect_local_error(lambda: self.session.unsubscribe(key, receipt=asked))
+            return
+        frame = self.session.unsubscribe(key, receipt=asked)
+        self.check_frame(frame)
+        self.take_receipt(frame, asked)
+        self.model.subscriptions = [s for s in subs if s.key != key]
+        self.model.unacked = [u for u in self.model.unacked if u[0] != key]
+        self.model.unsubscribed.add(key)
+
+    @rule(destination=DESTINATIONS, tx_choice=st.sampled_from(["none", "open", "unknown"]), pick=PICK,
+          asked=RECEIPT_ARGS)  # fmt: skip
+    def send(self, destination: str, tx_choice: str, pick: int, asked: bool | str | None) -> None:
+        open_ = self.model.transactions
+        tx = {"none": None, "unknown": "no-such-tx"}.get(tx_choice, open_[pick % len(open_)] if open_ else "no-such-tx")
+        legal = self.model.state == "CONNECTED" and (tx is None or tx in open_) and self.receipt_usable(asked)
+        if not legal:
+            self.expect_local_error(lambda: self.session.send(destination, b"x", transaction=tx, receipt=asked))
+            return
+        frame = self.session.send(destination, b"x", transaction=tx, receipt=asked)
+        self.check_frame(frame)
+        self.take_receipt(frame, asked)
+
+    @rule(choice=st.sampled_from(["generated", "user"]), user_id=USER_IDS, asked=RECEIPT_ARGS)
+    def begin(self, choice: str, user_id: str, asked: bool | str | None) -> None:
+        tx = None if choice == "generated" else user_id
+        legal = (
+            self.model.state == "CONNECTED"
+            and (tx is None or tx not in self.model.transactions)
+            and self.receipt_usable(asked)
+        )
+        if not legal:
+            self.expect_local_error(lambda: self.session.begin(tx, receipt=asked))
+            return
+        frame = self.session.begin(tx, receipt=asked)
+        self.check_frame(frame)
+        made = frame.headers["transaction"]
+        assert made != "None" and made not in self.model.transactions
+        if tx is not None:
+            assert made == tx
+        self.take_receipt(frame, asked)
+        self.model.transactions.append(made)
+
+    @rule(commit=st.booleans(), known=st.booleans(), pick=PICK, asked=RECEIPT_ARGS)
+    def end_transaction(self, commit: bool, known: bool, pick: int, asked: bool | str | None) -> None:
+        open_ = self.model.transactions
+        tx = open_[pick % len(open_)] if known and open_ else "no-such-tx"
+        call = self.session.commit if commit else self.session.abort
+        if self.model.state != "CONNECTED" or tx not in open_ or not self.receipt_usable(asked):
+            self.expect_local_error(lambda: call(tx, receipt=asked))
+            return
+        frame = call(tx, receipt=asked)
+        self.check_frame(frame)
+        assert frame.command == ("COMMIT" if commit else "ABORT")
+        self.take_receipt(frame, asked)
+        open_.remove(tx)
+
+    @rule(pick=PICK, pending_only=st.booleans(), nack=st.booleans(), asked=RECEIPT_ARGS)
+    def acknowledge(self, pick: int, pending_only: bool, nack: bool, asked: bool | str | None) -> None:
+        candidates = [d for d in self.delivered if (d[0], d[1]) in self.model.unacked] if pending_only else []
+        candidates = candidates or self.delivered
+        if not candidates:
+            return
+        key, message_id, event = candidates[pick % len(candidates)]
+        call = self.session.nack if nack else self.session.ack
+        pending = (key, message_id) in self.model.unacked
+        legal = (
+            self.model.state == "CONNECTED"
+            and pending
+            and not (nack and self.version == "1.0")
+            and self.receipt_usable(asked)
+        )
+        if not legal:
+            self.expect_local_error(lambda: call(event, receipt=asked))
+            return
+        frame = call(event, receipt=asked)
+        self.check_frame(frame)
+        self.take_receipt(frame, asked)
+        sub = self.model.sub(key)
+        assert sub is not None
+        position = self.model.unacked.index((key, message_id))
+        if sub.ack == "client":  # cumulative: everything before it on the same subscription goes too
+            self.model.unacked = [u for i, u in enumerate(self.model.unacked) if u[0] != key or i > position]
+        else:
+            del self.model.unacked[position]
+
+    @rule(pick=PICK, count=st.integers(1, 3), nack=st.booleans(), asked=RECEIPT_ARGS)
+    def deliver_then_acknowledge(self, pick: int, count: int, nack: bool, asked: bool | str | None) -> None:
+        """A consumer's usual step, so that acknowledgements get exercised as often as the rest."""
+        self.broker_delivers(pick=pick, count=count, to="held")
+        self.acknowledge(pick=pick, pending_only=True, nack=nack, asked=asked)
+
+    # broker frames
+
+    @rule(pick=PICK, count=st.integers(1, 3), to=st.sampled_from(["held", "held", "unsubscribed", "unknown"]))
+    def broker_delivers(self, pick: int, count: int, to: str) -> None:
+        if self.model.state not in ("CONNECTED", "DISCONNECTING"):
+            return
+        self.message_count += 1
+        message_id = f"m{self.message_count}"
+        active = [s for s in self.model.subscriptions if s.active]
+        if to == "held" and active:
+            sub = active[pick % len(active)]
+            for _ in range(count):
+                self.message_count += 1
+                message_id = f"m{self.message_count}"
+                ack = f"ack-{self.message_count}" if self.version == "1.2" and sub.ack != "auto" else None
+                event = self.session.receive(message(sub.sub_id, message_id, sub.destination, ack))
+                assert isinstance(event, Message)
+                expected = sub
+                if sub.sub_id is None:  # 1.0 without an id: the first subscription to that destination
+                    expected = next(s for s in self.model.subscriptions if s.destination == sub.destination)
+                assert event.subscription is not None and event.subscription.key == expected.key
+                assert event.needs_ack == (expected.ack != "auto")
+                if event.needs_ack:
+                    self.model.unacked.append((expected.key, message_id))
+                self.delivered.append((expected.key, message_id, event))
+        elif to == "unsubscribed" and self.model.unsubscribed:
+            gone = sorted(self.model.unsubscribed)[pick % len(self.model.unsubscribed)]
+            if self.version == "1.0":
+                return  # 1.0 falls back to destinations, which the model does not track for old subscriptions
+            event = self.session.receive(message(gone, message_id))
+            assert isinstance(event, Message) and event.subscription is None
+        elif to == "unknown" and self.version != "1.0":
+            with pytest.raises(RemoteProtocolError):
+                self.session.receive(message("never-made", message_id))
+
+    @rule(choice=st.sampled_from(["outstanding", "outstanding", "completed", "bogus"]), pick=PICK)
+    def broker_receipt(self, choice: str, pick: int) -> None:
+        if self.model.state == "DISCONNECTED":
+            self.expect_local_error(lambda: self.session.receive(Frame("RECEIPT", {"receipt-id": "any"})))
+            return
+        outstanding = list(self.model.receipts)
+        if choice == "outstanding" and outstanding:
+            receipt_id = outstanding[pick % len(outstanding)]
+            event = self.session.receive(Frame("RECEIPT", {"receipt-id": receipt_id}))
+            assert isinstance(event, Receipt) and event.request.command == self.model.receipts[receipt_id]
+            del self.model.receipts[receipt_id]
+            self.model.completed.add(receipt_id)
+            if receipt_id == self.model.disconnect_receipt:
+                self.model.state = "DISCONNECTED"
+                self.model.end_connection(clean=True)
+        elif choice == "completed" and self.model.completed - set(outstanding):
+            receipt_id = sorted(self.model.completed - set(outstanding))[
+                pick % len(self.model.completed - set(outstanding))
+            ]
+            with pytest.raises(RemoteProtocolError, match="second time"):
+                self.session.receive(Frame("RECEIPT", {"receipt-id": receipt_id}))
+        elif choice == "bogus":
+            with pytest.raises(RemoteProtocolError, match="not asked for"):
+                self.session.receive(Frame("RECEIPT", {"receipt-id": "never-asked"}))
+
+    @rule()
+    def broker_error(self) -> None:
+        if self.model.state not in ("CONNECTED", "DISCONNECTING"):
+            return
+        event = self.session.receive(Frame("ERROR", {"message": "something"}))
+        assert isinstance(event, Error) and event.request is None
+
+    @rule()
+    def broker_heartbeat(self) -> None:
+        if self.model.state == "DISCONNECTED":
+            self.expect_local_error(lambda: self.session.receive(HEARTBEAT))
+        else:
+            assert self.session.receive(HEARTBEAT) is HEARTBEAT
+
+    # invariants
+
+    @invariant()
+    def matches_model(self) -> None:
+        session, model = self.session, self.model
+        assert session.state.name == model.state
+        assert list(session.receipts) == list(model.receipts)
+        assert {k: f.command for k, f in session.receipts.items()} == model.receipts
+        assert list(session.transactions) == model.transactions
+        assert [s.key for s in session.subscriptions] == [s.key for s in model.subscriptions]
+        assert [s.frame for s in session.subscriptions] == [s.frame for s in model.subscriptions]
+        if model.state != "DISCONNECTED":
+            got = [(m.subscription.key if m.subscription else None, m.message_id) for m in session.unacknowledged()]
+            assert sorted(got) == sorted(model.unacked)
+            for key in {k for k, _ in model.unacked}:
+                assert [m.message_id for m in session.unacknowledged(key)] == [i for k, i in model.unacked if k == key]
+
+
+class SessionMachine10(SessionMachine):
+    version = "1.0"
+
+
+class SessionMachine11(SessionMachine):
+    version = "1.1"
+
+
+class SessionMachine12(SessionMachine):
+    version = "1.2"
+
+
+TestSession10 = SessionMachine10.TestCase
+TestSession11 = SessionMachine11.TestCase
+TestSession12 = SessionMachine12.TestCase
