@@ -21,6 +21,7 @@ from typing import Literal
 
 from stomptest.broker.engine import AckMode, Delivery, Engine, Message, Subscription
 from stomptest.broker.profiles import ErrorKind
+from stomptest.protocol import spec
 from stomptest.protocol.errors import FrameError
 from stomptest.protocol.frame import HEARTBEAT, Frame, Heartbeat
 from stomptest.protocol.parser import Parser
@@ -68,6 +69,8 @@ class Connection:
         self.opened_at = now
         self.state: State = "new"
         self.version: str | None = None
+        self._wire_out = "1.0"  # the escaping used on output (a profile may differ from the version)
+        self._decode_1_0 = False  # ActiveMQ: 1.0 input escapes are decoded, leniently
         self.session: str | None = None
         self.login: str | None = None
         self.host: str | None = None
@@ -218,7 +221,7 @@ class Connection:
         message = message_template.format_map(values).replace("\n", " ").replace("\r", " ")
         body = body_template.format_map(values)
         headers = [("message", message)]
-        if kind == "version" or profile.error_version_header:
+        if (kind == "version" and profile.version_error_header) or profile.error_version_header:
             headers.append(("version", ",".join(profile.versions)))
         receipt = frame.headers.get("receipt") if frame is not None else None
         if receipt is not None and profile.error_receipt_id:
@@ -273,10 +276,9 @@ class Connection:
     def _feed(self, data: bytes) -> bytes:
         """Parse `data` and handle what it completes; after a recoverable error, return the bytes to go on with."""
         error: FrameError | None = None
-        if self._resync:
-            if not self._unparsed:
-                self._unparsed_start = self._fed
-            self._unparsed.append(data)
+        if not self._unparsed:
+            self._unparsed_start = self._fed
+        self._unparsed.append(data)
         self._fed += len(data)
         try:
             items = self._parser.feed(data)
@@ -297,7 +299,7 @@ class Connection:
             except Exception:
                 self._internal_error(item)
         if error is None:
-            if self._resync and not self._parser.buffered:
+            if not self._parser.buffered:
                 self._unparsed.clear()
             return b""
         if self.state not in ("new", "connected"):
@@ -306,28 +308,28 @@ class Connection:
 
     def _parse_error(self, error: FrameError) -> bytes:
         text = str(error)
+        stream = b"".join(self._unparsed)
+        self._unparsed.clear()
+        at = max((error.offset or self._unparsed_start) - self._unparsed_start, 0)
         unknown = text.startswith("unknown command")
         command = ""
+        kind: ErrorKind = "malformed"
+        bad: Frame | None = None
         if unknown:
-            command = text.split("'", 2)[1] if text.count("'") >= 2 else ""
-        kind: ErrorKind = "unknown-command" if unknown else "malformed"
-        if self.state == "new" and unknown:
-            kind = "not-connected" if command else "malformed"
-        self.fail(kind, None, command=command, reason=text)
+            command, bad = _bad_frame_head(stream, at)
+            kind = "not-connected" if self.state == "new" and command else "unknown-command"
+        self.fail(kind, bad, command=command, reason=text)
         if self.state != "connected":
             return b""
         # recoverable (RabbitMQ keeps the connection after "Bad command"): skip the bad frame
-        stream = b"".join(self._unparsed)
-        self._unparsed.clear()
-        at = (error.offset or self._unparsed_start) - self._unparsed_start
         self._parser = Parser(
-            self.version or "1.2",
+            self._parser.version,
             max_frame_bytes=self.limits.max_frame_bytes,
             max_headers=self.limits.max_headers,
             max_header_bytes=self.limits.max_header_bytes,
         )
         self._fed = 0
-        nul = stream.find(b"\x00", max(at, 0))
+        nul = stream.find(b"\x00", at)
         if nul < 0:
             self._skipping = True
             return b""
@@ -344,6 +346,15 @@ class Connection:
             else:
                 self.fail("not-connected", frame)
             return
+        if self._decode_1_0 and any("\\" in value for _, value in frame.raw_headers):
+            frame = Frame(command, [(n, _lenient_unescape(v)) for n, v in frame.raw_headers], frame.body)
+        elif (
+            self.profile.repeated_headers == "last-before-1.2"
+            and self.version != "1.2"
+            and len(frame.headers) < len(frame.raw_headers)
+        ):
+            last = dict(frame.raw_headers)  # keeps the first position, takes the last value
+            frame = Frame(command, list(last.items()), frame.body)
         handler = _HANDLERS.get(command)
         if handler is None:
             if command in ("CONNECT", "STOMP"):
@@ -366,6 +377,13 @@ class Connection:
 
     def _connect(self, frame: Frame) -> None:
         profile = self.profile
+        if profile.unescape_connect and any("\\" in value for _, value in frame.raw_headers):
+            try:
+                pairs = [(n, _strict_unescape(v)) for n, v in frame.raw_headers]
+            except ValueError as exc:
+                self.fail("malformed", frame, reason=str(exc))
+                return
+            frame = Frame(frame.command, pairs, frame.body)
         headers = frame.headers
         accepted = headers.get("accept-version")
         wanted = ["1.0"] if accepted is None else [part.strip() for part in accepted.split(",")]
@@ -402,7 +420,12 @@ class Connection:
         self.client_heartbeat = beats
         receive_ms, send_ms = self._negotiate_heartbeats(*beats)
         self.version = version
-        self._parser.version = version
+        wire = version
+        if version == "1.0" and profile.escape_1_0 == "as-1.2":
+            wire = "1.2"
+        self._decode_1_0 = version == "1.0" and profile.escape_1_0 == "decode-input"
+        self._parser.version = wire
+        self._wire_out = wire
         self.login = login
         self.host = host
         self.session = self.engine.session_id(self)
@@ -732,7 +755,8 @@ class Connection:
             self.fail("limit", frame, reason=f"transaction {transaction} holds max_transaction_frames frames already")
             return True
         held.append(frame)
-        self._receipt(frame)
+        if frame.command != "SEND" or self.profile.transaction_receipts == "immediate":
+            self._receipt(frame)
         return True
 
     def _on_begin(self, frame: Frame) -> None:
@@ -754,6 +778,7 @@ class Connection:
         if held is None:
             self.fail("bad-transaction", frame, transaction=transaction, reason=f"unknown transaction {transaction}")
             return
+        late_receipts = self.profile.transaction_receipts == "at-commit"
         for item in held:
             if self.state != "connected":
                 return
@@ -763,6 +788,8 @@ class Connection:
                 self._on_ack(item, committing=True)
             else:
                 self._on_nack(item, committing=True)
+            if late_receipts and item.command == "SEND":
+                self._receipt(item)
         self._receipt(frame)
 
     def _on_abort(self, frame: Frame) -> None:
@@ -784,7 +811,7 @@ class Connection:
             self.send(Frame("RECEIPT", [("receipt-id", receipt)]))
 
     def _encode(self, frame: Frame) -> bytes:
-        version = self.version or "1.0"
+        version = self._wire_out
         try:
             return frame.encode(version)
         except FrameError:
@@ -810,6 +837,53 @@ class Connection:
             last = text.strip().splitlines()[-1]
             self.fail("internal", frame, reason=f"stomptest broker bug: {last}")
         self.close("internal error")
+
+
+def _bad_frame_head(stream: bytes, at: int) -> tuple[str, Frame | None]:
+    """The command and headers of a frame the parser refused, read leniently (for the ERROR's receipt-id)."""
+    end = stream.find(b"\x00", at)
+    head = stream[at : end if end >= 0 else len(stream)].split(b"\n\n", 1)[0]
+    lines = head.decode("utf-8", "replace").replace("\r", "").split("\n")
+    command = lines[0][:40]
+    pairs = [tuple(line.split(":", 1)) for line in lines[1:] if ":" in line]
+    try:
+        return command, Frame(command or "?", [(n, v) for n, v in pairs if n])
+    except (TypeError, ValueError):
+        return command, None
+
+
+def _lenient_unescape(value: str) -> str:
+    """ActiveMQ: decode the escapes it knows, keep any other backslash as it is."""
+    out = []
+    index = 0
+    while index < len(value):
+        char = value[index]
+        if char == "\\" and index + 1 < len(value) and value[index + 1] in "nc\\r":
+            out.append({"n": "\n", "c": ":", "\\": "\\", "r": "\r"}[value[index + 1]])
+            index += 2
+        else:
+            out.append(char)
+            index += 1
+    return "".join(out)
+
+
+def _strict_unescape(value: str) -> str:
+    """STOMP 1.2 unescaping; an undefined escape is a ValueError."""
+    out = []
+    index = 0
+    while index < len(value):
+        char = value[index]
+        if char == "\\":
+            code = value[index + 1 : index + 2]
+            decoded = spec.UNESCAPES["1.2"].get(code)
+            if decoded is None:
+                raise ValueError(f"invalid escape \\{code} in a CONNECT header")
+            out.append(decoded)
+            index += 2
+        else:
+            out.append(char)
+            index += 1
+    return "".join(out)
 
 
 def _whole_seconds(ms: int) -> int:

@@ -223,6 +223,11 @@ class Profile:
     error_receipt_id: bool = True  # ERROR carries `receipt-id` when the frame had a receipt
     error_version_header: bool = False  # every ERROR carries `version:1.0,1.1,1.2` (RabbitMQ)
     error_content_type: bool = True  # ERROR carries content-type:text/plain
+    version_error_header: bool = True  # the no-common-version ERROR lists the versions (ActiveMQ: no)
+    # -- escaping
+    escape_1_0: Literal["none", "as-1.2", "decode-input"] = "none"  # escapes in a 1.0 session (see docs/broker.md)
+    unescape_connect: bool = False  # CONNECT values are unescaped as in 1.2 (RabbitMQ)
+    repeated_headers: Literal["first", "last-before-1.2"] = "first"  # which repeat wins (Artemis: last, in 1.0/1.1)
     # -- CONNECT
     host: Literal["required", "vhost", "ignore"] = "required"  # spec: required from 1.1; RabbitMQ: selects a vhost
     vhosts: tuple[str, ...] = ("/",)  # for host="vhost": names accepted (no host header means "/")
@@ -263,6 +268,7 @@ class Profile:
     max_deliveries: int | None = None  # after this many deliveries a requeued message is dead-lettered
     # -- transactions
     transactional_ack: bool = True  # Artemis ignores `transaction` on ACK/NACK
+    transaction_receipts: Literal["immediate", "at-commit"] = "immediate"  # SEND receipts (RabbitMQ: at COMMIT)
     limits: Limits = field(default_factory=Limits)
 
     def __post_init__(self) -> None:
@@ -292,6 +298,8 @@ ACTIVEMQ = Profile(
     # fatal ProtocolExceptions only: parse and size errors, unknown command, version, heart-beat, CONNECT
     closing_errors=ALWAYS_CLOSING | {"unknown-command", "limit"},
     error_texts=ACTIVEMQ_ERROR_TEXTS,
+    version_error_header=False,
+    escape_1_0="decode-input",
     host="ignore",
     echo_connect_receipt=True,
     heartbeat_grace=3.0,  # measured: heart-beat 1000 -> silent client closed after 3.0 s
@@ -316,8 +324,12 @@ ACTIVEMQ = Profile(
 RABBITMQ = Profile(
     name="rabbitmq",
     server="RabbitMQ/3.10.8",
-    closing_errors=ALWAYS_CLOSING | {"duplicate-subscription", "limit"},
+    # measured: even a refused CONNECT (version, vhost, login) leaves the connection open
+    closing_errors=(ALWAYS_CLOSING - {"version", "vhost", "access-refused"}) | {"duplicate-subscription", "limit"},
     error_texts=RABBITMQ_ERROR_TEXTS,
+    escape_1_0="as-1.2",
+    unescape_connect=True,
+    transaction_receipts="at-commit",
     error_receipt_id=False,  # measured: bogus ACK id -> ERROR without receipt-id
     error_version_header=True,
     host="vhost",
@@ -344,8 +356,9 @@ RABBITMQ = Profile(
 ARTEMIS = Profile(
     name="artemis",
     server="ActiveMQ-Artemis/2.31.2 ActiveMQ Artemis Messaging Engine",
-    closing_errors=ALWAYS_CLOSING,  # only version, auth and decoder errors disconnect
+    closing_errors=ALWAYS_CLOSING | {"unknown-command"},  # only version, auth and decoder errors disconnect
     error_texts=ARTEMIS_ERROR_TEXTS,
+    repeated_headers="last-before-1.2",
     host="ignore",
     heartbeat_min_send_ms=500,
     heartbeat_grace=2.0,  # TTL = client interval x 2.0
