@@ -107,8 +107,11 @@ class Probe:
         try:
             self.sock.sendall(data)
         except OSError as exc:
+            # the broker may have answered (an ERROR for an oversize frame, say) before closing: keep it
+            while self._read(0.2):
+                pass
             self._mark_closed(f"send failed: {exc}")
-            raise ProbeClosed(f"the broker closed the connection before we could send ({exc})") from None
+            raise ProbeClosed(f"the broker closed the connection while we were sending ({exc})") from None
 
     def send(self, frame: Frame, *, content_length: bool = False) -> None:
         self.send_raw(frame.encode(self.version, content_length=content_length))
@@ -141,8 +144,9 @@ class Probe:
         self.last_received = now
         try:
             items = self.parser.feed(data)
-        except FrameError as exc:
-            self._take(exc.frames, now)
+        except Exception as exc:  # FrameError, or a codec bug: either way show the bytes that caused it
+            if isinstance(exc, FrameError):
+                self._take(exc.frames, now)
             self.transcript.add(self.label, "<", f"unparseable bytes: {exc} {show_bytes(data)}")
             self._mark_closed(f"the broker sent bytes we cannot parse: {exc}")
             return False

@@ -1,0 +1,201 @@
+"""The runner, verdicts and reports, with made-up checks and a scripted server (no broker needed)."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+
+import pytest
+
+from stomptest.conformance import PROFILE_DEVIATIONS, Check, NotApplicable, Target, Verdict, all_checks, run_checks
+from stomptest.conformance.cli import main
+from stomptest.conformance.context import Context
+from stomptest.conformance.deviations import expected_deviations, is_expected
+from stomptest.conformance.model import Finding, Outcome
+from stomptest.conformance.options import parse_versions, split_query
+from stomptest.conformance.report import render_table, to_html, to_json, to_junit_xml
+from stomptest.conformance.runner import profile_for_server, run_one, verdict_for
+from stomptest.protocol.errors import ConfigurationError
+from tests.conformance.conftest import Handler, ScriptedServer, connected_then
+
+
+def _passes(ctx: Context) -> None:
+    probe = ctx.open()
+    probe.send_raw(b"CONNECT\n\n\x00")
+    probe.next_frame()
+    ctx.note("talked")
+
+
+def _fails(ctx: Context) -> None:
+    probe = ctx.open()
+    probe.send_raw(b"CONNECT\n\n\x00")
+    probe.next_frame()
+    ctx.expect(False, "stays-open-after-error", "ERROR", "stayed <open>")
+
+
+def _not_applicable(ctx: Context) -> None:
+    raise NotApplicable("no authentication")
+
+
+def _crashes(ctx: Context) -> None:
+    raise KeyError("bug")
+
+
+def _aborts(ctx: Context) -> None:
+    ctx.fatal("no-receipt", "RECEIPT", "nothing came")
+
+
+FAKE_CHECKS = [
+    Check("fake-pass", "passes", _passes),
+    Check("fake-fail", "fails", _fails),
+    Check("fake-na", "not applicable", _not_applicable),
+    Check("fake-crash", "crashes", _crashes),
+    Check("fake-abort", "aborts", _aborts, versions=("1.1", "1.2")),
+]
+
+
+@pytest.fixture
+def server(scripted: Callable[[Handler], ScriptedServer]) -> ScriptedServer:
+    return scripted(connected_then())
+
+
+def test_verdicts_follow_findings_and_profile_expectations() -> None:
+    finding = Finding("stays-open-after-error", 'STOMP 1.2 "ERROR"', "open")
+    assert verdict_for("error-unknown-command", "1.2", [], "strict") is Verdict.PASS
+    assert verdict_for("error-unknown-command", "1.2", [finding], "strict") is Verdict.FAIL
+    assert verdict_for("error-unknown-command", "1.2", [finding], "rabbitmq") is Verdict.DEVIATES
+    assert verdict_for("error-unknown-command", "1.2", [finding], "activemq") is Verdict.FAIL
+    other = Finding("no-error", "x", "y")
+    assert verdict_for("error-unknown-command", "1.2", [finding, other], "rabbitmq") is Verdict.FAIL
+
+
+def test_version_scoped_expectations() -> None:
+    assert is_expected("activemq", "escape-roundtrip", "1.0", "value-altered")
+    assert not is_expected("activemq", "escape-roundtrip", "1.2", "value-altered")
+
+
+def test_unknown_profile_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError, match="unknown profile 'nope'"):
+        expected_deviations("nope")
+
+
+def test_profile_data_names_existing_checks() -> None:
+    names = {check.name for check in all_checks()}
+    for profile, table in PROFILE_DEVIATIONS.items():
+        assert set(table) <= names, profile
+        assert all(codes for codes in table.values()), profile
+
+
+def test_check_names_are_unique_and_every_version_is_known() -> None:
+    checks = all_checks()
+    assert len({c.name for c in checks}) == len(checks)
+    assert all(set(c.versions) <= {"1.0", "1.1", "1.2"} and c.versions for c in checks)
+
+
+@pytest.mark.parametrize(
+    ("server", "profile"),
+    [
+        ("RabbitMQ/3.10.8", "rabbitmq"),
+        ("ActiveMQ/5.17.2", "activemq"),
+        ("ActiveMQ-Artemis/2.31.0", "artemis"),
+        ("", "strict"),
+    ],
+)
+def test_profile_from_server_header(server: str, profile: str) -> None:
+    assert profile_for_server(server) == profile
+
+
+def test_run_one_turns_every_ending_into_a_verdict(server: ScriptedServer) -> None:
+    target = Target(port=server.port, timeout=1)
+    outcomes = {c.name: run_one(c, "1.2", target, "strict", "t") for c in FAKE_CHECKS}
+    assert outcomes["fake-pass"].verdict is Verdict.PASS
+    assert outcomes["fake-pass"].notes == ["talked"]
+    assert outcomes["fake-fail"].verdict is Verdict.FAIL
+    assert outcomes["fake-na"].verdict is Verdict.NA
+    assert outcomes["fake-crash"].verdict is Verdict.FAIL
+    assert outcomes["fake-crash"].findings[0].code == "check-crashed"
+    assert outcomes["fake-abort"].findings[0].code == "no-receipt"
+    assert run_one(FAKE_CHECKS[4], "1.0", target, "strict", "t").verdict is Verdict.NA
+    assert any("CONNECTED" in line for line in outcomes["fake-fail"].transcript)
+
+
+def test_run_checks_detects_the_profile_and_reports_progress(server: ScriptedServer) -> None:
+    seen: list[Outcome] = []
+    report = run_checks(Target(port=server.port, timeout=1), checks=FAKE_CHECKS, progress=seen.append, workers=3)
+    assert report.server == "Scripted/1"
+    assert report.profile == "strict"
+    assert len(seen) == len(FAKE_CHECKS) * 3
+    assert list(report.outcomes) == [(c.name, v) for c in FAKE_CHECKS for v in ("1.0", "1.1", "1.2")]
+    assert report.verdicts()["fake-abort"] == {"1.0": "n/a", "1.1": "fail", "1.2": "fail"}
+    assert report.counts() == {"pass": 3, "fail": 8, "deviates": 0, "n/a": 4}
+
+
+def test_rabbitmq_profile_turns_an_expected_finding_into_deviates(server: ScriptedServer) -> None:
+    checks = [Check("error-unknown-command", "renamed fake", _fails)]
+    report = run_checks(Target(port=server.port, timeout=1), profile="rabbitmq", checks=checks, versions=("1.2",))
+    assert report.outcome("error-unknown-command", "1.2").verdict is Verdict.DEVIATES
+    assert not report.failed
+
+
+def test_reports_show_failures_with_traffic_and_clause(server: ScriptedServer) -> None:
+    report = run_checks(Target(port=server.port, timeout=1), checks=FAKE_CHECKS, versions=("1.1", "1.2"))
+    table = render_table(report)
+    assert table.splitlines()[0].split() == ["check", "1.1", "1.2"]
+    assert "fake-fail" in table and "FAIL fake-fail in STOMP 1.2:" in table
+    assert 'rests on STOMP 1.2 "ERROR"' in table
+    assert "> b'CONNECT" in table
+
+    data = json.loads(to_json(report))
+    assert data["counts"]["fail"] == report.counts()["fail"]
+    assert data["checks"][1]["versions"]["1.2"]["findings"][0]["code"] == "stays-open-after-error"
+
+    suite = ET.fromstring(to_junit_xml(report))
+    assert suite.get("tests") == str(len(FAKE_CHECKS) * 2)
+    assert suite.get("failures") == str(report.counts()["fail"])
+    assert len(suite.findall("testcase/failure")) == report.counts()["fail"]
+    assert len(suite.findall("testcase/skipped")) == report.counts()["n/a"]
+
+    page = to_html(report)
+    assert "<table>" in page and "fake-crash" in page
+    assert "stayed &lt;open&gt;" in page  # escaped
+
+
+def test_cli_lists_checks(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--list"]) == 0
+    out = capsys.readouterr().out
+    assert all(check.name in out for check in all_checks())
+
+
+def test_cli_unreachable_broker_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    assert main([f"stomp://127.0.0.1:{port}", "-q"]) == 2
+    assert "cannot test" in capsys.readouterr().err
+
+
+def test_cli_bad_versions_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["stomp://127.0.0.1:1", "--versions", "1.3"]) == 2
+    assert "versions '1.3'" in capsys.readouterr().err
+
+
+def test_settings_from_url() -> None:
+    target = Target.from_url("stomp://guest:pa%40ss@broker:61614", vhost="/v")
+    assert (target.host, target.port, target.login, target.passcode, target.vhost) == (
+        "broker",
+        61614,
+        "guest",
+        "pa@ss",
+        "/v",
+    )
+    assert Target.from_url("localhost").port == 61613
+    url, query = split_query("stomp://h:1?profile=rabbitmq&versions=1.2")
+    assert url == "stomp://h:1" and query == {"profile": "rabbitmq", "versions": "1.2"}
+    with pytest.raises(ConfigurationError, match="unknown setting"):
+        split_query("stomp://h:1?colour=red")
+    with pytest.raises(ConfigurationError, match="scheme"):
+        Target.from_url("http://h:1")
+    assert parse_versions("1.2, 1.0") == ("1.0", "1.2")
