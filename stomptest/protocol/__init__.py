@@ -30,3 +30,34 @@ __all__ = [
     "StompError",
     "Version",
 ]
+
+# The layers above the codec: stateless commands, heart-beat arithmetic, the client session.
+from stomptest.protocol import commands, heartbeat
+from stomptest.protocol.commands import ConnectedInfo, MessageInfo
+from stomptest.protocol.heartbeat import HeartbeatIntervals
+from stomptest.protocol.session import (
+    Connected,
+    Error,
+    Lost,
+    Message,
+    Receipt,
+    Session,
+    State,
+    Subscription,
+)
+
+__all__ += [
+    "Connected",
+    "ConnectedInfo",
+    "Error",
+    "HeartbeatIntervals",
+    "Lost",
+    "Message",
+    "MessageInfo",
+    "Receipt",
+    "Session",
+    "State",
+    "Subscription",
+    "commands",
+    "heartbeat",
+]
