@@ -30,7 +30,7 @@ class RawClient:
         self.sock.settimeout(timeout)
         try:
             data = self.sock.recv(65536)
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             return True
         except OSError:
             data = b""

@@ -213,9 +213,9 @@ def test_tls(tmp_path: Path) -> None:
     if openssl is None:
         pytest.skip("openssl is not installed, so no certificate can be made for the TLS test")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    command = [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost"]
     subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert)]
-        + ["-days", "1", "-subj", "/CN=localhost"],
+        [*command, "-keyout", str(key), "-out", str(cert)],
         check=True,
         capture_output=True,
     )
