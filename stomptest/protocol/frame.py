@@ -7,7 +7,7 @@ because brokers differ in which repeat they honour and tests need to see them al
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 
 from stomptest.protocol import spec
@@ -38,11 +38,12 @@ HEARTBEAT = Heartbeat()
 
 
 class Frame:
-    """One STOMP frame: a command, ordered headers and a body of bytes.
+    """One STOMP frame: a command, ordered headers and a body of bytes; immutable and hashable.
 
     `headers` may be a mapping or a sequence of (name, value) pairs; int values are
     written in decimal. A `str` body is encoded as UTF-8 and, unless the headers name
-    one, gets `content-type:text/plain;charset=utf-8`.
+    one, gets `content-type:text/plain;charset=utf-8`. Nothing is checked against a
+    STOMP version here: `encode` does that, so a test can build a bad frame on purpose.
     """
 
     __slots__ = ("_headers", "body", "command", "raw_headers")
@@ -79,10 +80,10 @@ class Frame:
             body = bytes(body)
         elif not isinstance(body, bytes):
             raise TypeError(f"a frame's body is bytes or str, not {type(body).__name__}")
-        self.command = command
-        self.raw_headers = tuple(raw)
-        self.body = body
-        self._headers = None
+        _set_command(self, command)
+        _set_raw_headers(self, tuple(raw))
+        _set_body(self, body)
+        _set_headers(self, None)
 
     @classmethod
     def _trusted(
@@ -94,22 +95,33 @@ class Frame:
     ) -> Frame:
         """Build a frame from parts the parser already checked (the hot path)."""
         frame = object.__new__(cls)
-        frame.command = command
-        frame.raw_headers = raw_headers
-        frame.body = body
-        frame._headers = MappingProxyType(headers) if headers is not None else None
+        _set_command(frame, command)
+        _set_raw_headers(frame, raw_headers)
+        _set_body(frame, body)
+        _set_headers(frame, headers)
         return frame
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot set {name}: a Frame is immutable, build a new one instead")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"a Frame is immutable ({name})")
 
     @property
     def headers(self) -> Mapping[str, str]:
         """Read-only view of the headers where the first occurrence of a name wins."""
-        if self._headers is None:
+        headers = self._headers
+        if headers is None:
             first: dict[str, str] = {}
             for name, value in self.raw_headers:
                 if name not in first:
                     first[name] = value
-            self._headers = MappingProxyType(first)
-        return self._headers
+            headers = MappingProxyType(first)
+            _set_headers(self, headers)
+        elif type(headers) is dict:  # the parser's own dict, wrapped on first use
+            headers = MappingProxyType(headers)
+            _set_headers(self, headers)
+        return headers
 
     def encode(self, version: str = "1.2", *, content_length: bool = False) -> bytes:
         """The wire bytes of this frame in `version`.
@@ -121,14 +133,17 @@ class Frame:
         version = spec.check_version(version)
         command = self.command
         if command not in spec.COMMANDS:
-            raise FrameError(f"cannot encode unknown command {command!r}: use one of {sorted(spec.COMMANDS)}")
+            known = ", ".join(sorted(spec.COMMANDS))
+            raise FrameError(f"cannot encode unknown command {command!r}: use one of {known}")
+        if version == "1.0" and command in spec.COMMANDS_SINCE_1_1:
+            raise FrameError(f"{command} does not exist in STOMP 1.0: negotiate 1.1 or later to use it")
         body = self.body
         raw = self.raw_headers
         if body and version != "1.0" and command not in spec.BODY_COMMANDS:
             raise FrameError(f"{command} frames may not have a body in STOMP {version}")
         given = self.headers.get("content-length")
         if given is not None:
-            if given != str(len(body)):
+            if not (given.isascii() and given.isdigit() and len(given) < 20 and int(given) == len(body)):
                 raise FrameError(
                     f"content-length:{given} does not match the body's {len(body)} bytes: "
                     "leave the header out and stomptest writes the right one"
@@ -176,6 +191,13 @@ class Frame:
         except UnicodeDecodeError:
             body = repr(self.body)
         return "\n".join(lines) + "\n" + body
+
+
+# Slot setters: the parser and the constructor write through these, everyone else gets AttributeError.
+_set_command: Callable[[Frame, str], None] = vars(Frame)["command"].__set__
+_set_raw_headers: Callable[[Frame, tuple[tuple[str, str], ...]], None] = vars(Frame)["raw_headers"].__set__
+_set_body: Callable[[Frame, bytes], None] = vars(Frame)["body"].__set__
+_set_headers: Callable[[Frame, Mapping[str, str] | None], None] = vars(Frame)["_headers"].__set__
 
 
 def _check_unescaped(command: str, version: str, name: str, value: str) -> None:

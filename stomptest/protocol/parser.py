@@ -17,11 +17,23 @@ from collections.abc import Callable
 
 from stomptest.protocol import spec
 from stomptest.protocol.errors import ConfigurationError, FrameError
-from stomptest.protocol.frame import HEARTBEAT, Frame, Heartbeat
+from stomptest.protocol.frame import (
+    HEARTBEAT,
+    Frame,
+    Heartbeat,
+    _set_body,
+    _set_command,
+    _set_headers,
+    _set_raw_headers,
+)
 
 Item = Frame | Heartbeat
 
 _COMMANDS_1_0 = spec.COMMANDS - spec.COMMANDS_SINCE_1_1
+_MAX_DIGITS = 18  # a longer content-length is beyond any limit (and int() of huge strings is refused)
+
+_new = object.__new__
+_CACHE_SIZE = 1024  # distinct header lines remembered; the cache starts over when full
 
 
 class Parser:
@@ -61,7 +73,12 @@ class Parser:
         self._parked_len = 0
         self._need = 0  # bytes buffered before another parse is worth trying
         self._awaiting_nul = False  # a body without content-length is open
+        self._open_head = False  # the head of the frame at _buf[0] is incomplete
         self._head_scanned = 0  # how far the open frame was searched for the end of its head
+        self._counted = 0  # how far the open head's line feeds were counted
+        self._lines = 0  # line feeds in the open head so far
+        self._line_start = 0  # where the open head's last line starts (relative to the frame)
+        self._line_len = 0  # bytes of that line parked unjoined
         self._broken: FrameError | None = None
 
     @property
@@ -72,7 +89,9 @@ class Parser:
     def version(self, version: str) -> None:
         self._version = spec.check_version(version)
         self._commands = _COMMANDS_1_0 if version == "1.0" else spec.COMMANDS
-        self._unescape = _unescaper(spec.UNESCAPES[version]) if version != "1.0" else None
+        self._escaped = version != "1.0"
+        self._cache = _HeaderCache(version if version != "1.0" else None)
+        self._verbatim = _HeaderCache(None)  # CONNECT, STOMP and CONNECTED in 1.1+
 
     @property
     def buffered(self) -> int:
@@ -101,7 +120,19 @@ class Parser:
         size = len(self._buf) + self._parked_len + len(data)
         if size < self._need or (self._awaiting_nul and b"\x00" not in data):
             if size > self.max_frame_bytes:
-                raise self._error(f"frame is larger than max_frame_bytes={self.max_frame_bytes}", size, [])
+                raise self._error(f"frame is larger than max_frame_bytes={self.max_frame_bytes}", 0, [])
+            self._parked.append(bytes(data))
+            self._parked_len += len(data)
+            return True
+        if self._open_head and b"\n" not in data and b"\x00" not in data:
+            # the open head's last line grows: nothing can end, only a limit can be passed
+            self._line_len += len(data)
+            if len(self._buf) - self._line_start + self._line_len > self.max_header_bytes:
+                raise self._error(
+                    f"a header line is longer than max_header_bytes={self.max_header_bytes}", self._line_start, []
+                )
+            if size > self.max_frame_bytes:
+                raise self._error(f"frame is larger than max_frame_bytes={self.max_frame_bytes}", 0, [])
             self._parked.append(bytes(data))
             self._parked_len += len(data)
             return True
@@ -109,6 +140,7 @@ class Parser:
             self._buf = b"".join([self._buf, *self._parked, data])
             self._parked.clear()
             self._parked_len = 0
+            self._line_len = 0
         elif self._buf:
             self._buf += data
         else:
@@ -146,12 +178,17 @@ class Parser:
             end = buf.find(b"\n\n", scan, bound)
             skip = 2
             if crlf:
-                crlf_end = buf.find(b"\n\r\n", scan, bound if end < 0 else end + 1)
-                if crlf_end >= 0 and (end < 0 or crlf_end < end):
-                    end, skip = crlf_end, 3
+                cr = buf.find(b"\r", scan, bound if end < 0 else end)  # one-byte search: cheap when there is none
+                if cr >= 0:
+                    crlf_end = buf.find(b"\n\r\n", max(scan, cr - 1), bound if end < 0 else end + 1)
+                    if crlf_end >= 0 and (end < 0 or crlf_end < end):
+                        end, skip = crlf_end, 3
             if end < 0:
                 self._check_open_head(buf, pos, nul, out)
                 break
+            if self._open_head:
+                self._open_head = False
+                self._counted = self._lines = self._line_start = 0
             try:
                 text = buf[pos:end].decode("utf-8")
             except UnicodeDecodeError as exc:
@@ -168,60 +205,76 @@ class Parser:
             if len(lines) > self.max_headers + 1:
                 raise self._error(f"more than max_headers={self.max_headers} headers", pos, out)
             if end - pos > self.max_header_bytes:
-                self._check_line_lengths(lines, pos, out)
-            unescape = (
-                self._unescape
-                if self._unescape is not None and "\\" in text and command not in spec.UNESCAPED_COMMANDS
-                else None
-            )
-            raw: list[tuple[str, str]] = []
-            first: dict[str, str] = {}
-            for index in range(1, len(lines)):
-                line = lines[index]
-                name, colon, value = line.partition(":")
-                if not colon or not name:
-                    raise self._error(f"header line {line[:60]!r} is not 'name:value'", _line_at(buf, pos, index), out)
-                if unescape is not None and "\\" in line:
-                    name, value = self._unescape_pair(unescape, name, value, pos, out)
-                raw.append((name, value))
-                if name not in first:
-                    first[name] = value
+                self._check_line_lengths(buf, pos, lines, out)
+            del lines[0]
+            # A header line seen before is not split again: brokers repeat most of them.
+            cache = self._cache if not self._escaped or command not in spec.UNESCAPED_COMMANDS else self._verbatim
+            try:
+                raw = tuple(map(cache.__getitem__, lines))
+            except _BadHeader as exc:
+                line = exc.args[1]
+                at = _line_at(buf, pos, lines.index(line) + 1)
+                raise self._error(f"header line {_clip(line)!r} has {exc.args[0]}", at, out) from None
+            first = dict(raw)
+            if len(first) != len(raw):
+                first = _first_wins(raw)
             # -- the body: sliced by content-length, or ended by the first NUL
             start = end + skip
+            no_body = beats and command not in spec.BODY_COMMANDS
             length_text = first.get("content-length")
             if length_text is not None:
                 if not (length_text.isascii() and length_text.isdigit()):
-                    raise self._error(f"content-length:{length_text!r} is not a byte count", pos, out)
-                stop = start + int(length_text)
+                    raise self._error(f"content-length:{_clip(length_text)!r} is not a byte count", pos, out)
+                digits = length_text.lstrip("0")
+                length = int(digits) if len(digits) <= _MAX_DIGITS else self.max_frame_bytes + 1
+                if length and no_body:
+                    raise self._error(
+                        f"{command} frames may not carry a body in STOMP {version} "
+                        f"(content-length:{_clip(length_text)})",
+                        start,
+                        out,
+                    )
+                stop = start + length
                 if stop + 1 - pos > self.max_frame_bytes:
                     raise self._error(
-                        f"content-length:{length_text} makes the frame larger than "
+                        f"content-length:{_clip(length_text)} makes the frame larger than "
                         f"max_frame_bytes={self.max_frame_bytes}",
                         pos,
                         out,
                     )
                 if stop >= n:
                     self._need = stop + 1 - pos
+                    self._head_scanned = end - pos  # the head ends here: do not search it again
                     break
                 if buf[stop] != 0:
                     raise self._error(
-                        f"content-length:{length_text} bytes are followed by {buf[stop : stop + 1]!r}, not NUL",
+                        f"the {length} bytes of content-length:{length_text} are followed by "
+                        f"{buf[stop : stop + 1]!r}, not the NUL that ends a frame",
                         stop,
                         out,
                     )
             elif nul >= 0:
                 stop = nul
             else:
+                if no_body and start < n:
+                    raise self._error(f"{command} frames may not carry a body in STOMP {version}", start, out)
                 if n - pos > self.max_frame_bytes:
                     raise self._error(f"frame is larger than max_frame_bytes={self.max_frame_bytes}", pos, out)
                 self._awaiting_nul = True
+                self._head_scanned = end - pos
                 break
-            if stop > start and beats and command not in spec.BODY_COMMANDS:
+            if stop > start and no_body:
                 raise self._error(f"{command} frames may not carry a body in STOMP {version}", start, out)
-            out.append(Frame._trusted(command, tuple(raw), first, buf[start:stop]))
+            frame = _new(Frame)
+            _set_command(frame, command)
+            _set_raw_headers(frame, raw)
+            _set_body(frame, buf[start:stop])
+            _set_headers(frame, first)
+            out.append(frame)
             pos = stop + 1
-            self._head_scanned = self._need = 0
-            self._awaiting_nul = False
+            if self._head_scanned:
+                self._head_scanned = self._need = 0
+                self._awaiting_nul = False
         if pos:
             self._buf = buf[pos:]
             self._offset += pos
@@ -230,43 +283,46 @@ class Parser:
     def _check_open_head(self, buf: bytes, pos: int, nul: int, out: list[Item]) -> None:
         """Fail early on a head that can never become valid; else note how far it was read."""
         n = len(buf)
-        first_lf = buf.find(b"\n", pos)
-        if first_lf >= 0:
-            command = buf[pos:first_lf].decode("utf-8", "replace")
-            if self._version == "1.2" and command.endswith("\r"):
-                command = command[:-1]
-            if command not in self._commands:
-                raise self._command_error(command, pos, out)
         if nul >= 0:
+            self._check_command(buf, pos, nul, out)
             raise self._error("NUL before the blank line that ends the headers", nul, out)
-        last_lf = buf.rfind(b"\n", pos)
-        line_start = pos if last_lf < 0 else last_lf + 1
-        if n - line_start > self.max_header_bytes:
-            raise self._error(f"a header line is longer than max_header_bytes={self.max_header_bytes}", line_start, out)
-        if buf.count(b"\n", pos) > self.max_headers + 1:
-            raise self._error(f"more than max_headers={self.max_headers} headers", pos, out)
+        counted = pos + self._counted
+        lines = buf.count(b"\n", counted)
+        if lines:
+            if not self._lines:
+                self._check_command(buf, pos, nul, out)
+            self._lines += lines
+            self._line_start = buf.rfind(b"\n", counted) + 1 - pos
+            if self._lines > self.max_headers + 1:
+                raise self._error(f"more than max_headers={self.max_headers} headers", pos, out)
+        self._counted = n - pos
+        if n - pos - self._line_start > self.max_header_bytes:
+            raise self._error(
+                f"a header line is longer than max_header_bytes={self.max_header_bytes}", pos + self._line_start, out
+            )
         if n - pos > self.max_frame_bytes:
             raise self._error(f"frame is larger than max_frame_bytes={self.max_frame_bytes}", pos, out)
         self._head_scanned = max(0, n - pos - 3)  # an EOL pair (LF CR LF) may straddle chunks
         self._need = 0
+        self._open_head = True
 
-    def _check_line_lengths(self, lines: list[str], pos: int, out: list[Item]) -> None:
-        for line in lines:
+    def _check_command(self, buf: bytes, pos: int, nul: int, out: list[Item]) -> None:
+        stop = len(buf) if nul < 0 else nul
+        first_lf = buf.find(b"\n", pos, stop)
+        command = buf[pos : stop if first_lf < 0 else first_lf].decode("utf-8", "replace")
+        if self._version == "1.2" and command.endswith("\r"):
+            command = command[:-1]
+        if command not in self._commands:
+            raise self._command_error(command, pos, out)
+
+    def _check_line_lengths(self, buf: bytes, pos: int, lines: list[str], out: list[Item]) -> None:
+        for index, line in enumerate(lines):
             if len(line.encode("utf-8", "surrogateescape")) > self.max_header_bytes:
-                raise self._error(f"a header line is longer than max_header_bytes={self.max_header_bytes}", pos, out)
-
-    def _unescape_pair(
-        self, unescape: Callable[[str], str], name: str, value: str, pos: int, out: list[Item]
-    ) -> tuple[str, str]:
-        try:
-            return unescape(name), unescape(value)
-        except _BadEscape as exc:
-            allowed = ", ".join(sorted("\\" + code for code in spec.UNESCAPES[self._version]))
-            raise self._error(
-                f"invalid escape {exc.args[0]!r} in header {name!r} (STOMP {self._version} allows only {allowed})",
-                pos,
-                out,
-            ) from None
+                raise self._error(
+                    f"a header line is longer than max_header_bytes={self.max_header_bytes}",
+                    _line_at(buf, pos, index),
+                    out,
+                )
 
     def _error(self, message: str, at: int, done: list[Item]) -> FrameError:
         return FrameError(message, offset=self._offset + at, frames=done)
@@ -279,11 +335,61 @@ class Parser:
             hint = f": commands are case-sensitive, did you mean {command.upper()}?"
         elif command in spec.COMMANDS:
             hint = f": {command} does not exist in STOMP {self._version}"
-        return self._error(f"unknown command {command[:40]!r}{hint}", at, done)
+        return self._error(f"unknown command {_clip(command, 40)!r}{hint}", at, done)
+
+
+def _clip(text: str, size: int = 60) -> str:
+    return text if len(text) <= size else text[:size] + "..."
+
+
+def _first_wins(raw: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    first = dict(raw)
+    if len(first) != len(raw):
+        first = {}
+        for name, value in raw:
+            first.setdefault(name, value)
+    return first
 
 
 class _BadEscape(Exception):
     pass
+
+
+class _BadHeader(Exception):
+    """(problem, line): a bad header line, which the parser reports as a FrameError with its offset."""
+
+
+class _HeaderCache(dict[str, tuple[str, str]]):
+    """Header line -> (name, value), checked and unescaped: a line seen before costs one lookup, in C."""
+
+    def __init__(self, version: str | None) -> None:
+        """`version` None: never unescape (1.0, and CONNECT, STOMP and CONNECTED in 1.1+)."""
+        super().__init__()
+        table = spec.UNESCAPES[version] if version is not None else {}
+        self.unescape = _unescaper(table) if table else None
+        self.allowed = ", ".join(sorted("\\" + code for code in table))
+        self.version = version
+
+    def __missing__(self, line: str) -> tuple[str, str]:
+        name, colon, value = line.partition(":")
+        if not colon:
+            raise _BadHeader("no ':' between name and value", line)
+        if not name:
+            raise _BadHeader("an empty name", line)
+        unescape = self.unescape
+        if unescape is not None and "\\" in line:
+            try:
+                if "\\" in name:
+                    name = unescape(name)
+                if "\\" in value:
+                    value = unescape(value)
+            except _BadEscape as exc:
+                problem = f"the invalid escape {exc.args[0]!r} (STOMP {self.version} allows only {self.allowed})"
+                raise _BadHeader(problem, line) from None
+        if len(self) >= _CACHE_SIZE:
+            self.clear()
+        pair = self[line] = (name, value)
+        return pair
 
 
 _ESCAPE = re.compile(r"\\(.?)", re.S)
