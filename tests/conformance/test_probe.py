@@ -51,7 +51,10 @@ def test_error_before_close_is_kept_and_close_is_detected(scripted: Callable[[Ha
 
 
 def test_timeout_when_nothing_matches(scripted: Callable[[Handler], ScriptedServer]) -> None:
-    server = scripted(lambda conn: conn.recv(1))
+    def silent(conn: socket.socket) -> None:
+        conn.recv(1)
+
+    server = scripted(silent)
     probe = Probe("127.0.0.1", server.port, timeout=2)
     with pytest.raises(ProbeTimeout):
         probe.wait_for(lambda f: True, timeout=0.1)
