@@ -1,0 +1,437 @@
+"""Each named profile setting, shown by the difference it makes (engine level, no sockets).
+
+The expected values are the measured ones from ../shared/reference/measured-brokers.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from stomptest.broker import ERROR_KINDS, PROFILES, Limits, Profile, get_profile
+from stomptest.broker.engine import Engine
+from stomptest.protocol import ConfigurationError, Frame
+
+from .harness import Peer, connected, engine
+
+
+def messages(frames: list[Frame]) -> list[Frame]:
+    return [f for f in frames if f.command == "MESSAGE"]
+
+
+def subscribe_and_send(
+    eng: Engine, ack: str = "auto", body: bytes = b"x", version: str = "1.2", **send_headers: str
+) -> tuple[Peer, Frame]:
+    consumer = connected(eng, version)
+    consumer.send("SUBSCRIBE", {"id": "s1", "destination": "/queue/p", "ack": ack})
+    connected(eng, version).send("SEND", {"destination": "/queue/p", **send_headers}, body)
+    [message] = messages(consumer.frames())
+    return consumer, message
+
+
+# -- building profiles
+
+
+def test_profiles_are_named_and_complete() -> None:
+    assert set(PROFILES) == {"strict", "activemq", "rabbitmq", "artemis"}
+    for name, profile in PROFILES.items():
+        assert profile.name == name
+        assert set(profile.error_texts) == set(ERROR_KINDS)
+
+
+def test_a_user_profile_is_a_replace_away() -> None:
+    custom = dataclasses.replace(PROFILES["activemq"], nack="requeue", name="mine")
+    consumer, message = subscribe_and_send(Engine(custom), ack="client-individual")
+    again = messages(consumer.send("NACK", {"id": message.headers["ack"]}))
+    assert again[0].body == b"x"
+
+
+def test_inconsistent_profiles_and_unknown_names_are_refused() -> None:
+    with pytest.raises(ConfigurationError, match="unique per delivery"):
+        dataclasses.replace(PROFILES["strict"], ack_id="message-id")
+    with pytest.raises(ConfigurationError, match="unknown broker profile"):
+        get_profile("qpid")
+    with pytest.raises(ConfigurationError, match="max_headers"):
+        Limits(max_headers=0)
+    with pytest.raises(ConfigurationError, match="unknown limit"):
+        Limits().replace(max_bananas=3)
+    assert isinstance(get_profile("strict"), Profile)
+
+
+# -- errors: which close, and what they say
+
+
+def test_send_without_destination_closes_only_under_strict() -> None:
+    for name, closes in (("strict", True), ("activemq", False), ("rabbitmq", False), ("artemis", False)):
+        peer = connected(engine(name))
+        reply = peer.send("SEND", {"receipt": "r"}, b"x")
+        assert reply[0].command == "ERROR", name
+        assert peer.connection.closed is closes, name
+
+
+def test_activemq_texts_and_receipt_id() -> None:
+    peer = connected(engine("activemq"))
+    [error] = peer.send("SEND", {"receipt": "r"}, b"x")
+    assert error.headers["message"] == "SEND received without a destination specified!"
+    assert error.headers["receipt-id"] == "r"
+    assert error.body.startswith(b"org.apache.activemq.transport.stomp.ProtocolException")
+
+
+def test_unknown_command_closes_activemq_but_not_rabbitmq() -> None:
+    amq = connected(engine("activemq"))
+    [error] = [f for f in amq.raw(b"FOO\nreceipt:r\n\n\x00") if isinstance(f, Frame)]
+    assert error.headers["message"] == "Unknown STOMP action: FOO"
+    assert error.headers["receipt-id"] == "r"
+    assert amq.connection.closed
+    rabbit = connected(engine("rabbitmq"))
+    items = rabbit.raw(b"FOO\nreceipt:r\n\n\x00SEND\ndestination:/queue/q\nreceipt:after\n\nx\x00")
+    frames = [f for f in items if isinstance(f, Frame)]
+    assert [f.command for f in frames] == ["ERROR", "RECEIPT"]  # the frame after the bad one still works
+    assert frames[0].headers["message"] == "Bad command"
+    assert frames[0].body == b'Could not interpret command "FOO"\n'
+    assert frames[0].headers["version"] == "1.0,1.1,1.2"  # on every RabbitMQ ERROR
+    assert "receipt-id" not in frames[0].headers
+
+
+def test_version_mismatch_per_profile() -> None:
+    rabbit = Peer(engine("rabbitmq"))
+    [error] = rabbit.send("CONNECT", {"accept-version": "2.0"})
+    assert error.headers["message"] == "Version mismatch"
+    assert error.body == b"Supported versions are 1.0,1.1,1.2\n"
+    assert not rabbit.connection.closing  # measured: stays open
+    amq = Peer(engine("activemq"))
+    [error] = amq.send("CONNECT", {"accept-version": "2.0"})
+    assert "version" not in error.headers
+    assert amq.connection.closed
+
+
+# -- CONNECT
+
+
+def test_host_handling() -> None:
+    rabbit = Peer(engine("rabbitmq"))
+    [error] = rabbit.send("CONNECT", {"accept-version": "1.2", "host": "localhost"})
+    assert error.headers["message"] == "Bad CONNECT"
+    assert error.body == b"Virtual host 'localhost' access denied"
+    assert Peer(engine("rabbitmq")).send("CONNECT", {"accept-version": "1.2"})[0].command == "CONNECTED"
+    for name in ("activemq", "artemis"):
+        reply = Peer(engine(name)).send("CONNECT", {"accept-version": "1.2", "host": "anything"})
+        assert reply[0].command == "CONNECTED"
+    assert Peer(engine("strict")).send("CONNECT", {"accept-version": "1.2"})[0].command == "ERROR"
+
+
+def test_rabbitmq_default_login_is_guest_and_refusal_names_it() -> None:
+    eng = engine("rabbitmq", users={"guest": "guest"})
+    assert Peer(eng).send("CONNECT", {"accept-version": "1.2"})[0].command == "CONNECTED"
+    [error] = Peer(eng).send("CONNECT", {"accept-version": "1.2", "login": "guest", "passcode": "bad"})
+    assert error.body == b"Access refused for user 'guest'"
+
+
+def test_activemq_echoes_a_connect_receipt_in_connected() -> None:
+    [reply] = Peer(engine("activemq")).send("CONNECT", {"accept-version": "1.2", "receipt": "c1"})
+    assert reply.headers["receipt-id"] == "c1"
+    [reply] = Peer(engine("strict")).send("CONNECT", {"accept-version": "1.2", "host": "h", "receipt": "c1"})
+    assert "receipt-id" not in reply.headers
+
+
+# -- heart-beats
+
+
+def test_rabbitmq_rounds_heartbeats_to_whole_seconds_and_beats_twice_per_interval() -> None:
+    peer = Peer(engine("rabbitmq"), now=0.0)
+    [reply] = peer.send("CONNECT", {"accept-version": "1.2", "heart-beat": "1500,300"})
+    assert reply.headers["heart-beat"] == "1000,1000"
+    assert peer.connection.next_deadline() == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize(("name", "grace"), [("strict", 2.0), ("activemq", 3.0), ("rabbitmq", 3.0), ("artemis", 2.0)])
+def test_silent_client_is_closed_after_interval_times_grace(name: str, grace: float) -> None:
+    peer = Peer(engine(name), now=0.0)
+    peer.send("CONNECT", {"accept-version": "1.2", "host": "/", "heart-beat": "1000,0"})
+    peer.tick(grace * 1.0 - 0.01)
+    assert not peer.connection.closing
+    peer.tick(grace * 1.0 + 0.01)
+    assert peer.connection.closed
+
+
+def test_artemis_never_beats_faster_than_500_ms() -> None:
+    peer = Peer(engine("artemis"), now=0.0)
+    [reply] = peer.send("CONNECT", {"accept-version": "1.2", "heart-beat": "0,100"})
+    assert reply.headers["heart-beat"] == "500,0"
+
+
+# -- destinations and SEND
+
+
+def test_unknown_destination_names() -> None:
+    for name in ("activemq", "rabbitmq"):
+        reply = connected(engine(name)).send("SEND", {"destination": "plain"}, b"x")
+        assert reply[0].command == "ERROR", name
+    assert connected(engine("strict")).send("SEND", {"destination": "plain", "receipt": "r"})[0].command == "RECEIPT"
+    [error] = connected(engine("activemq")).send("SEND", {"destination": "plain"}, b"x")
+    assert error.headers["message"].startswith("Illegal destination name: [plain]")
+
+
+def test_rabbitmq_destination_aliases() -> None:
+    eng = engine("rabbitmq")
+    consumer = connected(eng)
+    consumer.send("SUBSCRIBE", {"id": "1", "destination": "/queue/q"})
+    connected(eng).send("SEND", {"destination": "/amq/queue/q"}, b"x")
+    [message] = messages(consumer.frames())
+    assert message.headers["destination"] == "/queue/q"
+
+
+def test_client_message_id_on_send() -> None:
+    [error] = connected(engine("rabbitmq")).send("SEND", {"destination": "/queue/q", "message-id": "mine"}, b"x")
+    assert error.headers["message"] == "Invalid header"
+    _, message = subscribe_and_send(engine("activemq"), **{"message-id": "mine", "redelivered": "true"})
+    assert message.headers["message-id"] != "mine"
+    assert "redelivered" not in message.headers
+
+
+def test_rabbitmq_echoes_the_send_receipt_and_delivers_before_receipting() -> None:
+    for name, order in (("rabbitmq", ["MESSAGE", "RECEIPT"]), ("activemq", ["RECEIPT", "MESSAGE"])):
+        peer = connected(engine(name))
+        peer.send("SUBSCRIBE", {"id": "1", "destination": "/queue/own"})
+        frames = peer.send("SEND", {"destination": "/queue/own", "receipt": "r7"}, b"x")
+        assert [f.command for f in frames] == order, name
+        message = messages(frames)[0]
+        assert (message.headers.get("receipt") == "r7") is (name == "rabbitmq")
+
+
+# -- MESSAGE headers and ids
+
+
+def test_message_ids_and_ack_ids() -> None:
+    _, rabbit = subscribe_and_send(engine("rabbitmq"), ack="client")
+    assert rabbit.headers["message-id"].startswith("T_s1@@session-")
+    assert rabbit.headers["ack"] == rabbit.headers["message-id"]
+    _, amq = subscribe_and_send(engine("activemq"), ack="client")
+    assert amq.headers["message-id"].startswith("ID:")
+    assert amq.headers["ack"] != amq.headers["message-id"]
+    _, artemis = subscribe_and_send(engine("artemis"), ack="client")
+    consumer_id, _, number = artemis.headers["message-id"].partition(",")
+    assert consumer_id.isdigit() and number.isdigit()
+    assert artemis.headers["ack"] == artemis.headers["message-id"]
+
+
+def redelivery(name: str) -> tuple[Frame, Frame]:
+    eng = engine(name)
+    consumer, first = subscribe_and_send(eng, ack="client")
+    consumer.send("DISCONNECT")
+    again = connected(eng)
+    [second] = messages(again.send("SUBSCRIBE", {"id": "s1", "destination": "/queue/p", "ack": "client"}))
+    return first, second
+
+
+def test_redelivered_header_per_profile() -> None:
+    first, second = redelivery("rabbitmq")
+    assert (first.headers["redelivered"], second.headers["redelivered"]) == ("false", "true")
+    assert first.headers["message-id"] != second.headers["message-id"]  # a new id per delivery
+    first, second = redelivery("activemq")
+    assert "redelivered" not in first.headers
+    assert second.headers["redelivered"] == "true"
+    assert first.headers["message-id"] == second.headers["message-id"]  # same id, new ack
+    assert first.headers["ack"] != second.headers["ack"]
+    first, second = redelivery("artemis")
+    assert (first.headers["redelivered"], second.headers["redelivered"]) == ("false", "true")
+    first, second = redelivery("strict")
+    assert "redelivered" not in first.headers and "redelivered" not in second.headers
+
+
+def test_jms_headers_and_persistent() -> None:
+    _, amq = subscribe_and_send(engine("activemq"))
+    assert amq.headers["priority"] == "4"
+    assert amq.headers["expires"] == "0"
+    assert amq.headers["timestamp"].isdigit()
+    assert "persistent" not in amq.headers
+    _, amq = subscribe_and_send(engine("activemq"), persistent="true", priority="7")
+    assert amq.headers["persistent"] == "true"
+    assert amq.headers["priority"] == "7"
+    _, artemis = subscribe_and_send(engine("artemis"))
+    assert artemis.headers["persistent"] == "false"
+    _, rabbit = subscribe_and_send(engine("rabbitmq"))
+    assert "priority" not in rabbit.headers
+
+
+def test_expired_messages_are_not_delivered() -> None:
+    eng = engine("activemq")
+    producer = connected(eng)
+    producer.send("SEND", {"destination": "/queue/e", "expires": "1"}, b"old")  # 1 ms after the epoch
+    producer.send("SEND", {"destination": "/queue/e"}, b"fresh")
+    consumer = connected(eng)
+    got = messages(consumer.send("SUBSCRIBE", {"id": "1", "destination": "/queue/e"}))
+    assert [m.body for m in got] == [b"fresh"]
+
+
+def test_content_length_on_message() -> None:
+    _, rabbit = subscribe_and_send(engine("rabbitmq"))
+    assert rabbit.headers["content-length"] == "1"
+    _, amq = subscribe_and_send(engine("activemq"))
+    assert "content-length" not in amq.headers
+    _, amq = subscribe_and_send(engine("activemq"), **{"content-length": "1"})
+    assert amq.headers["content-length"] == "1"
+
+
+# -- SUBSCRIBE, flow control, ACK
+
+
+def test_duplicate_subscription_id() -> None:
+    rabbit = connected(engine("rabbitmq"))
+    rabbit.send("SUBSCRIBE", {"id": "d", "destination": "/queue/a"})
+    [error] = rabbit.send("SUBSCRIBE", {"id": "d", "destination": "/queue/b"})
+    assert error.headers["message"] == "Duplicated subscription identifier"
+    assert rabbit.connection.closed
+    amq = connected(engine("activemq"))
+    amq.send("SUBSCRIBE", {"id": "d", "destination": "/queue/a"})
+    assert amq.send("SUBSCRIBE", {"id": "d", "destination": "/queue/b", "receipt": "r"})[0].command == "RECEIPT"
+
+
+@pytest.mark.parametrize(
+    ("name", "header", "value", "in_flight"),
+    [
+        ("activemq", "activemq.prefetchSize", "2", 2),
+        ("rabbitmq", "prefetch-count", "3", 3),
+        ("artemis", "consumer-window-size", "0", 1),  # bytes: 0 is one message at a time
+        ("artemis", "consumer-window-size", "25", 3),  # 10-byte bodies: 3 fit before 25 bytes are reached
+    ],
+)
+def test_prefetch_windows(name: str, header: str, value: str, in_flight: int) -> None:
+    eng = engine(name)
+    consumer = connected(eng)
+    consumer.send("SUBSCRIBE", {"id": "1", "destination": "/queue/w", "ack": "client-individual", header: value})
+    producer = connected(eng)
+    for n in range(6):
+        producer.send("SEND", {"destination": "/queue/w"}, b"%010d" % n)
+    got = messages(consumer.frames())
+    assert len(got) == in_flight
+    more = messages(consumer.send("ACK", {"id": got[0].headers["ack"]}))
+    assert len(more) == 1
+
+
+def test_activemq_default_prefetch_applies_to_client_acks() -> None:
+    assert PROFILES["activemq"].default_prefetch == 1000
+    assert PROFILES["activemq"].default_topic_prefetch == 32767
+
+
+def test_ack_naming_an_unknown_subscription_in_1_1() -> None:
+    for name, accepted in (("activemq", False), ("rabbitmq", True)):
+        consumer, message = subscribe_and_send(engine(name), ack="client", version="1.1")
+        reply = consumer.send("ACK", {"message-id": message.headers["message-id"], "subscription": "other"})
+        assert (reply == []) is accepted, name
+
+
+# -- NACK and redelivery limits
+
+
+def nacked(name: str, ack: str = "client-individual", **nack_headers: str) -> tuple[Engine, Peer, list[Frame]]:
+    eng = engine(name)
+    consumer = connected(eng)
+    consumer.send("SUBSCRIBE", {"id": "1", "destination": "/queue/n", "ack": ack})
+    producer = connected(eng)
+    for n in range(2):
+        producer.send("SEND", {"destination": "/queue/n"}, str(n))
+    got = messages(consumer.frames())
+    after = messages(consumer.send("NACK", {"id": got[1].headers["ack"], **nack_headers}))
+    return eng, consumer, after
+
+
+def test_activemq_nack_sends_one_message_to_the_dlq() -> None:
+    eng, consumer, after = nacked("activemq", ack="client")
+    assert after == []
+    [dead] = eng.destinations["/queue/ActiveMQ.DLQ"].messages
+    assert dead.body == b"1"
+    assert ("original-destination", "/queue/n") in dead.headers
+    assert len(consumer.connection.unacked) == 1  # not cumulative even in client mode
+
+
+def test_rabbitmq_nack_requeues_unless_requeue_false() -> None:
+    _, _, after = nacked("rabbitmq")
+    assert [m.body for m in after] == [b"1"]
+    eng, _, after = nacked("rabbitmq", requeue="false")
+    assert after == []
+    assert not eng.destinations["/queue/n"].messages
+
+
+def test_artemis_nack_discards() -> None:
+    eng, consumer, after = nacked("artemis")
+    assert after == []
+    assert not eng.destinations["/queue/n"].messages
+    assert "/queue/DLQ" not in eng.destinations
+
+
+def test_artemis_dead_letters_after_ten_deliveries() -> None:
+    eng = engine("artemis")
+    connected(eng).send("SEND", {"destination": "/queue/poison"}, b"p")
+    for _ in range(10):
+        consumer = connected(eng)
+        assert messages(consumer.send("SUBSCRIBE", {"id": "1", "destination": "/queue/poison", "ack": "client"}))
+        consumer.connection.connection_lost(0)
+    assert [m.body for m in eng.destinations["/queue/DLQ"].messages] == [b"p"]
+    assert not eng.destinations["/queue/poison"].messages
+
+
+# -- transactions
+
+
+def test_artemis_ignores_the_transaction_of_an_ack() -> None:
+    consumer, message = subscribe_and_send(engine("artemis"), ack="client-individual")
+    consumer.send("BEGIN", {"transaction": "t"})
+    consumer.send("ACK", {"id": message.headers["ack"], "transaction": "t"})
+    assert not consumer.connection.unacked
+    consumer.send("ABORT", {"transaction": "t"})
+    assert not consumer.connection.unacked
+
+
+def test_rabbitmq_answers_transactional_send_receipts_at_commit() -> None:
+    peer = connected(engine("rabbitmq"))
+    peer.send("BEGIN", {"transaction": "t"})
+    assert peer.send("SEND", {"destination": "/queue/t", "transaction": "t", "receipt": "s"}, b"x") == []
+    reply = peer.send("COMMIT", {"transaction": "t", "receipt": "c"})
+    assert [f.headers["receipt-id"] for f in reply] == ["s", "c"]
+
+
+# -- escaping and repeated headers
+
+
+def test_escapes_in_a_1_0_session() -> None:
+    wire = b"SEND\ndestination:/queue/p\nx-v:a:b\\c\n\nx\x00"
+    results = {}
+    for name in ("strict", "activemq"):
+        eng = engine(name)
+        consumer = connected(eng, "1.0")
+        consumer.send("SUBSCRIBE", {"destination": "/queue/p"})
+        connected(eng, "1.0").raw(wire)
+        results[name] = messages(consumer.frames())[0].headers["x-v"]
+    assert results == {"strict": "a:b\\c", "activemq": "a:b:"}
+    eng = engine("rabbitmq")
+    consumer = connected(eng, "1.0")
+    consumer.send("SUBSCRIBE", {"destination": "/queue/p"})
+    connected(eng, "1.0").raw(wire)
+    [message] = messages(consumer.frames())
+    assert message.headers["x-v"] == "a\\cb\\c"  # measured: RabbitMQ reads and writes 1.2 escapes in 1.0
+
+
+def test_rabbitmq_unescapes_connect() -> None:
+    reply = Peer(engine("rabbitmq")).raw(b"CONNECT\naccept-version:1.2\nx-probe:a\\tb\n\n\x00")
+    assert [f.command for f in reply if isinstance(f, Frame)] == ["ERROR"]
+    reply = Peer(engine("activemq")).raw(b"CONNECT\naccept-version:1.2\nx-probe:a\\tb\n\n\x00")
+    assert [f.command for f in reply if isinstance(f, Frame)] == ["CONNECTED"]
+
+
+def test_artemis_last_repeated_header_wins_before_1_2() -> None:
+    for version, expected in (("1.1", "second"), ("1.2", "first")):
+        eng = engine("artemis")
+        consumer = connected(eng, version)
+        consumer.send("SUBSCRIBE", {"id": "1", "destination": "/queue/r"})
+        connected(eng, version).send("SEND", [("destination", "/queue/r"), ("x", "first"), ("x", "second")], b"b")  # type: ignore[arg-type]
+        assert messages(consumer.frames())[0].headers["x"] == expected
+
+
+def test_rabbitmq_header_count_limit() -> None:
+    peer = connected(engine("rabbitmq"))
+    headers = {f"h{n}": "v" for n in range(150)}
+    reply = peer.send("SEND", {"destination": "/queue/l", **headers}, b"x")
+    assert reply[0].command == "ERROR"
+    assert peer.connection.closed
