@@ -251,7 +251,7 @@ class Session:
         return self._offered
 
     @property
-    def server(self) -> ConnectedInfo | None:
+    def connected_info(self) -> ConnectedInfo | None:
         """What the last CONNECTED said (version, session, server, heart-beat), or None before any."""
         return self._info
 

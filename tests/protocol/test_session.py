@@ -53,6 +53,7 @@ def test_connect_negotiates_version_and_heartbeat() -> None:
     event = session.receive(Frame("CONNECTED", {"version": "1.1", "heart-beat": "500,3000"}))
     assert isinstance(event, Connected)
     assert event.version == session.version == "1.1"
+    assert session.connected_info == event.info
     assert session.state is State.CONNECTED
     assert session.heartbeat == event.heartbeat == HeartbeatIntervals(send=3000, receive=2000)
     assert session.seconds_until_beat(last_sent=10.0, now=11.0) == pytest.approx(2.0)
