@@ -355,7 +355,7 @@ def test_rabbitmq_nack_requeues_unless_requeue_false() -> None:
 
 
 def test_artemis_nack_discards() -> None:
-    eng, consumer, after = nacked("artemis")
+    eng, _, after = nacked("artemis")
     assert after == []
     assert not eng.destinations["/queue/n"].messages
     assert "/queue/DLQ" not in eng.destinations
