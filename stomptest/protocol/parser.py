@@ -226,7 +226,7 @@ class Parser:
                 if not (length_text.isascii() and length_text.isdigit()):
                     raise self._error(f"content-length:{_clip(length_text)!r} is not a byte count", pos, out)
                 digits = length_text.lstrip("0")
-                length = int(digits) if len(digits) <= _MAX_DIGITS else self.max_frame_bytes + 1
+                length = int(digits or "0") if len(digits) <= _MAX_DIGITS else self.max_frame_bytes + 1
                 if length and no_body:
                     raise self._error(
                         f"{command} frames may not carry a body in STOMP {version} "
