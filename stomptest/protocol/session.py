@@ -61,6 +61,7 @@ _TRANSITIONS: Final[dict[tuple[State, str], State]] = {
     (DISCONNECTED, "connect"): CONNECTING,
     (DISCONNECTED, "close"): DISCONNECTED,
     (DISCONNECTED, "connection_lost"): DISCONNECTED,
+    (DISCONNECTED, "HEARTBEAT"): DISCONNECTED,  # EOLs after the last frame (RECEIPT\0\n) arrive after the end
     (CONNECTING, "CONNECTED"): CONNECTED,
     (CONNECTING, "ERROR"): DISCONNECTED,
     (CONNECTING, "HEARTBEAT"): CONNECTING,
@@ -524,16 +525,16 @@ class Session:
         for a subscription never made (one recently unsubscribed is accepted, since
         it may have been in flight, and comes back with `subscription=None`).
         """
-        if not isinstance(frame, (Frame, Heartbeat)):
-            raise TypeError(f"receive() takes a Frame or a Heartbeat, not {type(frame).__name__}")
-        if self._state is DISCONNECTED:
-            what = frame.command if isinstance(frame, Frame) else "a heart-beat"
-            raise ProtocolError(
-                f"receive({what}) while the session is DISCONNECTED: the connection ended; connect() again first"
-            )
         if isinstance(frame, Heartbeat):
             self._state = self._next("HEARTBEAT")
             return HEARTBEAT
+        if not isinstance(frame, Frame):
+            raise TypeError(f"receive() takes a Frame or a Heartbeat, not {type(frame).__name__}")
+        if self._state is DISCONNECTED:
+            raise ProtocolError(
+                f"receive({frame.command}) while the session is DISCONNECTED: the connection ended; "
+                "connect() again first"
+            )
         if frame.command not in spec.SERVER_COMMANDS:
             raise RemoteProtocolError(f"the broker sent {frame.command}, which is not a server frame")
         if frame.command == "CONNECTED":
