@@ -1,0 +1,774 @@
+"""`AsyncClient`: the asyncio STOMP client, a thin I/O shell over `Session`.
+
+Theory of operation. An `asyncio.Protocol` feeds received bytes to the parser and
+the session and routes each event as the blocking client does: MESSAGEs to an inbox
+that `receive()` and `async for message in subscription` drain, RECEIPTs and ERRORs
+to the future waiting for them, other ERRORs to `on_error` or to the next call.
+Everything runs on the event loop, so there are no locks; writes go through the
+transport (with back-pressure: a send waits while the transport's buffer is full).
+A heart-beat task exists while heart-beats are negotiated, and a reconnect task
+after a lost connection walks the failover policy, negotiates and replays the
+subscriptions before `on_reconnect` is called.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import random
+import ssl
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from types import TracebackType
+from typing import Any
+
+from stomptest.client import transport
+from stomptest.client.failover import Broker, FailoverUri
+from stomptest.client.options import check_wait, client_options
+from stomptest.protocol.errors import BrokerError, ConnectionLost, ConnectTimeout, FrameError, ProtocolError, StompError
+from stomptest.protocol.frame import Frame, HeadersArg, Heartbeat
+from stomptest.protocol.parser import Parser
+from stomptest.protocol.session import (
+    CONNECTED,
+    CONNECTING,
+    DISCONNECTING,
+    Connected,
+    Error,
+    Lost,
+    Message,
+    Receipt,
+    Session,
+)
+from stomptest.protocol.session import Subscription as SessionSubscription
+
+log = logging.getLogger("stomptest.client")
+
+LostCallback = Callable[[Lost, BaseException], Any]
+ReconnectCallback = Callable[[Connected], Any]
+ErrorCallback = Callable[[StompError], Any]
+
+
+class AsyncSubscription:
+    """A subscription made by `AsyncClient.subscribe()`: `async for message in subscription`.
+
+    Iteration ends once the subscription is unsubscribed or the client disconnected.
+    """
+
+    def __init__(self, client: AsyncClient, subscription: SessionSubscription) -> None:
+        self.client = client
+        self.subscription = subscription
+
+    @property
+    def id(self) -> str | None:
+        return self.subscription.id
+
+    @property
+    def destination(self) -> str:
+        return self.subscription.destination
+
+    @property
+    def ack(self) -> str:
+        return self.subscription.ack
+
+    @property
+    def key(self) -> str:
+        return self.subscription.key
+
+    async def receive(self, timeout: float | None = None) -> Message | None:
+        return await self.client.receive(timeout, subscription=self)
+
+    async def unsubscribe(self, *, receipt: bool = False) -> None:
+        await self.client.unsubscribe(self, receipt=receipt)
+
+    def __aiter__(self) -> AsyncSubscription:
+        return self
+
+    async def __anext__(self) -> Message:
+        message = await self.client._next_message(None, self.key, stop_when_gone=True)
+        if message is None:
+            raise StopAsyncIteration
+        return message
+
+    def __repr__(self) -> str:
+        return f"<AsyncSubscription {self.key!r} to {self.destination!r} ack={self.ack}>"
+
+
+class _Protocol(asyncio.Protocol):
+    def __init__(self, client: AsyncClient, parser: Parser) -> None:
+        self.client = client
+        self.parser = parser
+        self.transport: asyncio.Transport | None = None
+        self.paused = False
+        self.drained: asyncio.Future[None] | None = None
+        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        client = self.client
+        if client._protocol is not self:
+            return
+        client._last_received = time.monotonic()
+        try:
+            items = self.parser.feed(data)
+        except FrameError as exc:
+            client._dispatch(list(exc.frames))
+            client._cause = ConnectionLost(f"the broker sent bytes that are not STOMP: {exc}")
+            assert self.transport is not None
+            self.transport.abort()
+            return
+        client._dispatch(items)
+
+    def eof_received(self) -> bool | None:
+        return None  # close our side too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closed.done():
+            self.closed.set_result(None)
+        if self.drained is not None and not self.drained.done():
+            self.drained.set_result(None)
+        self.client._connection_lost(self, exc)
+
+    def pause_writing(self) -> None:
+        self.paused = True
+
+    def resume_writing(self) -> None:
+        self.paused = False
+        if self.drained is not None and not self.drained.done():
+            self.drained.set_result(None)
+
+    async def drain(self) -> None:
+        if self.paused:
+            self.drained = asyncio.get_running_loop().create_future()
+            await self.drained
+
+
+class AsyncClient:
+    """An asyncio STOMP client; the same options and operations as `Client`, as coroutines.
+
+    ``async with AsyncClient(url) as client:`` connects on entry and disconnects on
+    exit. Use it from one event loop. Callbacks may be plain functions or coroutine
+    functions. See docs/client.md.
+    """
+
+    def __init__(
+        self,
+        url: str | FailoverUri,
+        *,
+        version: str | Sequence[str] = "1.2",
+        login: str | None = None,
+        passcode: str | None = None,
+        host: str | None = "/",
+        heartbeat: tuple[int, int] = (0, 0),
+        headers: HeadersArg = (),
+        ssl_context: ssl.SSLContext | None = None,
+        connect_timeout: float = transport.DEFAULT_CONNECT_TIMEOUT,
+        receipt_timeout: float = 10.0,
+        heartbeat_grace: float = 2.0,
+        on_connection_lost: LostCallback | None = None,
+        on_reconnect: ReconnectCallback | None = None,
+        on_error: ErrorCallback | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.options = client_options(
+            url,
+            version=version,
+            login=login,
+            passcode=passcode,
+            host=host,
+            heartbeat=heartbeat,
+            headers=headers,
+            ssl_context=ssl_context,
+            connect_timeout=connect_timeout,
+            receipt_timeout=receipt_timeout,
+            heartbeat_grace=heartbeat_grace,
+        )
+        self.uri = self.options.uri
+        self._session = self.options.new_session()
+        self.on_connection_lost = on_connection_lost
+        self.on_reconnect = on_reconnect
+        self.on_error = on_error
+        self._rng = rng if rng is not None else random.Random()
+        self._protocol: _Protocol | None = None
+        self._inbox: collections.deque[tuple[int, Message]] = collections.deque()
+        self._inbox_waiters: list[asyncio.Future[None]] = []
+        self._waiters: dict[str, asyncio.Future[Receipt]] = {}
+        self._errors: collections.deque[StompError] = collections.deque()
+        self._connecting: asyncio.Future[Connected] | None = None
+        self._status = "new"
+        self._failure: ConnectionLost | None = None
+        self._closing = False
+        self._generation = 0
+        self._cause: ConnectionLost | None = None
+        self._online: asyncio.Event | None = None
+        self._stop: asyncio.Event | None = None
+        self._beater: asyncio.Task[None] | None = None
+        self._beat_wake: asyncio.Event | None = None
+        self._reconnector: asyncio.Task[None] | None = None
+        self._lost_transactions: set[str] = set()
+        self._last_sent = 0.0
+        self._last_received = 0.0
+        self.broker: Broker | None = None
+        self.connected: Connected | None = None
+        self.lost: Lost | None = None
+        self.reconnects = 0
+        self.heartbeats_received = 0
+        self.heartbeats_sent = 0
+
+    def __repr__(self) -> str:
+        return f"<AsyncClient {self.uri.uri!r} {self._status}>"
+
+    @property
+    def session(self) -> Session:
+        return self._session
+
+    @property
+    def version(self) -> str:
+        return self._session.version
+
+    @property
+    def is_connected(self) -> bool:
+        return self._status == "connected"
+
+    @property
+    def status(self) -> str:
+        return self._status
+
+    def unacknowledged(self) -> tuple[Message, ...]:
+        return self._session.unacknowledged()
+
+    # --- connecting -------------------------------------------------------------------------------------------
+
+    async def connect(self) -> Connected:
+        """Connect through the failover policy and negotiate (see `Client.connect`)."""
+        if self._status in ("connected", "reconnecting"):
+            raise ProtocolError(f"the client is {self._status} already: disconnect() first")
+        self._online = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._beat_wake = asyncio.Event()
+        self._closing = False
+        self._failure = None
+        self._generation += 1
+        connected = await self._establish(reconnect=False)
+        self._status = "connected"
+        self._online.set()
+        self._ensure_beater()
+        return connected
+
+    async def _establish(self, *, reconnect: bool) -> Connected:
+        attempts = self.uri.attempts(self._rng, reconnect=reconnect)
+        last: BaseException | None = None
+        assert self._stop is not None
+        while True:
+            try:
+                broker, delay = next(attempts)
+            except ConnectTimeout as exc:
+                raise transport.gave_up(exc, last) from last
+            if delay > 0:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), delay)
+            if self._stop.is_set():
+                raise ConnectionLost("disconnect() was called while connecting")
+            try:
+                connected = await asyncio.wait_for(self._open(broker), self.options.connect_timeout)
+            except BrokerError:
+                raise
+            except (OSError, StompError, asyncio.TimeoutError) as exc:
+                last = exc
+                log.debug("connecting to %s failed: %r", broker, exc)
+                continue
+            self.broker = broker
+            return connected
+
+    async def _open(self, broker: Broker) -> Connected:
+        loop = asyncio.get_running_loop()
+        context = transport.tls_context(broker, self.options.ssl_context)
+        parser = Parser(self._session.offered_versions[-1])
+        protocol = _Protocol(self, parser)
+        self._protocol = protocol
+        self._connecting = loop.create_future()
+        try:
+            sock_transport, _ = await loop.create_connection(
+                lambda: protocol,
+                broker.host,
+                broker.port,
+                ssl=context,
+                server_hostname=broker.host if context is not None else None,
+            )
+            sock = sock_transport.get_extra_info("socket")
+            if sock is not None:
+                transport.set_options(sock)
+            frame = self._session.connect(**self.options.connect)
+            sock_transport.write(frame.encode(self._session.offered_versions[-1]))
+            connected = await self._connecting
+            parser.version = connected.version
+            for subscribe in self._session.replay():
+                sock_transport.write(subscribe.encode(connected.version))
+            self._last_sent = self._last_received = time.monotonic()
+            self.connected = connected
+            return connected
+        except BaseException:
+            self._protocol = None
+            if protocol.transport is not None:
+                protocol.transport.abort()
+            if self._session.state is CONNECTING or self._session.state is CONNECTED:
+                self._session.connection_lost()
+            raise
+        finally:
+            self._connecting = None
+
+    def _ensure_beater(self) -> None:
+        intervals = self._session.heartbeat
+        if (intervals.send or intervals.receive) and self._beater is None:
+            self._beater = asyncio.get_running_loop().create_task(self._beat_loop())
+        if self._beat_wake is not None:
+            self._beat_wake.set()
+
+    # --- received frames --------------------------------------------------------------------------------------
+
+    def _dispatch(self, items: list[Frame | Heartbeat]) -> None:
+        session = self._session
+        generation = self._generation
+        added = False
+        for item in items:
+            try:
+                event = session.receive(item)
+            except ProtocolError as exc:
+                self._report(exc)
+                return
+            kind = type(event)
+            if kind is Message:
+                assert isinstance(event, Message)
+                self._inbox.append((generation, event))
+                added = True
+            elif kind is Heartbeat:
+                self.heartbeats_received += 1
+            elif isinstance(event, Receipt):
+                waiter = self._waiters.pop(event.receipt_id, None)
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(event)
+            elif isinstance(event, Connected):
+                if self._connecting is not None and not self._connecting.done():
+                    self._connecting.set_result(event)
+            elif isinstance(event, Error):
+                if self._connecting is not None and not self._connecting.done():
+                    self._connecting.set_exception(event.exception)
+                else:
+                    self._on_error_frame(event)
+        if added:
+            self._wake_inbox()
+
+    def _on_error_frame(self, event: Error) -> None:
+        receipt_id = event.request.headers.get("receipt") if event.request is not None else None
+        waiter = self._waiters.pop(receipt_id, None) if receipt_id is not None else None
+        if waiter is not None:
+            if not waiter.done():
+                waiter.set_exception(event.exception)
+            return
+        if self._waiters and self.on_error is None:
+            # An ERROR naming no receipt (RabbitMQ's way) most likely answers the request being waited for.
+            waiters, self._waiters = self._waiters, {}
+            for future in waiters.values():
+                if not future.done():
+                    future.set_exception(event.exception)
+            return
+        self._report(event.exception)
+
+    def _report(self, error: StompError) -> None:
+        if self.on_error is not None:
+            self._call_back(self.on_error, error)
+            return
+        self._errors.append(error)
+        self._wake_inbox()
+
+    def _call_back(self, callback: Callable[..., Any], *args: Any) -> None:
+        try:
+            result = callback(*args)
+            if asyncio.iscoroutine(result):
+                task = asyncio.get_running_loop().create_task(result)
+                task.add_done_callback(_log_failure)
+        except Exception:
+            log.exception("client callback %r failed", callback)
+
+    def _wake_inbox(self) -> None:
+        waiters, self._inbox_waiters = self._inbox_waiters, []
+        for future in waiters:
+            if not future.done():
+                future.set_result(None)
+
+    # --- lost connections -------------------------------------------------------------------------------------
+
+    def _connection_lost(self, protocol: _Protocol, exc: Exception | None) -> None:
+        if self._protocol is not protocol:
+            return
+        self._protocol = None
+        cause: BaseException = self._cause or (
+            ConnectionLost(f"the connection failed: {exc}")
+            if exc
+            else ConnectionLost("the broker closed the connection")
+        )
+        self._cause = None
+        if self._connecting is not None and not self._connecting.done():
+            self._connecting.set_exception(ConnectionLost(f"the connection ended before CONNECTED: {cause}"))
+            return
+        clean = self._closing or self._session.state is DISCONNECTING
+        lost = self._session.connection_lost()
+        self._generation += 1
+        self._fail_waiters(cause if isinstance(cause, ConnectionLost) else ConnectionLost(str(cause)))
+        if clean:
+            self._wake_inbox()
+            return
+        self.lost = lost
+        self._lost_transactions = set(lost.transactions)
+        self._status = "reconnecting"
+        if self._online is not None:
+            self._online.clear()
+        self._wake_inbox()
+        if self.on_connection_lost is not None:
+            self._call_back(self.on_connection_lost, lost, cause)
+        else:
+            log.warning(
+                "connection to %s lost (%s): %d unacknowledged message(s) will be redelivered, "
+                "%d transaction(s) aborted, %d receipt(s) never came; reconnecting",
+                self.broker,
+                cause,
+                len(lost.unacknowledged),
+                len(lost.transactions),
+                len(lost.receipts),
+            )
+        self._reconnector = asyncio.get_running_loop().create_task(self._reconnect(cause))
+
+    async def _reconnect(self, cause: BaseException) -> None:
+        assert self._online is not None and self._stop is not None
+        try:
+            connected = await self._establish(reconnect=True)
+        except (StompError, OSError) as exc:
+            failure = ConnectionLost(f"connection lost ({cause}), and reconnecting failed: {exc}")
+            failure.__cause__ = exc
+            self._failure = failure
+            self._status = "closed" if self._stop.is_set() else "failed"
+            self._online.set()
+            self._wake_inbox()
+            return
+        finally:
+            self._reconnector = None
+        self.reconnects += 1
+        self._status = "connected"
+        self._online.set()
+        self._ensure_beater()
+        if self.on_reconnect is not None:
+            self._call_back(self.on_reconnect, connected)
+
+    def _fail_waiters(self, error: ConnectionLost) -> None:
+        waiters, self._waiters = self._waiters, {}
+        for future in waiters.values():
+            if not future.done():
+                future.set_exception(error)
+
+    # --- heart-beats ------------------------------------------------------------------------------------------
+
+    async def _beat_loop(self) -> None:
+        assert self._stop is not None and self._beat_wake is not None
+        while not self._stop.is_set():
+            self._beat_wake.clear()
+            timeout = self._beat_once()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._beat_wake.wait(), timeout)
+
+    def _beat_once(self) -> float | None:
+        protocol = self._protocol
+        session = self._session
+        if self._status != "connected" or protocol is None or protocol.transport is None:
+            return None
+        now = time.monotonic()
+        waits: list[float] = []
+        until_beat = session.seconds_until_beat(self._last_sent, now)
+        if until_beat is not None:
+            if until_beat <= 0 and session.state is CONNECTED:
+                protocol.transport.write(session.beat())
+                self.heartbeats_sent += 1
+                self._last_sent = now
+                until_beat = session.heartbeat.send / 1000.0
+            waits.append(until_beat)
+        receive_ms = session.heartbeat.receive
+        grace = self.options.heartbeat_grace
+        if receive_ms:
+            if session.server_overdue(self._last_received, now, grace):
+                self._cause = ConnectionLost(
+                    f"the broker sent nothing for {now - self._last_received:.2f} s although it promised "
+                    f"a heart-beat every {receive_ms} ms"
+                )
+                protocol.transport.abort()
+                return None
+            waits.append(self._last_received + grace * receive_ms / 1000.0 - now + 0.001)
+        return max(0.001, min(waits)) if waits else None
+
+    # --- caller-side helpers ----------------------------------------------------------------------------------
+
+    def _raise_pending(self) -> None:
+        if self._errors:
+            raise self._errors.popleft()
+
+    async def _ready(self) -> _Protocol:
+        self._raise_pending()
+        if self._status == "reconnecting" and self._online is not None:
+            await self._online.wait()
+            self._raise_pending()
+        if self._failure is not None and self._status in ("failed", "closed"):
+            raise self._failure
+        protocol = self._protocol
+        if self._status != "connected" or protocol is None or protocol.transport is None:
+            raise ProtocolError(f"the client is {self._status}: call connect() first")
+        return protocol
+
+    async def _write(
+        self, build: Callable[[Session], Frame], wait: bool = False, timeout: float | None = None
+    ) -> tuple[Frame, Receipt | None]:
+        protocol = await self._ready()
+        await protocol.drain()
+        if self._protocol is not protocol or protocol.transport is None or protocol.transport.is_closing():
+            raise self._down()
+        try:
+            frame = build(self._session)
+        except ProtocolError:
+            if self._status != "connected":
+                raise self._down() from None
+            raise
+        receipt_id = frame.headers.get("receipt")
+        future: asyncio.Future[Receipt] | None = None
+        if wait and receipt_id is not None:
+            future = self._waiters[receipt_id] = asyncio.get_running_loop().create_future()
+        protocol.transport.write(frame.encode(self._session.version))
+        self._last_sent = time.monotonic()
+        if future is None:
+            return frame, None
+        limit = self.options.receipt_timeout if timeout is None else timeout
+        try:
+            receipt = await asyncio.wait_for(asyncio.shield(future), limit)
+        except asyncio.TimeoutError:
+            self._waiters.pop(receipt_id or "", None)
+            raise ConnectionLost(
+                f"no RECEIPT for {frame.command} (receipt {receipt_id!r}) within {limit:g} s"
+            ) from None
+        return frame, receipt
+
+    def _down(self) -> StompError:
+        if self._failure is not None:
+            return self._failure
+        return ConnectionLost(f"the connection was lost (client {self._status}); retry once it is back")
+
+    # --- operations -------------------------------------------------------------------------------------------
+
+    async def send(
+        self,
+        destination: str,
+        body: bytes | str = b"",
+        headers: HeadersArg | None = None,
+        receipt: bool = False,
+        transaction: str | None = None,
+    ) -> Frame:
+        frame, _ = await self._write(
+            lambda s: s.send(destination, body, headers=headers or (), transaction=transaction, receipt=receipt),
+            receipt,
+        )
+        return frame
+
+    async def subscribe(
+        self,
+        destination: str,
+        ack: str = "auto",
+        id: str | None = None,
+        headers: HeadersArg | None = None,
+        receipt: bool = False,
+    ) -> AsyncSubscription:
+        made: list[SessionSubscription] = []
+
+        def build(session: Session) -> Frame:
+            frame, subscription = session.subscribe(destination, id=id, ack=ack, headers=headers or (), receipt=receipt)
+            made.append(subscription)
+            return frame
+
+        await self._write(build, receipt)
+        return AsyncSubscription(self, made[0])
+
+    async def unsubscribe(
+        self,
+        subscription: AsyncSubscription | str | None = None,
+        *,
+        destination: str | None = None,
+        receipt: bool = False,
+    ) -> None:
+        target = subscription.key if isinstance(subscription, AsyncSubscription) else subscription
+        try:
+            await self._write(lambda s: s.unsubscribe(target, destination=destination, receipt=receipt), receipt)
+        finally:
+            self._wake_inbox()
+
+    async def receive(
+        self, timeout: float | None = None, *, subscription: AsyncSubscription | None = None
+    ) -> Message | None:
+        key = subscription.key if subscription is not None else None
+        return await self._next_message(check_wait("timeout", timeout), key)
+
+    async def _next_message(
+        self, timeout: float | None, key: str | None, *, stop_when_gone: bool = False
+    ) -> Message | None:
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while True:
+            self._raise_pending()
+            message = self._take(key)
+            if message is not None:
+                return message
+            if self._status in ("failed", "closed", "new"):
+                if stop_when_gone:
+                    return None
+                if self._failure is not None:
+                    raise self._failure
+                raise ProtocolError(f"receive() on a client that is {self._status}: connect() first")
+            if stop_when_gone and key is not None and all(s.key != key for s in self._session.subscriptions):
+                return None
+            remaining = None if deadline is None else deadline - loop.time()
+            if remaining is not None and remaining <= 0:
+                return None
+            future: asyncio.Future[None] = loop.create_future()
+            self._inbox_waiters.append(future)
+            timer = loop.call_later(remaining, _wake, future) if remaining is not None else None
+            try:
+                await future
+            finally:
+                if timer is not None:
+                    timer.cancel()
+
+    def _take(self, key: str | None) -> Message | None:
+        inbox = self._inbox
+        generation = self._generation
+        if key is None:
+            while inbox:
+                born, message = inbox.popleft()
+                if born == generation or not message.needs_ack:
+                    return message
+            return None
+        for index, (born, message) in enumerate(inbox):
+            mine = message.subscription is not None and message.subscription.key == key
+            if mine and (born == generation or not message.needs_ack):
+                del inbox[index]
+                return message
+        return None
+
+    async def ack(self, message: Message, *, transaction: str | None = None, receipt: bool = False) -> None:
+        await self._write(lambda s: s.ack(message, transaction=transaction, receipt=receipt), receipt)
+
+    async def nack(self, message: Message, *, transaction: str | None = None, receipt: bool = False) -> None:
+        await self._write(lambda s: s.nack(message, transaction=transaction, receipt=receipt), receipt)
+
+    async def begin(self, transaction: str | None = None, *, receipt: bool = False) -> str:
+        frame, _ = await self._write(lambda s: s.begin(transaction, receipt=receipt), receipt)
+        return frame.headers["transaction"]
+
+    async def commit(self, transaction: str, *, receipt: bool = False) -> None:
+        self._check_lost_transaction("commit", transaction)
+        await self._write(lambda s: s.commit(transaction, receipt=receipt), receipt)
+
+    async def abort(self, transaction: str, *, receipt: bool = False) -> None:
+        self._check_lost_transaction("abort", transaction)
+        await self._write(lambda s: s.abort(transaction, receipt=receipt), receipt)
+
+    def _check_lost_transaction(self, action: str, transaction: str) -> None:
+        if transaction in self._lost_transactions:
+            raise ConnectionLost(
+                f"cannot {action}() transaction {transaction!r}: the broker aborted it when the connection was lost"
+            )
+
+    @contextlib.asynccontextmanager
+    async def transaction(self, *, receipt: bool = False) -> AsyncIterator[str]:
+        """BEGIN, yield the id; COMMIT on success, ABORT when the block raises."""
+        transaction = await self.begin()
+        try:
+            yield transaction
+        except BaseException:
+            if transaction in self._session.transactions:
+                with contextlib.suppress(StompError):
+                    await self.abort(transaction)
+            raise
+        await self.commit(transaction, receipt=receipt)
+
+    async def disconnect(self, *, receipt: bool = True, timeout: float | None = None) -> None:
+        """DISCONNECT (waiting for its receipt), then close; raises an ERROR still pending afterwards."""
+        self._closing = True
+        if self._stop is not None:
+            self._stop.set()
+        try:
+            if self._status == "connected":
+                with contextlib.suppress(ConnectionLost, BrokerError):
+                    await self._write(lambda s: s.disconnect(receipt=receipt), receipt, timeout)
+        finally:
+            await self._shutdown()
+        self._raise_pending()
+
+    async def close(self) -> None:
+        """Close at once, without DISCONNECT."""
+        self._closing = True
+        if self._stop is not None:
+            self._stop.set()
+        await self._shutdown()
+
+    async def _shutdown(self) -> None:
+        if self._beat_wake is not None:
+            self._beat_wake.set()
+        protocol = self._protocol
+        if protocol is not None and protocol.transport is not None:
+            protocol.transport.close()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(protocol.closed), 5.0)
+            if self._protocol is protocol:  # connection_lost never came
+                protocol.transport.abort()
+                self._protocol = None
+        for task in (self._beater, self._reconnector):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        self._beater = None
+        self._reconnector = None
+        if self._session.state is DISCONNECTING:
+            self._session.close()
+        elif self._session.state is CONNECTED or self._session.state is CONNECTING:
+            self._session.connection_lost()
+        self._status = "closed"
+        if self._online is not None:
+            self._online.set()
+        self._fail_waiters(ConnectionLost("the client disconnected"))
+        self._wake_inbox()
+
+    async def __aenter__(self) -> AsyncClient:
+        await self.connect()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        if exc is None:
+            await self.disconnect()
+            return
+        try:
+            await self.disconnect()
+        except StompError as pending:
+            log.error("while leaving the client's async with block on %r: the broker had also sent %s", exc, pending)
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def _log_failure(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("client callback failed", exc_info=task.exception())
+
+
+__all__ = ["AsyncClient", "AsyncSubscription"]

@@ -1,0 +1,64 @@
+"""Socket plumbing shared by the blocking and asyncio clients: options, TLS, addresses.
+
+Every client socket gets `TCP_NODELAY` (STOMP frames are small and a client often
+waits for an answer, so Nagle's delay would only add latency), and an `ssl://`
+broker without an explicit context gets `ssl.create_default_context()`, which
+verifies the certificate and host name: a TLS URL never falls back to plaintext.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import ssl
+
+from stomptest.client.failover import Broker, FailoverUri
+from stomptest.protocol.errors import ConfigurationError, ConnectTimeout
+
+DEFAULT_CONNECT_TIMEOUT = 10.0
+
+
+def parse_url(url: str | FailoverUri) -> FailoverUri:
+    """The failover policy for `url` (a plain `tcp://`/`ssl://` URL means one broker and no retries)."""
+    return url if isinstance(url, FailoverUri) else FailoverUri(url)
+
+
+def tls_context(broker: Broker, ssl_context: ssl.SSLContext | None) -> ssl.SSLContext | None:
+    """The context to wrap a connection to `broker` with, or None for plain TCP."""
+    if ssl_context is not None and not isinstance(ssl_context, ssl.SSLContext):
+        raise ConfigurationError(f"ssl_context must be an ssl.SSLContext, not {type(ssl_context).__name__}")
+    if broker.scheme == "ssl":
+        return ssl_context if ssl_context is not None else ssl.create_default_context()
+    return None
+
+
+def set_options(sock: socket.socket) -> None:
+    """Options every client socket gets (TCP_NODELAY; the family check skips Unix sockets in tests)."""
+    if sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def open_socket(broker: Broker, ssl_context: ssl.SSLContext | None, timeout: float) -> socket.socket:
+    """A connected (and, for ssl://, handshaken) blocking socket; nothing is left open on failure.
+
+    Raises `OSError` (including `ssl.SSLError`) when the broker cannot be reached in time.
+    """
+    context = tls_context(broker, ssl_context)
+    sock = socket.create_connection((broker.host, broker.port), timeout=timeout)  # closes its socket on failure
+    try:
+        set_options(sock)
+        if context is not None:
+            wrapped = context.wrap_socket(sock, server_hostname=broker.host)  # handshake under `timeout`
+            sock = wrapped
+        return sock
+    except BaseException:
+        with contextlib.suppress(OSError):
+            sock.close()
+        raise
+
+
+def gave_up(error: ConnectTimeout, last: BaseException | None) -> ConnectTimeout:
+    """The policy's `ConnectTimeout`, naming the last failure so the reason is not lost."""
+    if last is None:
+        return error
+    return ConnectTimeout(f"{error}; last failure: {type(last).__name__}: {last}")
