@@ -1,5 +1,350 @@
 """The pytest plugin (entry point ``pytest11``): fixtures that give each test a STOMP broker.
 
 Importing this module must stay cheap and free of side effects: it loads in every pytest
-run of every environment where stomptest is installed.
+run of every environment where stomptest is installed. So it imports only pytest and the
+standard library at the top; the broker (and with it gevent) loads when a fixture first
+asks for one. Fixtures: `stomp_broker`, `stomp_url`, `stomp_client`, `stomp_async_client`,
+`stomp_broker_session`, `stomp_broker_factory`, `stomp_version`; see docs/plugin.md.
 """
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    import ssl
+
+    from stomptest.testing.external import ExternalBroker
+    from stomptest.testing.fake import FakeBroker
+    from stomptest.testing.settings import Settings
+
+    BrokerHandle = FakeBroker | ExternalBroker
+
+_SETTINGS = pytest.StashKey["Settings"]()
+_REGISTRY = pytest.StashKey["_Registry"]()
+
+_MARKERS = (
+    "stomp_broker(profile=None, *, users=None, **limits): configure the fake broker of stomp_broker "
+    "(profile name, login->passcode users, Limits overrides such as max_frame_bytes=1024)",
+    "stomp_fake_only: the test needs the fake broker's inspection or faults; skipped under --stomp-url",
+)
+
+
+# -- options
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("stomptest", "STOMP brokers for tests (stomptest)")
+    options = (
+        (
+            "--stomp-url",
+            "run the stomp fixtures against this external broker instead of fake ones: "
+            "tcp://[login:passcode@]host:port[?host=/], ssl://..., or failover:(tcp://a:61613,tcp://b:61613)",
+        ),
+        ("--stomp-profile", "profile of the fake brokers: strict (default), activemq, rabbitmq, artemis"),
+        ("--stomp-versions", "STOMP versions the clients offer, comma-separated (default 1.0,1.1,1.2)"),
+    )
+    for name, help_text in options:
+        with contextlib.suppress(ValueError):  # --stomp-url may be registered already by stomptest.conformance
+            group.addoption(name, default=None, help=help_text)
+        parser.addini(name[2:].replace("-", "_"), f"{help_text} (the command line option wins)", default="")
+
+
+def _resolve(config: pytest.Config) -> Settings:
+    from stomptest.protocol.errors import ConfigurationError
+    from stomptest.testing.settings import resolve
+
+    def option(name: str) -> str | None:
+        value = config.getoption(name, default=None)
+        return None if value is None else str(value)
+
+    try:
+        return resolve(
+            url_option=option("--stomp-url"),
+            url_ini=str(config.getini("stomp_url")),
+            profile_option=option("--stomp-profile"),
+            profile_ini=str(config.getini("stomp_profile")),
+            versions_option=option("--stomp-versions"),
+            versions_ini=str(config.getini("stomp_versions")),
+        )
+    except ConfigurationError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for line in _MARKERS:
+        config.addinivalue_line("markers", line)
+    config.stash[_SETTINGS] = _resolve(config)
+    config.stash[_REGISTRY] = _Registry()
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    settings = config.stash.get(_SETTINGS, None)
+    if settings is None:
+        return None
+    versions = ",".join(settings.versions)
+    if settings.target is not None:
+        return f"stomptest: external broker {settings.target.url}, versions {versions}"
+    return f"stomptest: fake brokers, profile {settings.profile}, versions {versions}"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "stomp_version" in metafunc.fixturenames:
+        already = any("stomp_version" in m.args[0] for m in metafunc.definition.iter_markers("parametrize") if m.args)
+        if not already:
+            versions = metafunc.config.stash[_SETTINGS].versions
+            metafunc.parametrize("stomp_version", versions, ids=[f"stomp{v}" for v in versions])
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    settings = item.config.stash.get(_SETTINGS, None)
+    if settings is not None and settings.target is not None and item.get_closest_marker("stomp_fake_only"):
+        pytest.skip(f"needs the fake broker (stomp_fake_only); running against {settings.target.url}")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    registry = session.config.stash.get(_REGISTRY, None)
+    if registry is None:
+        return
+    stopped = registry.stop_all()
+    if stopped:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"stomptest: stopped {stopped} fake broker(s) left running by tests")
+
+
+class _Registry:
+    """Every broker the fixtures started in this process, so none outlives the session."""
+
+    def __init__(self) -> None:
+        self.brokers: list[FakeBroker] = []
+
+    def add(self, broker: FakeBroker) -> FakeBroker:
+        self.brokers.append(broker)
+        return broker
+
+    def stop(self, broker: FakeBroker) -> None:
+        """Stop `broker`, then raise what went wrong inside it (its `check()`)."""
+        with contextlib.suppress(ValueError):
+            self.brokers.remove(broker)
+        try:
+            broker.stop()
+        finally:
+            broker.check()
+
+    def stop_all(self) -> int:
+        running = [b for b in self.brokers if b.running]
+        self.brokers.clear()
+        for broker in running:
+            with contextlib.suppress(Exception):  # one broker that cannot stop must not keep the others up
+                broker.stop()
+        return len(running)
+
+
+# -- fixtures
+
+
+def _settings(request: pytest.FixtureRequest) -> Settings:
+    return request.config.stash[_SETTINGS]
+
+
+def _token() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+def _external(settings: Settings) -> ExternalBroker:
+    from stomptest.testing.external import ExternalBroker
+
+    assert settings.target is not None
+    return ExternalBroker(settings.target, token=_token(), versions=settings.versions, profile=settings.profile)
+
+
+def _marker_config(request: pytest.FixtureRequest) -> dict[str, Any]:
+    marker = request.node.get_closest_marker("stomp_broker")
+    if marker is None:
+        return {}
+    if len(marker.args) > 1:
+        raise pytest.UsageError("@pytest.mark.stomp_broker takes at most one positional argument, the profile")
+    config = dict(marker.kwargs)
+    if marker.args:
+        config["profile"] = marker.args[0]
+    return config
+
+
+class BrokerFactory:
+    """`stomp_broker_factory(profile=None, *, users=None, port=0, ssl_context=None, start=True, **limits)`.
+
+    Each call makes a `FakeBroker` (started unless `start=False`); all are stopped after the test.
+    """
+
+    def __init__(self, settings: Settings, registry: _Registry) -> None:
+        self.settings = settings
+        self.registry = registry
+        self.brokers: list[FakeBroker] = []
+
+    def __call__(
+        self,
+        profile: str | None = None,
+        *,
+        users: Mapping[str, str] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        ssl_context: ssl.SSLContext | None = None,
+        start: bool = True,
+        **limits: int,
+    ) -> FakeBroker:
+        from stomptest.testing.fake import FakeBroker
+
+        broker = FakeBroker(host, port, profile or self.settings.profile, users, ssl_context, **limits)
+        self.brokers.append(self.registry.add(broker))
+        if start:
+            broker.start()
+        return broker
+
+    def close(self) -> None:
+        """Stop every broker made, then report the first one that failed inside."""
+        errors: list[BaseException] = []
+        for broker in self.brokers:
+            try:
+                self.registry.stop(broker)
+            except Exception as exc:
+                errors.append(exc)
+        self.brokers.clear()
+        if errors:
+            raise errors[0]
+
+
+@pytest.fixture
+def stomp_broker_factory(request: pytest.FixtureRequest) -> Iterator[BrokerFactory]:
+    """Make more fake brokers in one test (several profiles, a failover pair); all stop after the test."""
+    settings = _settings(request)
+    if settings.target is not None:
+        pytest.skip(f"stomp_broker_factory makes fake brokers; running against {settings.target.url}")
+    factory = BrokerFactory(settings, request.config.stash[_REGISTRY])
+    yield factory
+    factory.close()
+
+
+@pytest.fixture
+def stomp_broker(request: pytest.FixtureRequest) -> Iterator[BrokerHandle]:
+    """A fresh fake broker for this test (configured by @pytest.mark.stomp_broker), or the --stomp-url handle."""
+    settings = _settings(request)
+    if settings.target is not None:
+        yield _external(settings)
+        return
+    from stomptest.testing.fake import FakeBroker
+
+    config = _marker_config(request)
+    config.setdefault("profile", settings.profile)
+    try:
+        broker = FakeBroker(**config)
+    except TypeError as exc:
+        raise pytest.UsageError(f"@pytest.mark.stomp_broker: {exc}") from None
+    registry = request.config.stash[_REGISTRY]
+    registry.add(broker).start()
+    yield broker
+    registry.stop(broker)
+
+
+@pytest.fixture(scope="session")
+def _stomp_session_broker(pytestconfig: pytest.Config) -> Iterator[FakeBroker]:
+    from stomptest.testing.fake import FakeBroker
+
+    registry = pytestconfig.stash[_REGISTRY]
+    broker = registry.add(FakeBroker(profile=pytestconfig.stash[_SETTINGS].profile))
+    broker.start()
+    yield broker
+    registry.stop(broker)
+
+
+@pytest.fixture
+def stomp_broker_session(request: pytest.FixtureRequest) -> Iterator[BrokerHandle]:
+    """One fake broker for the whole session (per xdist worker), cleared before and after each test."""
+    settings = _settings(request)
+    if settings.target is not None:
+        yield _external(settings)
+        return
+    if request.node.get_closest_marker("stomp_broker") is not None:
+        raise pytest.UsageError(
+            f"{request.node.nodeid}: @pytest.mark.stomp_broker configures stomp_broker, not the shared "
+            "stomp_broker_session (whose profile is --stomp-profile); use stomp_broker for this test"
+        )
+    broker: FakeBroker = request.getfixturevalue("_stomp_session_broker")
+    broker.clear()
+    yield broker
+    try:
+        broker.check()
+    finally:
+        broker.clear()
+
+
+def _handle(request: pytest.FixtureRequest) -> BrokerHandle:
+    """The broker this test asked for: the session one if it named it, else its own."""
+    name = "stomp_broker_session" if "stomp_broker_session" in request.fixturenames else "stomp_broker"
+    handle: BrokerHandle = request.getfixturevalue(name)
+    return handle
+
+
+@pytest.fixture
+def stomp_url(request: pytest.FixtureRequest) -> str:
+    """The URL of this test's broker (``tcp://127.0.0.1:port``, or the --stomp-url target without credentials)."""
+    return _handle(request).url
+
+
+@pytest.fixture
+def stomp_version(request: pytest.FixtureRequest) -> str:
+    """One STOMP version: tests that ask for it run once per version of --stomp-versions."""
+    version: str = getattr(request, "param", _settings(request).versions[-1])
+    return version
+
+
+def _client_options(request: pytest.FixtureRequest, handle: BrokerHandle) -> dict[str, Any]:
+    versions = _settings(request).versions
+    if "stomp_version" in request.fixturenames:
+        offered: Any = request.getfixturevalue("stomp_version")
+    else:
+        offered = list(versions) if len(versions) > 1 else versions[0]
+    options: dict[str, Any] = {"version": offered, "host": handle.vhost}
+    if handle.login is not None:
+        options["login"] = handle.login
+    if handle.passcode is not None:
+        options["passcode"] = handle.passcode
+    return options
+
+
+def _client_class(name: str) -> Callable[..., Any]:
+    try:
+        module = __import__("stomptest.client", fromlist=[name])
+        found: Callable[..., Any] = getattr(module, name)
+    except (ImportError, AttributeError):
+        pytest.fail(f"stomptest.client.{name} is not available in this installation", pytrace=False)
+    return found
+
+
+@pytest.fixture
+def stomp_client(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A connected `stomptest.client.Client` to this test's broker; disconnected after the test."""
+    handle = _handle(request)
+    client = _client_class("Client")(handle.url, **_client_options(request, handle))
+    client.connect()
+    yield client
+    with contextlib.suppress(Exception):  # the test may have disconnected, or dropped the connection on purpose
+        client.disconnect()
+
+
+@pytest.fixture
+def stomp_async_client(request: pytest.FixtureRequest) -> Any:
+    """An unconnected `stomptest.client.AsyncClient` for this test's broker: ``async with stomp_async_client as c``.
+
+    It connects in the test's own event loop (``asyncio.run`` or pytest-asyncio), which a
+    synchronous fixture cannot reach.
+    """
+    handle = _handle(request)
+    return _client_class("AsyncClient")(handle.url, **_client_options(request, handle))
