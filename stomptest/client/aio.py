@@ -26,7 +26,7 @@ from typing import Any
 
 from stomptest.client import transport
 from stomptest.client.failover import Broker, FailoverUri
-from stomptest.client.options import check_wait, client_options
+from stomptest.client.options import check_wait, client_options, stale_ack_error
 from stomptest.protocol.errors import BrokerError, ConnectionLost, ConnectTimeout, FrameError, ProtocolError, StompError
 from stomptest.protocol.frame import Frame, HeadersArg, Heartbeat
 from stomptest.protocol.parser import Parser
@@ -661,10 +661,16 @@ class AsyncClient:
         return None
 
     async def ack(self, message: Message, *, transaction: str | None = None, receipt: bool = False) -> None:
-        await self._write(lambda s: s.ack(message, transaction=transaction, receipt=receipt), receipt)
+        try:
+            await self._write(lambda s: s.ack(message, transaction=transaction, receipt=receipt), receipt)
+        except ProtocolError as exc:
+            raise stale_ack_error(self.lost, message, "ack", exc) from exc
 
     async def nack(self, message: Message, *, transaction: str | None = None, receipt: bool = False) -> None:
-        await self._write(lambda s: s.nack(message, transaction=transaction, receipt=receipt), receipt)
+        try:
+            await self._write(lambda s: s.nack(message, transaction=transaction, receipt=receipt), receipt)
+        except ProtocolError as exc:
+            raise stale_ack_error(self.lost, message, "nack", exc) from exc
 
     async def begin(self, transaction: str | None = None, *, receipt: bool = False) -> str:
         frame, _ = await self._write(lambda s: s.begin(transaction, receipt=receipt), receipt)

@@ -10,9 +10,9 @@ from typing import Any
 from stomptest.client import transport
 from stomptest.client.failover import FailoverUri
 from stomptest.protocol import heartbeat as _heartbeat
-from stomptest.protocol.errors import ConfigurationError
+from stomptest.protocol.errors import ConfigurationError, ConnectionLost, ProtocolError, StompError
 from stomptest.protocol.frame import HeadersArg
-from stomptest.protocol.session import Session
+from stomptest.protocol.session import Lost, Message, Session
 from stomptest.protocol.spec import VERSIONS
 
 
@@ -103,3 +103,13 @@ def _seconds(name: str, value: float) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
         raise ConfigurationError(f"{name} must be a number of seconds > 0, not {value!r}")
     return float(value)
+
+
+def stale_ack_error(lost: Lost | None, message: Message, action: str, error: ProtocolError) -> StompError:
+    """`ConnectionLost` when `message` died with a lost connection, else the session's own error."""
+    if lost is not None and any(m is message for m in lost.unacknowledged):
+        return ConnectionLost(
+            f"cannot {action}() message {message.message_id!r}: it was delivered on a connection that was lost, "
+            "so the broker redelivers it; acknowledge the redelivery"
+        )
+    return error

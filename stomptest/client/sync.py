@@ -39,7 +39,7 @@ from typing import Final
 
 from stomptest.client import transport
 from stomptest.client.failover import Broker, FailoverUri
-from stomptest.client.options import check_wait, client_options
+from stomptest.client.options import check_wait, client_options, stale_ack_error
 from stomptest.protocol.errors import (
     BrokerError,
     ConnectionLost,
@@ -709,13 +709,23 @@ class Client:
         return None
 
     def ack(self, message: Message, *, transaction: str | None = None, receipt: bool = False) -> None:
-        """ACK a message of a client or client-individual subscription."""
-        frame, waiter = self._write(lambda s: s.ack(message, transaction=transaction, receipt=receipt), receipt)
+        """ACK a message of a client or client-individual subscription.
+
+        A message delivered on a connection since lost raises `ConnectionLost`: the
+        broker redelivers it, and the redelivery is the one to acknowledge.
+        """
+        try:
+            frame, waiter = self._write(lambda s: s.ack(message, transaction=transaction, receipt=receipt), receipt)
+        except ProtocolError as exc:
+            raise stale_ack_error(self.lost, message, "ack", exc) from exc
         self._await(frame, waiter)
 
     def nack(self, message: Message, *, transaction: str | None = None, receipt: bool = False) -> None:
         """NACK a message (1.1+); what the broker does with it depends on the broker (docs/client.md)."""
-        frame, waiter = self._write(lambda s: s.nack(message, transaction=transaction, receipt=receipt), receipt)
+        try:
+            frame, waiter = self._write(lambda s: s.nack(message, transaction=transaction, receipt=receipt), receipt)
+        except ProtocolError as exc:
+            raise stale_ack_error(self.lost, message, "nack", exc) from exc
         self._await(frame, waiter)
 
     def begin(self, transaction: str | None = None, *, receipt: bool = False) -> str:

@@ -1,0 +1,29 @@
+"""Fixtures for the client tests: a fake broker per test and failover URLs that retry quickly."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from stomptest.broker import Broker
+
+
+@pytest.fixture
+def broker() -> Iterator[Broker]:
+    with Broker(profile="strict") as running:
+        yield running
+        running.check()
+
+
+def failover(broker: Broker, **options: object) -> str:
+    """A failover URL for `broker` that retries fast and for long enough for the fault tests."""
+    settings: dict[str, object] = {
+        "initialReconnectDelay": 10,
+        "maxReconnectDelay": 50,
+        "maxReconnectAttempts": 200,
+        "randomize": "false",
+    }
+    settings.update(options)
+    query = "&".join(f"{name}={value}" for name, value in settings.items())
+    return f"failover:(tcp://127.0.0.1:{broker.port})?{query}"
