@@ -36,6 +36,7 @@ class Context:
         self.transcript = Transcript()
         self.findings: list[Finding] = []
         self.notes: list[str] = []
+        self.observations: dict[str, str] = {}
         self.probes: list[Probe] = []
         self._counter = itertools.count(1)
 
@@ -65,6 +66,11 @@ class Context:
 
     def note(self, text: str) -> None:
         self.notes.append(text)
+
+    def observe(self, key: str, value: str) -> None:
+        """Record what the broker did where the spec leaves a choice; fidelity tests compare these."""
+        self.observations[key] = value
+        self.notes.append(f"{key}: {value}")
 
     def close_all(self) -> None:
         for probe in self.probes:

@@ -32,6 +32,20 @@ def differences(fake: Report, real: Report) -> list[str]:
     return lines
 
 
+def observation_differences(fake: Report, real: Report) -> list[str]:
+    """One line per observation (a choice the spec leaves open) where the two runs differ."""
+    lines = []
+    for key, outcome in fake.outcomes.items():
+        other = real.outcomes.get(key)
+        if other is None:
+            continue
+        for name in sorted(set(outcome.observations) | set(other.observations)):
+            mine, theirs = outcome.observations.get(name, "(not seen)"), other.observations.get(name, "(not seen)")
+            if mine != theirs:
+                lines.append(f"{key[0]} [{key[1]}] {name}: fake {mine!r}, real {theirs!r}")
+    return lines
+
+
 def to_markdown(reports: dict[str, Report]) -> str:
     names = list(reports)
     first = next(iter(reports.values()))

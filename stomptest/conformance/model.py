@@ -115,6 +115,7 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
     transcript: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    observations: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -123,6 +124,7 @@ class Outcome:
             "verdict": self.verdict.value,
             "findings": [{"code": f.code, "clause": f.clause, "message": f.message} for f in self.findings],
             "notes": list(self.notes),
+            "observations": dict(self.observations),
             "transcript": list(self.transcript),
             "seconds": round(self.seconds, 3),
         }
@@ -152,6 +154,14 @@ class Report:
         table: dict[str, dict[str, str]] = {}
         for (check, version), outcome in self.outcomes.items():
             table.setdefault(check, {})[version] = outcome.verdict.value
+        return table
+
+    def observations(self) -> dict[str, dict[str, dict[str, str]]]:
+        """check name -> version -> what the broker did where the spec leaves a choice (only non-empty)."""
+        table: dict[str, dict[str, dict[str, str]]] = {}
+        for (check, version), outcome in self.outcomes.items():
+            if outcome.observations:
+                table.setdefault(check, {})[version] = dict(outcome.observations)
         return table
 
     def counts(self) -> dict[str, int]:

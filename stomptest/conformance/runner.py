@@ -74,7 +74,9 @@ def run_one(check: Check, version: str, target: Target, profile: str, run_id: st
         ctx.close_all()
     seconds = time.monotonic() - start
     verdict = verdict_for(check.name, version, ctx.findings, profile)
-    return Outcome(check.name, version, verdict, ctx.findings, ctx.notes, ctx.transcript.lines, seconds)
+    return Outcome(
+        check.name, version, verdict, ctx.findings, ctx.notes, ctx.transcript.lines, seconds, ctx.observations
+    )
 
 
 def detect_server(target: Target) -> str:

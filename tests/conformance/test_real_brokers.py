@@ -4,7 +4,8 @@ tests/conformance/measured_verdicts.json holds the verdicts measured on RabbitMQ
 ActiveMQ 5.17.2 (written by scripts/conformance-matrix.py from a run, never by hand; the
 matrix is in docs/conformance-matrix.md). The `real` tests check that the live brokers
 still give those verdicts; the fidelity tests check that the fake broker in the matching
-profile gives the same verdict on every check and version, so fake == measured == real.
+profile gives the same verdict on every check and version, so fake == measured == real, and
+makes the same choices where the spec leaves one (the checks' "observations").
 """
 
 from __future__ import annotations
@@ -36,6 +37,18 @@ def _require_reachable(url: str) -> None:
         pytest.skip(reason)
 
 
+def _compare_observations(report: Report, expected: dict[str, dict[str, dict[str, str]]], what: str) -> None:
+    got = report.observations()
+    lines = []
+    for check in sorted(set(got) | set(expected)):
+        for version in sorted(set(got.get(check, {})) | set(expected.get(check, {}))):
+            mine, measured = got.get(check, {}).get(version, {}), expected.get(check, {}).get(version, {})
+            for name in sorted(set(mine) | set(measured)):
+                if mine.get(name) != measured.get(name):
+                    lines.append(f"{check} [{version}] {name}: {mine.get(name)!r}, measured {measured.get(name)!r}")
+    assert not lines, f"{what} differs on {len(lines)} observation(s):\n" + "\n".join(lines)
+
+
 def _compare(report: Report, expected: dict[str, dict[str, str]], what: str) -> None:
     got = report.verdicts()
     assert set(got) == set(expected), f"{what}: the set of checks changed; rerun scripts/conformance-matrix.py"
@@ -58,6 +71,7 @@ def test_real_broker_gives_the_measured_verdicts(broker: str) -> None:
     assert report.server == MEASURED[broker]["server"], "another broker version: remeasure"
     _compare(report, MEASURED[broker]["verdicts"], f"{broker} ({report.server})")
     assert not report.failed
+    _compare_observations(report, MEASURED[broker]["observations"], f"{broker} ({report.server})")
 
 
 def _run_fake(profile: str) -> Report:
@@ -71,6 +85,13 @@ def _run_fake(profile: str) -> Report:
 @pytest.mark.parametrize(("profile", "broker"), [("rabbitmq", "RabbitMQ"), ("activemq", "ActiveMQ")])
 def test_fake_broker_profile_matches_the_real_broker(profile: str, broker: str) -> None:
     _compare(_run_fake(profile), MEASURED[broker]["verdicts"], f"the fake broker in profile {profile} vs {broker}")
+
+
+@pytest.mark.parametrize(("profile", "broker"), [("rabbitmq", "RabbitMQ"), ("activemq", "ActiveMQ")])
+def test_fake_broker_profile_makes_the_real_brokers_choices(profile: str, broker: str) -> None:
+    """Where the spec leaves a choice (NACK policy, headers added, closing after ERROR...), the fake copies it."""
+    report = _run_fake(profile)
+    _compare_observations(report, MEASURED[broker]["observations"], f"the fake broker in profile {profile} vs {broker}")
 
 
 def test_fake_broker_strict_profile_follows_the_spec() -> None:

@@ -38,6 +38,10 @@ def _receive(ctx: Context, queue: str, ack: str, count: int, label: str = "consu
     return probe, messages
 
 
+def _names(bodies: list[bytes]) -> str:
+    return " ".join(body.decode() for body in bodies) or "none"
+
+
 def _leftovers(ctx: Context, queue: str, seconds: float = 0.6) -> list[bytes]:
     """Bodies a fresh auto-ack subscriber gets: what the broker still holds (this also drains the queue)."""
     probe = ctx.connect("after")
@@ -52,6 +56,9 @@ def ack_client(ctx: Context) -> None:
     queue = ctx.destination()
     _fill(ctx, queue, 3)
     probe, messages = _receive(ctx, queue, "client", 3)
+    if ctx.version == "1.2":
+        same = all(m.headers.get("ack") == m.headers.get("message-id") for m in messages)
+        ctx.observe("ack header", "equals message-id" if same else "differs from message-id")
     ctx.request(probe, "ACK", ctx.ack_headers(messages[1], "s1"))
     ctx.disconnect(probe)
     left = _leftovers(ctx, queue)
@@ -92,16 +99,12 @@ def nack(ctx: Context) -> None:
     ctx.request(probe, "NACK", ctx.ack_headers(message, "s1"))
     again = [f for f in ctx.quiet(probe, 0.8) if f.command == "MESSAGE"]
     if again:
-        ctx.note("policy: the NACKed message is delivered again to the same subscription (requeue)")
+        ctx.observe("policy", "requeued to the same subscription")
         ctx.request(probe, "ACK", ctx.ack_headers(again[0], "s1"))
     ctx.disconnect(probe)
     left = _leftovers(ctx, queue)
     if not again:
-        ctx.note(
-            "policy: the NACKed message is redelivered after reconnecting"
-            if left
-            else "policy: the NACKed message is gone from the queue (discarded or dead-lettered)"
-        )
+        ctx.observe("policy", "redelivered after reconnecting" if left else "gone (discarded or dead-lettered)")
 
 
 @check(
@@ -115,7 +118,7 @@ def nack_client(ctx: Context) -> None:
     again = sorted(f.body for f in ctx.quiet(probe, 0.8) if f.command == "MESSAGE")
     section = "NACK"
     if again:  # requeue policy: what came back shows what the NACK covered
-        ctx.note(f"policy: requeue; redelivered at once: {again}")
+        ctx.observe("redelivered at once", _names(again))
         ctx.expect(
             again == [b"m1", b"m2"],
             "nack-not-cumulative",
@@ -127,7 +130,8 @@ def nack_client(ctx: Context) -> None:
         return
     ctx.disconnect(probe)
     left = sorted(_leftovers(ctx, queue))
-    ctx.note(f"policy: not redelivered at once; a new subscriber then got {left}")
+    ctx.observe("redelivered at once", "none")
+    ctx.observe("left for a new subscriber", _names(left))
     ctx.expect(
         left == [b"m3"],
         "nack-not-cumulative" if b"m1" in left else "wrong-redelivery",
@@ -148,9 +152,9 @@ def redelivery(ctx: Context) -> None:
     section = _ack_section(ctx.version)
     ctx.expect(second.body == b"again", "body-altered", section, f"redelivered body {second.body!r}")
     ctx.expect(second.headers.get("x-user") == "kept", "user-header-lost", section, "x-user lost on redelivery")
-    ctx.note(
-        f"redelivered header: first {first.headers.get('redelivered', '(absent)')}, "
-        f"then {second.headers.get('redelivered', '(absent)')}"
+    ctx.observe(
+        "redelivered header",
+        f"{first.headers.get('redelivered', '(absent)')}, then {second.headers.get('redelivered', '(absent)')}",
     )
     ctx.request(again, "ACK", ctx.ack_headers(second, "s1"))
     ctx.disconnect(again)

@@ -47,6 +47,7 @@ def _error_then_close(ctx: Context, probe: Probe, receipt: str | None, close_req
         ctx.expect(False, "no-error", section, f"{what} got {got}, expected ERROR")
         probe.close()
         return
+    ctx.observe("ERROR headers", " ".join(sorted(answer.headers)))
     ctx.expect(bool(answer.headers.get("message")), "error-without-message", section, "ERROR has no message header")
     if receipt is not None and ctx.version != "1.0":
         ctx.expect(
@@ -56,10 +57,9 @@ def _error_then_close(ctx: Context, probe: Probe, receipt: str | None, close_req
             f"the frame had receipt:{receipt}; the ERROR's receipt-id is {answer.headers.get('receipt-id')!r}",
         )
     closed = probe.wait_closed(1.0)
+    ctx.observe("after the ERROR", "closed" if closed else "open")
     if close_required:
         ctx.expect(closed, "stays-open-after-error", section, f"the connection stayed open after the ERROR for {what}")
-    else:
-        ctx.note("the connection " + ("closed" if closed else "stayed open") + " after the ERROR")
     probe.close()
 
 
@@ -95,7 +95,7 @@ def disconnect_receipt(ctx: Context) -> None:
         "DISCONNECT",
         f"DISCONNECT receipt:bye-77 got {answer.command if answer else 'nothing'}",
     )
-    ctx.note("the broker " + ("closed" if probe.wait_closed(1.0) else "left open") + " the connection after it")
+    ctx.observe("after the RECEIPT", "closed" if probe.wait_closed(1.0) else "open")
     probe.close()
 
 
@@ -111,14 +111,16 @@ def _limit(ctx: Context, frame: Frame, what: str) -> None:
     )
     section = "Frames" if ctx.version == "1.0" else "Size Limits"
     if answer is not None and answer.command == "RECEIPT":
-        ctx.note(f"{what}: accepted")
+        ctx.observe("outcome", "accepted")
         ctx.disconnect(probe)
         return
     if answer is None:
+        ctx.observe("outcome", "no RECEIPT, no ERROR")
         ctx.expect(False, "closed-without-error", section, f"{what}: no RECEIPT and no ERROR ({probe.close_reason})")
         probe.close()
         return
-    ctx.note(f"{what}: refused with ERROR {answer.headers.get('message', '')!r}")
+    ctx.observe("outcome", "refused with ERROR")
+    ctx.note(f"{what}: ERROR {answer.headers.get('message', '')!r}")
     if ctx.version != "1.0":
         ctx.expect(probe.wait_closed(1.0), "stays-open-after-error", section, f"{what}: ERROR but no close")
     probe.close()

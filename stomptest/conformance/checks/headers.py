@@ -42,12 +42,12 @@ def escape_undefined(ctx: Context) -> None:
     probe.send_raw(b"SEND\ndestination:" + destination.encode() + b"\nx-bad:a\\tb\nreceipt:r-bad\n\nx\x00")
     answer = probe.maybe(lambda f: f.command in ("RECEIPT", "ERROR"), ctx.target.timeout)
     if answer is not None and answer.command == "RECEIPT":
+        ctx.observe("reaction", "accepted")
         ctx.expect(False, "accepts-undefined-escape", "Value Encoding", "SEND with header x-bad:a\\tb got a RECEIPT")
         ctx.disconnect(probe)
         return
     closed = probe.wait_closed(1.0)
-    if answer is None:
-        ctx.note("the connection was closed without an ERROR frame")
+    ctx.observe("reaction", ("ERROR" if answer is not None else "no ERROR") + (", closed" if closed else ", left open"))
     ctx.expect(closed, "stays-open-after-error", "Value Encoding", "the connection stayed open after the fatal error")
     probe.close()
 

@@ -42,7 +42,7 @@ def negotiation(ctx: Context) -> None:
             ctx.fatal("connect-refused", SECTION, f"CONNECT heart-beat:{offered} got no CONNECTED")
         values = _server_values(ctx, probe, answer.headers.get("heart-beat"))
         if values is not None:
-            ctx.note(f"heart-beat:{offered} -> {answer.headers.get('heart-beat', '(absent)')}")
+            ctx.observe(f"answer to heart-beat:{offered}", answer.headers.get("heart-beat", "(absent)"))
             if offered == "0,0" and values != (0, 0):
                 ctx.note("the server offers heart-beats even though the client can neither send nor wants them")
         ctx.disconnect(probe)
@@ -116,6 +116,7 @@ def enforcement(ctx: Context) -> None:
         SECTION,
         f"a client sending an EOL every ~{min(0.2, interval / 2):.2f}s was disconnected ({live.close_reason})",
     )
+    ctx.observe("silent client", "kept" if silent_closed_at is None else "dropped")
     if silent_closed_at is None:
         ctx.note(f"a silent client was still connected after {deadline - start:.1f}s (the spec allows this)")
     else:

@@ -41,6 +41,8 @@ def message_headers(ctx: Context) -> None:
     [message] = ctx.messages(probe, 1)
     headers = message.headers
     section = "MESSAGE"
+    sent = {"destination", "message-id", "subscription", "content-type", "x-user", "ack"}
+    ctx.observe("added headers", " ".join(sorted(set(headers) - sent)) or "none")
     ctx.expect(
         headers.get("destination") == destination,
         "wrong-destination",
