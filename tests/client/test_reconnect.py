@@ -20,7 +20,7 @@ from .conftest import failover
 COUNT = 60
 
 
-def consume_through(broker: Broker, fault: Callable[[Broker], None], ack: str = "client-individual") -> Client:
+def consume_through(broker: Broker, fault: Callable[[Broker], object], ack: str = "client-individual") -> Client:
     """Consume COUNT seeded messages, injecting `fault` after a third of them; return the (closed) client."""
     bodies = {f"m-{i}".encode() for i in range(COUNT)}
     for body in sorted(bodies):
@@ -142,7 +142,7 @@ def test_transaction_open_at_the_loss_cannot_be_committed(broker: Broker) -> Non
 def test_disconnect_while_reconnecting_stops_the_attempts(broker: Broker) -> None:
     lost = threading.Event()
     client = Client(failover(broker, initialReconnectDelay=200, maxReconnectDelay=200))
-    client.on_connection_lost = lambda l, c: lost.set()
+    client.on_connection_lost = lambda _lost, _cause: lost.set()
     client.connect()
     broker.stop()
     assert lost.wait(5)
