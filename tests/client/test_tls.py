@@ -44,7 +44,7 @@ def tls_broker(certificate: Path) -> Iterator[Broker]:
 
 def test_ssl_url_without_context_verifies_and_refuses_an_unknown_certificate(tls_broker: Broker) -> None:
     assert tls_broker.url.startswith("ssl://")
-    with pytest.raises(ConnectTimeout, match="CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
+    with pytest.raises(ConnectTimeout, match=r"CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
         Client(tls_broker.url, connect_timeout=5).connect()
     assert tls_broker.transcript(command="CONNECT") == []  # not one byte of STOMP went out in clear
 
