@@ -26,6 +26,8 @@ _OWN_HEADERS: Final[dict[str, frozenset[str]]] = {
     "CONNECT": frozenset({"accept-version", "host", "login", "passcode", "heart-beat"}),
     "SEND": frozenset({"destination", "transaction", "receipt"}),
     "SUBSCRIBE": frozenset({"destination", "id", "ack", "receipt"}),
+    "ACK": frozenset({"message-id", "subscription", "id", "transaction", "receipt"}),
+    "NACK": frozenset({"message-id", "subscription", "id", "transaction", "receipt"}),
 }
 
 
@@ -215,24 +217,37 @@ def unsubscribe(
 
 
 def ack(
-    version: str, message: MessageInfo | Frame, *, transaction: str | None = None, receipt: str | None = None
+    version: str,
+    message: MessageInfo | Frame,
+    *,
+    transaction: str | None = None,
+    receipt: str | None = None,
+    headers: HeadersArg = (),
 ) -> Frame:
     """An ACK for `message` (a MESSAGE frame or its `MessageInfo`), with the ids `version` requires."""
     version = spec.check_version(version)
-    return _acknowledge("ACK", version, message, transaction, receipt)
+    return _acknowledge("ACK", version, message, transaction, receipt, headers)
 
 
 def nack(
-    version: str, message: MessageInfo | Frame, *, transaction: str | None = None, receipt: str | None = None
+    version: str,
+    message: MessageInfo | Frame,
+    *,
+    transaction: str | None = None,
+    receipt: str | None = None,
+    headers: HeadersArg = (),
 ) -> Frame:
-    """A NACK for `message`; NACK does not exist in 1.0. What the broker does with it varies (see the docs)."""
+    """A NACK for `message`; NACK does not exist in 1.0. What the broker does with it varies (see the docs).
+
+    `headers` carries broker extensions such as RabbitMQ's `requeue:false`.
+    """
     version = spec.check_version(version)
     if version == "1.0":
         raise ProtocolError(
             "NACK only exists in STOMP 1.1 and later: in 1.0, leave the message unacknowledged "
             "(or disconnect) and the broker redelivers it"
         )
-    return _acknowledge("NACK", version, message, transaction, receipt)
+    return _acknowledge("NACK", version, message, transaction, receipt, headers)
 
 
 def begin(version: str, transaction: str, *, receipt: str | None = None) -> Frame:
@@ -383,7 +398,12 @@ def _offered_versions(version: Version, versions: Sequence[str] | None) -> list[
 
 
 def _acknowledge(
-    command: str, version: str, target: MessageInfo | Frame, transaction: str | None, receipt: str | None
+    command: str,
+    version: str,
+    target: MessageInfo | Frame,
+    transaction: str | None,
+    receipt: str | None,
+    headers: HeadersArg,
 ) -> Frame:
     if isinstance(target, Frame):
         info = message(target, version)
@@ -393,6 +413,7 @@ def _acknowledge(
         raise TypeError(f"{command} needs a MESSAGE frame or a MessageInfo, not {type(target).__name__}")
     pairs: list[tuple[str, str | int]] = list(info.ack_headers(version))
     _optional(pairs, command, "transaction", transaction)
+    pairs.extend(_extra_headers(command, headers))
     _optional(pairs, command, "receipt", receipt)
     return Frame(command, pairs)
 

@@ -468,16 +468,29 @@ class Session:
         return frame
 
     def ack(
-        self, message: Message | Frame, *, transaction: str | None = None, receipt: bool | str | None = None
+        self,
+        message: Message | Frame,
+        *,
+        transaction: str | None = None,
+        receipt: bool | str | None = None,
+        headers: HeadersArg = (),
     ) -> Frame:
         """ACK `message` (in ack:client mode, also every earlier unacknowledged one of its subscription)."""
-        return self._acknowledge("ack", message, transaction, receipt)
+        return self._acknowledge("ack", message, transaction, receipt, headers)
 
     def nack(
-        self, message: Message | Frame, *, transaction: str | None = None, receipt: bool | str | None = None
+        self,
+        message: Message | Frame,
+        *,
+        transaction: str | None = None,
+        receipt: bool | str | None = None,
+        headers: HeadersArg = (),
     ) -> Frame:
-        """NACK `message` (1.1+); in ack:client mode the spec makes it cover earlier messages too."""
-        return self._acknowledge("nack", message, transaction, receipt)
+        """NACK `message` (1.1+); in ack:client mode the spec makes it cover earlier messages too.
+
+        `headers` carries broker extensions, such as RabbitMQ's `requeue:false`.
+        """
+        return self._acknowledge("nack", message, transaction, receipt, headers)
 
     def begin(self, transaction: str | None = None, *, receipt: bool | str | None = None) -> Frame:
         """BEGIN a transaction; its id (generated unless given) is the frame's `transaction` header."""
@@ -662,7 +675,12 @@ class Session:
         return frame
 
     def _acknowledge(
-        self, action: str, message: Message | Frame, transaction: str | None, receipt: bool | str | None
+        self,
+        action: str,
+        message: Message | Frame,
+        transaction: str | None,
+        receipt: bool | str | None,
+        headers: HeadersArg,
     ) -> Frame:
         self._next(action)
         if isinstance(message, Message):
@@ -694,7 +712,7 @@ class Session:
         self._check_transaction(transaction, action)
         receipt_id = self._new_receipt(receipt)
         build = commands.ack if action == "ack" else commands.nack
-        frame = build(self.version, info, transaction=transaction, receipt=receipt_id)
+        frame = build(self.version, info, transaction=transaction, receipt=receipt_id, headers=headers)
         self._remember_receipt(receipt_id, frame)
         if subscription.ack == "client":
             # Cumulative: this message and everything delivered before it on the subscription.

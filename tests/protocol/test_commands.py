@@ -185,6 +185,10 @@ def test_ack_and_nack_name_the_message_as_the_version_requires(version: str, exp
     assert acked.raw_headers == (*expected, ("transaction", "t1"), ("receipt", "r1"))
     if version != "1.0":
         assert commands.nack(version, frame).raw_headers == tuple(expected)
+        with_requeue = commands.nack(version, frame, headers={"requeue": "false"}, receipt="r")
+        assert with_requeue.raw_headers == (*expected, ("requeue", "false"), ("receipt", "r"))
+    with pytest.raises(ProtocolError, match="keyword arguments"):
+        commands.ack(version, frame, headers={"transaction": "t"})
 
 
 def test_subscribe_and_unsubscribe_in_1_0_may_go_by_destination() -> None:

@@ -790,7 +790,7 @@ def test_session_frames_work_against_the_real_broker(broker: str, version: str) 
         wire.send(settle)
         assert isinstance(wire.next_event(), Receipt)
         if version != "1.0":
-            nack = session.nack(first, receipt=True)
+            nack = session.nack(first, receipt=True, headers={"requeue": "false"})  # RabbitMQ would redeliver it
             wire.send(nack)
             assert isinstance(wire.next_event(), Receipt)
         assert session.unacknowledged() == ((second,) if version == "1.0" else ())
