@@ -19,6 +19,7 @@ import pytest
 if TYPE_CHECKING:
     import ssl
 
+    from stomptest.client import AsyncClient, Client
     from stomptest.testing.external import ExternalBroker
     from stomptest.testing.fake import FakeBroker
     from stomptest.testing.settings import Settings
@@ -329,22 +330,26 @@ def _client_class(name: str) -> Callable[..., Any]:
 
 
 @pytest.fixture
-def stomp_client(request: pytest.FixtureRequest) -> Iterator[Any]:
+def stomp_client(request: pytest.FixtureRequest) -> Iterator[Client]:
     """A connected `stomptest.client.Client` to this test's broker; disconnected after the test."""
     handle = _handle(request)
-    client = _client_class("Client")(handle.url, **_client_options(request, handle))
+    client: Client = _client_class("Client")(handle.url, **_client_options(request, handle))
     client.connect()
     yield client
-    with contextlib.suppress(Exception):  # the test may have disconnected, or dropped the connection on purpose
-        client.disconnect()
+    try:
+        with contextlib.suppress(Exception):  # the test may have disconnected, or the broker dropped it on purpose
+            client.disconnect(timeout=2.0)
+    finally:
+        client.close()
 
 
 @pytest.fixture
-def stomp_async_client(request: pytest.FixtureRequest) -> Any:
+def stomp_async_client(request: pytest.FixtureRequest) -> AsyncClient:
     """An unconnected `stomptest.client.AsyncClient` for this test's broker: ``async with stomp_async_client as c``.
 
     It connects in the test's own event loop (``asyncio.run`` or pytest-asyncio), which a
     synchronous fixture cannot reach.
     """
     handle = _handle(request)
-    return _client_class("AsyncClient")(handle.url, **_client_options(request, handle))
+    client: AsyncClient = _client_class("AsyncClient")(handle.url, **_client_options(request, handle))
+    return client
