@@ -387,6 +387,7 @@ class Engine:
                 subscription.pending.extendleft(reversed(messages))
             return
         queued = destination.messages
+        messages.sort(key=_by_sequence)  # a redelivered message may have been handed out after later ones
         if not queued or messages[-1].sequence < queued[0].sequence:
             queued.extendleft(reversed(messages))
         else:
