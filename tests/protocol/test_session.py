@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass, field
 
 import pytest
+from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
@@ -716,9 +717,13 @@ class SessionMachine12(SessionMachine):
     version = "1.2"
 
 
+# A run is up to 50 steps, each a whole example's worth of work elsewhere: a third of the
+# profile's examples keeps the dev run to a second or two per version and ci thorough.
+_MACHINE_SETTINGS = settings(max_examples=max(30, settings.default.max_examples // 3))
 TestSession10 = SessionMachine10.TestCase
 TestSession11 = SessionMachine11.TestCase
 TestSession12 = SessionMachine12.TestCase
+TestSession10.settings = TestSession11.settings = TestSession12.settings = _MACHINE_SETTINGS
 
 
 # --- against the real brokers ----------------------------------------------------------------------------------
