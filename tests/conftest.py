@@ -8,6 +8,9 @@ import os
 
 from hypothesis import HealthCheck, settings
 
+# pytester drives sample projects in tests/plugin; pytest only honours this at the top level.
+pytest_plugins = ["pytester"]
+
 settings.register_profile(
     "ci",
     max_examples=2000,
