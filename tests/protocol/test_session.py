@@ -298,6 +298,95 @@ def test_session_arguments_are_checked() -> None:
         session.send("/q", receipt="")  # type: ignore[arg-type]
 
 
+# --- every (state, input) pair, h2 style -----------------------------------------------------------------------
+
+# What the spec allows, written out independently of the session's own table:
+# input -> {state it is legal in: state after}.
+_IN_SESSION = {"CONNECTED": "CONNECTED"}
+_RECEIVED = {"CONNECTED": "CONNECTED", "DISCONNECTING": "DISCONNECTING"}
+EXPECTED = {
+    "connect": {"DISCONNECTED": "CONNECTING"},
+    "disconnect": {"CONNECTED": "DISCONNECTING"},
+    "close": {"DISCONNECTED": "DISCONNECTED", "DISCONNECTING": "DISCONNECTED"},
+    "connection_lost": {s.name: "DISCONNECTED" for s in State},
+    **{name: _IN_SESSION for name in ("send", "subscribe", "unsubscribe", "ack", "nack", "begin", "commit")},
+    **{name: _IN_SESSION for name in ("abort", "replay", "beat")},
+    "receive CONNECTED": {"CONNECTING": "CONNECTED"},
+    "receive ERROR": {"CONNECTING": "DISCONNECTED", **_RECEIVED},
+    "receive MESSAGE": _RECEIVED,
+    "receive RECEIPT": _RECEIVED,
+    "receive RECEIPT for DISCONNECT": {"DISCONNECTING": "DISCONNECTED"},
+    "receive HEARTBEAT": {s.name: s.name for s in State},
+}
+
+
+def _session_in(state: State) -> tuple[Session, dict[str, object]]:
+    """A 1.2 session in `state` with something of everything: a subscription, a pending message, a transaction."""
+    session = Session("1.2")
+    held: dict[str, object] = {}
+    if state is State.DISCONNECTED:
+        return session, held
+    session.connect(host="/")
+    if state is State.CONNECTING:
+        return session, held
+    session.receive(Frame("CONNECTED", {"version": "1.2"}))
+    _, held["subscription"] = session.subscribe("/queue/a", id="s1", ack="client-individual")
+    held["message"] = session.receive(message("s1", "m1", ack="a1"))
+    held["transaction"] = session.begin().headers["transaction"]
+    held["receipt"] = session.send("/queue/a", receipt=True).headers["receipt"]
+    if state is State.DISCONNECTING:
+        held["disconnect"] = session.disconnect(receipt=True).headers["receipt"]
+    return session, held
+
+
+def _apply(session: Session, held: dict[str, object], action: str) -> object:
+    stray = message("s1", "m0", ack="a0")  # something to acknowledge before any MESSAGE arrived
+    calls = {
+        "connect": lambda: session.connect(host="/"),
+        "disconnect": lambda: session.disconnect(),
+        "close": session.close,
+        "connection_lost": session.connection_lost,
+        "send": lambda: session.send("/queue/b"),
+        "subscribe": lambda: session.subscribe("/queue/b"),
+        "unsubscribe": lambda: session.unsubscribe("s1"),
+        "ack": lambda: session.ack(held.get("message", stray)),  # type: ignore[arg-type]
+        "nack": lambda: session.nack(held.get("message", stray)),  # type: ignore[arg-type]
+        "begin": lambda: session.begin(),
+        "commit": lambda: session.commit(str(held.get("transaction", "t"))),
+        "abort": lambda: session.abort(str(held.get("transaction", "t"))),
+        "replay": session.replay,
+        "beat": session.beat,
+        "receive CONNECTED": lambda: session.receive(Frame("CONNECTED", {"version": "1.2"})),
+        "receive ERROR": lambda: session.receive(Frame("ERROR", {"message": "x"})),
+        "receive MESSAGE": lambda: session.receive(message("s1", "m2", ack="a2")),
+        "receive RECEIPT": lambda: session.receive(Frame("RECEIPT", {"receipt-id": str(held.get("receipt"))})),
+        "receive RECEIPT for DISCONNECT": lambda: session.receive(
+            Frame("RECEIPT", {"receipt-id": str(held.get("disconnect"))})
+        ),
+        "receive HEARTBEAT": lambda: session.receive(HEARTBEAT),
+    }
+    return calls[action]()
+
+
+@pytest.mark.parametrize("state", list(State), ids=lambda s: s.name)
+@pytest.mark.parametrize("action", sorted(EXPECTED))
+def test_every_state_and_input(state: State, action: str) -> None:
+    session, held = _session_in(state)
+    legal = EXPECTED[action]
+    if state.name in legal:
+        _apply(session, held, action)
+        assert session.state.name == legal[state.name]
+    else:
+        with pytest.raises(ProtocolError) as info:
+            _apply(session, held, action)
+        assert session.state is state  # refused without changing anything
+        if action.startswith("receive") and state is not State.DISCONNECTED:
+            assert isinstance(info.value, RemoteProtocolError)  # the broker's fault
+        else:
+            assert not isinstance(info.value, RemoteProtocolError)  # ours
+            assert state.name in str(info.value)
+
+
 # --- the model-based test --------------------------------------------------------------------------------------
 
 
