@@ -1,9 +1,9 @@
 """pytest options of the conformance suite, and how a run's settings are read from them.
 
 `--stomp-url` is shared with the stomptest pytest plugin: whichever registers it first
-wins and the other leaves it alone. Because pytest reads a package's conftest.py too late
-for ``--pyargs`` runs, everything else can also ride on the URL's query string, which
-needs no option of its own:
+wins and the other leaves it alone; the plugin's --stomp-profile and --stomp-versions (and
+their ini keys) are honoured too. Because pytest reads a package's conftest.py too late
+for ``--pyargs`` runs, the other settings can also ride on the URL's query string:
 ``--stomp-url "stomp://guest:guest@host:61613?profile=rabbitmq&versions=1.1,1.2&host=/"``.
 Load this module with ``-p stomptest.conformance.options`` to get the ``--conformance-*``
 options in a ``--pyargs`` run (its conftest.py registers them when run as a path).
@@ -70,23 +70,34 @@ def parse_versions(text: str) -> tuple[str, ...]:
 
 
 def _option(config: pytest.Config, name: str) -> str | None:
-    try:
-        value = config.getoption(name)
-    except ValueError:  # not registered in this run
-        return None
+    """A command line option, or its ini value (the stomptest plugin adds ``stomp_url`` and friends)."""
+    value = config.getoption(name, default=None)
+    if value is None:
+        try:
+            value = config.getini(name[2:].replace("-", "_")) or None
+        except ValueError:  # no such ini key in this run
+            return None
     return None if value is None else str(value)
 
 
 def settings_from_config(config: pytest.Config) -> Settings:
+    """Read the settings; the plugin's --stomp-profile and --stomp-versions serve as fallbacks."""
     url = _option(config, "--stomp-url")
     query: dict[str, str] = {}
     if url:
         url, query = split_query(url)
     timeout = query.get("timeout")
+    profile = _option(config, "--conformance-profile") or query.get("profile") or _option(config, "--stomp-profile")
+    versions = (
+        _option(config, "--conformance-versions")
+        or query.get("versions")
+        or _option(config, "--stomp-versions")
+        or ",".join(VERSIONS)
+    )
     return Settings(
         url=url or None,
-        profile=_option(config, "--conformance-profile") or query.get("profile"),
-        versions=parse_versions(_option(config, "--conformance-versions") or query.get("versions") or "1.0,1.1,1.2"),
+        profile=profile,
+        versions=parse_versions(versions),
         login=_option(config, "--conformance-login"),
         passcode=_option(config, "--conformance-passcode"),
         vhost=_option(config, "--conformance-host") or query.get("host"),

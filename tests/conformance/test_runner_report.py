@@ -199,3 +199,39 @@ def test_settings_from_url() -> None:
     with pytest.raises(ConfigurationError, match="scheme"):
         Target.from_url("http://h:1")
     assert parse_versions("1.2, 1.0") == ("1.0", "1.2")
+
+
+class _Config:
+    """Just enough of pytest.Config for settings_from_config."""
+
+    def __init__(self, options: dict[str, str], ini: dict[str, str]) -> None:
+        self.options, self.ini = options, ini
+
+    def getoption(self, name: str, default: object = None) -> object:
+        return self.options.get(name, default)
+
+    def getini(self, name: str) -> str:
+        if name not in self.ini:
+            raise ValueError(name)
+        return self.ini[name]
+
+
+def test_pytest_settings_come_from_options_then_url_query_then_plugin_options() -> None:
+    from stomptest.conformance.options import settings_from_config
+
+    config = _Config(
+        {"--stomp-url": "tcp://h:1?profile=rabbitmq&host=/v", "--stomp-versions": "1.2", "--stomp-profile": "activemq"},
+        {},
+    )
+    settings = settings_from_config(config)  # type: ignore[arg-type]
+    assert (settings.url, settings.profile, settings.versions, settings.vhost) == (
+        "tcp://h:1",
+        "rabbitmq",
+        ("1.2",),
+        "/v",
+    )
+    config = _Config({"--conformance-profile": "strict", "--conformance-versions": "1.0"}, {"stomp_url": "tcp://i:2"})
+    settings = settings_from_config(config)  # type: ignore[arg-type]
+    assert (settings.url, settings.profile, settings.versions) == ("tcp://i:2", "strict", ("1.0",))
+    settings = settings_from_config(_Config({}, {}))  # type: ignore[arg-type]
+    assert (settings.url, settings.profile, settings.versions) == (None, None, ("1.0", "1.1", "1.2"))
