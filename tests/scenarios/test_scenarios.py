@@ -1,0 +1,287 @@
+"""One scenario suite for every target (see conftest.py): the fake broker in each profile and the real brokers.
+
+"Nothing else arrived" is never checked by waiting: a scenario sends a marker after
+the messages in question and reads up to it, so what came before the marker is all
+the broker delivered.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from stomptest.client import Client, ClientSubscription
+from stomptest.protocol import BrokerError, Message
+
+from . import expect
+from .conftest import Target
+
+END = b"-- end --"
+
+
+def upto_marker(client: Client, destination: str, subscription: ClientSubscription, ack: bool = False) -> list[bytes]:
+    """Send the marker to `destination` and return the bodies received on `subscription` before it."""
+    client.send(destination, END)
+    bodies: list[bytes] = []
+    while True:
+        message = subscription.receive(timeout=10)
+        assert message is not None, f"the marker never arrived; got {bodies} before giving up"
+        if ack and message.needs_ack:
+            client.ack(message)
+        if message.body == END:
+            return bodies
+        bodies.append(message.body)
+
+
+def must_receive(subscription: ClientSubscription) -> Message:
+    message = subscription.receive(timeout=10)
+    assert message is not None, f"nothing arrived on {subscription.destination}"
+    return message
+
+
+# --- connecting ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", ["1.0", "1.1", "1.2"])
+def test_connect_negotiates_each_version(target: Target, version: str) -> None:
+    if version not in expect.versions(target.facts):
+        pytest.skip(f"{target.name} does not speak STOMP {version}")
+    client = target.client(version=version)
+    assert client.version == version
+    assert client.connected is not None
+    server = client.connected.info.server or ""
+    assert server.startswith(expect.server_name(target.facts))
+
+
+def test_offering_several_versions_picks_the_highest(target: Target) -> None:
+    client = target.client(version=["1.0", "1.1"])
+    assert client.version == "1.1"
+
+
+def test_wrong_passcode(target: Target) -> None:
+    client = Client(target.url, host="/", login="guest", passcode="not-the-passcode")
+    if target.checks_passcode:
+        with pytest.raises(BrokerError):
+            client.connect()
+    else:
+        client.connect()
+        client.disconnect()
+
+
+# --- sending and receiving -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", ["1.0", "1.1", "1.2"])
+def test_send_and_receive_on_a_queue(target: Target, version: str) -> None:
+    client = target.client(version=version)
+    queue = target.queue()
+    subscription = client.subscribe(queue, receipt=True)
+    for index in range(3):
+        client.send(queue, f"body {index}", headers={"x-index": str(index)})
+    got = [must_receive(subscription) for _ in range(3)]
+    assert [m.body for m in got] == [b"body 0", b"body 1", b"body 2"]
+    assert [m.frame.headers["x-index"] for m in got] == ["0", "1", "2"]
+    assert all(m.destination == queue for m in got)
+
+
+def test_queue_keeps_messages_until_someone_subscribes(target: Target) -> None:
+    queue = target.queue()
+    producer = target.client()
+    producer.send(queue, b"waiting", receipt=True)
+    consumer = target.client()
+    subscription = consumer.subscribe(queue)
+    assert must_receive(subscription).body == b"waiting"
+
+
+def test_binary_body_with_nul_bytes(target: Target) -> None:
+    client = target.client()
+    queue = target.queue()
+    subscription = client.subscribe(queue, receipt=True)
+    body = bytes(range(256)) * 4
+    client.send(queue, body, receipt=True)
+    assert must_receive(subscription).body == body
+
+
+def test_topic_fans_out_and_keeps_nothing_for_absent_subscribers(target: Target) -> None:
+    topic = target.topic()
+    publisher = target.client()
+    publisher.send(topic, b"nobody listens", receipt=True)
+    first, second = target.client(), target.client()
+    subscriptions = [first.subscribe(topic, receipt=True), second.subscribe(topic, receipt=True)]
+    publisher.send(topic, b"everyone", receipt=True)
+    assert [must_receive(s).body for s in subscriptions] == [b"everyone", b"everyone"]
+
+
+# --- acknowledgement -------------------------------------------------------------------------------------------
+
+
+def _three_delivered(target: Target, ack: str, version: str) -> tuple[Client, str, list[Message]]:
+    client = target.client(version=version)
+    queue = target.queue()
+    subscription = client.subscribe(queue, ack=ack, receipt=True)
+    for index in range(3):
+        client.send(queue, f"m{index}")
+    return client, queue, [must_receive(subscription) for _ in range(3)]
+
+
+def _redelivered(target: Target, queue: str, version: str) -> list[bytes]:
+    client = target.client(version=version)
+    subscription = client.subscribe(queue, ack="client-individual" if version != "1.0" else "client", receipt=True)
+    return upto_marker(client, queue, subscription, ack=True)
+
+
+@pytest.mark.parametrize("version", ["1.1", "1.2"])
+def test_ack_auto_needs_nothing_and_nothing_comes_back(target: Target, version: str) -> None:
+    client, queue, messages = _three_delivered(target, "auto", version)
+    assert not any(m.needs_ack for m in messages)
+    client.disconnect()
+    assert _redelivered(target, queue, version) == []
+
+
+@pytest.mark.parametrize("version", ["1.0", "1.1", "1.2"])
+def test_ack_client_is_cumulative(target: Target, version: str) -> None:
+    client, queue, messages = _three_delivered(target, "client", version)
+    client.ack(messages[1], receipt=True)  # also acknowledges m0
+    assert client.unacknowledged() == (messages[2],)
+    client.disconnect()
+    assert _redelivered(target, queue, version) == [b"m2"]
+
+
+@pytest.mark.parametrize("version", ["1.1", "1.2"])
+def test_ack_client_individual_acknowledges_one(target: Target, version: str) -> None:
+    client, queue, messages = _three_delivered(target, "client-individual", version)
+    client.ack(messages[1], receipt=True)
+    client.disconnect()
+    assert _redelivered(target, queue, version) == [b"m0", b"m2"]
+
+
+@pytest.mark.parametrize("version", ["1.1", "1.2"])
+def test_nack(target: Target, version: str) -> None:
+    client = target.client(version=version)
+    queue = target.queue()
+    subscription = client.subscribe(queue, ack="client-individual", receipt=True)
+    client.send(queue, b"refused", headers={"persistent": "true"})  # ActiveMQ dead-letters persistent ones only
+    client.nack(must_receive(subscription), receipt=True)
+    outcome = expect.nack_outcome(target.facts)
+    if outcome == "requeue":
+        again = must_receive(subscription)
+        assert again.body == b"refused"
+        client.ack(again, receipt=True)
+        assert upto_marker(client, queue, subscription, ack=True) == []
+        return
+    assert upto_marker(client, queue, subscription, ack=True) == []
+    if outcome == "dead-letter":
+        dead = client.subscribe(target.facts.dead_letter_queue, ack="client-individual", receipt=True)
+        while True:  # the dead-letter queue is shared: skip what other runs left there
+            message = must_receive(dead)
+            client.ack(message)
+            if message.body == b"refused" and message.frame.headers.get("original-destination", queue) == queue:
+                break
+
+
+# --- transactions ----------------------------------------------------------------------------------------------
+
+
+def test_transaction_holds_sends_until_commit_and_abort_drops_them(target: Target) -> None:
+    client = target.client()
+    queue = target.queue()
+    subscription = client.subscribe(queue, receipt=True)
+    tx = client.begin()
+    client.send(queue, b"committed", transaction=tx)
+    assert upto_marker(client, queue, subscription) == []  # nothing before COMMIT
+    client.commit(tx, receipt=True)
+    assert must_receive(subscription).body == b"committed"
+    with pytest.raises(ZeroDivisionError), client.transaction() as tx:
+        client.send(queue, b"aborted", transaction=tx)
+        _ = 1 / 0
+    assert upto_marker(client, queue, subscription) == []
+
+
+@pytest.mark.parametrize("outcome", ["commit", "abort"])
+def test_transaction_with_ack(target: Target, outcome: str) -> None:
+    client = target.client()
+    queue = target.queue()
+    subscription = client.subscribe(queue, ack="client-individual", receipt=True)
+    client.send(queue, b"acked in a transaction")
+    message = must_receive(subscription)
+    tx = client.begin()
+    client.ack(message, transaction=tx)
+    if outcome == "commit":
+        client.commit(tx, receipt=True)
+    else:
+        client.abort(tx, receipt=True)
+    client.disconnect()
+    comes_back = outcome == "abort" and expect.abort_undoes_ack(target.facts)
+    assert _redelivered(target, queue, "1.2") == ([b"acked in a transaction"] if comes_back else [])
+
+
+def test_send_receipt_inside_a_transaction(target: Target) -> None:
+    if expect.send_receipt_waits_for_commit(target.facts):
+        pytest.skip(f"{target.name} sends the RECEIPT of a transacted SEND only at COMMIT: send() would wait")
+    client = target.client()
+    queue = target.queue()
+    with client.transaction() as tx:
+        client.send(queue, b"x", transaction=tx, receipt=True)
+    subscription = client.subscribe(queue)
+    assert must_receive(subscription).body == b"x"
+
+
+# --- receipts, errors, heart-beats, disconnecting --------------------------------------------------------------
+
+
+def test_receipts_for_every_client_frame(target: Target) -> None:
+    client = target.client()
+    queue = target.queue()
+    subscription = client.subscribe(queue, ack="client", receipt=True)
+    client.send(queue, b"r", receipt=True)
+    message = must_receive(subscription)
+    client.ack(message, receipt=True)
+    tx = client.begin(receipt=True)
+    client.abort(tx, receipt=True)
+    subscription.unsubscribe(receipt=True)
+    assert client.session.receipts == {}
+    client.disconnect(receipt=True)
+    assert client.status == "closed"
+
+
+def test_error_for_an_unknown_kind_of_destination(target: Target) -> None:
+    client = target.client()
+    name = f"/stomptest-unknown-kind/{target.queue()[-12:]}"
+    if not expect.refuses_unknown_destinations(target.facts):
+        client.send(name, b"taken as a queue", receipt=True)
+        assert must_receive(client.subscribe(name)).body == b"taken as a queue"
+        return
+    with pytest.raises(BrokerError) as caught:
+        client.send(name, b"refused", receipt=True)
+    assert caught.value.frame.command == "ERROR"
+    if not expect.closes_after(target.facts, "bad-destination"):
+        client.send(target.queue(), b"still connected", receipt=True)
+
+
+def test_heartbeats_both_ways(target: Target) -> None:
+    interval = expect.heartbeat_to_ask(target.facts)
+    client = target.client(heartbeat=(interval, interval), heartbeat_grace=4.0)  # tolerate a late beat
+    assert client.connected is not None
+    assert client.connected.heartbeat == expect.negotiated_heartbeat(target.facts, (interval, interval))
+    received = client.heartbeats_received
+    sent = client.heartbeats_sent
+    queue = target.queue()
+    subscription = client.subscribe(queue, receipt=True)
+    while client.heartbeats_received < received + 2 or client.heartbeats_sent < sent + 2:
+        assert subscription.receive(timeout=interval / 1000) is None
+    client.send(queue, b"still alive", receipt=True)  # neither side timed the other out
+    assert must_receive(subscription).body == b"still alive"
+    assert client.reconnects == 0
+
+
+def test_disconnect_waits_until_everything_sent_was_processed(target: Target) -> None:
+    queue = target.queue()
+    client = target.client()
+    for index in range(20):
+        client.send(queue, f"{index}")
+    client.disconnect()  # with a receipt: every SEND before it was processed
+    assert client.status == "closed"
+    if target.broker is not None:
+        target.broker.wait_for_connections(0, exactly=True)
+    consumer = target.client()
+    subscription = consumer.subscribe(queue)
+    assert [must_receive(subscription).body for _ in range(20)] == [str(i).encode() for i in range(20)]
