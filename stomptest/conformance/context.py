@@ -83,7 +83,7 @@ class Context:
         probe = Probe(
             self.target.host,
             self.target.port,
-            version=version or ("1.2" if self.version not in ("1.0", "1.1", "1.2") else self.version),
+            version=version or self.version,
             timeout=self.target.timeout,
             label=label or f"c{len(self.probes) + 1}",
             transcript=self.transcript,
@@ -144,16 +144,13 @@ class Context:
         items = list(headers.items()) if isinstance(headers, Mapping) else list(headers)
         frame = Frame(command, [*items, ("receipt", receipt)], body)
         probe.send(frame)
-        section = "RECEIPT"
         try:
             answer = probe.receipt(receipt)
         except (ProbeTimeout, ProbeClosed) as exc:
-            self.fatal("no-receipt", section, f"{command} with receipt:{receipt} got no RECEIPT: {exc}")
+            self.fatal("no-receipt", "RECEIPT", f"{command} with receipt:{receipt} got no RECEIPT: {exc}")
         if answer.command == "ERROR":
             self.fatal(
-                "unexpected-error",
-                command if command != "SEND" else "SEND",
-                f"a valid {command} got ERROR {answer.headers.get('message', '')!r}",
+                "unexpected-error", command, f"a valid {command} got ERROR {answer.headers.get('message', '')!r}"
             )
         return answer
 

@@ -235,3 +235,18 @@ def test_pytest_settings_come_from_options_then_url_query_then_plugin_options() 
     assert (settings.url, settings.profile, settings.versions) == ("tcp://i:2", "strict", ("1.0",))
     settings = settings_from_config(_Config({}, {}))  # type: ignore[arg-type]
     assert (settings.url, settings.profile, settings.versions) == (None, None, ("1.0", "1.1", "1.2"))
+
+
+def test_checks_fail_against_a_broker_that_ignores_everything(scripted: Callable[[Handler], ScriptedServer]) -> None:
+    """A broker that answers CONNECT and then nothing: the checks must say so, not pass."""
+    server = scripted(connected_then())
+    names = ["framing-body", "error-unknown-command", "disconnect-receipt", "connect-no-common-version"]
+    from stomptest.conformance.runner import select_checks
+
+    report = run_checks(Target(port=server.port, timeout=0.3), checks=select_checks(names), versions=("1.2",))
+    codes = {name: [f.code for f in report.outcome(name, "1.2").findings] for name in names}
+    assert all(report.outcome(name, "1.2").verdict is Verdict.FAIL for name in names), codes
+    assert codes["framing-body"] == ["no-receipt"]
+    assert codes["error-unknown-command"] == ["no-error"]
+    assert codes["disconnect-receipt"] == ["no-disconnect-receipt"]
+    assert codes["connect-no-common-version"] == ["no-error"]
