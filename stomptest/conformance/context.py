@@ -7,6 +7,7 @@ requires (CONNECT headers, ACK headers), so the checks themselves read as the sp
 from __future__ import annotations
 
 import itertools
+import time
 import uuid
 from collections.abc import Iterable, Mapping
 from typing import NoReturn
@@ -204,6 +205,33 @@ class Context:
         frames = list(probe.backlog)
         probe.backlog.clear()
         return frames
+
+    def gather(self, probes: Probe | list[Probe], expect: int, extra: float = 0.3) -> list[Frame]:
+        """MESSAGEs from `probes`: wait (up to the target's timeout) until `expect` came, then `extra` s for more.
+
+        Waiting for the expected count first keeps a slow broker from failing a check; the
+        short wait after it is what catches a broker that delivers too much.
+        """
+        group = probes if isinstance(probes, list) else [probes]
+        got: list[Frame] = []
+
+        def take() -> None:
+            for probe in group:
+                got.extend(f for f in probe.backlog if f.command == "MESSAGE")
+                probe.backlog[:] = [f for f in probe.backlog if f.command != "MESSAGE"]
+
+        deadline = time.monotonic() + self.target.timeout
+        take()
+        while len(got) < expect and time.monotonic() < deadline and not all(p.closed for p in group):
+            for probe in group:
+                probe.poll(0.02)
+            take()
+        end = time.monotonic() + extra
+        while time.monotonic() < end and not all(p.closed for p in group):
+            for probe in group:
+                probe.poll(0.02)
+        take()
+        return got
 
     def disconnect(self, probe: Probe) -> None:
         """DISCONNECT politely and wait for the receipt; the check does not depend on it."""

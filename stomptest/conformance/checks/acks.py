@@ -42,11 +42,11 @@ def _names(bodies: list[bytes]) -> str:
     return " ".join(body.decode() for body in bodies) or "none"
 
 
-def _leftovers(ctx: Context, queue: str, seconds: float = 0.6) -> list[bytes]:
+def _leftovers(ctx: Context, queue: str, expect: int) -> list[bytes]:
     """Bodies a fresh auto-ack subscriber gets: what the broker still holds (this also drains the queue)."""
     probe = ctx.connect("after")
     ctx.subscribe(probe, queue, "s-after")
-    bodies = [f.body for f in ctx.quiet(probe, seconds) if f.command == "MESSAGE"]
+    bodies = [f.body for f in ctx.gather(probe, expect, extra=0.5)]
     ctx.disconnect(probe)
     return bodies
 
@@ -61,7 +61,7 @@ def ack_client(ctx: Context) -> None:
         ctx.observe("ack header", "equals message-id" if same else "differs from message-id")
     ctx.request(probe, "ACK", ctx.ack_headers(messages[1], "s1"))
     ctx.disconnect(probe)
-    left = _leftovers(ctx, queue)
+    left = _leftovers(ctx, queue, 1)
     ctx.expect(
         left == [b"m3"],
         "ack-not-cumulative" if b"m1" in left else "wrong-redelivery",
@@ -82,7 +82,7 @@ def ack_client_individual(ctx: Context) -> None:
     probe, messages = _receive(ctx, queue, "client-individual", 3)
     ctx.request(probe, "ACK", ctx.ack_headers(messages[1], "s1"))
     ctx.disconnect(probe)
-    left = sorted(_leftovers(ctx, queue))
+    left = sorted(_leftovers(ctx, queue, 2))
     ctx.expect(
         left == [b"m1", b"m3"],
         "ack-cumulative" if not left or left == [b"m3"] else "wrong-redelivery",
@@ -102,7 +102,7 @@ def nack(ctx: Context) -> None:
         ctx.observe("policy", "requeued to the same subscription")
         ctx.request(probe, "ACK", ctx.ack_headers(again[0], "s1"))
     ctx.disconnect(probe)
-    left = _leftovers(ctx, queue)
+    left = _leftovers(ctx, queue, 0)
     if not again:
         ctx.observe("policy", "redelivered after reconnecting" if left else "gone (discarded or dead-lettered)")
 
@@ -126,10 +126,10 @@ def nack_client(ctx: Context) -> None:
             f"NACK of m2 in client mode requeued {again}, expected [b'm1', b'm2']",
         )
         ctx.disconnect(probe)
-        _leftovers(ctx, queue)
+        _leftovers(ctx, queue, 1)
         return
     ctx.disconnect(probe)
-    left = sorted(_leftovers(ctx, queue))
+    left = sorted(_leftovers(ctx, queue, 1))
     ctx.observe("redelivered at once", "none")
     ctx.observe("left for a new subscriber", _names(left))
     ctx.expect(

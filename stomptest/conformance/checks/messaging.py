@@ -21,7 +21,7 @@ def subscribe_ids(ctx: Context) -> None:
     ctx.expect(ids == ["sub-a", "sub-b"], "wrong-subscription", section, f"subscription headers {ids}")
     ctx.request(probe, "UNSUBSCRIBE", {"id": "sub-a"})
     ctx.send(probe, topic, b"two")
-    later = [f for f in ctx.quiet(probe, 0.5) if f.command == "MESSAGE"]
+    later = ctx.gather(probe, 1, extra=0.5)
     got = [(m.body, m.headers.get("subscription")) for m in later]
     ctx.expect(
         got == [(b"two", "sub-b")],
@@ -91,7 +91,7 @@ def queue_delivery(ctx: Context) -> None:
     bodies = [f"later-{i}".encode() for i in range(6)]
     for body in bodies:
         ctx.send(producer, queue, body)
-    got = [f.body for p in (first, second) for f in ctx.quiet(p, 0.6) if f.command == "MESSAGE"]
+    got = [f.body for f in ctx.gather([first, second], len(bodies), extra=0.5)]
     ctx.expect(
         sorted(got) == sorted(bodies),
         "queue-not-exclusive",

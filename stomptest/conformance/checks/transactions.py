@@ -69,7 +69,7 @@ def transaction_ack(ctx: Context) -> None:
     ctx.disconnect(probe)
     probe = ctx.connect("commit")
     ctx.subscribe(probe, queue, "s1", mode)
-    again = [f for f in ctx.quiet(probe, 0.8) if f.command == "MESSAGE"]
+    again = ctx.gather(probe, 1, extra=0.5)
     if not ctx.expect(
         len(again) == 1,
         "ack-survives-abort",
