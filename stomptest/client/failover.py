@@ -1,4 +1,4 @@
-"""Failover URIs and the reconnect policy they describe, with ActiveMQ's option names.
+"""Failover URIs and the reconnect policy they describe, with ActiveMQ's option names and meanings.
 
 `FailoverUri(uri)` parses `failover:(tcp://a:61613,ssl://b:61614)?option=value&...`
 (also without parentheses, with `,` between options as stompest writes them, or a plain
@@ -7,10 +7,9 @@ pairs a client walks through: wait `delay_seconds`, try `broker`, take the next 
 failure. The policy is pure: no sockets, no sleeping, randomness only from the
 `random.Random` passed in, so a seeded one makes it reproducible.
 
-Counting, stated once: every pair is one attempt. The first connect makes one attempt
-plus up to `startupMaxReconnectAttempts` more; a reconnect after a lost connection makes
-up to `maxReconnectAttempts`. (ActiveMQ's Java client counts rounds through the whole
-list instead; stompest, like us, counts attempts.)
+Counting, stated once, as ActiveMQ's FailoverTransport counts: an attempt is one round
+through the whole broker list. The brokers of a round are tried back to back (delay 0);
+the back-off delay comes before a round, never inside one.
 """
 
 from __future__ import annotations
@@ -158,39 +157,44 @@ class FailoverUri:
         return self.uri
 
     def attempts(self, rng: random.Random | None = None, *, reconnect: bool = False) -> Iterator[tuple[Broker, float]]:
-        """Yield `(broker, delay_seconds)` for each connection attempt; raise `ConnectTimeout` when none are left.
+        """Yield `(broker, delay_seconds)` for each broker tried; raise `ConnectTimeout` when no round is left.
 
-        `reconnect=False` is the first connect of a client: one immediate attempt, then
-        up to `startupMaxReconnectAttempts` more (-1: as many as `maxReconnectAttempts`
-        allows, which by default is unlimited). `reconnect=True` follows a lost
-        connection: up to `maxReconnectAttempts` attempts (0: none, -1: unlimited), the
-        first after `initialReconnectDelay`, since the broker just went away. Start a
-        fresh iterator for each connect or reconnect; a success simply stops iterating.
+        Attempts are rounds through the broker list, as in ActiveMQ. `reconnect=False` is
+        the first connect of a client: the first round is immediate, and
+        `startupMaxReconnectAttempts` rounds are made in all (0 still makes one, so every
+        broker is tried once; -1 takes `maxReconnectAttempts` instead, -1 there meaning
+        unlimited). `reconnect=True` follows a lost connection: up to `maxReconnectAttempts`
+        rounds (0: none, -1: unlimited), the first after `initialReconnectDelay`, since the
+        broker just went away. Only the first broker of a round carries a delay; the others
+        follow it at once. Start a fresh iterator for each connect or reconnect; a success
+        simply stops iterating.
         """
         options = self.options
         rng = rng if rng is not None else random.Random()
         if reconnect:
-            name = "maxReconnectAttempts"
-            limit = options.maxReconnectAttempts
-            total = None if limit == UNLIMITED else limit
+            name, limit = "maxReconnectAttempts", options.maxReconnectAttempts
+            rounds = None if limit == UNLIMITED else limit
         else:
-            name = "startupMaxReconnectAttempts"
-            limit = options.startupMaxReconnectAttempts
+            name, limit = "startupMaxReconnectAttempts", options.startupMaxReconnectAttempts
             if limit == UNLIMITED:
                 name, limit = "maxReconnectAttempts", options.maxReconnectAttempts
-            total = None if limit == UNLIMITED else 1 + limit
+            # ActiveMQ counts a failed round before comparing, so 0 and 1 both allow one round.
+            rounds = None if limit == UNLIMITED else max(1, limit)
         delays = _delays(options, rng)
         made = 0
-        while True:
+        tried = 0
+        while rounds is None or made < rounds:
+            delay = 0.0 if made == 0 and not reconnect else next(delays)
+            made += 1
             for broker in self._round(rng):
-                if total is not None and made >= total:
-                    raise ConnectTimeout(
-                        f"gave up after {made} connection attempt(s) to {', '.join(map(str, self.brokers))} "
-                        f"({name}={limit})"
-                    )
-                delay = 0.0 if made == 0 and not reconnect else next(delays)
-                made += 1
+                tried += 1
                 yield broker, delay
+                delay = 0.0
+        kind = "reconnect" if reconnect else "first connect"
+        raise ConnectTimeout(
+            f"{kind} gave up after {made} round(s), {tried} connection attempt(s) in all, "
+            f"through {', '.join(map(str, self.brokers))} (limited by {name}={limit})"
+        )
 
     def _round(self, rng: random.Random) -> list[Broker]:
         """The brokers in the order one pass through the list tries them."""
@@ -206,7 +210,7 @@ class FailoverUri:
 
 
 def _delays(options: FailoverOptions, rng: random.Random) -> Iterator[float]:
-    """The waits before the 1st, 2nd, ... delayed attempt, in seconds."""
+    """The waits before the 1st, 2nd, ... delayed round, in seconds."""
     base = float(min(options.initialReconnectDelay, options.maxReconnectDelay))
     while True:
         jitter = rng.random() * options.reconnectDelayJitter if options.reconnectDelayJitter else 0.0

@@ -156,54 +156,75 @@ def failover_uris(draw: st.DrawFn) -> FailoverUri:
     return FailoverUri(f"failover:({','.join(f'tcp://{h}:61613' for h in hosts)})?{query}")
 
 
-def _expected_total(uri: FailoverUri, *, reconnect: bool) -> int | None:
+def _expected_rounds(uri: FailoverUri, *, reconnect: bool) -> int | None:
+    """Rounds through the list ActiveMQ's FailoverTransport makes before giving up (None: forever)."""
     options = uri.options
     if reconnect:
         return None if options.maxReconnectAttempts == -1 else options.maxReconnectAttempts
     limit = options.startupMaxReconnectAttempts
     if limit == -1:
         limit = options.maxReconnectAttempts
-    return None if limit == -1 else 1 + limit
+    return None if limit == -1 else max(1, limit)  # a failed round is counted before the limit is checked
 
 
-LOOK = 40  # attempts examined when unlimited
+LOOK = 10  # rounds examined when unlimited
+
+
+def _rounds(uri: FailoverUri, seed: int, *, reconnect: bool) -> list[list[tuple[Broker, float]]]:
+    """Up to LOOK rounds of attempts, split at round boundaries."""
+    size = len(uri.brokers)
+    taken = _take(uri.attempts(random.Random(seed), reconnect=reconnect), LOOK * size)
+    assert len(taken) % size == 0  # the policy never gives up in the middle of a round
+    return [taken[i : i + size] for i in range(0, len(taken), size)]
 
 
 @given(failover_uris(), st.booleans(), st.integers(0, 2**32))
-def test_attempt_counts_are_exact(uri: FailoverUri, reconnect: bool, seed: int) -> None:
-    expected = _expected_total(uri, reconnect=reconnect)
+def test_attempt_counts_are_exact_per_round(uri: FailoverUri, reconnect: bool, seed: int) -> None:
+    expected = _expected_rounds(uri, reconnect=reconnect)
+    size = len(uri.brokers)
     shown = LOOK if expected is None else min(expected, LOOK)
-    assert len(_take(uri.attempts(random.Random(seed), reconnect=reconnect), LOOK)) == shown
-    if expected is not None and expected <= LOOK:
+    assert len(_rounds(uri, seed, reconnect=reconnect)) == shown
+    if expected is not None:
         attempts = uri.attempts(random.Random(seed), reconnect=reconnect)
-        assert len(list(itertools.islice(attempts, expected))) == expected
-        with pytest.raises(ConnectTimeout, match=f"gave up after {expected} connection attempt"):
+        assert len(list(itertools.islice(attempts, expected * size))) == expected * size
+        with pytest.raises(ConnectTimeout) as info:
             next(attempts)
+        message = str(info.value)
+        assert f"after {expected} round(s), {expected * size} connection attempt(s)" in message
+        option = "maxReconnectAttempts"
+        if not reconnect and uri.options.startupMaxReconnectAttempts != -1:
+            option = "startupMaxReconnectAttempts"
+        assert f"{option}={getattr(uri.options, option)}" in message
 
 
 @given(failover_uris(), st.booleans(), st.integers(0, 2**32))
-def test_delays_stay_between_initial_delay_and_cap(uri: FailoverUri, reconnect: bool, seed: int) -> None:
+def test_delays_come_only_before_a_round_and_stay_between_initial_delay_and_cap(
+    uri: FailoverUri, reconnect: bool, seed: int
+) -> None:
     options = uri.options
-    taken = _take(uri.attempts(random.Random(seed), reconnect=reconnect), LOOK)
-    delays = [delay for _, delay in taken]
-    if not reconnect and delays:
-        assert delays[0] == 0.0  # the first connect starts at once
-        delays = delays[1:]
+    rounds = _rounds(uri, seed, reconnect=reconnect)
     floor = min(options.initialReconnectDelay, options.maxReconnectDelay) / 1000
-    for delay in delays:
-        assert floor - 1e-9 <= delay <= options.maxReconnectDelay / 1000 + 1e-9
+    for number, one_round in enumerate(rounds):
+        delays = [delay for _, delay in one_round]
+        assert delays[1:] == [0.0] * (len(delays) - 1)  # brokers of a round follow each other at once
+        if number == 0 and not reconnect:
+            assert delays[0] == 0.0  # the first connect starts at once
+        else:
+            assert floor - 1e-9 <= delays[0] <= options.maxReconnectDelay / 1000 + 1e-9
 
 
 @given(failover_uris(), st.booleans(), st.integers(0, 2**32))
-def test_backoff_is_monotone_and_jitter_stays_in_bounds(uri: FailoverUri, reconnect: bool, seed: int) -> None:
+def test_backoff_is_monotone_across_rounds_and_jitter_stays_in_bounds(
+    uri: FailoverUri, reconnect: bool, seed: int
+) -> None:
     options = uri.options
     steady = FailoverUri(uri.uri)
     steady.options = replace(options, reconnectDelayJitter=0)
-    base = [d for _, d in _take(steady.attempts(random.Random(seed), reconnect=reconnect), LOOK)]
-    jittered = [d for _, d in _take(uri.attempts(random.Random(seed), reconnect=reconnect), LOOK)]
+    base = [one_round[0][1] for one_round in _rounds(steady, seed, reconnect=reconnect)]
+    jittered = [one_round[0][1] for one_round in _rounds(uri, seed, reconnect=reconnect)]
     assert len(base) == len(jittered)
     start = 0 if reconnect else 1
-    assert all(a <= b for a, b in itertools.pairwise(base[start:]))  # never shrinks
+    assert all(a <= b for a, b in itertools.pairwise(base[start:]))  # never shrinks from round to round
     if not options.useExponentialBackOff:
         assert len(set(base[start:])) <= 1  # constant
     cap = options.maxReconnectDelay / 1000
@@ -212,16 +233,16 @@ def test_backoff_is_monotone_and_jitter_stays_in_bounds(uri: FailoverUri, reconn
 
 
 @given(failover_uris(), st.booleans(), st.integers(0, 2**32))
-def test_rounds_cover_every_broker_and_respect_order_options(uri: FailoverUri, reconnect: bool, seed: int) -> None:
-    taken = [b for b, _ in _take(uri.attempts(random.Random(seed), reconnect=reconnect), LOOK)]
-    size = len(uri.brokers)
-    for start in range(0, len(taken) - size + 1, size):
-        one_round = taken[start : start + size]
-        assert sorted(one_round, key=str) == sorted(uri.brokers, key=str)
+def test_every_round_tries_every_broker_once_and_respects_order_options(
+    uri: FailoverUri, reconnect: bool, seed: int
+) -> None:
+    for one_round in _rounds(uri, seed, reconnect=reconnect):
+        brokers = [broker for broker, _ in one_round]
+        assert sorted(brokers, key=str) == sorted(uri.brokers, key=str)
         if uri.options.priorityBackup:
-            assert one_round[0] == uri.brokers[0]
+            assert brokers[0] == uri.brokers[0]
         if not uri.options.randomize:
-            assert one_round == list(uri.brokers)
+            assert brokers == list(uri.brokers)
 
 
 @given(failover_uris(), st.booleans(), st.integers(0, 2**32))
@@ -231,24 +252,53 @@ def test_seeded_rng_makes_it_deterministic(uri: FailoverUri, reconnect: bool, se
     assert first == second
 
 
+def test_randomize_shuffles_each_round_anew() -> None:
+    uri = FailoverUri("failover:(tcp://a:1,tcp://b:2,tcp://c:3,tcp://d:4)")
+    orders = {tuple(b for b, _ in one_round) for one_round in _rounds(uri, 3, reconnect=False)}
+    assert len(orders) > 1  # 10 rounds of 4 brokers all in one order would mean no reshuffling
+
+
 def test_exponential_schedule_example() -> None:
+    a, b = Broker("tcp", "a", 1), Broker("tcp", "b", 2)
     uri = FailoverUri(
-        "failover:(tcp://a:1,tcp://b:2)?randomize=false&maxReconnectDelay=100&startupMaxReconnectAttempts=5"
+        "failover:(tcp://a:1,tcp://b:2)?randomize=false&maxReconnectDelay=50&startupMaxReconnectAttempts=5"
+        "&maxReconnectAttempts=3"
     )
     assert _take(uri.attempts(), 100) == [
-        (Broker("tcp", "a", 1), 0.0),
-        (Broker("tcp", "b", 2), 0.01),
-        (Broker("tcp", "a", 1), 0.02),
-        (Broker("tcp", "b", 2), 0.04),
-        (Broker("tcp", "a", 1), 0.08),
-        (Broker("tcp", "b", 2), 0.1),
-    ]
-    reconnect = _take(uri.attempts(reconnect=True), 3)
-    assert [d for _, d in reconnect] == [0.01, 0.02, 0.04]  # a reconnect waits before its first attempt
+        (a, 0.0), (b, 0.0),  # round 1: at once
+        (a, 0.01), (b, 0.0),  # round 2: after initialReconnectDelay
+        (a, 0.02), (b, 0.0),
+        (a, 0.04), (b, 0.0),
+        (a, 0.05), (b, 0.0),  # capped by maxReconnectDelay; 5 rounds in all
+    ]  # fmt: skip
+    reconnect = _take(uri.attempts(reconnect=True), 100)
+    assert reconnect == [(a, 0.01), (b, 0.0), (a, 0.02), (b, 0.0), (a, 0.04), (b, 0.0)]  # waits before round 1
+
+
+def test_constant_delay_without_exponential_backoff() -> None:
+    uri = FailoverUri("failover:(tcp://a:1)?useExponentialBackOff=false&initialReconnectDelay=7&maxReconnectAttempts=4")
+    assert [d for _, d in _take(uri.attempts(reconnect=True), 100)] == [0.007] * 4
+
+
+@pytest.mark.parametrize(("limit", "rounds"), [(0, 1), (1, 1), (2, 2), (5, 5)])
+def test_startup_limit_counts_rounds_in_all_as_activemq_does(limit: int, rounds: int) -> None:
+    uri = FailoverUri(f"failover:(tcp://a:1,tcp://b:2,tcp://c:3)?startupMaxReconnectAttempts={limit}")
+    assert len(_take(uri.attempts(random.Random(1)), 100)) == 3 * rounds
+    with pytest.raises(ConnectTimeout, match=rf"after {rounds} round\(s\), {3 * rounds} connection attempt\(s\)"):
+        list(uri.attempts(random.Random(1)))
 
 
 def test_startup_limit_minus_one_falls_back_to_max_reconnect_attempts() -> None:
-    uri = FailoverUri("failover:(tcp://a:1)?maxReconnectAttempts=2")
-    assert len(_take(uri.attempts(random.Random(1)), 100)) == 3
-    with pytest.raises(ConnectTimeout, match=r"maxReconnectAttempts=2"):
+    uri = FailoverUri("failover:(tcp://a:1,tcp://b:2)?maxReconnectAttempts=2")
+    assert len(_take(uri.attempts(random.Random(1)), 100)) == 4
+    with pytest.raises(ConnectTimeout, match=r"first connect gave up after 2 round.*maxReconnectAttempts=2"):
         list(uri.attempts(random.Random(1)))
+    endless = FailoverUri("failover:(tcp://a:1,tcp://b:2)")
+    assert len(_take(endless.attempts(random.Random(1)), 1000)) == 1000
+
+
+def test_reconnect_limit_zero_makes_no_attempt_at_all() -> None:
+    uri = FailoverUri("failover:(tcp://a:1,tcp://b:2)?maxReconnectAttempts=0")
+    with pytest.raises(ConnectTimeout, match=r"reconnect gave up after 0 round\(s\).*maxReconnectAttempts=0"):
+        next(uri.attempts(random.Random(1), reconnect=True))
+    assert len(_take(uri.attempts(random.Random(1)), 100)) == 2  # the first connect still tries both once
