@@ -16,6 +16,15 @@ Two locks, always taken in this order: `_write_lock` keeps frames on the wire in
 the order the session made them, `_lock` guards the session. The reader only takes
 `_lock`, so a writer stuck in `sendall()` never stops reading.
 
+Writes are coalesced. Every socket has TCP_NODELAY (a request that waits for an
+answer must not sit in Nagle's buffer), so writing each small frame at once would
+make one TCP segment per frame and the broker one read per frame. Instead a frame
+nobody waits for (a SEND or ACK without receipt) is appended to a buffer that a
+flusher thread writes out as soon as it gets to run, usually together with the
+frames that followed meanwhile; anything that waits for an answer (receipts,
+DISCONNECT, heart-beats, and `receive()` before it blocks) flushes the buffer itself,
+and so does a buffer past `_FLUSH_BYTES`.
+
 On a lost connection the reader thread asks the failover policy for attempts,
 connects, negotiates, replays the subscriptions, and tells the caller through
 `on_connection_lost(lost, cause)` and `on_reconnect(connected)`. Messages delivered
@@ -66,6 +75,7 @@ from stomptest.protocol.session import Subscription as SessionSubscription
 log = logging.getLogger("stomptest.client")
 
 _RECV_SIZE: Final = 256 * 1024
+_FLUSH_BYTES: Final = 64 * 1024
 _JOIN_TIMEOUT: Final = 5.0
 
 LostCallback = Callable[[Lost, BaseException], None]
@@ -182,6 +192,10 @@ class Client:
 
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
+        self._pending: list[bytes] = []  # encoded frames not yet written (guarded by _write_lock)
+        self._pending_bytes = 0
+        self._flush_wake = threading.Event()
+        self._flusher: threading.Thread | None = None
         self._inbox: collections.deque[tuple[int, Message]] = collections.deque()
         self._inbox_cond = threading.Condition(threading.Lock())
         self._inbox_waiting = 0
@@ -334,6 +348,9 @@ class Client:
             target=self._read_loop, args=(sock, parser, leftovers), name="stomptest-reader", daemon=True
         )
         self._reader.start()
+        if self._flusher is None:
+            self._flusher = threading.Thread(target=self._flush_loop, name="stomptest-flusher", daemon=True)
+            self._flusher.start()
         self._ensure_beater()
 
     def _ensure_beater(self) -> None:
@@ -447,10 +464,14 @@ class Client:
         """Clean up after a connection ended; reconnect unless it was our own disconnect."""
         _close(sock)
         self._online.clear()
-        with self._lock:
+        with self._write_lock, self._lock:
             clean = self._closing or self._session.state is DISCONNECTING
             lost = self._session.connection_lost()
             self._generation += 1
+            if not clean:
+                self._status = "reconnecting"
+            self._pending.clear()  # frames of the lost connection never go to the next one
+            self._pending_bytes = 0
         self._fail_waiters(cause if isinstance(cause, ConnectionLost) else ConnectionLost(str(cause)))
         if clean:
             return None
@@ -527,11 +548,11 @@ class Client:
                 with self._write_lock:
                     with self._lock:
                         data = session.beat() if session.state is CONNECTED else b""
-                    if data:
-                        with contextlib.suppress(OSError):  # the reader reports the loss
-                            sock.sendall(data)
+                    if data and sock is self._sock:
+                        self._pending.append(data)
+                        with contextlib.suppress(ConnectionLost):  # the reader reports the loss
+                            self._flush_locked(sock, "a heart-beat")
                         self.heartbeats_sent += 1
-                        self._last_sent = time.monotonic()
                 until_beat = session.heartbeat.send / 1000.0
             waits.append(until_beat)
         receive_ms = session.heartbeat.receive
@@ -583,14 +604,45 @@ class Client:
                     registered = self._waiters[receipt_id] = _Waiter()
             if sock is None:
                 raise self._down()
-            try:
-                sock.sendall(frame.encode(version))
-            except OSError as exc:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-                raise ConnectionLost(f"writing {frame.command} failed: {exc}") from exc
-            self._last_sent = time.monotonic()
+            data = frame.encode(version)
+            self._pending.append(data)
+            self._pending_bytes += len(data)
+            if registered is not None or frame.command == "DISCONNECT" or self._pending_bytes >= _FLUSH_BYTES:
+                self._flush_locked(sock, frame.command)
+            else:
+                self._flush_wake.set()
         return frame, registered
+
+    def _flush_locked(self, sock: socket.socket, what: str) -> None:
+        """Write the buffered frames (the caller holds `_write_lock`)."""
+        pending = self._pending
+        if not pending:
+            return
+        data = pending[0] if len(pending) == 1 else b"".join(pending)
+        pending.clear()
+        self._pending_bytes = 0
+        try:
+            sock.sendall(data)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            raise ConnectionLost(f"writing {what} failed: {exc}") from exc
+        self._last_sent = time.monotonic()
+
+    def flush(self) -> None:
+        """Write out frames still buffered (see the module docstring); calls that wait do it themselves."""
+        if self._pending:
+            with self._write_lock:
+                sock = self._sock
+                if sock is not None:
+                    self._flush_locked(sock, "buffered frames")
+
+    def _flush_loop(self) -> None:
+        while not self._stop.is_set():
+            self._flush_wake.wait()
+            self._flush_wake.clear()
+            with contextlib.suppress(ConnectionLost):  # the reader reports the loss
+                self.flush()
 
     def _down(self) -> StompError:
         if self._failure is not None:
@@ -669,6 +721,9 @@ class Client:
 
     def _next_message(self, timeout: float | None, key: str | None, *, stop_when_gone: bool = False) -> Message | None:
         deadline = None if timeout is None else time.monotonic() + timeout
+        if self._pending and not self._inbox:
+            with contextlib.suppress(ConnectionLost):  # a reply may depend on what we sent; a loss is reported below
+                self.flush()
         with self._inbox_cond:
             while True:
                 self._raise_pending()
@@ -775,6 +830,7 @@ class Client:
         self._closing = True
         self._stop.set()
         self._beat_wake.set()
+        self._flush_wake.set()
         try:
             if self._status == "connected":
                 try:
@@ -791,6 +847,7 @@ class Client:
         self._closing = True
         self._stop.set()
         self._beat_wake.set()
+        self._flush_wake.set()
         self._shutdown()
 
     def _shutdown(self) -> None:
@@ -816,11 +873,12 @@ class Client:
 
     def _join_threads(self) -> None:
         current = threading.current_thread()
-        for thread in (self._reader, self._beater):
+        for thread in (self._reader, self._beater, self._flusher):
             if thread is not None and thread is not current:
                 thread.join(_JOIN_TIMEOUT)
         self._reader = None
         self._beater = None
+        self._flusher = None
 
     def __enter__(self) -> Client:
         self.connect()

@@ -1,0 +1,322 @@
+"""Client throughput: stomptest's `Client` against stomp.py 9 and stompest 2.3's sync client, in one run.
+
+Same broker, same workload, each client in turn (issue 5):
+  send rate     N SENDs of a 100-byte body to a topic nobody subscribes to, then one SEND with a
+                receipt so that everything was processed; messages per second.
+  end to end    N 100-byte messages from a producer connection (in a thread) to a consumer connection
+                subscribed with ack:auto (in the main thread), timed from the first SEND to the last
+                MESSAGE received; messages per second.
+  round trip    R sequential SENDs each waiting for its RECEIPT; the median in microseconds.
+
+N is 20,000 and R 500 (--quick: 2,000 and 100). Brokers: the fake broker (profile strict, in a
+subprocess of its own so it does not share our GIL), and real RabbitMQ (127.0.0.1:61613) and
+ActiveMQ (127.0.0.1:61614) when they answer. Heart-beats are off everywhere; STOMP 1.2.
+
+Run: .venv/bin/python benchmarks/client.py [--quick] [--brokers fake,rabbitmq,activemq] [--clients ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+import stomp
+from stompest.config import StompConfig
+from stompest.protocol import StompSpec
+from stompest.sync import Stomp
+
+from stomptest.client import Client
+
+BODY = b"x" * 100
+TIMEOUT = 120.0
+
+
+class Adapter(Protocol):
+    """What the benchmark needs from a client library."""
+
+    def send(self, destination: str, body: bytes) -> None: ...
+    def send_confirmed(self, destination: str, body: bytes) -> None: ...
+    def subscribe(self, destination: str) -> None: ...
+    def consume(self, count: int) -> None: ...
+    def close(self) -> None: ...
+
+
+class Ours:
+    name = "stomptest"
+
+    def __init__(self, port: int) -> None:
+        self.client = Client(f"tcp://127.0.0.1:{port}", login="guest", passcode="guest", receipt_timeout=TIMEOUT)
+        self.client.connect()
+
+    def send(self, destination: str, body: bytes) -> None:
+        self.client.send(destination, body)
+
+    def send_confirmed(self, destination: str, body: bytes) -> None:
+        self.client.send(destination, body, receipt=True)
+
+    def subscribe(self, destination: str) -> None:
+        self.client.subscribe(destination, receipt=True)
+
+    def consume(self, count: int) -> None:
+        receive = self.client.receive
+        for _ in range(count):
+            if receive(TIMEOUT) is None:
+                raise RuntimeError("stomptest: a message did not arrive")
+
+    def close(self) -> None:
+        self.client.disconnect()
+
+
+class _StompPyListener(stomp.ConnectionListener):  # type: ignore[misc]
+    def __init__(self) -> None:
+        self.count = 0
+        self.target = 0
+        self.done = threading.Event()
+        self.receipts: dict[str, threading.Event] = {}
+
+    def on_message(self, frame: Any) -> None:
+        self.count += 1
+        if self.count == self.target:
+            self.done.set()
+
+    def on_receipt(self, frame: Any) -> None:
+        event = self.receipts.pop(frame.headers["receipt-id"], None)
+        if event is not None:
+            event.set()
+
+
+class StompPy:
+    name = "stomp.py"
+
+    def __init__(self, port: int) -> None:
+        self.connection = stomp.Connection12([("127.0.0.1", port)], vhost="/", heartbeats=(0, 0))
+        self.listener = _StompPyListener()
+        self.connection.set_listener("bench", self.listener)
+        self.connection.connect("guest", "guest", wait=True)
+        self.counter = 0
+
+    def send(self, destination: str, body: bytes) -> None:
+        self.connection.send(destination, body)
+
+    def _confirmed(self, action: Callable[[str], None]) -> None:
+        self.counter += 1
+        receipt = f"r-{self.counter}"
+        event = self.listener.receipts[receipt] = threading.Event()
+        action(receipt)
+        if not event.wait(TIMEOUT):
+            raise RuntimeError("stomp.py: no receipt")
+
+    def send_confirmed(self, destination: str, body: bytes) -> None:
+        self._confirmed(lambda r: self.connection.send(destination, body, headers={"receipt": r}))
+
+    def subscribe(self, destination: str) -> None:
+        self._confirmed(lambda r: self.connection.subscribe(destination, id="1", ack="auto", headers={"receipt": r}))
+
+    def consume(self, count: int) -> None:
+        self.listener.target += count
+        if self.listener.count < self.listener.target and not self.listener.done.wait(TIMEOUT):
+            raise RuntimeError("stomp.py: messages did not arrive")
+
+    def close(self) -> None:
+        self.connection.disconnect()
+
+
+class Stompest:
+    name = "stompest"
+
+    def __init__(self, port: int) -> None:
+        config = StompConfig(f"tcp://127.0.0.1:{port}", login="guest", passcode="guest", version=StompSpec.VERSION_1_2)
+        self.client = Stomp(config)
+        self.client.connect(host="/", connectedTimeout=TIMEOUT)
+        self.counter = 0
+
+    def send(self, destination: str, body: bytes) -> None:
+        self.client.send(destination, body)
+
+    def _wait_receipt(self, receipt: str) -> None:
+        while True:
+            frame = self.client.receiveFrame()
+            if frame.command == StompSpec.RECEIPT and frame.headers.get(StompSpec.RECEIPT_ID_HEADER) == receipt:
+                return
+
+    def send_confirmed(self, destination: str, body: bytes) -> None:
+        self.counter += 1
+        receipt = f"r-{self.counter}"
+        self.client.send(destination, body, receipt=receipt)
+        self._wait_receipt(receipt)
+
+    def subscribe(self, destination: str) -> None:
+        headers = {StompSpec.ID_HEADER: "1", StompSpec.ACK_HEADER: StompSpec.ACK_AUTO}
+        self.client.subscribe(destination, headers, receipt="sub")
+        self._wait_receipt("sub")
+
+    def consume(self, count: int) -> None:
+        received = 0
+        while received < count:
+            if not self.client.canRead(TIMEOUT):
+                raise RuntimeError("stompest: messages did not arrive")
+            if self.client.receiveFrame().command == StompSpec.MESSAGE:
+                received += 1
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.close()
+
+
+CLIENTS: dict[str, Callable[[int], Adapter]] = {"stomptest": Ours, "stomp.py": StompPy, "stompest": Stompest}
+REAL = {"rabbitmq": 61613, "activemq": 61614}
+
+
+def send_rate(factory: Callable[[int], Adapter], port: int, count: int) -> float:
+    client = factory(port)
+    topic = f"/topic/bench-{uuid.uuid4().hex[:8]}"
+    started = time.perf_counter()
+    for _ in range(count):
+        client.send(topic, BODY)
+    client.send_confirmed(topic, BODY)
+    elapsed = time.perf_counter() - started
+    client.close()
+    return count / elapsed
+
+
+def end_to_end(factory: Callable[[int], Adapter], port: int, count: int) -> float:
+    queue = f"/queue/bench-{uuid.uuid4().hex[:8]}"
+    consumer = factory(port)
+    consumer.subscribe(queue)
+    producer = factory(port)
+    failure: list[BaseException] = []
+
+    def produce() -> None:
+        try:
+            for _ in range(count):
+                producer.send(queue, BODY)
+        except BaseException as exc:
+            failure.append(exc)
+
+    started = time.perf_counter()
+    thread = threading.Thread(target=produce)
+    thread.start()
+    consumer.consume(count)
+    elapsed = time.perf_counter() - started
+    thread.join()
+    if failure:
+        raise failure[0]
+    producer.close()
+    consumer.close()
+    return count / elapsed
+
+
+def round_trip(factory: Callable[[int], Adapter], port: int, count: int) -> float:
+    client = factory(port)
+    topic = f"/topic/bench-{uuid.uuid4().hex[:8]}"
+    times = []
+    for _ in range(count):
+        started = time.perf_counter()
+        client.send_confirmed(topic, BODY)
+        times.append(time.perf_counter() - started)
+    client.close()
+    return statistics.median(times) * 1e6
+
+
+@contextmanager
+def fake_broker() -> Iterator[int]:
+    """The fake broker in a child process; it stops when its stdin closes."""
+    code = (
+        "import sys; from stomptest.broker import Broker; b = Broker(profile='strict').start(); "
+        "print(b.port, flush=True); sys.stdin.read(); b.stop()"
+    )
+    child = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None
+        yield int(child.stdout.readline())
+    finally:
+        assert child.stdin is not None
+        child.stdin.close()
+        child.wait(30)
+
+
+def reachable(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def run(brokers: list[str], clients: list[str], count: int, trips: int) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for broker in brokers:
+        with _broker_port(broker) as port:
+            if port is None:
+                print(f"# {broker}: not reachable on 127.0.0.1, skipped")
+                continue
+            for name in clients:
+                factory = CLIENTS[name]
+                row = {
+                    "broker": broker,
+                    "client": name,
+                    "send": send_rate(factory, port, count),
+                    "e2e": end_to_end(factory, port, count),
+                    "rtt": round_trip(factory, port, trips),
+                }
+                rows.append(row)
+                print(
+                    f"{broker:9} {name:10} send {row['send']:9.0f} msg/s   end-to-end {row['e2e']:9.0f} msg/s   "
+                    f"SEND->RECEIPT median {row['rtt']:7.0f} us",
+                    flush=True,
+                )
+    return rows
+
+
+@contextmanager
+def _broker_port(broker: str) -> Iterator[int | None]:
+    if broker == "fake":
+        with fake_broker() as port:
+            yield port
+    else:
+        port = REAL[broker]
+        yield port if reachable(port) else None
+
+
+def ratios(rows: list[dict[str, Any]]) -> None:
+    print("\nratios (stomptest / other; round trip: other / stomptest, so > 1 means stomptest is faster)")
+    for broker in dict.fromkeys(r["broker"] for r in rows):
+        ours = next((r for r in rows if r["broker"] == broker and r["client"] == "stomptest"), None)
+        if ours is None:
+            continue
+        for other in (r for r in rows if r["broker"] == broker and r["client"] != "stomptest"):
+            print(
+                f"{broker:9} vs {other['client']:9} send x{ours['send'] / other['send']:.2f}   "
+                f"end-to-end x{ours['e2e'] / other['e2e']:.2f}   round trip x{other['rtt'] / ours['rtt']:.2f}"
+            )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="2,000 messages and 100 round trips")
+    parser.add_argument("--brokers", default="fake,activemq,rabbitmq", help="comma-separated: fake, activemq, rabbitmq")
+    parser.add_argument("--clients", default="stomptest,stomp.py,stompest", help="comma-separated client names")
+    options = parser.parse_args(argv)
+    brokers = [b for b in options.brokers.split(",") if b]
+    clients = [c for c in options.clients.split(",") if c]
+    unknown = [b for b in brokers if b != "fake" and b not in REAL] + [c for c in clients if c not in CLIENTS]
+    if unknown:
+        parser.error(f"unknown broker or client: {', '.join(unknown)}")
+    count, trips = (2_000, 100) if options.quick else (20_000, 500)
+    print(f"# {count} messages of {len(BODY)} bytes, {trips} round trips; python {sys.version.split()[0]}")
+    rows = run(brokers, clients, count, trips)
+    ratios(rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
