@@ -386,7 +386,7 @@ class Broker:
         Open connections are not touched.
         """
         host = self._require_host()
-        host.call(lambda: host.refuse(duration))
+        host.call(lambda: host.refuse(duration), blocking=True)
 
     def accept_connections(self) -> None:
         host = self._require_host()

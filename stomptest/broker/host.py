@@ -93,10 +93,11 @@ class Host:
         self._thread: threading.Thread | None = None
         self._thread_ident: int | None = None
         self._inline = False
-        self._calls: deque[tuple[Callable[[], Any], _Box]] = deque()
+        self._calls: deque[tuple[Callable[[], Any], _Box, bool]] = deque()
         self._async: Any = None
         self._stopped: gevent.event.Event | None = None
         self._refusing: Greenlet | None = None
+        self._placeholder: socket.socket | None = None  # holds the port while refusing connections
         self.running = False
 
     # -- lifecycle (caller's thread)
@@ -138,8 +139,11 @@ class Host:
                 self.call(self._shutdown)
         thread.join(10)
 
-    def call(self, function: Callable[[], T]) -> T:
-        """Run `function` in the broker's hub and return its result (thread-safe)."""
+    def call(self, function: Callable[[], T], *, blocking: bool = False) -> T:
+        """Run `function` in the broker's hub and return its result (thread-safe).
+
+        A `blocking` function runs in a greenlet of its own, so it may wait on gevent.
+        """
         if self._inline or (not self.running and self._thread is None):
             return function()
         if threading.get_ident() == self._thread_ident:
@@ -148,7 +152,7 @@ class Host:
         if thread is None or not thread.is_alive():
             raise RuntimeError("the broker's thread is not running; start() the broker first")
         box = _Box()
-        self._calls.append((function, box))
+        self._calls.append((function, box, blocking))
         self._async.send()
         if not box.done.wait(_CALL_TIMEOUT):
             raise RuntimeError(f"the broker's thread did not answer within {_CALL_TIMEOUT:g} s")
@@ -184,20 +188,28 @@ class Host:
     def _run_calls(self) -> None:
         calls = self._calls
         while calls:
-            function, box = calls.popleft()
-            try:
-                box.result = function()
-            except BaseException as exc:
-                box.error = exc
-            box.done.set()
+            function, box, blocking = calls.popleft()
+            if blocking and self._stopped is not None and not self._stopped.is_set():
+                self._spawn(self._run_call, function, box)
+            else:
+                self._run_call(function, box)
 
-    def _bind(self) -> socket.socket:
+    @staticmethod
+    def _run_call(function: Callable[[], Any], box: _Box) -> None:
+        try:
+            box.result = function()
+        except BaseException as exc:
+            box.error = exc
+        box.done.set()
+
+    def _bind(self, listen: bool = True) -> socket.socket:
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         listener = socket.socket(family, socket.SOCK_STREAM)
         try:
             listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             listener.bind((self.host, self.port))
-            listener.listen(1024)
+            if listen:
+                listener.listen(1024)
         except BaseException:
             listener.close()
             raise
@@ -341,6 +353,11 @@ class Host:
     def _shutdown(self) -> None:
         """Close the listener and every connection; clients see end of file."""
         self._close_listener()
+        if self._placeholder is not None:
+            self._placeholder.close()
+            self._placeholder = None
+        if self._refusing is not None:
+            self._refusing.kill(block=False)
         now = time.time()
         for client in list(self._clients.values()):
             connection = client.connection
@@ -371,8 +388,15 @@ class Host:
         return {connection_id: client.connection for connection_id, client in self._clients.items()}
 
     def refuse(self, duration: float | None) -> None:
-        """Stop listening, so connection attempts are refused; listen again after `duration` seconds."""
-        self._close_listener()
+        """Stop listening, so connection attempts are refused; listen again after `duration` seconds.
+
+        The port stays bound to a socket that does not listen, so no other program can take it meanwhile.
+        """
+        if self._listener is not None:
+            if self._acceptor is not None:
+                self._acceptor.kill(block=True)  # no waiter left, so the port is released at once
+            self._close_listener()
+            self._placeholder = self._bind(listen=False)
         if self._refusing is not None:
             self._refusing.kill(block=False)
             self._refusing = None
@@ -386,8 +410,14 @@ class Host:
 
     def accept(self) -> None:
         """Listen again after `refuse`."""
+        placeholder, self._placeholder = self._placeholder, None
         if self._listener is None and self.running:
-            self._setup(self._bind())
+            if placeholder is None:
+                placeholder = self._bind(listen=False)
+            placeholder.listen(1024)
+            self._setup(placeholder)
+        elif placeholder is not None:
+            placeholder.close()
 
     def wake(self, connection: Connection) -> None:
         self._on_output(connection)
