@@ -90,7 +90,7 @@ def pytest_report_header(config: pytest.Config) -> str | None:
         return None
     versions = ",".join(settings.versions)
     if settings.target is not None:
-        return f"stomptest: external broker {settings.target.url}, versions {versions}"
+        return f"stomptest: external broker {settings.target.shown}, versions {versions}"
     return f"stomptest: fake brokers, profile {settings.profile}, versions {versions}"
 
 
@@ -106,7 +106,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def pytest_runtest_setup(item: pytest.Item) -> None:
     settings = item.config.stash.get(_SETTINGS, None)
     if settings is not None and settings.target is not None and item.get_closest_marker("stomp_fake_only"):
-        pytest.skip(f"needs the fake broker (stomp_fake_only); running against {settings.target.url}")
+        pytest.skip(f"needs the fake broker (stomp_fake_only); running against {settings.target.shown}")
 
 
 @pytest.hookimpl(trylast=True)
@@ -227,7 +227,7 @@ def stomp_broker_factory(request: pytest.FixtureRequest) -> Iterator[BrokerFacto
     """Make more fake brokers in one test (several profiles, a failover pair); all stop after the test."""
     settings = _settings(request)
     if settings.target is not None:
-        pytest.skip(f"stomp_broker_factory makes fake brokers; running against {settings.target.url}")
+        pytest.skip(f"stomp_broker_factory makes fake brokers; running against {settings.target.shown}")
     factory = BrokerFactory(settings, request.config.stash[_REGISTRY])
     yield factory
     factory.close()

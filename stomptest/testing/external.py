@@ -26,6 +26,7 @@ from stomptest.testing.matching import BodyArg, HeadersArg, SentMessage, as_byte
 from stomptest.testing.settings import Target
 
 DEFAULT_TIMEOUT = 2.0
+_FAKE_ATTRIBUTES = frozenset({"engine", "limits", "profile"})  # set per instance on a FakeBroker
 
 
 class ExternalBroker:
@@ -81,7 +82,7 @@ class ExternalBroker:
     running = True
 
     def __repr__(self) -> str:
-        return f"<ExternalBroker {self.target.url} token={self.token}>"
+        return f"<ExternalBroker {self.target.shown} token={self.token}>"
 
     def destination(self, name: str) -> str:
         """`name` with this test's suffix (``/queue/orders`` -> ``/queue/orders-st<token>``): no run collides."""
@@ -124,11 +125,11 @@ class ExternalBroker:
             return found
         what = describe_wanted(destination, wanted, headers)
         if found:
-            title = f"expected {count} message(s) on {what} at {self.target.url}, found {len(found)}:"
+            title = f"expected {count} message(s) on {what} at {self.target.shown}, found {len(found)}:"
             raise AssertionError("\n".join([title, *(f"  {m}" for m in found)]))
         raise AssertionError(
             report(
-                f"expected a message on {what} within {timeout:g} s at {self.target.url}",
+                f"expected a message on {what} within {timeout:g} s at {self.target.shown}",
                 seen,
                 destination,
                 wanted,
@@ -143,7 +144,7 @@ class ExternalBroker:
             self._fake_only("assert_nothing_sent() without a destination")
         seen = self._look(destination, within, stop=bool)
         if seen:
-            lines = [f"expected nothing sent to {destination} at {self.target.url}, but found:"]
+            lines = [f"expected nothing sent to {destination} at {self.target.shown}, but found:"]
             raise AssertionError("\n".join(lines + [f"  {m}" for m in seen[:10]]))
 
     def _look(self, destination: str, timeout: float, stop: Any) -> list[SentMessage]:
@@ -176,14 +177,14 @@ class ExternalBroker:
 
     def _fake_only(self, what: str) -> NoReturn:
         pytest.skip(
-            f"{what} needs the fake broker's inspection or faults; running against {self.target.url} "
+            f"{what} needs the fake broker's inspection or faults; running against {self.target.shown} "
             "(mark the test @pytest.mark.stomp_fake_only)"
         )
 
     def __getattr__(self, name: str) -> Any:
         from stomptest.testing.fake import FakeBroker
 
-        if not name.startswith("_") and hasattr(FakeBroker, name):
+        if not name.startswith("_") and (hasattr(FakeBroker, name) or name in _FAKE_ATTRIBUTES):
             self._fake_only(f"stomp_broker.{name}")
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
@@ -219,10 +220,10 @@ class _Line:
         answer = self.receive(self.timeout)
         if answer is None:
             self.close()
-            raise ConnectionLost(f"no CONNECTED from {target.url} within {self.timeout:g} s")
+            raise ConnectionLost(f"no CONNECTED from {target.shown} within {self.timeout:g} s")
         if answer.command != "CONNECTED":
             self.close()
-            raise BrokerError(answer, f"connecting to {target.url}")
+            raise BrokerError(answer, f"connecting to {target.shown}")
         self.version = answer.headers.get("version", "1.0")
         self.parser.version = self.version
 

@@ -17,7 +17,7 @@ from types import MappingProxyType
 from typing import Literal, TypeVar
 
 from stomptest.broker.broker import Broker, WaitTimeout
-from stomptest.broker.inspect import TranscriptEntry
+from stomptest.broker.inspect import TranscriptEntry, transcript
 from stomptest.broker.profiles import Profile
 from stomptest.protocol.frame import Frame
 from stomptest.testing.matching import (
@@ -90,7 +90,19 @@ class FakeBroker(Broker):
     # -- logs
 
     def _entries(self) -> list[TranscriptEntry]:
-        return [e for e in self.transcript() if e.connection > self._baseline]
+        """Frames of the connections opened since the last `clear()`, in time order (collected in the hub)."""
+        baseline = self._baseline
+
+        def collect() -> list[TranscriptEntry]:
+            engine = self.engine
+            entries: list[TranscriptEntry] = []
+            for connection in [*engine.finished, *engine.connections.values()]:
+                if connection.id > baseline:
+                    entries += transcript(connection)
+            entries.sort(key=lambda e: e.time)
+            return entries
+
+        return self._call(collect)
 
     def sent(self, destination: str | None = None) -> list[SentMessage]:
         """Every SEND received (since the last `clear()`), in order, with its transaction's state."""

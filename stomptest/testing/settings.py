@@ -5,6 +5,7 @@ Cheap on purpose (no broker, no gevent): the plugin reads these in every pytest 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -35,6 +36,11 @@ class Target:
     @property
     def address(self) -> tuple[str, int]:
         return (self.host, self.port)
+
+    @property
+    def shown(self) -> str:
+        """The URL for messages and reports: passcodes replaced by ***."""
+        return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", self.url)
 
 
 @dataclass(frozen=True)
