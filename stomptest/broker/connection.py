@@ -14,6 +14,7 @@ pipelined behind CONNECT are read with the escaping of the version it negotiates
 
 from __future__ import annotations
 
+import logging
 import traceback
 from collections import deque
 from collections.abc import Callable
@@ -25,6 +26,8 @@ from stomptest.protocol import spec
 from stomptest.protocol.errors import FrameError
 from stomptest.protocol.frame import HEARTBEAT, Frame, Heartbeat
 from stomptest.protocol.parser import Parser
+
+log = logging.getLogger("stomptest.broker")
 
 State = Literal["new", "connected", "closing", "closed"]
 Direction = Literal["in", "out"]
@@ -229,6 +232,7 @@ class Connection:
         if body and profile.error_content_type:
             headers.append(("content-type", "text/plain"))
         self.send(Frame("ERROR", headers, body.encode("utf-8")))
+        log.info("connection %d: ERROR (%s) %s", self.id, kind, message)
         if kind in profile.closing_errors:
             self.close(f"ERROR ({kind}): {message}")
 

@@ -1,0 +1,132 @@
+"""`stomptest broker`: serve the fake broker on a port until interrupted, logging connections and errors."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import ssl
+import sys
+import threading
+from typing import Any
+
+from stomptest.broker.profiles import PROFILES, Limits
+from stomptest.protocol.errors import ConfigurationError
+
+DESCRIPTION = (
+    "Run a fake STOMP 1.0/1.1/1.2 broker that behaves like ActiveMQ, RabbitMQ, Artemis or the spec to the letter, "
+    "until interrupted (Ctrl-C or SIGTERM)."
+)
+LIMIT_NAMES = sorted(Limits.__dataclass_fields__)
+
+
+def configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=61613, help="TCP port (default 61613; 0 picks a free one)")
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="strict", help="which broker to imitate")
+    parser.add_argument(
+        "--user",
+        action="append",
+        default=[],
+        metavar="NAME:PASS",
+        help="accept this login and passcode (repeatable); without any, every login is accepted",
+    )
+    parser.add_argument("--tls-cert", metavar="FILE", help="serve TLS with this PEM certificate (chain)")
+    parser.add_argument("--tls-key", metavar="FILE", help="the private key of --tls-cert (if not in the same file)")
+    parser.add_argument(
+        "--limit",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help=f"override a limit of the profile (repeatable): {', '.join(LIMIT_NAMES)}",
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="log only warnings, not every connection")
+    return parser
+
+
+def add_subcommand(subparsers: Any) -> argparse.ArgumentParser:
+    """Add `broker` to the main CLI's subparsers (an argparse _SubParsersAction)."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "broker", help="run the fake STOMP broker", description=DESCRIPTION
+    )
+    configure(parser)
+    parser.set_defaults(func=run)
+    return parser
+
+
+def parse_users(items: list[str]) -> dict[str, str] | None:
+    if not items:
+        return None
+    users = {}
+    for item in items:
+        name, colon, passcode = item.partition(":")
+        if not colon or not name:
+            raise ConfigurationError(f"--user {item!r}: write NAME:PASS")
+        users[name] = passcode
+    return users
+
+
+def parse_limits(items: list[str]) -> dict[str, int]:
+    limits = {}
+    for item in items:
+        name, equals, value = item.partition("=")
+        if not equals or name not in LIMIT_NAMES or not value.isdigit():
+            raise ConfigurationError(f"--limit {item!r}: write NAME=INTEGER with NAME one of {', '.join(LIMIT_NAMES)}")
+        limits[name] = int(value)
+    return limits
+
+
+def tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
+    if cert is None:
+        if key is not None:
+            raise ConfigurationError("--tls-key needs --tls-cert")
+        return None
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigurationError(f"cannot load the TLS certificate {cert!r}: {exc}") from None
+    return context
+
+
+def run(args: argparse.Namespace, *, stop: threading.Event | None = None) -> int:
+    """Serve until interrupted (or until `stop` is set); 0 on a clean stop, 2 on bad options or a busy port."""
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
+    from stomptest.broker.broker import Broker
+
+    try:
+        broker = Broker(
+            host=args.host,
+            port=args.port,
+            profile=args.profile,
+            users=parse_users(args.user),
+            ssl_context=tls_context(args.tls_cert, args.tls_key),
+            **parse_limits(args.limit),
+        )
+        broker.start()
+    except ConfigurationError as exc:
+        print(f"stomptest broker: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"stomptest broker: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    done = stop or threading.Event()
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, lambda *_: done.set())
+    print(f"stomptest broker ({args.profile} profile) listening on {broker.url}", file=sys.stderr, flush=True)
+    try:
+        while not done.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        broker.stop()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    print("stomptest broker stopped", file=sys.stderr)
+    return 0

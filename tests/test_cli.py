@@ -1,0 +1,66 @@
+"""`stomptest` and `stomptest broker` as a user runs them."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from stomptest.cli import main
+from stomptest.protocol import Frame, Parser
+
+
+def test_no_command_prints_help_and_fails(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert "broker" in capsys.readouterr().err
+
+
+def test_broker_command_serves_logs_and_stops_on_sigint() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "stomptest.cli", "broker", "--port", "0", "--profile", "rabbitmq", "--user", "a:b"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        line = process.stderr.readline()
+        assert "rabbitmq profile" in line
+        port = int(line.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(Frame("CONNECT", {"accept-version": "1.2", "login": "a", "passcode": "b"}).encode())
+            [reply] = Parser().feed(sock.recv(4096))
+            assert isinstance(reply, Frame) and reply.command == "CONNECTED"
+            assert reply.headers["server"].startswith("RabbitMQ/")
+        process.send_signal(signal.SIGINT)
+        assert process.wait(30) == 0
+        log = process.stderr.read()
+        assert "connection 1 from 127.0.0.1" in log
+        assert "stopped" in log
+    finally:
+        process.kill()
+        process.wait()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--user", "nocolon"], "NAME:PASS"),
+        (["--limit", "max_frame_bytes=big"], "NAME=INTEGER"),
+        (["--tls-key", "k.pem"], "--tls-cert"),
+        (["--tls-cert", "/nonexistent.pem"], "cannot load"),
+    ],
+)
+def test_bad_broker_options_exit_2(options: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["broker", "--port", "0", *options]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_busy_port_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        assert main(["broker", "--port", str(busy.getsockname()[1])]) == 2
+    assert "cannot listen" in capsys.readouterr().err
