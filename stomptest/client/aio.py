@@ -6,6 +6,9 @@ that `receive()` and `async for message in subscription` drain, RECEIPTs and ERR
 to the future waiting for them, other ERRORs to `on_error` or to the next call.
 Everything runs on the event loop, so there are no locks; writes go through the
 transport (with back-pressure: a send waits while the transport's buffer is full).
+Frames nobody waits for are coalesced until the loop next runs its callbacks (or
+64 KiB), so a burst of sends becomes one write instead of one TCP segment per frame
+on a TCP_NODELAY socket; anything that waits for an answer is written at once.
 A heart-beat task exists while heart-beats are negotiated, and a reconnect task
 after a lost connection walks the failover policy, negotiates and replays the
 subscriptions before `on_reconnect` is called.
@@ -44,6 +47,8 @@ from stomptest.protocol.session import (
 from stomptest.protocol.session import Subscription as SessionSubscription
 
 log = logging.getLogger("stomptest.client")
+
+_FLUSH_BYTES = 64 * 1024
 
 LostCallback = Callable[[Lost, BaseException], Any]
 ReconnectCallback = Callable[[Connected], Any]
@@ -194,6 +199,9 @@ class AsyncClient:
         self.on_error = on_error
         self._rng = rng if rng is not None else random.Random()
         self._protocol: _Protocol | None = None
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
+        self._flush_scheduled = False
         self._inbox: collections.deque[tuple[int, Message]] = collections.deque()
         self._inbox_waiters: list[asyncio.Future[None]] = []
         self._waiters: dict[str, asyncio.Future[Receipt]] = {}
@@ -406,6 +414,8 @@ class AsyncClient:
         if self._protocol is not protocol:
             return
         self._protocol = None
+        self._pending.clear()  # frames of the lost connection never go to the next one
+        self._pending_bytes = 0
         cause: BaseException = self._cause or (
             ConnectionLost(f"the connection failed: {exc}")
             if exc
@@ -489,7 +499,8 @@ class AsyncClient:
         until_beat = session.seconds_until_beat(self._last_sent, now)
         if until_beat is not None:
             if until_beat <= 0 and session.state is CONNECTED:
-                protocol.transport.write(session.beat())
+                self._pending.append(session.beat())
+                self.flush()
                 self.heartbeats_sent += 1
                 self._last_sent = now
                 until_beat = session.heartbeat.send / 1000.0
@@ -542,8 +553,14 @@ class AsyncClient:
         future: asyncio.Future[Receipt] | None = None
         if wait and receipt_id is not None:
             future = self._waiters[receipt_id] = asyncio.get_running_loop().create_future()
-        protocol.transport.write(frame.encode(self._session.version))
-        self._last_sent = time.monotonic()
+        data = frame.encode(self._session.version)
+        self._pending.append(data)
+        self._pending_bytes += len(data)
+        if future is not None or frame.command == "DISCONNECT" or self._pending_bytes >= _FLUSH_BYTES:
+            self.flush()
+        elif not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._scheduled_flush)
         if future is None:
             return frame, None
         limit = self.options.receipt_timeout if timeout is None else timeout
@@ -555,6 +572,21 @@ class AsyncClient:
                 f"no RECEIPT for {frame.command} (receipt {receipt_id!r}) within {limit:g} s"
             ) from None
         return frame, receipt
+
+    def flush(self) -> None:
+        """Hand the coalesced frames to the transport now."""
+        pending = self._pending
+        protocol = self._protocol
+        if not pending or protocol is None or protocol.transport is None:
+            return
+        protocol.transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
+        pending.clear()
+        self._pending_bytes = 0
+        self._last_sent = time.monotonic()
+
+    def _scheduled_flush(self) -> None:
+        self._flush_scheduled = False
+        self.flush()
 
     def _down(self) -> StompError:
         if self._failure is not None:
@@ -724,6 +756,7 @@ class AsyncClient:
         await self._shutdown()
 
     async def _shutdown(self) -> None:
+        self.flush()  # frames sent without receipt still go out before the close
         if self._beat_wake is not None:
             self._beat_wake.set()
         protocol = self._protocol

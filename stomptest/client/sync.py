@@ -851,6 +851,8 @@ class Client:
         self._shutdown()
 
     def _shutdown(self) -> None:
+        with contextlib.suppress(ConnectionLost):
+            self.flush()  # frames sent without receipt still go out before the close
         sock = self._sock
         if sock is not None:
             with contextlib.suppress(OSError):
