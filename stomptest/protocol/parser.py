@@ -73,6 +73,7 @@ class Parser:
         self._parked_len = 0
         self._need = 0  # bytes buffered before another parse is worth trying
         self._awaiting_nul = False  # a body without content-length is open
+        self._bodiless = False  # ... and the command may not have one: its first byte is an error
         self._open_head = False  # the head of the frame at _buf[0] is incomplete
         self._head_scanned = 0  # how far the open frame was searched for the end of its head
         self._counted = 0  # how far the open head's line feeds were counted
@@ -118,7 +119,7 @@ class Parser:
     def _park(self, data: bytes | bytearray | memoryview) -> bool:
         """Buffer `data`; return True when it cannot complete anything yet (kept unjoined)."""
         size = len(self._buf) + self._parked_len + len(data)
-        if size < self._need or (self._awaiting_nul and b"\x00" not in data):
+        if size < self._need or (self._awaiting_nul and not self._bodiless and b"\x00" not in data):
             if size > self.max_frame_bytes:
                 raise self._error(f"frame is larger than max_frame_bytes={self.max_frame_bytes}", 0, [])
             self._parked.append(bytes(data))
@@ -127,7 +128,7 @@ class Parser:
         if self._open_head and b"\n" not in data and b"\x00" not in data:
             # the open head's last line grows: nothing can end, only a limit can be passed
             self._line_len += len(data)
-            if len(self._buf) - self._line_start + self._line_len > self.max_header_bytes:
+            if len(self._buf) - self._line_start + self._line_len > self._line_limit():
                 raise self._error(
                     f"a header line is longer than max_header_bytes={self.max_header_bytes}", self._line_start, []
                 )
@@ -255,12 +256,16 @@ class Parser:
                     )
             elif nul >= 0:
                 stop = nul
+                if stop + 1 - pos > self.max_frame_bytes:
+                    raise self._error(f"frame is larger than max_frame_bytes={self.max_frame_bytes}", pos, out)
             else:
                 if no_body and start < n:
                     raise self._error(f"{command} frames may not carry a body in STOMP {version}", start, out)
                 if n - pos > self.max_frame_bytes:
                     raise self._error(f"frame is larger than max_frame_bytes={self.max_frame_bytes}", pos, out)
+                # a frame that may not have a body fails on its first body byte, parked or not
                 self._awaiting_nul = True
+                self._bodiless = no_body
                 self._head_scanned = end - pos
                 break
             if stop > start and no_body:
@@ -296,7 +301,7 @@ class Parser:
             if self._lines > self.max_headers + 1:
                 raise self._error(f"more than max_headers={self.max_headers} headers", pos, out)
         self._counted = n - pos
-        if n - pos - self._line_start > self.max_header_bytes:
+        if n - pos - self._line_start > self._line_limit():
             raise self._error(
                 f"a header line is longer than max_header_bytes={self.max_header_bytes}", pos + self._line_start, out
             )
@@ -305,6 +310,10 @@ class Parser:
         self._head_scanned = max(0, n - pos - 3)  # an EOL pair (LF CR LF) may straddle chunks
         self._need = 0
         self._open_head = True
+
+    def _line_limit(self) -> int:
+        # An open line may end in the CR of a CR LF (1.2), which is not part of the line.
+        return self.max_header_bytes + (self._version == "1.2")
 
     def _check_command(self, buf: bytes, pos: int, nul: int, out: list[Item]) -> None:
         stop = len(buf) if nul < 0 else nul

@@ -51,6 +51,45 @@ ESCAPES: Final[dict[str, dict[int, str]]] = {
     version: {ord(decoded): "\\" + code for code, decoded in table.items()} for version, table in UNESCAPES.items()
 }
 
+# Headers each frame must carry, per version (1.0 L73-160; 1.1 and 1.2 "Client Frames" and
+# "Server Frames"). 1.0's UNSUBSCRIBE takes `destination` or `id`; `destination` is listed.
+_REQUIRED_1_1: Final[dict[str, tuple[str, ...]]] = {
+    "CONNECT": ("accept-version", "host"),
+    "STOMP": ("accept-version", "host"),
+    "CONNECTED": ("version",),
+    "SEND": ("destination",),
+    "SUBSCRIBE": ("destination", "id"),
+    "UNSUBSCRIBE": ("id",),
+    "ACK": ("message-id", "subscription"),
+    "NACK": ("message-id", "subscription"),
+    "BEGIN": ("transaction",),
+    "COMMIT": ("transaction",),
+    "ABORT": ("transaction",),
+    "DISCONNECT": (),
+    "MESSAGE": ("destination", "message-id", "subscription"),
+    "RECEIPT": ("receipt-id",),
+    "ERROR": (),
+}
+REQUIRED_HEADERS: Final[dict[str, dict[str, tuple[str, ...]]]] = {
+    "1.0": {
+        "CONNECT": (),
+        "CONNECTED": (),
+        "SEND": ("destination",),
+        "SUBSCRIBE": ("destination",),
+        "UNSUBSCRIBE": ("destination",),
+        "ACK": ("message-id",),
+        "BEGIN": ("transaction",),
+        "COMMIT": ("transaction",),
+        "ABORT": ("transaction",),
+        "DISCONNECT": (),
+        "MESSAGE": ("destination", "message-id"),
+        "RECEIPT": ("receipt-id",),
+        "ERROR": (),
+    },
+    "1.1": _REQUIRED_1_1,
+    "1.2": {**_REQUIRED_1_1, "ACK": ("id",), "NACK": ("id",)},
+}
+
 DEFAULT_MAX_FRAME_BYTES: Final = 100 * 1024 * 1024  # ActiveMQ and RabbitMQ's body cap
 DEFAULT_MAX_HEADERS: Final = 1000  # ActiveMQ
 DEFAULT_MAX_HEADER_BYTES: Final = 100 * 1024  # RabbitMQ's header cap
