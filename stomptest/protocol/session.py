@@ -191,7 +191,7 @@ class Lost:
     receipts: tuple[Frame, ...] = ()
     """Frames whose receipts never came: the broker may or may not have processed them."""
     unacknowledged: tuple[Message, ...] = ()
-    """Messages delivered but not acknowledged: the broker redelivers them."""
+    """Messages delivered but not acknowledged (an ACK in a transaction that died does not count): redelivered."""
 
 
 # --- the session -----------------------------------------------------------------------------------------------
@@ -223,7 +223,8 @@ class Session:
         self._receipts: OrderedDict[str, Frame] = OrderedDict()
         self._completed: deque[str] = deque(maxlen=_RECENT_RECEIPTS)
         self._disconnect_receipt: str | None = None
-        self._transactions: OrderedDict[str, None] = OrderedDict()
+        # open transaction -> its ACKs/NACKs, as (subscription key, message identity), applied at COMMIT
+        self._transactions: OrderedDict[str, set[tuple[str, str]]] = OrderedDict()
         self._unsubscribed: set[str] = set()
         # subscription key -> message identity -> (delivery number, message), in delivery order
         self._unacked: OrderedDict[str, OrderedDict[str, tuple[int, Message]]] = OrderedDict()
@@ -279,7 +280,9 @@ class Session:
     def unacknowledged(self, subscription: str | None = None) -> tuple[Message, ...]:
         """Messages delivered and not yet acknowledged, oldest first (optionally of one subscription key).
 
-        After `connection_lost()` these are the messages the lost connection left
+        An ACK or NACK inside a transaction takes effect at its COMMIT: until then the
+        message stays here, and an ABORT (or a disconnect or lost connection, which abort
+        it) leaves it here. After `connection_lost()` these are the messages the lost connection left
         unacknowledged, until the next `connect()`.
         """
         if self._state is DISCONNECTED:
@@ -464,6 +467,8 @@ class Session:
         del self._subscriptions[key]
         self._active.discard(key)
         self._unacked.pop(key, None)
+        for claims in self._transactions.values():
+            claims.difference_update([claim for claim in claims if claim[0] == key])
         self._unsubscribed.add(key)
         return frame
 
@@ -475,7 +480,11 @@ class Session:
         receipt: bool | str | None = None,
         headers: HeadersArg = (),
     ) -> Frame:
-        """ACK `message` (in ack:client mode, also every earlier unacknowledged one of its subscription)."""
+        """ACK `message` (in ack:client mode, also every earlier unacknowledged one of its subscription).
+
+        With `transaction`, the message leaves `unacknowledged()` only at that transaction's
+        COMMIT; an ABORT leaves it unacknowledged, as the spec says.
+        """
         return self._acknowledge("ack", message, transaction, receipt, headers)
 
     def nack(
@@ -502,15 +511,15 @@ class Session:
         receipt_id = self._new_receipt(receipt)
         frame = commands.begin(self.version, transaction, receipt=receipt_id)
         self._remember_receipt(receipt_id, frame)
-        self._transactions[transaction] = None
+        self._transactions[transaction] = set()
         return frame
 
     def commit(self, transaction: str, *, receipt: bool | str | None = None) -> Frame:
-        """COMMIT an open transaction."""
+        """COMMIT an open transaction; its ACKs and NACKs take effect now."""
         return self._end_transaction("commit", transaction, receipt)
 
     def abort(self, transaction: str, *, receipt: bool | str | None = None) -> Frame:
-        """ABORT an open transaction."""
+        """ABORT an open transaction; the messages it acknowledged stay unacknowledged."""
         return self._end_transaction("abort", transaction, receipt)
 
     def beat(self) -> bytes:
@@ -671,7 +680,12 @@ class Session:
         build = commands.commit if action == "commit" else commands.abort
         frame = build(self.version, transaction, receipt=receipt_id)
         self._remember_receipt(receipt_id, frame)
-        del self._transactions[transaction]
+        claims = self._transactions.pop(transaction)
+        if action == "commit":
+            for key, identity in claims:
+                pending = self._unacked.get(key)
+                if pending is not None:
+                    pending.pop(identity, None)  # gone already when acknowledged twice by cumulative ACKs
         return frame
 
     def _acknowledge(
@@ -709,6 +723,13 @@ class Session:
                 f"acknowledgement: it was acknowledged already, or delivered on an earlier connection "
                 f"(the broker redelivers those)"
             )
+        holder = next((tx for tx, claims in self._transactions.items() if (subscription.key, identity) in claims), None)
+        if holder is not None:
+            raise ProtocolError(
+                f"message {info.message_id!r} on subscription {subscription.key!r} is acknowledged already in "
+                f"open transaction {holder!r}, which settles it at commit(); abort() that transaction first "
+                "to acknowledge the message another way"
+            )
         self._check_transaction(transaction, action)
         receipt_id = self._new_receipt(receipt)
         build = commands.ack if action == "ack" else commands.nack
@@ -716,12 +737,19 @@ class Session:
         self._remember_receipt(receipt_id, frame)
         if subscription.ack == "client":
             # Cumulative: this message and everything delivered before it on the subscription.
-            for earlier in list(pending):
-                del pending[earlier]
+            covered: list[str] = []
+            for earlier in pending:
+                covered.append(earlier)
                 if earlier == identity:
                     break
         else:
-            del pending[identity]
+            covered = [identity]
+        if transaction is None:
+            for each in covered:
+                del pending[each]
+        else:
+            # The spec: an aborted transaction's acknowledgements are not applied, so wait for COMMIT.
+            self._transactions[transaction].update((subscription.key, each) for each in covered)
         return frame
 
     def _find_subscription(self, info: MessageInfo) -> Subscription | None:

@@ -225,6 +225,83 @@ def test_client_individual_acks_one_message() -> None:
     assert [m.message_id for m in session.unacknowledged()] == ["m0", "m2"]
 
 
+def _ids(messages: tuple[Message, ...]) -> list[str]:
+    return [m.message_id for m in messages]
+
+
+def test_transacted_ack_takes_effect_at_commit() -> None:
+    session = connected_session("1.2")
+    session.subscribe("/queue/a", id="s1", ack="client-individual")
+    events = [session.receive(message("s1", f"m{n}", ack=f"a{n}")) for n in range(3)]
+    tx = session.begin().headers["transaction"]
+    assert session.ack(events[1], transaction=tx).raw_headers == (("id", "a1"), ("transaction", tx))
+    assert session.nack(events[2], transaction=tx).command == "NACK"
+    assert _ids(session.unacknowledged()) == ["m0", "m1", "m2"]  # nothing applies before COMMIT
+    with pytest.raises(ProtocolError, match=rf"m1.*open transaction '{tx}'.*abort\(\)"):
+        session.ack(events[1])  # a second acknowledgement would race the COMMIT
+    session.commit(tx)
+    assert _ids(session.unacknowledged()) == ["m0"]
+    with pytest.raises(ProtocolError, match="not awaiting"):
+        session.ack(events[1])
+
+
+def test_abort_leaves_transacted_acks_unacknowledged() -> None:
+    session = connected_session("1.1")
+    session.subscribe("/queue/a", id="s1", ack="client-individual")
+    events = [session.receive(message("s1", f"m{n}")) for n in range(2)]
+    session.begin("t1")
+    session.ack(events[0], transaction="t1")
+    session.abort("t1")
+    assert _ids(session.unacknowledged()) == ["m0", "m1"]  # the spec: an aborted transaction's ACKs do not apply
+    session.ack(events[0])  # and the message can be acknowledged again
+    assert _ids(session.unacknowledged()) == ["m1"]
+
+
+def test_transacted_cumulative_ack_covers_what_was_delivered_before_it() -> None:
+    session = connected_session("1.2")
+    session.subscribe("/queue/a", id="s1", ack="client")
+    events = [session.receive(message("s1", f"m{n}", ack=f"a{n}")) for n in range(3)]
+    session.begin("t1")
+    session.ack(events[1], transaction="t1")  # covers m0 and m1
+    later = session.receive(message("s1", "m3", ack="a3"))
+    with pytest.raises(ProtocolError, match="open transaction 't1'"):
+        session.ack(events[0])  # covered by t1 already
+    session.commit("t1")
+    assert _ids(session.unacknowledged()) == ["m2", "m3"]
+    assert later in session.unacknowledged()
+
+
+def test_disconnect_and_lost_connection_abort_transacted_acks() -> None:
+    session = connected_session("1.2")
+    session.subscribe("/queue/a", id="s1", ack="client-individual")
+    event = session.receive(message("s1", "m0", ack="a0"))
+    session.begin("t1")
+    session.ack(event, transaction="t1")
+    lost = session.connection_lost()
+    assert lost.transactions == ("t1",) and _ids(lost.unacknowledged) == ["m0"]  # the broker redelivers it
+    assert _ids(session.unacknowledged()) == ["m0"]
+
+    session = connected_session("1.2")
+    session.subscribe("/queue/a", id="s1", ack="client-individual")
+    event = session.receive(message("s1", "m0", ack="a0"))
+    session.begin("t1")
+    session.ack(event, transaction="t1")
+    session.disconnect(receipt="bye")
+    assert session.transactions == () and _ids(session.unacknowledged()) == ["m0"]
+
+
+def test_unsubscribe_drops_a_transactions_claims_on_its_messages() -> None:
+    session = connected_session("1.2")
+    session.subscribe("/queue/a", id="s1", ack="client-individual")
+    session.begin("t1")
+    session.ack(session.receive(message("s1", "m0", ack="a0")), transaction="t1")
+    session.unsubscribe("s1")
+    session.subscribe("/queue/a", id="s1", ack="client-individual")
+    again = session.receive(message("s1", "m0", ack="a0"))  # same ack id on the new subscription
+    session.commit("t1")
+    assert session.unacknowledged() == (again,)  # t1's ACK was for the old subscription
+
+
 def test_auto_ack_messages_cannot_be_acked_and_say_why() -> None:
     session = connected_session("1.2")
     session.subscribe("/queue/a", id="s1")
@@ -413,6 +490,11 @@ class Model:
     subscriptions: list[ModelSubscription] = field(default_factory=list)
     unsubscribed: set[str] = field(default_factory=set)
     unacked: list[tuple[str, str]] = field(default_factory=list)  # (subscription key, message-id), delivery order
+    # open transaction -> the (subscription key, message-id) its ACKs/NACKs cover; applied at COMMIT only
+    claims: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
+
+    def claimed(self, item: tuple[str, str]) -> bool:
+        return any(item in covered for covered in self.claims.values())
 
     def sub(self, key: str) -> ModelSubscription | None:
         return next((s for s in self.subscriptions if s.key == key), None)
@@ -422,6 +504,7 @@ class Model:
         self.completed.clear()
         self.disconnect_receipt = None
         self.transactions.clear()
+        self.claims.clear()
         self.unsubscribed.clear()
         self.unacked.clear()
         for sub in self.subscriptions:
@@ -434,6 +517,7 @@ DESTINATIONS = st.sampled_from(["/queue/a", "/queue/b", "/topic/c"])
 USER_IDS = st.sampled_from(["x", "y", "z"])
 RECEIPT_ARGS = st.sampled_from([None, True, "r1", "r2"])
 PICK = st.integers(0, 1_000)
+TX_CHOICES = st.sampled_from(["none", "none", "open", "open", "unknown"])  # "open" is "none" while none is open
 
 
 class SessionMachine(RuleBasedStateMachine):
@@ -534,6 +618,7 @@ class SessionMachine(RuleBasedStateMachine):
         self.take_receipt(frame, asked)
         self.model.disconnect_receipt = frame.headers.get("receipt")
         self.model.transactions.clear()
+        self.model.claims.clear()  # DISCONNECT aborts: those acknowledgements never apply
         self.model.state = "DISCONNECTING"
 
     def close(self) -> None:
@@ -621,6 +706,8 @@ class SessionMachine(RuleBasedStateMachine):
         self.take_receipt(frame, asked)
         self.model.subscriptions = [s for s in subs if s.key != key]
         self.model.unacked = [u for u in self.model.unacked if u[0] != key]
+        for covered in self.model.claims.values():
+            covered.difference_update({u for u in covered if u[0] == key})
         self.model.unsubscribed.add(key)
 
     @rule(destination=DESTINATIONS, tx_choice=st.sampled_from(["none", "open", "unknown"]), pick=PICK,
@@ -655,6 +742,7 @@ class SessionMachine(RuleBasedStateMachine):
             assert made == tx
         self.take_receipt(frame, asked)
         self.model.transactions.append(made)
+        self.model.claims[made] = set()
 
     @rule(commit=st.booleans(), known=st.booleans(), pick=PICK, asked=RECEIPT_ARGS)
     def end_transaction(self, commit: bool, known: bool, pick: int, asked: bool | str | None) -> None:
@@ -669,41 +757,80 @@ class SessionMachine(RuleBasedStateMachine):
         assert frame.command == ("COMMIT" if commit else "ABORT")
         self.take_receipt(frame, asked)
         open_.remove(tx)
+        covered = self.model.claims.pop(tx)
+        if commit:  # the spec: acknowledgements in a transaction apply at COMMIT, never after ABORT
+            self.model.unacked = [u for u in self.model.unacked if u not in covered]
 
-    @rule(pick=PICK, pending_only=st.booleans(), nack=st.booleans(), asked=RECEIPT_ARGS)
-    def acknowledge(self, pick: int, pending_only: bool, nack: bool, asked: bool | str | None) -> None:
+    @rule(pick=PICK, pending_only=st.booleans(), nack=st.booleans(), asked=RECEIPT_ARGS, tx_choice=TX_CHOICES)
+    def acknowledge(self, pick: int, pending_only: bool, nack: bool, asked: bool | str | None, tx_choice: str) -> None:
+        open_ = self.model.transactions
+        tx = {"none": None, "unknown": "no-such-tx"}.get(tx_choice, open_[pick % len(open_)] if open_ else None)
+        self.acknowledge_in(pick, pending_only, nack, asked, tx)
+
+    def acknowledge_in(
+        self, pick: int, pending_only: bool, nack: bool, asked: bool | str | None, tx: str | None
+    ) -> None:
         candidates = [d for d in self.delivered if (d[0], d[1]) in self.model.unacked] if pending_only else []
         candidates = candidates or self.delivered
         if not candidates:
             return
         key, message_id, event = candidates[pick % len(candidates)]
+        open_ = self.model.transactions
         call = self.session.nack if nack else self.session.ack
         pending = (key, message_id) in self.model.unacked
         legal = (
             self.model.state == "CONNECTED"
             and pending
+            and not self.model.claimed((key, message_id))  # settled at a COMMIT already on its way
+            and (tx is None or tx in open_)
             and not (nack and self.version == "1.0")
             and self.receipt_usable(asked)
         )
         if not legal:
-            self.expect_local_error(lambda: call(event, receipt=asked))
+            self.expect_local_error(lambda: call(event, transaction=tx, receipt=asked))
             return
-        frame = call(event, receipt=asked)
+        frame = call(event, transaction=tx, receipt=asked)
         self.check_frame(frame)
+        assert frame.headers.get("transaction") == tx
         self.take_receipt(frame, asked)
         sub = self.model.sub(key)
         assert sub is not None
         position = self.model.unacked.index((key, message_id))
         if sub.ack == "client":  # cumulative: everything before it on the same subscription goes too
-            self.model.unacked = [u for i, u in enumerate(self.model.unacked) if u[0] != key or i > position]
+            covered = {u for i, u in enumerate(self.model.unacked) if u[0] == key and i <= position}
         else:
-            del self.model.unacked[position]
+            covered = {(key, message_id)}
+        if tx is None:
+            self.model.unacked = [u for u in self.model.unacked if u not in covered]
+        else:
+            self.model.claims[tx] |= covered  # still unacknowledged until COMMIT
 
-    @rule(pick=PICK, count=st.integers(1, 3), nack=st.booleans(), asked=RECEIPT_ARGS)
-    def deliver_then_acknowledge(self, pick: int, count: int, nack: bool, asked: bool | str | None) -> None:
+    @rule(pick=PICK, count=st.integers(1, 3), nack=st.booleans(), asked=RECEIPT_ARGS, tx_choice=TX_CHOICES)
+    def deliver_then_acknowledge(
+        self, pick: int, count: int, nack: bool, asked: bool | str | None, tx_choice: str
+    ) -> None:
         """A consumer's usual step, so that acknowledgements get exercised as often as the rest."""
         self.broker_delivers(pick=pick, count=count, to="held")
-        self.acknowledge(pick=pick, pending_only=True, nack=nack, asked=asked)
+        self.acknowledge(pick=pick, pending_only=True, nack=nack, asked=asked, tx_choice=tx_choice)
+
+    @rule(pick=PICK, count=st.integers(1, 3), nack=st.booleans(), acks=st.integers(1, 3),
+          finish=st.sampled_from(["commit", "abort", "leave open"]))  # fmt: skip
+    def transacted_acknowledge(self, pick: int, count: int, nack: bool, acks: int, finish: str) -> None:
+        """A transactional consumer: BEGIN, ACK or NACK deliveries in it, then COMMIT or ABORT (or not yet)."""
+        if self.model.state != "CONNECTED":
+            return
+        frame = self.session.begin()
+        tx = frame.headers["transaction"]
+        assert tx not in self.model.transactions
+        self.model.transactions.append(tx)
+        self.model.claims[tx] = set()
+        self.broker_delivers(pick=pick, count=count, to="held")
+        for step in range(acks):
+            self.acknowledge_in(pick + step, pending_only=True, nack=nack, asked=None, tx=tx)
+        if finish != "leave open":
+            self.end_transaction(
+                commit=finish == "commit", known=True, pick=self.model.transactions.index(tx), asked=None
+            )
 
     # broker frames
 
