@@ -79,8 +79,11 @@ def run_one(check: Check, version: str, target: Target, profile: str, run_id: st
     )
 
 
-def detect_server(target: Target) -> str:
-    """The CONNECTED `server` header of the target ('' when absent); raises OSError when unreachable."""
+def detect_server(target: Target) -> tuple[str, str]:
+    """The CONNECTED `server` header ('' when absent) and the highest version the target speaks.
+
+    Raises OSError when the target is unreachable or refuses a plain CONNECT.
+    """
     probe = Probe(target.host, target.port, timeout=target.timeout)
     try:
         headers = [("accept-version", "1.0,1.1,1.2"), ("host", target.vhost)]
@@ -100,7 +103,7 @@ def detect_server(target: Target) -> str:
             )
         with contextlib.suppress(ProbeClosed):
             probe.send(Frame("DISCONNECT"))
-        return answer.headers.get("server", "")
+        return answer.headers.get("server", ""), answer.headers.get("version", "1.0")
     finally:
         probe.close()
 
@@ -133,15 +136,22 @@ def run_checks(
     versions = tuple(versions)
     checks = checks if checks is not None else all_checks()
     start = time.monotonic()
-    server = detect_server(target)
+    server, spoken = detect_server(target)
     if profile == "auto":
         profile = profile_for_server(server)
     expected_deviations(profile)  # validates the name before any check runs
     run_id = uuid.uuid4().hex[:8]
-    jobs = [(check, version) for check in checks for version in versions]
+    unspoken = [v for v in versions if v not in VERSIONS or v > spoken]
+    jobs = [(check, version) for check in checks for version in versions if version not in unspoken]
     # the slow heart-beat checks first, so they overlap with everything else
     jobs.sort(key=lambda job: not job[0].name.startswith("heartbeat"))
     outcomes: dict[tuple[str, str], Outcome] = {}
+    for version in unspoken:
+        note = f"the broker answers version {spoken} to accept-version:1.0,1.1,1.2: it does not speak {version}"
+        for check in checks:
+            outcomes[(check.name, version)] = Outcome(check.name, version, Verdict.NA, notes=[note])
+            if progress is not None:
+                progress(outcomes[(check.name, version)])
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="conformance") as pool:
         futures = [pool.submit(run_one, check, version, target, profile, run_id) for check, version in jobs]
         for future in futures:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 
@@ -15,9 +16,9 @@ from stomptest.conformance.deviations import expected_deviations, is_expected
 from stomptest.conformance.model import Finding, Outcome
 from stomptest.conformance.options import parse_versions, split_query
 from stomptest.conformance.report import render_table, to_html, to_json, to_junit_xml
-from stomptest.conformance.runner import profile_for_server, run_one, verdict_for
+from stomptest.conformance.runner import profile_for_server, run_one, select_checks, verdict_for
 from stomptest.protocol.errors import ConfigurationError
-from tests.conformance.conftest import Handler, ScriptedServer, connected_then
+from tests.conformance.conftest import Handler, ScriptedServer, connected_then, read_frame
 
 
 def _passes(ctx: Context) -> None:
@@ -168,8 +169,6 @@ def test_cli_lists_checks(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_cli_unreachable_broker_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
-    import socket
-
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -241,8 +240,6 @@ def test_checks_fail_against_a_broker_that_ignores_everything(scripted: Callable
     """A broker that answers CONNECT and then nothing: the checks must say so, not pass."""
     server = scripted(connected_then())
     names = ["framing-body", "error-unknown-command", "disconnect-receipt", "connect-no-common-version"]
-    from stomptest.conformance.runner import select_checks
-
     report = run_checks(Target(port=server.port, timeout=0.3), checks=select_checks(names), versions=("1.2",))
     codes = {name: [f.code for f in report.outcome(name, "1.2").findings] for name in names}
     assert all(report.outcome(name, "1.2").verdict is Verdict.FAIL for name in names), codes
@@ -250,3 +247,16 @@ def test_checks_fail_against_a_broker_that_ignores_everything(scripted: Callable
     assert codes["error-unknown-command"] == ["no-error"]
     assert codes["disconnect-receipt"] == ["no-disconnect-receipt"]
     assert codes["connect-no-common-version"] == ["no-error"]
+
+
+def test_versions_the_broker_does_not_speak_are_not_applicable(scripted: Callable[[Handler], ScriptedServer]) -> None:
+    def only_1_0(conn: socket.socket) -> None:
+        read_frame(conn)
+        conn.sendall(b"CONNECTED\nsession:1\n\n\x00")  # a 1.0 broker: no version header
+        while conn.recv(1024):
+            pass
+
+    server = scripted(only_1_0)
+    report = run_checks(Target(port=server.port, timeout=1), checks=FAKE_CHECKS[:1])
+    assert report.verdicts()["fake-pass"] == {"1.0": "pass", "1.1": "n/a", "1.2": "n/a"}
+    assert "does not speak 1.1" in report.outcome("fake-pass", "1.1").notes[0]

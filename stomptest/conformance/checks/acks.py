@@ -27,7 +27,7 @@ def _receive(ctx: Context, queue: str, ack: str, count: int, label: str = "consu
     probe = ctx.connect(label)
     ctx.subscribe(probe, queue, "s1", ack)
     messages = ctx.messages(probe, count)
-    if ctx.version == "1.2":
+    if ctx.version == "1.2" and ack != "auto":
         for message in messages:
             ctx.expect(
                 bool(message.headers.get("ack")),
@@ -49,6 +49,23 @@ def _leftovers(ctx: Context, queue: str, expect: int) -> list[bytes]:
     bodies = [f.body for f in ctx.gather(probe, expect, extra=0.5)]
     ctx.disconnect(probe)
     return bodies
+
+
+@check("ack-auto", "ack:auto: a delivered message is consumed, even if the connection drops", area=AREA)
+def ack_auto(ctx: Context) -> None:
+    queue = ctx.destination()
+    _fill(ctx, queue, 1)
+    probe, [message] = _receive(ctx, queue, "auto", 1)
+    if ctx.version == "1.2":
+        ctx.expect("ack" not in message.headers, "ack-header-in-auto-mode", "MESSAGE", "an ack header in auto mode")
+    probe.close()  # abrupt: nothing was acknowledged, nothing needs to be
+    left = _leftovers(ctx, queue, 0)
+    ctx.expect(
+        not left,
+        "auto-ack-redelivered",
+        _ack_section(ctx.version),
+        f"after an auto-ack delivery and a dropped connection, a new subscriber got {left}",
+    )
 
 
 @check("ack-client", "ack:client is cumulative: ACK of the 2nd acknowledges the 1st", area=AREA)
