@@ -106,8 +106,10 @@ class Parser:
                 f"the stream is unusable after an earlier error ({self._broken}); "
                 "close the connection and parse a new stream with a new Parser"
             )
-        if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise TypeError(f"Parser.feed takes bytes, not {type(data).__name__}")
+        if type(data) is not bytes:
+            if not isinstance(data, (bytes, bytearray, memoryview)):
+                raise TypeError(f"Parser.feed takes bytes, not {type(data).__name__}")
+            data = bytes(data)  # one copy, and bytes semantics for `in` and find() below
         try:
             if data and self._park(data):
                 return []
@@ -116,13 +118,13 @@ class Parser:
             self._broken = exc
             raise
 
-    def _park(self, data: bytes | bytearray | memoryview) -> bool:
+    def _park(self, data: bytes) -> bool:
         """Buffer `data`; return True when it cannot complete anything yet (kept unjoined)."""
         size = len(self._buf) + self._parked_len + len(data)
         if size < self._need or (self._awaiting_nul and not self._bodiless and b"\x00" not in data):
             if size > self.max_frame_bytes:
                 raise self._error(f"frame is larger than max_frame_bytes={self.max_frame_bytes}", 0, [])
-            self._parked.append(bytes(data))
+            self._parked.append(data)
             self._parked_len += len(data)
             return True
         if self._open_head and b"\n" not in data and b"\x00" not in data:
@@ -134,7 +136,7 @@ class Parser:
                 )
             if size > self.max_frame_bytes:
                 raise self._error(f"frame is larger than max_frame_bytes={self.max_frame_bytes}", 0, [])
-            self._parked.append(bytes(data))
+            self._parked.append(data)
             self._parked_len += len(data)
             return True
         if self._parked:
@@ -145,7 +147,7 @@ class Parser:
         elif self._buf:
             self._buf += data
         else:
-            self._buf = bytes(data)
+            self._buf = data
         return False
 
     def _parse(self) -> list[Item]:

@@ -1,0 +1,440 @@
+"""The parser, rule by rule, on concrete bytes: what it yields, and what it refuses (message and offset)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from stomptest.protocol import HEARTBEAT, ConfigurationError, Frame, FrameError, Heartbeat, Parser
+from stomptest.protocol.spec import CLIENT_COMMANDS, COMMANDS_SINCE_1_1, SERVER_COMMANDS
+
+Item = Frame | Heartbeat
+
+
+def parse(data: bytes, version: str = "1.2", **limits: int) -> list[Item]:
+    return Parser(version, **limits).feed(data)
+
+
+def bytewise(data: bytes, version: str = "1.2", **limits: int) -> list[Item]:
+    parser = Parser(version, **limits)
+    items: list[Item] = []
+    for i in range(len(data)):
+        items += parser.feed(data[i : i + 1])
+    return items
+
+
+def refused(data: bytes, version: str = "1.2", **limits: int) -> FrameError:
+    with pytest.raises(FrameError) as caught:
+        Parser(version, **limits).feed(data)
+    return caught.value
+
+
+def refused_bytewise(data: bytes, version: str = "1.2", **limits: int) -> tuple[FrameError, int]:
+    """The error when `data` arrives one byte at a time, and how many bytes had been fed."""
+    parser = Parser(version, **limits)
+    for i in range(len(data)):
+        try:
+            parser.feed(data[i : i + 1])
+        except FrameError as exc:
+            return exc, i + 1
+    raise AssertionError("no FrameError")
+
+
+# -- frames and heart-beats
+
+
+def test_a_frame() -> None:
+    assert parse(b"SEND\ndestination:/queue/a\n\nhello\x00") == [Frame("SEND", [("destination", "/queue/a")], b"hello")]
+
+
+def test_a_frame_in_any_chunking() -> None:
+    data = b"SEND\ndestination:/queue/a\n\nhello\x00MESSAGE\nmessage-id:1\n\n\x00"
+    expected = parse(data)
+    assert len(expected) == 2
+    assert bytewise(data) == expected
+    parser = Parser()
+    assert parser.feed(data[:10]) == []
+    assert parser.buffered == 10
+    assert parser.feed(data[10:]) == expected
+    assert parser.buffered == 0
+
+
+def test_frames_without_headers_or_body() -> None:
+    assert parse(b"DISCONNECT\n\n\x00") == [Frame("DISCONNECT")]
+
+
+@pytest.mark.parametrize("version", ["1.1", "1.2"])
+def test_eols_between_frames_are_heartbeats(version: str) -> None:
+    assert parse(b"\nSEND\n\n\x00\n\n", version) == [HEARTBEAT, Frame("SEND"), HEARTBEAT, HEARTBEAT]
+
+
+def test_1_0_reports_no_heartbeats() -> None:
+    assert parse(b"\nSEND\n\n\x00\n\n", "1.0") == [Frame("SEND")]
+
+
+def test_1_2_crlf_heartbeats() -> None:
+    assert parse(b"\r\n\r\nSEND\n\n\x00\r\n") == [HEARTBEAT, HEARTBEAT, Frame("SEND"), HEARTBEAT]
+    assert bytewise(b"\r\n\r\n") == [HEARTBEAT, HEARTBEAT]
+
+
+def test_1_2_a_cr_between_frames_waits_for_its_lf() -> None:
+    parser = Parser("1.2")
+    assert parser.feed(b"\r") == []
+    assert parser.buffered == 1
+    assert parser.feed(b"\n") == [HEARTBEAT]
+
+
+def test_1_2_a_cr_between_frames_without_lf() -> None:
+    error = refused(b"SEND\n\n\x00\rX")
+    assert str(error) == "a CR between frames must be followed by LF (at byte 8)"
+    assert error.offset == 8
+    assert error.frames == [Frame("SEND")]
+
+
+def test_1_1_has_no_crlf_heartbeats() -> None:
+    error = refused(b"\r\n", "1.1")
+    assert str(error) == "unknown command '\\r': CR LF line endings are only allowed in STOMP 1.2 (at byte 0)"
+
+
+# -- CR LF line endings (1.2 only)
+
+
+def test_1_2_crlf_frame() -> None:
+    frame = Frame("SEND", [("destination", "/queue/a"), ("x", "1")], b"body\r\n")
+    assert parse(b"SEND\r\ndestination:/queue/a\r\nx:1\r\n\r\nbody\r\n\x00") == [frame]
+
+
+def test_1_2_mixed_line_endings() -> None:
+    assert parse(b"SEND\r\na:1\nb:2\r\n\n\x00") == [Frame("SEND", [("a", "1"), ("b", "2")])]
+    assert parse(b"SEND\na:1\n\r\n\x00") == [Frame("SEND", [("a", "1")])]
+
+
+def test_1_2_only_one_cr_is_part_of_the_line_ending() -> None:
+    assert parse(b"SEND\na:b\r\r\n\r\n\x00") == [Frame("SEND", [("a", "b\r")])]
+
+
+def test_1_2_crlf_frame_byte_by_byte() -> None:
+    data = b"\r\nSEND\r\na:1\r\n\r\nxy\x00\r\n"
+    assert bytewise(data) == parse(data) == [HEARTBEAT, Frame("SEND", [("a", "1")], b"xy"), HEARTBEAT]
+
+
+def test_1_1_crlf_command_is_refused_with_a_hint() -> None:
+    error = refused(b"SEND\r\n\r\n\x00", "1.1")
+    assert str(error) == "unknown command 'SEND\\r': CR LF line endings are only allowed in STOMP 1.2 (at byte 0)"
+
+
+def test_1_1_cr_is_part_of_a_value() -> None:
+    assert parse(b"SEND\na:b\r\n\n\x00", "1.1") == [Frame("SEND", [("a", "b\r")])]
+
+
+# -- headers
+
+
+def test_raw_colon_in_a_value() -> None:
+    (frame,) = parse(b"MESSAGE\nmessage-id:ID:host-1:2:3\n\n\x00")
+    assert frame.raw_headers == (("message-id", "ID:host-1:2:3"),)
+
+
+def test_repeated_headers_keep_all_first_wins() -> None:
+    (frame,) = parse(b"MESSAGE\nfoo:1\nbar:2\nfoo:3\n\n\x00")
+    assert frame.raw_headers == (("foo", "1"), ("bar", "2"), ("foo", "3"))
+    assert frame.headers == {"foo": "1", "bar": "2"}
+    assert list(frame.headers) == ["foo", "bar"]
+
+
+def test_empty_value() -> None:
+    assert parse(b"SEND\na:\n\n\x00")[0].raw_headers == (("a", ""),)
+
+
+def test_header_line_without_colon() -> None:
+    error = refused(b"SEND\na:1\nabc\n\n\x00")
+    assert str(error) == "header line 'abc' has no ':' between name and value (at byte 9)"
+    assert error.offset == 9
+
+
+def test_header_line_with_empty_name() -> None:
+    error = refused(b"SEND\n:x\n\n\x00")
+    assert str(error) == "header line ':x' has an empty name (at byte 5)"
+
+
+def test_nul_inside_the_headers() -> None:
+    error = refused(b"SEND\nx:y\x00")
+    assert str(error) == "NUL before the blank line that ends the headers (at byte 8)"
+
+
+def test_header_bytes_must_be_utf8_in_1_1_and_1_2() -> None:
+    for version in ("1.1", "1.2"):
+        error = refused(b"SEND\nx:ab\xff\n\n\x00", version)
+        assert str(error) == "header bytes are not UTF-8 (at byte 9)"
+
+
+def test_1_0_decodes_header_bytes_leniently_and_reversibly() -> None:
+    wire = b"SEND\nx:caf\xc3\xa9 \xff\xfe\n\n\x00"
+    (frame,) = parse(wire, "1.0")
+    assert frame.raw_headers == (("x", "caf\u00e9 \udcff\udcfe"),)
+    assert frame.encode("1.0") == wire
+
+
+# -- escapes
+
+
+def test_1_1_escapes() -> None:
+    (frame,) = parse(b"SEND\na\\cb:1\\n2\\c3\\\\4\n\n\x00", "1.1")
+    assert frame.raw_headers == (("a:b", "1\n2:3\\4"),)
+
+
+def test_1_2_adds_the_cr_escape() -> None:
+    assert parse(b"SEND\nx:a\\rb\n\n\x00")[0].raw_headers == (("x", "a\rb"),)
+
+
+def test_1_1_refuses_the_cr_escape() -> None:
+    error = refused(b"SEND\nx:a\\rb\n\n\x00", "1.1")
+    assert str(error) == (
+        "header line 'x:a\\\\rb' has the invalid escape '\\\\r' (STOMP 1.1 allows only \\\\, \\c, \\n) (at byte 5)"
+    )
+
+
+@pytest.mark.parametrize("line", [b"x:a\\tb", b"x:ab\\", b"x\\q:1", b"x:\\\\\\t"])
+def test_any_other_escape_is_refused(line: bytes) -> None:
+    error = refused(b"SEND\n" + line + b"\n\n\x00")
+    assert "has the invalid escape" in str(error)
+    assert error.offset == 5
+
+
+def test_1_0_has_no_escapes() -> None:
+    assert parse(b"SEND\nx:a\\cb\\t\n\n\x00", "1.0")[0].raw_headers == (("x", "a\\cb\\t"),)
+
+
+@pytest.mark.parametrize("command", ["CONNECT", "STOMP", "CONNECTED"])
+@pytest.mark.parametrize("version", ["1.1", "1.2"])
+def test_connect_and_connected_are_never_unescaped(command: str, version: str) -> None:
+    (frame,) = parse(command.encode() + b"\nlogin:a\\cb\\t\n\n\x00", version)
+    assert frame.raw_headers == (("login", "a\\cb\\t"),)
+
+
+def test_a_header_line_means_the_same_after_a_connected_frame() -> None:
+    # the same bytes are verbatim in CONNECTED and unescaped in MESSAGE, in one parser
+    items = parse(b"CONNECTED\nx:a\\cb\n\n\x00MESSAGE\nx:a\\cb\n\n\x00CONNECTED\nx:a\\cb\n\n\x00")
+    assert [frame.raw_headers for frame in items if isinstance(frame, Frame)] == [
+        (("x", "a\\cb"),),
+        (("x", "a:b"),),
+        (("x", "a\\cb"),),
+    ]
+
+
+# -- bodies
+
+
+def test_content_length_slices_the_body_nul_included() -> None:
+    (frame,) = parse(b"SEND\ncontent-length:5\n\na\x00b\x00c\x00")
+    assert frame.body == b"a\x00b\x00c"
+
+
+def test_content_length_body_in_pieces() -> None:
+    body = bytes(range(256)) * 40
+    data = b"MESSAGE\ncontent-length:10240\n\n" + body + b"\x00\n"
+    parser = Parser()
+    items: list[Item] = []
+    for i in range(0, len(data), 1000):
+        items += parser.feed(data[i : i + 1000])
+    assert items == [Frame("MESSAGE", [("content-length", "10240")], body), HEARTBEAT]
+
+
+def test_content_length_must_be_followed_by_nul() -> None:
+    error = refused(b"SEND\ncontent-length:3\n\nabcd\x00")
+    assert str(error) == (
+        "the 3 bytes of content-length:3 are followed by b'd', not the NUL that ends a frame (at byte 26)"
+    )
+    assert error.offset == 26
+
+
+@pytest.mark.parametrize("value", ["x", "-1", "+3", " 3", "3 ", "", "\u0663"])
+def test_content_length_must_be_a_byte_count(value: str) -> None:
+    error = refused(f"SEND\ncontent-length:{value}\n\n\x00".encode())
+    assert str(error) == f"content-length:{value!r} is not a byte count (at byte 0)"
+
+
+def test_content_length_with_leading_zeros() -> None:
+    assert parse(b"SEND\ncontent-length:003\n\nabc\x00")[0].body == b"abc"
+
+
+def test_content_length_with_thousands_of_digits_is_a_frame_error() -> None:
+    error = refused(b"SEND\ncontent-length:" + b"9" * 5000 + b"\n\n")
+    assert "makes the frame larger than max_frame_bytes" in str(error)
+
+
+def test_without_content_length_the_body_ends_at_the_first_nul() -> None:
+    assert parse(b"SEND\n\nab\x00cd") == [Frame("SEND", (), b"ab")]
+
+
+def test_the_first_content_length_counts() -> None:
+    assert parse(b"SEND\ncontent-length:1\ncontent-length:5\n\na\x00")[0].body == b"a"
+
+
+@pytest.mark.parametrize("command", sorted((CLIENT_COMMANDS | SERVER_COMMANDS) - {"SEND", "MESSAGE", "ERROR"}))
+def test_only_send_message_and_error_carry_a_body(command: str) -> None:
+    data = command.encode() + b"\n\nx\x00"
+    error = refused(data)
+    assert str(error) == f"{command} frames may not carry a body in STOMP 1.2 (at byte {len(command) + 2})"
+    if command not in COMMANDS_SINCE_1_1:
+        assert parse(data, "1.0") == [Frame(command, (), b"x")]
+
+
+def test_a_bodiless_command_fails_on_its_first_body_byte() -> None:
+    error, fed = refused_bytewise(b"SUBSCRIBE\nid:1\n\nthe rest never comes")
+    assert fed == 17
+    assert error.offset == 16
+
+
+def test_a_bodiless_command_with_content_length_fails_at_once() -> None:
+    parser = Parser()
+    with pytest.raises(FrameError, match=r"UNSUBSCRIBE frames may not carry a body in STOMP 1.2 \(content-length:4\)"):
+        parser.feed(b"UNSUBSCRIBE\ncontent-length:4\n\n")
+    assert parse(b"UNSUBSCRIBE\ncontent-length:0\n\n\x00") == [Frame("UNSUBSCRIBE", [("content-length", "0")])]
+
+
+# -- commands
+
+
+@pytest.mark.parametrize("command", sorted(CLIENT_COMMANDS | SERVER_COMMANDS))
+def test_every_command_is_known(command: str) -> None:
+    assert parse(command.encode() + b"\n\n\x00") == [Frame(command)]
+
+
+def test_commands_are_case_sensitive() -> None:
+    error = refused(b"send\n\n\x00")
+    assert str(error) == "unknown command 'send': commands are case-sensitive, did you mean SEND? (at byte 0)"
+
+
+def test_unknown_command() -> None:
+    error = refused(b"SEND\n\n\x00FOO\n\n\x00")
+    assert str(error) == "unknown command 'FOO' (at byte 7)"
+    assert error.frames == [Frame("SEND")]
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS_SINCE_1_1))
+def test_1_0_has_no_stomp_or_nack(command: str) -> None:
+    error = refused(command.encode() + b"\n\n\x00", "1.0")
+    assert str(error) == f"unknown command '{command}': {command} does not exist in STOMP 1.0 (at byte 0)"
+
+
+def test_unknown_command_is_reported_before_the_frame_ends() -> None:
+    error, fed = refused_bytewise(b"HELLO\nthe rest never comes")
+    assert fed == 6
+    assert str(error) == "unknown command 'HELLO' (at byte 0)"
+
+
+# -- errors keep what came before, and stop the stream
+
+
+def test_frames_before_the_bad_bytes_are_on_the_error() -> None:
+    parser = Parser()
+    assert parser.feed(b"SEND\n\na\x00") == [Frame("SEND", (), b"a")]
+    with pytest.raises(FrameError) as caught:
+        parser.feed(b"\nSEND\n\nb\x00\nbad\n\n\x00")
+    assert caught.value.frames == [HEARTBEAT, Frame("SEND", (), b"b"), HEARTBEAT]
+    assert caught.value.offset == 8 + 10  # stream offset, not chunk offset
+    with pytest.raises(FrameError, match="unusable after an earlier error"):
+        parser.feed(b"SEND\n\n\x00")
+
+
+# -- limits, enforced as bytes arrive
+
+
+def test_an_endless_header_line_fails_at_max_header_bytes() -> None:
+    parser = Parser(max_header_bytes=100)
+    parser.feed(b"SEND\nx:")
+    fed = 0
+    with pytest.raises(FrameError) as caught:
+        for _ in range(1000):
+            parser.feed(b"a" * 10)
+            fed += 10
+    assert str(caught.value) == "a header line is longer than max_header_bytes=100 (at byte 5)"
+    assert 2 + fed <= 100 + 1 < 2 + fed + 10  # failed with the chunk that passed the limit
+    assert parser.buffered < 200
+
+
+def test_an_endless_header_line_fed_at_once() -> None:
+    error = refused(b"SEND\nx:" + b"a" * 200, max_header_bytes=100)
+    assert str(error) == "a header line is longer than max_header_bytes=100 (at byte 5)"
+
+
+def test_a_complete_head_with_a_long_line() -> None:
+    error = refused(b"SEND\na:1\nx:" + b"a" * 99 + b"\n\n\x00", max_header_bytes=100)
+    assert str(error) == "a header line is longer than max_header_bytes=100 (at byte 9)"
+    assert parse(b"SEND\na:1\nx:" + b"a" * 98 + b"\n\n\x00", max_header_bytes=100)[0].headers["x"] == "a" * 98
+
+
+def test_1_2_crlf_does_not_count_in_the_line_length() -> None:
+    line = b"x:" + b"a" * 98
+    assert bytewise(b"SEND\r\n" + line + b"\r\n\r\n\x00", max_header_bytes=100)[0].headers["x"] == "a" * 98
+
+
+def test_max_headers() -> None:
+    assert len(parse(b"SEND\na:1\nb:2\n\n\x00", max_headers=2)[0].raw_headers) == 2
+    error = refused(b"SEND\na:1\nb:2\nc:3\n\n\x00", max_headers=2)
+    assert str(error) == "more than max_headers=2 headers (at byte 0)"
+    error, fed = refused_bytewise(b"SEND\na:1\nb:2\nc:3\nd:4\n", max_headers=2)
+    assert str(error) == "more than max_headers=2 headers (at byte 0)"
+    assert fed == len(b"SEND\na:1\nb:2\nc:3\n")
+
+
+def test_content_length_beyond_max_frame_bytes_fails_before_the_body() -> None:
+    parser = Parser()
+    with pytest.raises(FrameError) as caught:
+        parser.feed(b"SEND\ncontent-length:10000000000\n\n")
+    assert str(caught.value) == (
+        "content-length:10000000000 makes the frame larger than max_frame_bytes=104857600 (at byte 0)"
+    )
+
+
+def test_a_body_without_content_length_fails_at_max_frame_bytes() -> None:
+    parser = Parser(max_frame_bytes=1000)
+    parser.feed(b"SEND\n\n")
+    with pytest.raises(FrameError, match=r"frame is larger than max_frame_bytes=1000 \(at byte 0\)"):
+        for _ in range(100):
+            parser.feed(b"x" * 100)
+    assert parser.buffered <= 1000
+
+
+def test_a_frame_exactly_at_max_frame_bytes() -> None:
+    frame = b"SEND\n\n" + b"x" * 13 + b"\x00"
+    assert len(frame) == 20
+    assert parse(frame, max_frame_bytes=20) == bytewise(frame, max_frame_bytes=20) == [Frame("SEND", (), b"x" * 13)]
+    assert str(refused(frame, max_frame_bytes=19)) == "frame is larger than max_frame_bytes=19 (at byte 0)"
+
+
+# -- configuration and misuse
+
+
+@pytest.mark.parametrize("limit", ["max_frame_bytes", "max_headers", "max_header_bytes"])
+@pytest.mark.parametrize("value", [0, -1, 1.5, True, "10"])
+def test_limits_must_be_positive_ints(limit: str, value: object) -> None:
+    with pytest.raises(ConfigurationError, match=re.escape(f"{limit} must be a positive int, not {value!r}")):
+        Parser(**{limit: value})  # type: ignore[arg-type]
+
+
+def test_unknown_version() -> None:
+    with pytest.raises(ConfigurationError, match=re.escape("unknown STOMP version '1.3': use one of 1.0, 1.1, 1.2")):
+        Parser("1.3")
+
+
+def test_version_changes_between_feeds() -> None:
+    parser = Parser("1.0")
+    assert parser.feed(b"CONNECTED\nversion:1.2\n\n\x00\n") == [Frame("CONNECTED", [("version", "1.2")])]
+    parser.version = "1.2"
+    assert parser.version == "1.2"
+    assert parser.feed(b"\r\nMESSAGE\nx:a\\cb\n\n\x00") == [HEARTBEAT, Frame("MESSAGE", [("x", "a:b")])]
+
+
+def test_feed_takes_bytes_like_objects() -> None:
+    parser = Parser()
+    assert parser.feed(bytearray(b"SEND\n\n")) == []
+    assert parser.feed(memoryview(b"\x00")) == [Frame("SEND")]
+    with pytest.raises(TypeError, match=r"Parser\.feed takes bytes, not str"):
+        parser.feed("SEND\n\n\x00")  # type: ignore[arg-type]
+
+
+def test_empty_feed() -> None:
+    assert Parser().feed(b"") == []
