@@ -720,15 +720,6 @@ class Client:
         return self._next_message(check_wait("timeout", timeout), key)
 
     def _next_message(self, timeout: float | None, key: str | None, *, stop_when_gone: bool = False) -> Message | None:
-        if key is None and not self._errors:
-            try:  # the common case without the condition's lock: deque.popleft is atomic
-                born, head = self._inbox.popleft()
-            except IndexError:
-                pass
-            else:
-                if born == self._generation or not head.needs_ack:
-                    return head
-                # else: it died with a lost connection (reported in `lost`); look further below
         deadline = None if timeout is None else time.monotonic() + timeout
         if self._pending and not self._inbox:
             with contextlib.suppress(ConnectionLost):  # a reply may depend on what we sent; a loss is reported below
