@@ -10,6 +10,7 @@ makes the same choices where the spec leaves one (the checks' "observations").
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import socket
@@ -74,6 +75,7 @@ def test_real_broker_gives_the_measured_verdicts(broker: str) -> None:
     _compare_observations(report, MEASURED[broker]["observations"], f"{broker} ({report.server})")
 
 
+@functools.cache  # the verdict and the observation tests share one run per profile (per xdist worker)
 def _run_fake(profile: str) -> Report:
     broker_module = pytest.importorskip("stomptest.broker")
     users = {"guest": "guest"} if profile == "rabbitmq" else None
