@@ -20,7 +20,7 @@ ASKED = 400  # ms
 MAX_WATCH = 4.5  # seconds
 
 
-def _server_values(ctx: Context, probe: Probe, connected_header: str | None) -> tuple[int, int] | None:
+def _server_values(ctx: Context, connected_header: str | None) -> tuple[int, int] | None:
     if connected_header is None:
         return (0, 0)
     try:
@@ -40,7 +40,7 @@ def negotiation(ctx: Context) -> None:
         answer = probe.maybe(lambda f: True, ctx.target.timeout)
         if answer is None or answer.command != "CONNECTED":
             ctx.fatal("connect-refused", SECTION, f"CONNECT heart-beat:{offered} got no CONNECTED")
-        values = _server_values(ctx, probe, answer.headers.get("heart-beat"))
+        values = _server_values(ctx, answer.headers.get("heart-beat"))
         if values is not None:
             ctx.observe(f"answer to heart-beat:{offered}", answer.headers.get("heart-beat", "(absent)"))
             if offered == "0,0" and values != (0, 0):
@@ -55,7 +55,7 @@ def _connected_values(ctx: Context, offered: str, label: str) -> tuple[Probe, tu
     if answer is None or answer.command != "CONNECTED":
         ctx.fatal("connect-refused", SECTION, f"CONNECT heart-beat:{offered} got no CONNECTED")
     probe.version = ctx.version
-    values = _server_values(ctx, probe, answer.headers.get("heart-beat"))
+    values = _server_values(ctx, answer.headers.get("heart-beat"))
     if values is None:
         ctx.fatal("malformed-heart-beat", SECTION, "cannot go on without the server's intervals")
     return probe, values
@@ -79,7 +79,7 @@ def server_sends(ctx: Context) -> None:
     worst = max(gaps)
     ctx.note(f"negotiated {interval * 1000:.0f} ms; {len(times) - 2} heart-beats in {watch:.1f}s")
     ctx.expect(
-        worst <= interval * 1.5 + 0.25,
+        worst <= interval * 2 + 0.3,  # the margin the spec asks receivers to allow; 2x keeps loaded CI hosts honest
         "late-heart-beats",
         SECTION,
         f"a gap of {worst:.2f}s without data; the negotiated server interval is {interval:.2f}s",
