@@ -42,13 +42,14 @@ __all__ = [
 
 Item = Frame | Heartbeat
 
-# Any character UTF-8 can encode (no lone surrogates), NUL aside: NUL cannot be in a header.
-_ANY = st.characters(codec="utf-8", exclude_characters="\x00")
-# What a header without escaping (1.0, and CONNECT, STOMP and CONNECTED in 1.1+) can carry.
-_VERBATIM_VALUE = st.characters(codec="utf-8", exclude_characters="\x00\n")
-_VERBATIM_NAME = st.characters(codec="utf-8", exclude_characters="\x00\n:")
 # Printable ASCII that needs no escaping anywhere: the common case, drawn often so frames look real.
 _PLAIN = st.characters(min_codepoint=0x21, max_codepoint=0x7E, exclude_characters=":\\")
+# Any character UTF-8 can encode (no lone surrogates), NUL aside: NUL cannot be in a header. The
+# characters escaping is about are drawn on purpose, as a uniform draw would hardly ever hit them.
+_ANY = st.one_of(st.sampled_from(":\\\n\r"), st.characters(codec="utf-8", exclude_characters="\x00"))
+# What a header without escaping (1.0, and CONNECT, STOMP and CONNECTED in 1.1+) can carry.
+_VERBATIM_VALUE = st.one_of(st.sampled_from(":\\\r"), st.characters(codec="utf-8", exclude_characters="\x00\n"))
+_VERBATIM_NAME = st.one_of(st.sampled_from("\\\r"), st.characters(codec="utf-8", exclude_characters="\x00\n:"))
 _RESERVED_NAMES = frozenset({"content-length"})  # the codec owns it: see frames(content_length=...)
 
 
