@@ -255,6 +255,9 @@ class AsyncClient:
         """Connect through the failover policy and negotiate (see `Client.connect`)."""
         if self._status in ("connected", "reconnecting"):
             raise ProtocolError(f"the client is {self._status} already: disconnect() first")
+        if self._beater is not None:  # left from a connection that failed for good
+            self._beater.cancel()
+            self._beater = None
         self._online = asyncio.Event()
         self._stop = asyncio.Event()
         self._beat_wake = asyncio.Event()
@@ -463,6 +466,9 @@ class AsyncClient:
             self._status = "closed" if self._stop.is_set() else "failed"
             self._online.set()
             self._wake_inbox()
+            if self._beater is not None:
+                self._beater.cancel()
+                self._beater = None
             return
         finally:
             self._reconnector = None

@@ -263,6 +263,9 @@ class Client:
         """
         if self._status in ("connected", "reconnecting"):
             raise ProtocolError(f"the client is {self._status} already: disconnect() first")
+        self._stop.set()  # threads left from a failed connection end now
+        self._flush_wake.set()
+        self._beat_wake.set()
         self._join_threads()
         self._stop.clear()
         self._closing = False

@@ -177,3 +177,22 @@ def test_plain_url_fails_for_good(broker: Broker) -> None:
         await client.close()
 
     asyncio.run(main())
+
+
+def test_connect_again_after_failure_replays_subscriptions(broker: Broker) -> None:
+    async def main() -> bytes:
+        client = AsyncClient(broker.url, heartbeat=(50, 50), on_connection_lost=lambda lost, cause: None)
+        await client.connect()
+        subscription = await client.subscribe("/queue/again", receipt=True)
+        await asyncio.to_thread(broker.drop_connections)
+        with pytest.raises(ConnectionLost):
+            await client.receive(timeout=5)
+        await client.connect()
+        await asyncio.to_thread(broker.wait_for_subscriptions, "/queue/again")
+        await asyncio.to_thread(broker.seed, "/queue/again", b"hello")
+        message = await subscription.receive(timeout=5)
+        assert message is not None
+        await client.disconnect()
+        return message.body
+
+    assert asyncio.run(main()) == b"hello"

@@ -230,3 +230,45 @@ def test_receipt_timeout_raises_connection_lost(broker: Broker) -> None:
         with pytest.raises(ConnectionLost, match="no RECEIPT"):
             client.send("/queue/a", b"", receipt=True)
         broker.release_frames()
+
+
+def test_a_send_without_receipt_goes_out_without_any_further_call(broker: Broker) -> None:
+    with Client(broker.url) as client:
+        client.send("/queue/flushed", b"on its own")
+        assert [m.body for m in broker.wait_for_messages("/queue/flushed")] == [b"on its own"]
+
+
+def test_threads_sending_at_once_keep_each_threads_order(broker: Broker) -> None:
+    with Client(broker.url) as client:
+        subscription = client.subscribe("/queue/many", receipt=True)
+
+        def produce(name: str) -> None:
+            for index in range(150):
+                client.send("/queue/many", f"{name}:{index}")
+
+        threads = [threading.Thread(target=produce, args=(f"t{n}",)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        bodies = []
+        for _ in range(600):
+            message = subscription.receive(timeout=5)
+            assert message is not None
+            bodies.append(message.body.decode())
+        for name in ("t0", "t1", "t2", "t3"):
+            assert [b for b in bodies if b.startswith(f"{name}:")] == [f"{name}:{i}" for i in range(150)]
+
+
+def test_lost_connection_without_callback_is_logged(broker: Broker, caplog: pytest.LogCaptureFixture) -> None:
+    reconnected = threading.Event()
+    with Client(failover(broker), on_reconnect=lambda c: reconnected.set()) as client:
+        client.subscribe("/queue/log", ack="client", receipt=True)
+        client.send("/queue/log", b"pending", receipt=True)
+        assert client.receive(timeout=5) is not None
+        broker.drop_connections()
+        assert reconnected.wait(5)
+        message = client.receive(timeout=5)
+        assert message is not None
+        client.ack(message)
+    assert "1 unacknowledged message(s) will be redelivered" in caplog.text
