@@ -10,7 +10,6 @@ import pytest
 from stomptest.conformance.cli import main
 
 pytest.importorskip("stomptest.broker")
-pytest_plugins = ["pytester"]
 
 
 def test_command_without_url_tests_the_fake_broker_and_writes_reports(
