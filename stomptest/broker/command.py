@@ -115,9 +115,10 @@ def run(args: argparse.Namespace, *, stop: threading.Event | None = None) -> int
         print(f"stomptest broker: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     done = stop or threading.Event()
-    previous = None
+    previous = {}
     if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, lambda *_: done.set())
+        for number in (signal.SIGINT, signal.SIGTERM):
+            previous[number] = signal.signal(number, lambda *_: done.set())
     print(f"stomptest broker ({args.profile} profile) listening on {broker.url}", file=sys.stderr, flush=True)
     try:
         while not done.wait(0.5):
@@ -126,7 +127,7 @@ def run(args: argparse.Namespace, *, stop: threading.Event | None = None) -> int
         pass
     finally:
         broker.stop()
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
     print("stomptest broker stopped", file=sys.stderr)
     return 0

@@ -15,6 +15,7 @@ pipelined behind CONNECT are read with the escaping of the version it negotiates
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from collections import deque
 from collections.abc import Callable
@@ -31,7 +32,7 @@ log = logging.getLogger("stomptest.broker")
 
 State = Literal["new", "connected", "closing", "closed"]
 Direction = Literal["in", "out"]
-TranscriptEntry = tuple[float, Direction, "Frame | Heartbeat"]
+TranscriptEntry = tuple[float, Direction, "Frame | Heartbeat | PendingFrame"]
 
 _ACK_MODES: frozenset[str] = frozenset({"auto", "client", "client-individual"})
 # headers of a SEND that are about the frame, not the message
@@ -51,6 +52,23 @@ _REQUIRED: dict[str, dict[str, tuple[str, ...]]] = {
     "ABORT": {v: ("transaction",) for v in ("1.0", "1.1", "1.2")},
     "DISCONNECT": {v: () for v in ("1.0", "1.1", "1.2")},
 }
+
+
+class PendingFrame:
+    """A frame the broker sent, kept as parts until a test looks at it (building a `Frame` costs time)."""
+
+    __slots__ = ("body", "command", "headers")
+
+    def __init__(self, command: str, headers: list[tuple[str, str]], body: bytes) -> None:
+        self.command = command
+        self.headers = headers
+        self.body = body
+
+    def frame(self) -> Frame:
+        return Frame(self.command, self.headers, self.body)
+
+
+_SPECIAL = re.compile("[\\\\\n\r:\x00]")  # characters a header may need escaped (or cannot carry)
 
 
 class _Fields(dict[str, str]):
@@ -647,9 +665,10 @@ class Connection:
         elif persistent == "as-sent" and message.persistent is not None:
             headers.append(("persistent", message.persistent))
         headers += message.headers
-        if profile.content_length == "always" or message.had_content_length:
-            headers.append(("content-length", str(len(message.body))))
-        self.send_message(Frame("MESSAGE", headers, message.body))
+        body = message.body
+        if profile.content_length == "always" or message.had_content_length or b"\x00" in body:
+            headers.append(("content-length", str(len(body))))
+        self.send_message(headers, body)
         if tracked:
             delivery = Delivery(message, subscription, message_id, ack)
             subscription.unacked[ack] = delivery
@@ -657,12 +676,32 @@ class Connection:
             subscription.unacked_bytes += len(message.body)
             self.unacked[ack] = delivery
 
-    def send_message(self, frame: Frame) -> None:
+    def send_message(self, headers: list[tuple[str, str]], body: bytes) -> None:
+        """Queue a MESSAGE, encoded here rather than by `Frame.encode`: this is the broker's hot path."""
         hold = self.hold_commands
         if hold is not None and (not hold or "MESSAGE" in hold):
-            self.held.append(frame)
+            self.held.append(Frame("MESSAGE", headers, body))
             return
-        self._write(self._encode(frame), frame)
+        version = self._wire_out
+        lines = ["MESSAGE"]
+        if _SPECIAL.search("".join([name + value for name, value in headers])) is None:
+            lines += [name + ":" + value for name, value in headers]
+        elif version == "1.0":  # no escaping: ':' in a value is fine, what 1.0 cannot carry takes the careful path
+            for name, value in headers:
+                if not _encodable(name, value):
+                    self.send(Frame("MESSAGE", headers, body))
+                    return
+                lines.append(name + ":" + value)
+        else:
+            table = spec.ESCAPES[version]
+            for name, value in headers:
+                if "\x00" in name or "\x00" in value or not name:
+                    self.send(Frame("MESSAGE", headers, body))
+                    return
+                lines.append(name.translate(table) + ":" + value.translate(table))
+        lines.append("\n")
+        data = "\n".join(lines).encode("utf-8", "surrogateescape" if version == "1.0" else "strict") + body + b"\x00"
+        self._write(data, PendingFrame("MESSAGE", headers, body))
 
     # -- ACK and NACK
 
@@ -823,12 +862,12 @@ class Connection:
             kept = [(n, v) for n, v in frame.raw_headers if _encodable(n, v)]
             return Frame(frame.command, kept, frame.body).encode(version)
 
-    def _write(self, data: bytes, item: Frame | Heartbeat) -> None:
+    def _write(self, data: bytes, item: Frame | Heartbeat | PendingFrame) -> None:
         was_empty = not self._out
         self._out.append(data)
         self._out_bytes += len(data)
         self.last_sent = self._now
-        if isinstance(item, Frame):
+        if item is not HEARTBEAT:
             self.frames_sent += 1
         self.transcript.append((self._now, "out", item))
         if was_empty:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
 
-from stomptest.broker.connection import Connection
+from stomptest.broker.connection import Connection, PendingFrame
 from stomptest.broker.engine import Destination, Engine, Message, Subscription
 from stomptest.protocol.frame import Frame, Heartbeat
 
@@ -217,4 +217,7 @@ def snapshot(engine: Engine) -> Snapshot:
 
 
 def transcript(connection: Connection) -> list[TranscriptEntry]:
-    return [TranscriptEntry(connection.id, at, direction, item) for at, direction, item in connection.transcript]
+    return [
+        TranscriptEntry(connection.id, at, direction, item.frame() if isinstance(item, PendingFrame) else item)
+        for at, direction, item in connection.transcript
+    ]
