@@ -30,7 +30,15 @@ from typing import Any
 from stomptest.client import transport
 from stomptest.client.failover import Broker, FailoverUri
 from stomptest.client.options import check_wait, client_options, stale_ack_error
-from stomptest.protocol.errors import BrokerError, ConnectionLost, ConnectTimeout, FrameError, ProtocolError, StompError
+from stomptest.protocol.errors import (
+    BrokerError,
+    ConnectionLost,
+    ConnectTimeout,
+    FrameError,
+    ProtocolError,
+    RemoteProtocolError,
+    StompError,
+)
 from stomptest.protocol.frame import Frame, HeadersArg, Heartbeat
 from stomptest.protocol.parser import Parser
 from stomptest.protocol.session import (
@@ -288,6 +296,11 @@ class AsyncClient:
                 connected = await asyncio.wait_for(self._open(broker), self.options.connect_timeout)
             except BrokerError:
                 raise
+            except ProtocolError as exc:
+                if not isinstance(exc, RemoteProtocolError):
+                    raise  # our own mistake (e.g. a subscription that cannot be replayed): retrying will not help
+                last = exc
+                continue
             except (OSError, StompError, asyncio.TimeoutError) as exc:
                 last = exc
                 log.debug("connecting to %s failed: %r", broker, exc)

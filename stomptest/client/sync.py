@@ -55,6 +55,7 @@ from stomptest.protocol.errors import (
     ConnectTimeout,
     FrameError,
     ProtocolError,
+    RemoteProtocolError,
     StompError,
 )
 from stomptest.protocol.frame import Frame, HeadersArg, Heartbeat
@@ -295,9 +296,12 @@ class Client:
                 continue
             try:
                 parser, connected, leftovers = self._handshake(sock)
-            except BrokerError:
+            except (BrokerError, ProtocolError) as exc:
                 _close(sock)
-                raise
+                if not isinstance(exc, RemoteProtocolError):
+                    raise  # refused, or our own mistake (e.g. a subscription that cannot be replayed)
+                last = exc
+                continue
             except (OSError, StompError) as exc:
                 _close(sock)
                 last = exc
