@@ -146,6 +146,11 @@ class Connection:
         """Whether more MESSAGEs may be queued to this connection (flow control)."""
         return self.state == "connected" and self._out_bytes < self.limits.max_output_bytes
 
+    @property
+    def output_size(self) -> int:
+        """Bytes queued for the client and not yet taken by `data_to_send`."""
+        return self._out_bytes
+
     def data_to_send(self) -> bytes:
         """Everything queued for the client since the last call."""
         out = self._out

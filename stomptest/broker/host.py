@@ -58,13 +58,15 @@ class _Box:
 
 
 class _Client:
-    __slots__ = ("connection", "reader", "socket", "tick_wake", "ticker", "wake", "writer")
+    __slots__ = ("connection", "drained", "reader", "socket", "tick_wake", "ticker", "wake", "writer")
 
     def __init__(self, sock: Any, connection: Connection) -> None:
         self.socket = sock
         self.connection = connection
         self.wake = gevent.event.Event()
         self.tick_wake = gevent.event.Event()
+        self.drained = gevent.event.Event()  # clear while the writer waits for a slow reader
+        self.drained.set()
         self.reader: Greenlet | None = None
         self.writer: Greenlet | None = None
         self.ticker: Greenlet | None = None
@@ -263,8 +265,11 @@ class Host:
             client.wake.set()
         quickack = _QUICKACK is not None and self.ssl_context is None
         recv = sock.recv
+        limit = self.engine.limits.max_output_bytes
         try:
             while not connection.closing:
+                if connection.output_size >= limit:  # the client does not read: stop reading it too
+                    client.drained.wait()
                 if quickack:
                     sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
                 data = recv(_RECV_SIZE)
@@ -286,6 +291,7 @@ class Host:
             connection.connection_lost(time.time())
             log.info("connection %d closed: %s", connection.id, connection.close_reason)
         self._clients.pop(connection.id, None)
+        client.drained.set()
         for greenlet in (client.writer, client.ticker):
             if greenlet is not None and greenlet is not gevent.getcurrent():
                 greenlet.kill(block=False)
@@ -303,7 +309,9 @@ class Host:
                     data = connection.data_to_send()
                     if not data:
                         break
+                    client.drained.clear()
                     self._send(sock, data)
+                    client.drained.set()
                 if connection.closing:
                     break
         except OSError:
