@@ -18,10 +18,10 @@ import logging
 import re
 import traceback
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Literal
 
-from stomptest.broker.engine import AckMode, Delivery, Engine, Message, Subscription
+from stomptest.broker.engine import AckMode, Delivery, Destination, Engine, Message, Subscription
 from stomptest.broker.profiles import ErrorKind
 from stomptest.protocol import spec
 from stomptest.protocol.errors import FrameError
@@ -68,6 +68,7 @@ class PendingFrame:
         return Frame(self.command, self.headers, self.body)
 
 
+_TOKEN = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _SPECIAL = re.compile("[\\\\\n\r:\x00]")  # characters a header may need escaped (or cannot carry)
 
 
@@ -232,6 +233,7 @@ class Connection:
         self.unacked.clear()
         for subscription in subscriptions:
             self.engine.unsubscribe(subscription, self._now)
+        self.engine.drop_temporary(self)
         self.engine.on_output(self)  # wakes the host, which flushes and closes
 
     def fail(self, kind: ErrorKind, frame: Frame | None, **fields: str) -> None:
@@ -487,7 +489,7 @@ class Connection:
         profile = self.profile
         headers = frame.headers
         name = headers["destination"]
-        resolved = self.engine.resolve(name)
+        resolved = self.engine.resolve(name, self)
         if resolved is None:
             self.fail("bad-destination", frame, destination=name)
             return
@@ -496,7 +498,7 @@ class Connection:
             return
         if not committing and self._in_transaction(frame):
             return
-        destination = self.engine.destination(*resolved)
+        destination = self.engine.destination(*resolved, owner=self._owner(name))
         if not self.engine.room_for(destination):
             self.fail("limit", frame, reason=f"{name} holds max_queued={self.limits.max_queued} messages")
             return
@@ -509,6 +511,8 @@ class Connection:
             seen.add(key)
             if key in _RESERVED_HEADERS or (key in _FRAME_HEADERS and not (echo and key == "receipt")):
                 continue
+            if key == "reply-to" and value.startswith(("/temp-queue/", "/temp-topic/")):
+                value = self._temporary_reply_to(value)
             kept.append((key, value))
         message = self.engine.new_message(
             destination,
@@ -538,7 +542,7 @@ class Connection:
         if ack not in _ACK_MODES:
             self.fail("invalid-header", frame, reason=f"ack:{ack} is not auto, client or client-individual")
             return
-        resolved = self.engine.resolve(name)
+        resolved = self.engine.resolve(name, self)
         if resolved is None:
             self.fail("bad-destination", frame, destination=name)
             return
@@ -554,26 +558,55 @@ class Connection:
         window = self._window(frame, resolved[0])
         if window == -2:
             return
-        destination = self.engine.destination(*resolved)
+        destination = self.engine.destination(*resolved, owner=self._owner(name))
         mode: AckMode = ack  # type: ignore[assignment]
-        subscription = Subscription(
-            self,
-            id,
-            destination,
-            mode,
-            None if window < 0 else window,
-            profile.prefetch_unit,
-            self.engine.new_subscription_serial(),
-            headers,
-        )
-        self.subscriptions[id] = subscription
-        self.engine.subscribe(subscription)
+        subscription = self._add_subscription(id, destination, mode, None if window < 0 else window, headers)
         if profile.receipt_before_dispatch:
             self._receipt(frame)
             self.engine.dispatch_subscription(subscription, self._now)
         else:
             self.engine.dispatch_subscription(subscription, self._now)
             self._receipt(frame)
+
+    def _add_subscription(
+        self, id: str, destination: Destination, ack: AckMode, window: int | None, headers: Mapping[str, str]
+    ) -> Subscription:
+        subscription = Subscription(
+            self,
+            id,
+            destination,
+            ack,
+            window,
+            self.profile.prefetch_unit,
+            self.engine.new_subscription_serial(),
+            headers,
+        )
+        self.subscriptions[id] = subscription
+        self.engine.subscribe(subscription)
+        return subscription
+
+    def _owner(self, name: str) -> int | None:
+        """The owner of a destination created under `name`: this connection for its temporary ones."""
+        if self.profile.temporary_destinations != "shared" and name.startswith(("/temp-queue/", "/temp-topic/")):
+            return self.id
+        return None
+
+    def _temporary_reply_to(self, name: str) -> str:
+        """The name others must use to reply to this connection's temporary destination `name`."""
+        temporary = self.profile.temporary_destinations
+        if temporary == "connection":
+            resolved = self.engine.resolve(name, self)
+            assert resolved is not None
+            self.engine.destination(*resolved, owner=self.id)
+            return resolved[1]
+        if temporary == "reply-queue":  # RabbitMQ: a private queue, subscribed to under the temp name
+            subscription = self.subscriptions.get(name)
+            if subscription is None:
+                token = "".join(self.engine.random.choice(_TOKEN) for _ in range(22))
+                queue = self.engine.destination("queue", f"/reply-queue/amq.gen-{token}", owner=self.id)
+                subscription = self._add_subscription(name, queue, "auto", None, {"destination": name})
+            return subscription.destination.name
+        return name
 
     def _window(self, frame: Frame, kind: str) -> int:
         """The subscription's flow-control window: -1 for none, -2 after an ERROR."""
@@ -602,7 +635,7 @@ class Connection:
             subscription = self.subscriptions.get(id)
         elif "destination" in headers:
             name = headers["destination"]
-            resolved = self.engine.resolve(name)
+            resolved = self.engine.resolve(name, self)
             canonical = resolved[1] if resolved else name
             for candidate in self.subscriptions.values():
                 if candidate.destination.name == canonical:

@@ -151,8 +151,9 @@ class Destination:
 
     kind: Kind = "queue"
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, owner: int | None = None) -> None:
         self.name = name
+        self.owner = owner  # the connection a temporary destination belongs to
         self.subscriptions: list[Subscription] = []
         self.messages: deque[Message] = deque()  # queues only
         self.next_subscriber = 0  # round-robin position (queues only)
@@ -168,9 +169,12 @@ class Topic(Destination):
 
 _PREFIXES: tuple[tuple[str, Kind], ...] = (
     ("/queue/", "queue"),
-    ("/temp-queue/", "queue"),
     ("/topic/", "topic"),
+    ("/temp-queue/", "queue"),
     ("/temp-topic/", "topic"),
+    ("/remote-temp-queue/", "queue"),
+    ("/remote-temp-topic/", "topic"),
+    ("/reply-queue/", "queue"),
 )
 _ALPHABET = string.ascii_letters + string.digits + "-_"
 
@@ -194,8 +198,8 @@ class Engine:
         self.finished: deque[Connection] = deque(maxlen=100)  # closed connections, for their transcripts
         self.internal_errors: list[str] = []  # broker bugs, raised by Broker.check()
         self.port = 0  # set by the host, used in ActiveMQ-style ids
-        self._random = random.Random(seed)
-        self._token = "".join(self._random.choice(string.digits) for _ in range(13))
+        self.random = random.Random(seed)
+        self._token = "".join(self.random.choice(string.digits) for _ in range(13))
         self._sequence = itertools.count(1)
         self._connection_ids = itertools.count(1)
         self._subscription_serials = itertools.count(1)
@@ -225,19 +229,28 @@ class Engine:
         if style == "activemq":
             return f"ID:stomptest-{self.port}-{self._token}-0:{connection.id}"
         if style == "rabbitmq":
-            return "session-" + "".join(self._random.choice(_ALPHABET) for _ in range(22))
+            return "session-" + "".join(self.random.choice(_ALPHABET) for _ in range(22))
         if style == "artemis":
-            return str(self._random.randrange(10**8, 10**9))
+            return str(self.random.randrange(10**8, 10**9))
         return f"session-{connection.id}"
 
     # -- destinations
 
-    def resolve(self, name: str) -> tuple[Kind, str] | None:
-        """How `name` is routed and its canonical name, or None when the profile refuses it."""
+    def resolve(self, name: str, connection: Connection | None = None) -> tuple[Kind, str] | None:
+        """How `name` is routed and its canonical name, or None when the profile refuses it.
+
+        `connection` is who names it: temporary destinations may be private to a connection.
+        """
         for prefix, replacement in self.profile.destination_aliases:
             if name.startswith(prefix):
                 name = replacement + name[len(prefix) :]
                 break
+        temporary = self.profile.temporary_destinations
+        if temporary != "shared" and name.startswith(("/temp-queue/", "/temp-topic/")):
+            if temporary == "reply-queue" or connection is None:
+                return None  # RabbitMQ: only in reply-to
+            kind: Kind = "queue" if name.startswith("/temp-queue/") else "topic"
+            return kind, f"/remote-temp-{kind}/{connection.session}:{name.split('/', 2)[2]}"
         for prefix, kind in _PREFIXES:
             if name.startswith(prefix) and len(name) > len(prefix):
                 return kind, name
@@ -245,12 +258,17 @@ class Engine:
             return "queue", name
         return None
 
-    def destination(self, kind: Kind, name: str) -> Destination:
+    def destination(self, kind: Kind, name: str, owner: int | None = None) -> Destination:
         found = self.destinations.get(name)
         if found is None:
-            found = Queue(name) if kind == "queue" else Topic(name)
+            found = Queue(name, owner) if kind == "queue" else Topic(name, owner)
             self.destinations[name] = found
         return found
+
+    def drop_temporary(self, connection: Connection) -> None:
+        """Temporary destinations die with the connection that made them."""
+        for name in [n for n, d in self.destinations.items() if d.owner == connection.id]:
+            del self.destinations[name]
 
     def lookup(self, name: str) -> Destination:
         """The destination for a name given by a test; refused names get a clear error."""

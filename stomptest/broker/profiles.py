@@ -241,6 +241,9 @@ class Profile:
     # -- destinations
     unknown_destinations: Literal["queue", "error"] = "queue"  # names without /queue/ or /topic/
     destination_aliases: tuple[tuple[str, str], ...] = ()  # (prefix, replacement) applied to names
+    # /temp-queue/X: an ordinary name ("shared"), one per connection reached by others as /remote-temp-queue/...
+    # ("connection", ActiveMQ), or only in reply-to, made into a /reply-queue/... ("reply-queue", RabbitMQ)
+    temporary_destinations: Literal["shared", "connection", "reply-queue"] = "shared"
     # -- SEND
     reserved_send_headers: Literal["drop", "error"] = "drop"  # client-supplied message-id, subscription, ...
     echo_receipt_in_message: bool = False  # the SEND's receipt header travels with the message (RabbitMQ)
@@ -304,6 +307,7 @@ ACTIVEMQ = Profile(
     echo_connect_receipt=True,
     heartbeat_grace=3.0,  # measured: heart-beat 1000 -> silent client closed after 3.0 s
     unknown_destinations="error",
+    temporary_destinations="connection",
     reserved_send_headers="drop",
     id_style="activemq",
     ack_id="separate",
@@ -339,6 +343,7 @@ RABBITMQ = Profile(
     heartbeat_grace=3.0,  # measured: silent client closed after 3.0 s
     unknown_destinations="error",
     destination_aliases=(("/amq/queue/", "/queue/"), ("/exchange/amq.topic/", "/topic/")),
+    temporary_destinations="reply-queue",
     reserved_send_headers="error",
     echo_receipt_in_message=True,
     receipt_before_dispatch=False,  # measured: MESSAGE arrives before the RECEIPT of the SEND

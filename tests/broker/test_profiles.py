@@ -435,3 +435,49 @@ def test_rabbitmq_header_count_limit() -> None:
     reply = peer.send("SEND", {"destination": "/queue/l", **headers}, b"x")
     assert reply[0].command == "ERROR"
     assert peer.connection.closed
+
+
+# -- temporary destinations
+
+
+def test_activemq_temp_queue_is_private_to_its_connection_and_reachable_by_reply_to() -> None:
+    eng = engine("activemq")
+    requester = connected(eng)
+    requester.send("SUBSCRIBE", {"id": "replies", "destination": "/temp-queue/r"})
+    other = connected(eng)
+    other.send("SUBSCRIBE", {"id": "mine", "destination": "/temp-queue/r"})  # a different queue
+    service = connected(eng)
+    service.send("SUBSCRIBE", {"id": "svc", "destination": "/queue/svc"})
+    requester.send("SEND", {"destination": "/queue/svc", "reply-to": "/temp-queue/r"}, b"question")
+    [request] = messages(service.frames())
+    reply_to = request.headers["reply-to"]
+    assert reply_to.startswith("/remote-temp-queue/")
+    service.send("SEND", {"destination": reply_to}, b"answer")
+    assert [m.body for m in messages(requester.frames())] == [b"answer"]
+    assert messages(other.frames()) == []
+    requester.send("DISCONNECT")
+    assert reply_to not in eng.destinations  # gone with its connection
+
+
+def test_rabbitmq_temp_queue_in_reply_to_becomes_a_reply_queue() -> None:
+    eng = engine("rabbitmq")
+    requester = connected(eng)
+    service = connected(eng)
+    service.send("SUBSCRIBE", {"id": "svc", "destination": "/queue/svc"})
+    requester.send("SEND", {"destination": "/queue/svc", "reply-to": "/temp-queue/r"}, b"question")
+    [request] = messages(service.frames())
+    reply_to = request.headers["reply-to"]
+    assert reply_to.startswith("/reply-queue/amq.gen-")
+    service.send("SEND", {"destination": reply_to}, b"answer")
+    [answer] = messages(requester.frames())
+    assert (answer.body, answer.headers["subscription"]) == (b"answer", "/temp-queue/r")
+    [error] = requester.send("SUBSCRIBE", {"id": "x", "destination": "/temp-queue/r"})
+    assert error.command == "ERROR"  # only usable in reply-to
+
+
+def test_strict_temp_queue_is_an_ordinary_name() -> None:
+    eng = engine("strict")
+    first, second = connected(eng), connected(eng)
+    first.send("SUBSCRIBE", {"id": "1", "destination": "/temp-queue/t"})
+    second.send("SEND", {"destination": "/temp-queue/t"}, b"shared")
+    assert [m.body for m in messages(first.frames())] == [b"shared"]
