@@ -6,6 +6,7 @@ HYPOTHESIS_PROFILE=ci; `dev` keeps the local edit-test loop quick.
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 # pytester drives sample projects in tests/plugin; pytest only honours this at the top level.
@@ -20,3 +21,21 @@ settings.register_profile(
 )
 settings.register_profile("dev", max_examples=200, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+def pytest_addoption(parser: "pytest.Parser") -> None:
+    parser.addoption(
+        "--soak",
+        action="store_true",
+        default=False,
+        help="also run the long load and fault tests marked soak (minutes each; see benchmarks/load.py)",
+    )
+
+
+def pytest_collection_modifyitems(config: "pytest.Config", items: "list[pytest.Item]") -> None:
+    if config.getoption("--soak"):
+        return
+    skip = pytest.mark.skip(reason="long soak test: run with --soak")
+    for item in items:
+        if "soak" in item.keywords:
+            item.add_marker(skip)

@@ -1,0 +1,113 @@
+"""A storm over sockets: hostile clients send mutated frames while well-behaved clients exchange messages.
+
+Used by the short test in the default suite and by its --soak form (and benchmarks/load.py).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from stomptest.broker import Broker
+from stomptest.client import Client
+from stomptest.protocol import ConnectionLost
+
+from .harness import hostile_session
+from .sockets import Outcome, exchange
+
+QUEUE = "/queue/good"
+
+
+@dataclass
+class StormResult:
+    outcomes: list[Outcome] = field(default_factory=list)
+    sent: list[bytes] = field(default_factory=list)
+    acked: Counter[bytes] = field(default_factory=Counter)
+    failures: list[str] = field(default_factory=list)
+
+
+def storm(
+    broker: Broker,
+    *,
+    seconds: float,
+    hostile: int = 16,
+    producers: int = 2,
+    consumers: int = 2,
+    max_messages: int = 400,
+    seed: int = 0,
+) -> StormResult:
+    """Run the storm for about `seconds`; every thread stops by itself (bounded in count and time)."""
+    result = StormResult()
+    lock = threading.Lock()
+    stop = threading.Event()
+    deadline = time.monotonic() + seconds
+
+    def attacker(index: int) -> None:
+        rng = random.Random(seed * 1000 + index)
+        for _ in range(10_000):
+            if time.monotonic() >= deadline:
+                return
+            try:
+                outcome = exchange(broker.port, hostile_session(rng), timeout=5.0)
+            except OSError as exc:
+                outcome = Outcome(reset=True, unreadable=f"connect failed: {exc}")
+            with lock:
+                result.outcomes.append(outcome)
+
+    def producer(index: int) -> None:
+        try:
+            with Client(broker.url) as client:
+                for number in range(max_messages):
+                    if time.monotonic() >= deadline:
+                        break
+                    body = f"p{index}-{number}".encode()
+                    client.send(QUEUE, body, receipt=True)
+                    with lock:
+                        result.sent.append(body)
+        except Exception as exc:  # reported, and the test fails on it
+            with lock:
+                result.failures.append(f"producer {index}: {exc!r}")
+
+    def consumer(index: int) -> None:
+        try:
+            with Client(broker.url) as client:
+                subscription = client.subscribe(
+                    QUEUE, ack="client-individual" if index % 2 else "client", headers={"activemq.prefetchSize": "10"}
+                )
+                quiet_since = None
+                for _ in range(1_000_000):
+                    message = subscription.receive(timeout=0.2)
+                    if message is None:
+                        if stop.is_set():
+                            quiet_since = quiet_since or time.monotonic()
+                            if time.monotonic() - quiet_since > 0.5:
+                                return
+                        continue
+                    quiet_since = None
+                    client.ack(message, receipt=True)
+                    with lock:
+                        result.acked[message.body] += 1
+        except ConnectionLost as exc:
+            with lock:
+                result.failures.append(f"consumer {index} lost its connection: {exc!r}")
+        except Exception as exc:
+            with lock:
+                result.failures.append(f"consumer {index}: {exc!r}")
+
+    threads = [threading.Thread(target=attacker, args=(i,), daemon=True) for i in range(hostile)]
+    threads += [threading.Thread(target=producer, args=(i,), daemon=True) for i in range(producers)]
+    readers = [threading.Thread(target=consumer, args=(i,), daemon=True) for i in range(consumers)]
+    for thread in threads + readers:
+        thread.start()
+    for thread in threads:
+        thread.join(seconds + 30)
+    stop.set()  # producers are done: consumers drain the queue, then stop when it stays quiet
+    for thread in readers:
+        thread.join(60)
+    alive = [thread.name for thread in threads + readers if thread.is_alive()]
+    if alive:
+        result.failures.append(f"threads still running: {alive}")
+    return result
