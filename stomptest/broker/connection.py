@@ -246,8 +246,8 @@ class Connection:
             values.setdefault("command", frame.command)
         values.setdefault("versions", ",".join(profile.versions))
         message_template, body_template = profile.error_texts[kind]
-        message = message_template.format_map(values).replace("\n", " ").replace("\r", " ")
-        body = body_template.format_map(values)
+        message = _printable(message_template.format_map(values).replace("\n", " ").replace("\r", " "))
+        body = _printable(body_template.format_map(values))
         headers = [("message", message)]
         if (kind == "version" and profile.version_error_header) or profile.error_version_header:
             headers.append(("version", ",".join(profile.versions)))
@@ -738,8 +738,12 @@ class Connection:
                     return
                 lines.append(name.translate(table) + ":" + value.translate(table))
         lines.append("\n")
-        data = "\n".join(lines).encode("utf-8", "surrogateescape" if version == "1.0" else "strict") + body + b"\x00"
-        self._write(data, PendingFrame("MESSAGE", headers, body))
+        try:
+            head = "\n".join(lines).encode("utf-8", "surrogateescape" if version == "1.0" else "strict")
+        except UnicodeEncodeError:  # 1.0 bytes that are not UTF-8, for a 1.1+ client: the careful path
+            self.send(Frame("MESSAGE", headers, body))
+            return
+        self._write(head + body + b"\x00", PendingFrame("MESSAGE", headers, body))
 
     # -- ACK and NACK
 
@@ -896,9 +900,13 @@ class Connection:
         try:
             return frame.encode(version)
         except FrameError:
-            # a header this version cannot carry (a LF for a 1.0 client, say): leave it out
-            kept = [(n, v) for n, v in frame.raw_headers if _encodable(n, v)]
+            pass
+        # a header this version cannot carry (a LF for a 1.0 client, bytes that are not UTF-8 for 1.1+): leave it out
+        kept = [(n, v) for n, v in frame.raw_headers if _encodable(n, v, version)]
+        try:
             return Frame(frame.command, kept, frame.body).encode(version)
+        except FrameError:
+            return Frame(frame.command, (), frame.body).encode(version)
 
     def _write(self, data: bytes, item: Frame | Heartbeat | PendingFrame) -> None:
         was_empty = not self._out
@@ -974,8 +982,20 @@ def _whole_seconds(ms: int) -> int:
     return max(1, ms // 1000) * 1000
 
 
-def _encodable(name: str, value: str) -> bool:
-    return bool(name) and not any(c in name + value for c in "\n\r\x00") and ":" not in name
+def _encodable(name: str, value: str, version: str = "1.0") -> bool:
+    text = name + value
+    if not name or ":" in name or any(c in text for c in "\n\r\x00"):
+        return False
+    try:
+        text.encode("utf-8", "surrogateescape" if version == "1.0" else "strict")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _printable(text: str) -> str:
+    """Error texts quote client input, which in 1.0 may hold bytes that are not UTF-8."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _ignore(connection: Connection) -> None:

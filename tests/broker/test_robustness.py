@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from stomptest.broker import PROFILES, Broker
@@ -40,6 +40,7 @@ streams = st.one_of(
 )
 
 
+@example(profile="activemq", version="1.0", data=b"SUBSCRIBE\ndestination::i\nack:\x80\n\n\x00", cuts=[])
 @given(
     profile=st.sampled_from(sorted(PROFILES)),
     version=st.sampled_from(["1.0", "1.1", "1.2"]),
@@ -123,3 +124,15 @@ def test_engine_bystander_untouched_by_a_closing_peer() -> None:
     assert rude.connection.closed
     connected(eng).send("SEND", {"destination": "/queue/k"}, b"m")
     assert [f.body for f in keeper.frames() if f.command == "MESSAGE"] == [b"m"]
+
+
+def test_1_0_bytes_that_are_not_utf_8_do_not_reach_a_1_2_client_as_garbage() -> None:
+    eng = engine("strict")
+    consumer = connected(eng, "1.2")
+    consumer.send("SUBSCRIBE", {"id": "1", "destination": "/queue/u"})
+    producer = connected(eng, "1.0")
+    producer.raw(b"SEND\ndestination:/queue/u\nx-bin:\xff\xfe\nx-ok:fine\n\nbody\x00")
+    [message] = [f for f in consumer.frames() if f.command == "MESSAGE"]
+    assert message.headers["x-ok"] == "fine"
+    assert "x-bin" not in message.headers
+    assert not eng.internal_errors
