@@ -90,9 +90,17 @@ class Parser:
     def version(self, version: str) -> None:
         self._version = spec.check_version(version)
         self._commands = _COMMANDS_1_0 if version == "1.0" else spec.COMMANDS
-        self._escaped = version != "1.0"
-        self._cache = _HeaderCache(version if version != "1.0" else None)
-        self._verbatim = _HeaderCache(None)  # CONNECT, STOMP and CONNECTED in 1.1+
+        # command -> (the cache that splits its header lines, whether it may not have a body).
+        # A header line seen before is not split again: brokers repeat most of them.
+        escaped = _HeaderCache(version if version != "1.0" else None)
+        verbatim = _HeaderCache(None)  # 1.0, and CONNECT, STOMP and CONNECTED in 1.1+
+        self._known = {
+            command: (
+                verbatim if command in spec.UNESCAPED_COMMANDS else escaped,
+                version != "1.0" and command not in spec.BODY_COMMANDS,
+            )
+            for command in self._commands
+        }
 
     @property
     def buffered(self) -> int:
@@ -156,7 +164,8 @@ class Parser:
         version = self._version
         crlf = version == "1.2"
         beats = version != "1.0"
-        commands = self._commands
+        known = self._known
+        max_frame_bytes = self.max_frame_bytes
         out: list[Item] = []
         pos = 0
         while pos < n:
@@ -192,6 +201,7 @@ class Parser:
             if self._open_head:
                 self._open_head = False
                 self._counted = self._lines = self._line_start = 0
+            head_scanned = self._head_scanned
             try:
                 text = buf[pos:end].decode("utf-8")
             except UnicodeDecodeError as exc:
@@ -203,15 +213,15 @@ class Parser:
             else:
                 lines = text.split("\n")
             command = lines[0]
-            if command not in commands:
+            rules = known.get(command)
+            if rules is None:
                 raise self._command_error(command, pos, out)
+            cache, no_body = rules
             if len(lines) > self.max_headers + 1:
                 raise self._error(f"more than max_headers={self.max_headers} headers", pos, out)
             if end - pos > self.max_header_bytes:
                 self._check_line_lengths(buf, pos, lines, out)
             del lines[0]
-            # A header line seen before is not split again: brokers repeat most of them.
-            cache = self._cache if not self._escaped or command not in spec.UNESCAPED_COMMANDS else self._verbatim
             try:
                 raw = tuple(map(cache.__getitem__, lines))
             except _BadHeader as exc:
@@ -223,7 +233,6 @@ class Parser:
                 first = _first_wins(raw)
             # -- the body: sliced by content-length, or ended by the first NUL
             start = end + skip
-            no_body = beats and command not in spec.BODY_COMMANDS
             length_text = first.get("content-length")
             if length_text is not None:
                 if not (length_text.isascii() and length_text.isdigit()):
@@ -238,7 +247,7 @@ class Parser:
                         out,
                     )
                 stop = start + length
-                if stop + 1 - pos > self.max_frame_bytes:
+                if stop + 1 - pos > max_frame_bytes:
                     raise self._error(
                         f"content-length:{_clip(length_text)} makes the frame larger than "
                         f"max_frame_bytes={self.max_frame_bytes}",
@@ -258,7 +267,7 @@ class Parser:
                     )
             elif nul >= 0:
                 stop = nul
-                if stop + 1 - pos > self.max_frame_bytes:
+                if stop + 1 - pos > max_frame_bytes:
                     raise self._error(f"frame is larger than max_frame_bytes={self.max_frame_bytes}", pos, out)
             else:
                 if no_body and start < n:
@@ -279,7 +288,7 @@ class Parser:
             _set_headers(frame, first)
             out.append(frame)
             pos = stop + 1
-            if self._head_scanned:
+            if head_scanned:
                 self._head_scanned = self._need = 0
                 self._awaiting_nul = False
         if pos:
