@@ -10,6 +10,7 @@ asks for one. Fixtures: `stomp_broker`, `stomp_url`, `stomp_client`, `stomp_asyn
 from __future__ import annotations
 
 import contextlib
+import importlib
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
@@ -160,11 +161,14 @@ def _token() -> str:
     return uuid.uuid4().hex[:10]
 
 
-def _external(settings: Settings) -> ExternalBroker:
+def _external(request: pytest.FixtureRequest, settings: Settings) -> ExternalBroker:
     from stomptest.testing.external import ExternalBroker
 
     assert settings.target is not None
-    return ExternalBroker(settings.target, token=_token(), versions=settings.versions, profile=settings.profile)
+    context: ssl.SSLContext | None = request.getfixturevalue("stomp_client_ssl_context")
+    return ExternalBroker(
+        settings.target, token=_token(), versions=settings.versions, profile=settings.profile, ssl_context=context
+    )
 
 
 def _marker_config(request: pytest.FixtureRequest) -> dict[str, Any]:
@@ -185,9 +189,10 @@ class BrokerFactory:
     Each call makes a `FakeBroker` (started unless `start=False`); all are stopped after the test.
     """
 
-    def __init__(self, settings: Settings, registry: _Registry) -> None:
+    def __init__(self, settings: Settings, registry: _Registry, ssl_context: ssl.SSLContext | None = None) -> None:
         self.settings = settings
         self.registry = registry
+        self.ssl_context = ssl_context  # the default: stomp_broker_ssl_context
         self.brokers: list[FakeBroker] = []
 
     def __call__(
@@ -203,7 +208,8 @@ class BrokerFactory:
     ) -> FakeBroker:
         from stomptest.testing.fake import FakeBroker
 
-        broker = FakeBroker(host, port, profile or self.settings.profile, users, ssl_context, **limits)
+        context = ssl_context if ssl_context is not None else self.ssl_context
+        broker = FakeBroker(host, port, profile or self.settings.profile, users, context, **limits)
         self.brokers.append(self.registry.add(broker))
         if start:
             broker.start()
@@ -222,28 +228,46 @@ class BrokerFactory:
             raise errors[0]
 
 
+@pytest.fixture(scope="session")
+def stomp_broker_ssl_context() -> ssl.SSLContext | None:
+    """Override to serve TLS: a server-side context with a certificate loaded (default None: plain TCP)."""
+    return None
+
+
+@pytest.fixture(scope="session")
+def stomp_client_ssl_context() -> ssl.SSLContext | None:
+    """Override to trust the brokers' certificate: used by stomp_client, stomp_async_client and the
+    --stomp-url handle for ssl:// URLs (default None: the system's default verifying context)."""
+    return None
+
+
 @pytest.fixture
-def stomp_broker_factory(request: pytest.FixtureRequest) -> Iterator[BrokerFactory]:
+def stomp_broker_factory(
+    request: pytest.FixtureRequest, stomp_broker_ssl_context: ssl.SSLContext | None
+) -> Iterator[BrokerFactory]:
     """Make more fake brokers in one test (several profiles, a failover pair); all stop after the test."""
     settings = _settings(request)
     if settings.target is not None:
         pytest.skip(f"stomp_broker_factory makes fake brokers; running against {settings.target.shown}")
-    factory = BrokerFactory(settings, request.config.stash[_REGISTRY])
+    factory = BrokerFactory(settings, request.config.stash[_REGISTRY], stomp_broker_ssl_context)
     yield factory
     factory.close()
 
 
 @pytest.fixture
-def stomp_broker(request: pytest.FixtureRequest) -> Iterator[BrokerHandle]:
+def stomp_broker(
+    request: pytest.FixtureRequest, stomp_broker_ssl_context: ssl.SSLContext | None
+) -> Iterator[BrokerHandle]:
     """A fresh fake broker for this test (configured by @pytest.mark.stomp_broker), or the --stomp-url handle."""
     settings = _settings(request)
     if settings.target is not None:
-        yield _external(settings)
+        yield _external(request, settings)
         return
     from stomptest.testing.fake import FakeBroker
 
     config = _marker_config(request)
     config.setdefault("profile", settings.profile)
+    config.setdefault("ssl_context", stomp_broker_ssl_context)
     try:
         broker = FakeBroker(**config)
     except TypeError as exc:
@@ -255,11 +279,14 @@ def stomp_broker(request: pytest.FixtureRequest) -> Iterator[BrokerHandle]:
 
 
 @pytest.fixture(scope="session")
-def _stomp_session_broker(pytestconfig: pytest.Config) -> Iterator[FakeBroker]:
+def _stomp_session_broker(
+    pytestconfig: pytest.Config, stomp_broker_ssl_context: ssl.SSLContext | None
+) -> Iterator[FakeBroker]:
     from stomptest.testing.fake import FakeBroker
 
     registry = pytestconfig.stash[_REGISTRY]
-    broker = registry.add(FakeBroker(profile=pytestconfig.stash[_SETTINGS].profile))
+    profile = pytestconfig.stash[_SETTINGS].profile
+    broker = registry.add(FakeBroker(profile=profile, ssl_context=stomp_broker_ssl_context))
     broker.start()
     yield broker
     registry.stop(broker)
@@ -270,7 +297,7 @@ def stomp_broker_session(request: pytest.FixtureRequest) -> Iterator[BrokerHandl
     """One fake broker for the whole session (per xdist worker), cleared before and after each test."""
     settings = _settings(request)
     if settings.target is not None:
-        yield _external(settings)
+        yield _external(request, settings)
         return
     if request.node.get_closest_marker("stomp_broker") is not None:
         raise pytest.UsageError(
@@ -313,6 +340,9 @@ def _client_options(request: pytest.FixtureRequest, handle: BrokerHandle) -> dic
     else:
         offered = list(versions) if len(versions) > 1 else versions[0]
     options: dict[str, Any] = {"version": offered, "host": handle.vhost}
+    context = request.getfixturevalue("stomp_client_ssl_context")
+    if context is not None:
+        options["ssl_context"] = context
     if handle.login is not None:
         options["login"] = handle.login
     if handle.passcode is not None:
@@ -322,8 +352,7 @@ def _client_options(request: pytest.FixtureRequest, handle: BrokerHandle) -> dic
 
 def _client_class(name: str) -> Callable[..., Any]:
     try:
-        module = __import__("stomptest.client", fromlist=[name])
-        found: Callable[..., Any] = getattr(module, name)
+        found: Callable[..., Any] = getattr(importlib.import_module("stomptest.client"), name)
     except (ImportError, AttributeError):
         pytest.fail(f"stomptest.client.{name} is not available in this installation", pytrace=False)
     return found
