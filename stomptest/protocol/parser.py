@@ -164,8 +164,11 @@ class Parser:
         version = self._version
         crlf = version == "1.2"
         beats = version != "1.0"
+        any_cr = crlf and b"\r" in buf  # one scan here spares a search per frame
         known = self._known
         max_frame_bytes = self.max_frame_bytes
+        max_header_bytes = self.max_header_bytes
+        max_lines = self.max_headers + 1
         out: list[Item] = []
         pos = 0
         while pos < n:
@@ -189,8 +192,8 @@ class Parser:
             bound = n if nul < 0 else nul
             end = buf.find(b"\n\n", scan, bound)
             skip = 2
-            if crlf:
-                cr = buf.find(b"\r", scan, bound if end < 0 else end)  # one-byte search: cheap when there is none
+            if any_cr:
+                cr = buf.find(b"\r", scan, bound if end < 0 else end)
                 if cr >= 0:
                     crlf_end = buf.find(b"\n\r\n", max(scan, cr - 1), bound if end < 0 else end + 1)
                     if crlf_end >= 0 and (end < 0 or crlf_end < end):
@@ -217,9 +220,9 @@ class Parser:
             if rules is None:
                 raise self._command_error(command, pos, out)
             cache, no_body = rules
-            if len(lines) > self.max_headers + 1:
+            if len(lines) > max_lines:
                 raise self._error(f"more than max_headers={self.max_headers} headers", pos, out)
-            if end - pos > self.max_header_bytes:
+            if end - pos > max_header_bytes:
                 self._check_line_lengths(buf, pos, lines, out)
             del lines[0]
             try:
