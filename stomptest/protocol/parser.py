@@ -2,12 +2,15 @@
 
 Theory of operation. Unconsumed bytes sit in `_buf`, and a partial frame always
 starts at `_buf[0]`. Scanning resumes where the last attempt stopped, so a frame
-trickling in byte by byte costs linear time, and once the size of the rest of a
-frame is known (`content-length`) or only a NUL can end it, new chunks are parked
-in a list and joined once, so a large body is copied a constant number of times
-however small the chunks. Limits are checked against what has arrived, before the
-body is allocated. After a `FrameError` the stream cannot be resynchronised, so
-the parser refuses further input.
+trickling in byte by byte costs linear time. Chunks that cannot complete anything
+are parked in a list and joined once, when one can: the rest of a body whose size
+is known (`content-length`), a body waiting for its NUL, a header line still
+growing. So a large body is copied a constant number of times however small the
+chunks, and limits are checked against what has arrived, before anything is
+allocated for it. Header lines go through a per-version cache (most lines repeat
+from frame to frame), so the common case costs one C-level lookup per line. Only
+`_parse` and its helpers raise, always `FrameError`; after one the stream cannot
+be resynchronised, so the parser refuses further input.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ _MAX_DIGITS = 18  # a longer content-length is beyond any limit (and int() of hu
 
 _new = object.__new__
 _CACHE_SIZE = 1024  # distinct header lines remembered; the cache starts over when full
+_CACHED_LINE = 256  # longer lines are not remembered, so the cache stays small whatever a peer sends
 
 
 class Parser:
@@ -409,9 +413,11 @@ class _HeaderCache(dict[str, tuple[str, str]]):
             except _BadEscape as exc:
                 problem = f"the invalid escape {exc.args[0]!r} (STOMP {self.version} allows only {self.allowed})"
                 raise _BadHeader(problem, line) from None
-        if len(self) >= _CACHE_SIZE:
-            self.clear()
-        pair = self[line] = (name, value)
+        pair = (name, value)
+        if len(line) <= _CACHED_LINE:
+            if len(self) >= _CACHE_SIZE:
+                self.clear()
+            self[line] = pair
         return pair
 
 

@@ -438,3 +438,16 @@ def test_feed_takes_bytes_like_objects() -> None:
 
 def test_empty_feed() -> None:
     assert Parser().feed(b"") == []
+
+
+def test_header_lines_are_read_by_the_current_version() -> None:
+    # header lines are cached per version: a change of version must not reuse 1.2's reading
+    parser = Parser("1.2")
+    assert parser.feed(b"SEND\nx:a\\rb\n\n\x00") == [Frame("SEND", [("x", "a\rb")])]
+    parser.version = "1.1"
+    with pytest.raises(FrameError, match="invalid escape"):
+        parser.feed(b"SEND\nx:a\\rb\n\n\x00")
+    parser = Parser("1.2")
+    parser.feed(b"SEND\nx:a\\cb\n\n\x00")
+    parser.version = "1.0"
+    assert parser.feed(b"SEND\nx:a\\cb\n\n\x00") == [Frame("SEND", [("x", "a\\cb")])]
