@@ -49,3 +49,58 @@ def test_stopped_brokers_are_freed() -> None:
     gc.collect()
     alive = sum(ref() is not None for ref in hosts)
     assert alive == 0, f"{alive} of 30 stopped hosts still alive"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="AsyncClient._ready (client/aio.py): after the broker closes right behind CONNECTED, the next call "
+    "raises ProtocolError('the client is connected: call connect() first') instead of ConnectionLost; "
+    "client engineer",
+)
+def test_async_call_after_the_broker_closed_raises_connection_lost() -> None:
+    import asyncio
+    import socket
+    import threading
+
+    from stomptest.client import AsyncClient
+    from stomptest.protocol import ConnectionLost, ProtocolError
+
+    tries = 10
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(5)
+
+    def serve() -> None:  # CONNECTED, then close: tries times
+        for _ in range(tries):
+            try:
+                sock, _ = listener.accept()
+            except OSError:
+                return
+            with sock:
+                sock.recv(4096)
+                sock.sendall(b"CONNECTED\nversion:1.2\n\n\x00")
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+
+    async def main() -> list[str]:
+        found = []
+        for _ in range(tries):
+            client = AsyncClient(f"tcp://127.0.0.1:{listener.getsockname()[1]}")
+            await client.connect()
+            try:
+                await client.subscribe("/queue/a")
+                found.append("ok")
+            except ConnectionLost:
+                found.append("ConnectionLost")
+            except ProtocolError as exc:  # the bug
+                found.append(f"ProtocolError: {exc}")
+            await client.close()
+        return found
+
+    try:
+        outcomes = asyncio.run(main())
+    finally:
+        listener.close()
+        server.join(5)
+    wrong = [outcome for outcome in outcomes if outcome.startswith("ProtocolError")]
+    assert not wrong, f"{len(wrong)} of {tries}: {wrong[0]}"
