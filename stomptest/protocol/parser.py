@@ -392,10 +392,10 @@ class _HeaderCache(dict[str, tuple[str, str]]):
     def __init__(self, version: str | None) -> None:
         """`version` None: never unescape (1.0, and CONNECT, STOMP and CONNECTED in 1.1+)."""
         super().__init__()
-        table = spec.UNESCAPES[version] if version is not None else {}
-        self.unescape = _unescaper(table) if table else None
-        self.allowed = ", ".join(sorted("\\" + code for code in table))
         self.version = version
+        self.table = spec.UNESCAPES[version] if version is not None else {}
+        self.cr = "r" in self.table
+        self.slow = _unescaper(self.table)  # escaped backslashes, and the exact error
 
     def __missing__(self, line: str) -> tuple[str, str]:
         name, colon, value = line.partition(":")
@@ -403,22 +403,35 @@ class _HeaderCache(dict[str, tuple[str, str]]):
             raise _BadHeader("no ':' between name and value", line)
         if not name:
             raise _BadHeader("an empty name", line)
-        unescape = self.unescape
-        if unescape is not None and "\\" in line:
-            try:
-                if "\\" in name:
-                    name = unescape(name)
-                if "\\" in value:
-                    value = unescape(value)
-            except _BadEscape as exc:
-                problem = f"the invalid escape {exc.args[0]!r} (STOMP {self.version} allows only {self.allowed})"
-                raise _BadHeader(problem, line) from None
+        if "\\" in line and self.table:
+            name, value = self._unescape(line, name, value)
         pair = (name, value)
         if len(line) <= _CACHED_LINE:
             if len(self) >= _CACHE_SIZE:
                 self.clear()
             self[line] = pair
         return pair
+
+    def _unescape(self, line: str, name: str, value: str) -> tuple[str, str]:
+        if "\\\\" not in line:
+            # every backslash must start one of the simple escapes: replace them, then check
+            if "\\" in name:
+                name = name.replace("\\n", "\n").replace("\\c", ":")
+                if self.cr:
+                    name = name.replace("\\r", "\r")
+            if "\\" in value:
+                value = value.replace("\\n", "\n").replace("\\c", ":")
+                if self.cr:
+                    value = value.replace("\\r", "\r")
+            if "\\" not in name and "\\" not in value:
+                return name, value
+        unescape = self.slow
+        try:
+            return unescape(line.partition(":")[0]), unescape(line.partition(":")[2])
+        except _BadEscape as exc:
+            allowed = ", ".join(sorted("\\" + code for code in self.table))
+            problem = f"the invalid escape {exc.args[0]!r} (STOMP {self.version} allows only {allowed})"
+            raise _BadHeader(problem, line) from None
 
 
 _ESCAPE = re.compile(r"\\(.?)", re.S)
