@@ -196,6 +196,7 @@ class Client:
         self._pending: list[bytes] = []  # encoded frames not yet written (guarded by _write_lock)
         self._pending_bytes = 0
         self._flush_wake = threading.Event()
+        self._send_lock = threading.Lock()  # taken under _write_lock, held while writing: keeps batches in order
         self._flusher: threading.Thread | None = None
         self._inbox: collections.deque[tuple[int, Message]] = collections.deque()
         self._inbox_cond = threading.Condition(threading.Lock())
@@ -555,11 +556,14 @@ class Client:
                 with self._write_lock:
                     with self._lock:
                         data = session.beat() if session.state is CONNECTED else b""
+                    taken = None
                     if data and sock is self._sock:
                         self._pending.append(data)
-                        with contextlib.suppress(ConnectionLost):  # the reader reports the loss
-                            self._flush_locked(sock, "a heart-beat")
-                        self.heartbeats_sent += 1
+                        taken = self._take_locked()
+                if taken is not None:
+                    with contextlib.suppress(ConnectionLost):  # the reader reports the loss
+                        self._send_taken(sock, taken, "a heart-beat")
+                    self.heartbeats_sent += 1
                 until_beat = session.heartbeat.send / 1000.0
             waits.append(until_beat)
         receive_ms = session.heartbeat.receive
@@ -612,37 +616,53 @@ class Client:
             if sock is None:
                 raise self._down()
             data = frame.encode(version)
+            wake = not self._pending
             self._pending.append(data)
             self._pending_bytes += len(data)
+            taken = None
             if registered is not None or frame.command == "DISCONNECT" or self._pending_bytes >= _FLUSH_BYTES:
-                self._flush_locked(sock, frame.command)
-            else:
-                self._flush_wake.set()
+                taken = self._take_locked()
+        if taken is not None:
+            self._send_taken(sock, taken, frame.command)
+        elif wake:
+            self._flush_wake.set()
         return frame, registered
 
-    def _flush_locked(self, sock: socket.socket, what: str) -> None:
-        """Write the buffered frames (the caller holds `_write_lock`)."""
+    def _take_locked(self) -> bytes | None:
+        """Take the buffered frames and the turn to write them (the caller holds `_write_lock`).
+
+        Writing happens after `_write_lock` is released, so callers can go on buffering
+        meanwhile; `_send_lock`, taken here in buffer order, keeps the batches in order.
+        """
         pending = self._pending
         if not pending:
-            return
+            return None
         data = pending[0] if len(pending) == 1 else b"".join(pending)
         pending.clear()
         self._pending_bytes = 0
+        self._send_lock.acquire()
+        return data
+
+    def _send_taken(self, sock: socket.socket, data: bytes, what: str) -> None:
         try:
             sock.sendall(data)
         except OSError as exc:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
             raise ConnectionLost(f"writing {what} failed: {exc}") from exc
+        finally:
+            self._send_lock.release()
         self._last_sent = time.monotonic()
 
     def flush(self) -> None:
         """Write out frames still buffered (see the module docstring); calls that wait do it themselves."""
-        if self._pending:
-            with self._write_lock:
-                sock = self._sock
-                if sock is not None:
-                    self._flush_locked(sock, "buffered frames")
+        if not self._pending:
+            return
+        with self._write_lock:
+            sock = self._sock
+            taken = self._take_locked() if sock is not None else None
+        if sock is not None and taken is not None:
+            self._send_taken(sock, taken, "buffered frames")
 
     def _flush_loop(self) -> None:
         while not self._stop.is_set():
