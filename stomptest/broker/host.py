@@ -276,6 +276,8 @@ class Host:
                 if not data:
                     break
                 connection.receive_data(data, time.time())
+                if connection.output_size and not self.segment_size:
+                    self._flush(client)  # answer at once instead of waking the writer (round-trip latency)
         except OSError:
             pass
         finally:
@@ -305,19 +307,31 @@ class Host:
             while True:
                 wake.wait()
                 wake.clear()
-                while True:
-                    data = connection.data_to_send()
-                    if not data:
-                        break
-                    client.drained.clear()
-                    self._send(sock, data)
-                    client.drained.set()
-                if connection.closing:
+                self._flush(client)
+                if connection.closing and not client.drained.is_set():
+                    client.drained.wait()  # the reader is still writing the last bytes
+                if connection.closing and not connection.output_size:
                     break
         except OSError:
             pass
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
+
+    def _flush(self, client: _Client) -> None:
+        """Send what the connection has queued; one writer at a time (`drained` is clear while one writes)."""
+        drained = client.drained
+        if not drained.is_set():
+            return  # the other greenlet is writing and will send what was queued meanwhile
+        connection = client.connection
+        drained.clear()
+        try:
+            while True:
+                data = connection.data_to_send()
+                if not data:
+                    break
+                self._send(client.socket, data)
+        finally:
+            drained.set()
 
     def _send(self, sock: Any, data: bytes) -> None:
         size = self.segment_size
