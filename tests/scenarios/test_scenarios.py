@@ -7,9 +7,11 @@ the broker delivered.
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
-from stomptest.client import Client, ClientSubscription
+from stomptest.client import AsyncClient, Client, ClientSubscription
 from stomptest.protocol import BrokerError, Message
 
 from . import expect
@@ -285,3 +287,27 @@ def test_disconnect_waits_until_everything_sent_was_processed(target: Target) ->
     consumer = target.client()
     subscription = consumer.subscribe(queue)
     assert [must_receive(subscription).body for _ in range(20)] == [str(i).encode() for i in range(20)]
+
+
+# --- the asyncio client, same brokers ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", ["1.1", "1.2"])
+def test_async_client_sends_receives_acknowledges_and_commits(target: Target, version: str) -> None:
+    queue = target.queue()
+
+    async def main() -> list[bytes]:
+        async with AsyncClient(target.url, version=version, **target.options) as client:
+            subscription = await client.subscribe(queue, ack="client-individual", receipt=True)
+            async with client.transaction() as tx:
+                await client.send(queue, b"first", transaction=tx)
+            await client.send(queue, b"second", receipt=True)
+            got = []
+            async for message in subscription:
+                got.append(message.body)
+                await client.ack(message, receipt=True)
+                if len(got) == 2:
+                    break
+            return got
+
+    assert asyncio.run(main()) == [b"first", b"second"]
