@@ -761,8 +761,12 @@ class AsyncClient:
             self._stop.set()
         try:
             if self._status == "connected":
-                with contextlib.suppress(ConnectionLost, BrokerError):
+                try:
                     await self._write(lambda s: s.disconnect(receipt=receipt), receipt, timeout)
+                except ConnectionLost:
+                    pass  # the broker may close first; the connection ends either way
+                except BrokerError as exc:
+                    self._errors.append(exc)  # raised below, once the connection is closed
         finally:
             await self._shutdown()
         self._raise_pending()

@@ -863,8 +863,10 @@ class Client:
                 try:
                     frame, waiter = self._write(lambda s: s.disconnect(receipt=receipt), receipt)
                     self._await(frame, waiter, timeout)
-                except (ConnectionLost, BrokerError):
-                    pass  # the broker may close first, or complain; the connection ends either way
+                except ConnectionLost:
+                    pass  # the broker may close first; the connection ends either way
+                except BrokerError as exc:
+                    self._errors.append(exc)  # raised below, once the connection is closed
         finally:
             self._shutdown()
         self._raise_pending()

@@ -13,7 +13,7 @@ import pytest
 
 from stomptest.broker import Broker
 from stomptest.client import Client
-from stomptest.protocol import ConnectionLost, Lost
+from stomptest.protocol import BrokerError, ConnectionLost, Lost
 
 from .conftest import failover
 
@@ -148,3 +148,17 @@ def test_disconnect_while_reconnecting_stops_the_attempts(broker: Broker) -> Non
     assert lost.wait(5)
     client.disconnect()
     assert client.status == "closed"
+
+
+def test_error_then_close_is_raised_and_the_client_reconnects(broker: Broker) -> None:
+    reconnected = threading.Event()
+    with Client(failover(broker), on_reconnect=lambda c: reconnected.set()) as client:
+        client.on_connection_lost = lambda lost, cause: None
+        subscription = client.subscribe("/queue/e", receipt=True)
+        broker.send_error(message="going away", close=True)
+        assert reconnected.wait(5)
+        with pytest.raises(BrokerError, match="going away"):
+            client.send("/queue/e", b"")
+        client.send("/queue/e", b"after", receipt=True)
+        message = subscription.receive(timeout=5)
+        assert message is not None and message.body == b"after"

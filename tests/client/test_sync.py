@@ -272,3 +272,15 @@ def test_lost_connection_without_callback_is_logged(broker: Broker, caplog: pyte
         assert message is not None
         client.ack(message)
     assert "1 unacknowledged message(s) will be redelivered" in caplog.text
+
+
+def test_pending_error_is_raised_by_disconnect_after_closing(broker: Broker) -> None:
+    client = Client(broker.url)
+    client.connect()
+    broker.wait_for_connections(1)
+    broker.send_error(message="unread", close=False)
+    broker.wait_for(lambda _: len(client._errors) == 1, what="the client to have the ERROR queued")
+    with pytest.raises(BrokerError, match="unread"):
+        client.disconnect()
+    assert client.status == "closed"
+    broker.wait_for_connections(0, exactly=True)
