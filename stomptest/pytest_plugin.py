@@ -176,7 +176,7 @@ def _marker_config(request: pytest.FixtureRequest) -> dict[str, Any]:
     if marker is None:
         return {}
     if len(marker.args) > 1:
-        raise pytest.UsageError("@pytest.mark.stomp_broker takes at most one positional argument, the profile")
+        pytest.fail("@pytest.mark.stomp_broker takes at most one positional argument, the profile", pytrace=False)
     config = dict(marker.kwargs)
     if marker.args:
         config["profile"] = marker.args[0]
@@ -270,8 +270,8 @@ def stomp_broker(
     config.setdefault("ssl_context", stomp_broker_ssl_context)
     try:
         broker = FakeBroker(**config)
-    except TypeError as exc:
-        raise pytest.UsageError(f"@pytest.mark.stomp_broker: {exc}") from None
+    except (TypeError, ValueError) as exc:  # ConfigurationError is a ValueError
+        pytest.fail(f"{request.node.nodeid}: @pytest.mark.stomp_broker: {exc}", pytrace=False)
     registry = request.config.stash[_REGISTRY]
     registry.add(broker).start()
     yield broker
@@ -300,9 +300,10 @@ def stomp_broker_session(request: pytest.FixtureRequest) -> Iterator[BrokerHandl
         yield _external(request, settings)
         return
     if request.node.get_closest_marker("stomp_broker") is not None:
-        raise pytest.UsageError(
+        pytest.fail(
             f"{request.node.nodeid}: @pytest.mark.stomp_broker configures stomp_broker, not the shared "
-            "stomp_broker_session (whose profile is --stomp-profile); use stomp_broker for this test"
+            "stomp_broker_session (whose profile is --stomp-profile); use stomp_broker for this test",
+            pytrace=False,
         )
     broker: FakeBroker = request.getfixturevalue("_stomp_session_broker")
     broker.clear()

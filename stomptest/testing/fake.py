@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Literal, TypeVar
 
-from stomptest.broker.broker import Broker, WaitTimeout
+from stomptest.broker.broker import Broker, BrokerFailure, WaitTimeout
 from stomptest.broker.inspect import TranscriptEntry, transcript
 from stomptest.broker.profiles import Profile
 from stomptest.protocol.frame import Frame
@@ -55,6 +55,7 @@ class FakeBroker(Broker):
     ) -> None:
         super().__init__(host, port, profile, users, ssl_context, **limits)
         self._baseline = 0  # connections up to this id belong to earlier tests (session broker)
+        self._errors_before = 0  # internal errors reported to earlier tests
         self._users = dict(users or {})
 
     # -- what a client needs to reach it
@@ -79,9 +80,19 @@ class FakeBroker(Broker):
         return name
 
     def clear(self) -> None:
-        """Drop connections, messages and the record of what was sent: the next test starts clean."""
+        """Drop connections, messages and the record of what was sent: the next test starts clean.
+
+        `check()` then reports only failures that happen after the clear.
+        """
         self.reset()
         self._baseline = self._call(self._last_connection_id)
+        self._errors_before = self._call(lambda: len(self.engine.internal_errors))
+
+    def check(self) -> None:
+        """Raise `BrokerFailure` if the broker hit a bug of its own (since the last `clear()`)."""
+        errors = self._call(lambda: list(self.engine.internal_errors))[self._errors_before :]
+        if errors:
+            raise BrokerFailure(f"the broker failed {len(errors)} time(s); first:\n{errors[0]}")
 
     def _last_connection_id(self) -> int:
         engine = self.engine

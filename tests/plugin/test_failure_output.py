@@ -210,3 +210,18 @@ def test_a_failure_inside_the_broker_is_raised_in_the_test(pytester: pytest.Pyte
             "E*KeyError: 'bang' while dispatching",
         ]
     )
+
+
+def test_a_failure_inside_the_session_broker_is_raised_in_that_test_only(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        def test_breaks_it(stomp_broker_session):
+            stomp_broker_session.engine.internal_errors.append("KeyError: 'boom' in the session broker")
+
+        def test_after(stomp_broker_session):
+            stomp_broker_session.check()
+        """
+    )
+    result = pytester.runpytest_inprocess("-p", "no:xdist")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(["*ERROR at teardown of test_breaks_it*", "E*KeyError: 'boom' in the session broker"])

@@ -87,14 +87,19 @@ def test_the_marker_sets_profile_users_and_limits(pytester: pytest.Pytester) -> 
         def test_bad_profile(stomp_broker):
             pass
 
+        @pytest.mark.stomp_broker(max_nonsense=3)
+        def test_bad_limit(stomp_broker):
+            pass
+
         @pytest.mark.stomp_broker(profile="rabbitmq")
         def test_marker_with_the_session_broker(stomp_broker_session):
             pass
         """
     )
     result = pytester.runpytest_inprocess("-p", "no:xdist")
-    result.assert_outcomes(passed=1, errors=2)
-    result.stdout.fnmatch_lines(["*unknown broker profile 'nope'*"])
+    result.assert_outcomes(passed=1, errors=3)
+    result.stdout.fnmatch_lines(["*::test_bad_profile: @pytest.mark.stomp_broker: unknown broker profile 'nope'*"])
+    result.stdout.fnmatch_lines(["*::test_bad_limit: @pytest.mark.stomp_broker: unknown limit(s) max_nonsense: use*"])
     result.stdout.fnmatch_lines(["*@pytest.mark.stomp_broker configures stomp_broker, not the shared*"])
 
 
