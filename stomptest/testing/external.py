@@ -193,7 +193,7 @@ def _count(
     found: list[SentMessage], destination: str, body: bytes | None, headers: HeadersArg, count: int | None
 ) -> bool:
     hits = sum(matches(m, destination, body, headers) for m in found)
-    return hits > (count or 0) if count is not None else hits >= 1
+    return hits >= (count or 1)
 
 
 class _Line:
