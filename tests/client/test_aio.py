@@ -9,7 +9,7 @@ import pytest
 
 from stomptest.broker import Broker
 from stomptest.client import AsyncClient
-from stomptest.protocol import BrokerError, ConnectionLost, Lost, Message, ProtocolError
+from stomptest.protocol import BrokerError, ConnectionLost, ConnectTimeout, Lost, Message, ProtocolError
 
 from .conftest import failover
 
@@ -196,3 +196,20 @@ def test_connect_again_after_failure_replays_subscriptions(broker: Broker) -> No
         return message.body
 
     assert asyncio.run(main()) == b"hello"
+
+
+def test_silent_listener_times_out_and_the_socket_is_closed() -> None:
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+    try:
+        with pytest.raises(ConnectTimeout, match="TimeoutError"):
+            asyncio.run(AsyncClient(f"tcp://127.0.0.1:{port}", connect_timeout=0.2).connect())
+        accepted, _ = server.accept()
+        accepted.settimeout(5)
+        assert accepted.recv(4096).startswith(b"CONNECT")
+        assert accepted.recv(4096) == b""  # closed by the client: nothing leaked
+        accepted.close()
+    finally:
+        server.close()
