@@ -340,6 +340,14 @@ class Connection:
         stream = b"".join(self._unparsed)
         self._unparsed.clear()
         at = max((error.offset or self._unparsed_start) - self._unparsed_start, 0)
+        if "invalid escape" in text and self.profile.undefined_escapes == "keep" and self.state == "connected":
+            start = stream.rfind(b"\x00", 0, at) + 1  # the offset may point into the frame: back to its start
+            while stream[start : start + 1] in (b"\n", b"\r"):
+                start += 1
+            repaired = _keep_undefined_escapes(stream, start, self._parser.version)
+            if repaired is not None and repaired != stream[start:]:  # ActiveMQ passes an undefined escape through
+                self._new_parser()
+                return repaired
         unknown = text.startswith("unknown command")
         command = ""
         kind: ErrorKind = "malformed"
@@ -351,6 +359,14 @@ class Connection:
         if self.state != "connected":
             return b""
         # recoverable (RabbitMQ keeps the connection after "Bad command"): skip the bad frame
+        self._new_parser()
+        nul = stream.find(b"\x00", at)
+        if nul < 0:
+            self._skipping = True
+            return b""
+        return stream[nul + 1 :]
+
+    def _new_parser(self) -> None:
         self._parser = Parser(
             self._parser.version,
             max_frame_bytes=self.limits.max_frame_bytes,
@@ -358,11 +374,6 @@ class Connection:
             max_header_bytes=self.limits.max_header_bytes,
         )
         self._fed = 0
-        nul = stream.find(b"\x00", at)
-        if nul < 0:
-            self._skipping = True
-            return b""
-        return stream[nul + 1 :]
 
     def _handle(self, frame: Frame) -> None:
         command = frame.command
@@ -939,6 +950,26 @@ def _bad_frame_head(stream: bytes, at: int) -> tuple[str, Frame | None]:
         return command, Frame(command or "?", [(n, v) for n, v in pairs if n])
     except (TypeError, ValueError):
         return command, None
+
+
+def _keep_undefined_escapes(stream: bytes, at: int, version: str) -> bytes | None:
+    """`stream` from the frame at `at` on, its undefined escapes turned into an escaped backslash and the character.
+
+    None when the head of that frame is not all there.
+    """
+    end = stream.find(b"\n\n", at)
+    crlf_end = stream.find(b"\n\r\n", at) if version == "1.2" else -1
+    if crlf_end >= 0 and (end < 0 or crlf_end < end):
+        end = crlf_end
+    if end < 0:
+        return None
+    valid = b"nc\\r" if version == "1.2" else b"nc\\"
+
+    def fix(match: re.Match[bytes]) -> bytes:
+        code = match.group(1)
+        return match.group(0) if code and code in valid else b"\\\\" + code
+
+    return re.sub(rb"\\(.?)", fix, stream[at:end], flags=re.S) + stream[end:]
 
 
 def _lenient_unescape(value: str) -> str:

@@ -227,6 +227,7 @@ class Profile:
     # -- escaping
     escape_1_0: Literal["none", "as-1.2", "decode-input"] = "none"  # escapes in a 1.0 session (see docs/broker.md)
     unescape_connect: bool = False  # CONNECT values are unescaped as in 1.2 (RabbitMQ)
+    undefined_escapes: Literal["error", "keep"] = "error"  # 1.1/1.2 `\t` and the like (ActiveMQ keeps them as they are)
     repeated_headers: Literal["first", "last-before-1.2"] = "first"  # which repeat wins (Artemis: last, in 1.0/1.1)
     # -- CONNECT
     host: Literal["required", "vhost", "ignore"] = "required"  # spec: required from 1.1; RabbitMQ: selects a vhost
@@ -303,6 +304,7 @@ ACTIVEMQ = Profile(
     error_texts=ACTIVEMQ_ERROR_TEXTS,
     version_error_header=False,
     escape_1_0="decode-input",
+    undefined_escapes="keep",
     host="ignore",
     echo_connect_receipt=True,
     heartbeat_grace=3.0,  # measured: heart-beat 1000 -> silent client closed after 3.0 s

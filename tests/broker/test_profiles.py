@@ -481,3 +481,18 @@ def test_strict_temp_queue_is_an_ordinary_name() -> None:
     first.send("SUBSCRIBE", {"id": "1", "destination": "/temp-queue/t"})
     second.send("SEND", {"destination": "/temp-queue/t"}, b"shared")
     assert [m.body for m in messages(first.frames())] == [b"shared"]
+
+
+def test_activemq_keeps_undefined_escapes_others_refuse_them() -> None:
+    wire = b"SEND\ndestination:/queue/u\nx-bad:a\\tb\nreceipt:r\n\nx\x00SEND\ndestination:/queue/u\nreceipt:r2\n\ny\x00"
+    eng = engine("activemq")
+    consumer = connected(eng)
+    consumer.send("SUBSCRIBE", {"id": "1", "destination": "/queue/u"})
+    producer = connected(eng)
+    replies = [f for f in producer.raw(wire) if isinstance(f, Frame)]
+    assert [(f.command, f.headers.get("receipt-id")) for f in replies] == [("RECEIPT", "r"), ("RECEIPT", "r2")]
+    got = messages(consumer.frames())
+    assert [m.body for m in got] == [b"x", b"y"]
+    assert got[0].headers["x-bad"] == "a\\tb"
+    strict = connected(engine("strict"))
+    assert [f.command for f in strict.raw(wire) if isinstance(f, Frame)] == ["ERROR"]
