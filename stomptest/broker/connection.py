@@ -256,6 +256,8 @@ class Connection:
             headers.append(("receipt-id", receipt))
         if body and profile.error_content_type:
             headers.append(("content-type", "text/plain"))
+        if body and profile.content_length == "always":
+            headers.append(("content-length", str(len(body.encode("utf-8")))))
         self.send(Frame("ERROR", headers, body.encode("utf-8")))
         log.info("connection %d: ERROR (%s) %s", self.id, kind, message)
         if kind in profile.closing_errors:
