@@ -21,6 +21,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Literal
 
+from stomptest.broker import wire
 from stomptest.broker.engine import AckMode, Delivery, Destination, Engine, Message, Subscription
 from stomptest.broker.profiles import ErrorKind
 from stomptest.protocol import spec
@@ -246,8 +247,8 @@ class Connection:
             values.setdefault("command", frame.command)
         values.setdefault("versions", ",".join(profile.versions))
         message_template, body_template = profile.error_texts[kind]
-        message = _printable(message_template.format_map(values).replace("\n", " ").replace("\r", " "))
-        body = _printable(body_template.format_map(values))
+        message = wire.printable(message_template.format_map(values).replace("\n", " ").replace("\r", " "))
+        body = wire.printable(body_template.format_map(values))
         headers = [("message", message)]
         if (kind == "version" and profile.version_error_header) or profile.error_version_header:
             headers.append(("version", ",".join(profile.versions)))
@@ -346,7 +347,7 @@ class Connection:
             start = stream.rfind(b"\x00", 0, at) + 1  # the offset may point into the frame: back to its start
             while stream[start : start + 1] in (b"\n", b"\r"):
                 start += 1
-            repaired = _keep_undefined_escapes(stream, start, self._parser.version)
+            repaired = wire.keep_undefined_escapes(stream, start, self._parser.version)
             if repaired is not None and repaired != stream[start:]:  # ActiveMQ passes an undefined escape through
                 self._new_parser()
                 return repaired
@@ -355,7 +356,7 @@ class Connection:
         kind: ErrorKind = "malformed"
         bad: Frame | None = None
         if unknown:
-            command, bad = _bad_frame_head(stream, at)
+            command, bad = wire.bad_frame_head(stream, at)
             kind = "not-connected" if self.state == "new" and command else "unknown-command"
         self.fail(kind, bad, command=command, reason=text)
         if self.state != "connected":
@@ -389,7 +390,7 @@ class Connection:
                 self.fail("not-connected", frame)
             return
         if self._decode_1_0 and any("\\" in value for _, value in frame.raw_headers):
-            frame = Frame(command, [(n, _lenient_unescape(v)) for n, v in frame.raw_headers], frame.body)
+            frame = Frame(command, [(n, wire.lenient_unescape(v)) for n, v in frame.raw_headers], frame.body)
         elif (
             self.profile.repeated_headers == "last-before-1.2"
             and self.version != "1.2"
@@ -421,7 +422,7 @@ class Connection:
         profile = self.profile
         if profile.unescape_connect and any("\\" in value for _, value in frame.raw_headers):
             try:
-                pairs = [(n, _strict_unescape(v)) for n, v in frame.raw_headers]
+                pairs = [(n, wire.strict_unescape(v)) for n, v in frame.raw_headers]
             except ValueError as exc:
                 self.fail("malformed", frame, reason=str(exc))
                 return
@@ -739,7 +740,7 @@ class Connection:
             lines += [name + ":" + value for name, value in headers]
         elif version == "1.0":  # no escaping: ':' in a value is fine, what 1.0 cannot carry takes the careful path
             for name, value in headers:
-                if not _encodable(name, value):
+                if not wire.encodable(name, value):
                     self.send(Frame("MESSAGE", headers, body))
                     return
                 lines.append(name + ":" + value)
@@ -915,7 +916,7 @@ class Connection:
         except FrameError:
             pass
         # a header this version cannot carry (a LF for a 1.0 client, bytes that are not UTF-8 for 1.1+): leave it out
-        kept = [(n, v) for n, v in frame.raw_headers if _encodable(n, v, version)]
+        kept = [(n, v) for n, v in frame.raw_headers if wire.encodable(n, v, version)]
         try:
             return Frame(frame.command, kept, frame.body).encode(version)
         except FrameError:
@@ -941,94 +942,11 @@ class Connection:
         self.close("internal error")
 
 
-def _bad_frame_head(stream: bytes, at: int) -> tuple[str, Frame | None]:
-    """The command and headers of a frame the parser refused, read leniently (for the ERROR's receipt-id)."""
-    end = stream.find(b"\x00", at)
-    head = stream[at : end if end >= 0 else len(stream)].split(b"\n\n", 1)[0]
-    lines = head.decode("utf-8", "replace").replace("\r", "").split("\n")
-    command = lines[0][:40]
-    pairs = [tuple(line.split(":", 1)) for line in lines[1:] if ":" in line]
-    try:
-        return command, Frame(command or "?", [(n, v) for n, v in pairs if n])
-    except (TypeError, ValueError):
-        return command, None
-
-
-def _keep_undefined_escapes(stream: bytes, at: int, version: str) -> bytes | None:
-    """`stream` from the frame at `at` on, its undefined escapes turned into an escaped backslash and the character.
-
-    None when the head of that frame is not all there.
-    """
-    end = stream.find(b"\n\n", at)
-    crlf_end = stream.find(b"\n\r\n", at) if version == "1.2" else -1
-    if crlf_end >= 0 and (end < 0 or crlf_end < end):
-        end = crlf_end
-    if end < 0:
-        return None
-    valid = b"nc\\r" if version == "1.2" else b"nc\\"
-
-    def fix(match: re.Match[bytes]) -> bytes:
-        code = match.group(1)
-        return match.group(0) if code and code in valid else b"\\\\" + code
-
-    return re.sub(rb"\\(.?)", fix, stream[at:end], flags=re.S) + stream[end:]
-
-
-def _lenient_unescape(value: str) -> str:
-    """ActiveMQ: decode the escapes it knows, keep any other backslash as it is."""
-    out = []
-    index = 0
-    while index < len(value):
-        char = value[index]
-        if char == "\\" and index + 1 < len(value) and value[index + 1] in "nc\\r":
-            out.append({"n": "\n", "c": ":", "\\": "\\", "r": "\r"}[value[index + 1]])
-            index += 2
-        else:
-            out.append(char)
-            index += 1
-    return "".join(out)
-
-
-def _strict_unescape(value: str) -> str:
-    """STOMP 1.2 unescaping; an undefined escape is a ValueError."""
-    out = []
-    index = 0
-    while index < len(value):
-        char = value[index]
-        if char == "\\":
-            code = value[index + 1 : index + 2]
-            decoded = spec.UNESCAPES["1.2"].get(code)
-            if decoded is None:
-                raise ValueError(f"invalid escape \\{code} in a CONNECT header")
-            out.append(decoded)
-            index += 2
-        else:
-            out.append(char)
-            index += 1
-    return "".join(out)
-
-
 def _whole_seconds(ms: int) -> int:
     """RabbitMQ: floor to whole seconds, and anything under a second becomes one."""
     if ms <= 0:
         return 0
     return max(1, ms // 1000) * 1000
-
-
-def _encodable(name: str, value: str, version: str = "1.0") -> bool:
-    text = name + value
-    if not name or ":" in name or any(c in text for c in "\n\r\x00"):
-        return False
-    try:
-        text.encode("utf-8", "surrogateescape" if version == "1.0" else "strict")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _printable(text: str) -> str:
-    """Error texts quote client input, which in 1.0 may hold bytes that are not UTF-8."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _ignore(connection: Connection) -> None:
