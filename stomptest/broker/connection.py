@@ -179,7 +179,12 @@ class Connection:
             self._internal_error()
 
     def tick(self, now: float) -> None:
-        """Heart-beats both ways and delayed frames; call at `next_deadline()`."""
+        """Heart-beats both ways, delayed frames, the CONNECT timeout; call at `next_deadline()`."""
+        timeout = self.profile.connect_timeout
+        if self.state == "new" and timeout is not None and now >= self.opened_at + timeout:
+            self._now = now
+            self.close(f"no CONNECT within {timeout:g} s")
+            return
         if self.state != "connected":
             return
         self._now = now
@@ -197,6 +202,8 @@ class Connection:
 
     def next_deadline(self) -> float | None:
         """When `tick` next has work to do, or None."""
+        if self.state == "new" and self.profile.connect_timeout is not None:
+            return self.opened_at + self.profile.connect_timeout
         if self.state != "connected":
             return None
         deadlines = []
@@ -218,6 +225,7 @@ class Connection:
         self._out.clear()
         self._out_bytes = 0
         self.held.clear()
+        self.on_schedule = _ignore  # kept in the engine's recent history: hold no host
         self.engine.forget(self)
 
     # -- closing and errors

@@ -117,7 +117,10 @@ class Host:
         ready = threading.Event()
         failure: list[BaseException] = []
         self._thread = threading.Thread(
-            target=self._thread_main, args=(listener, ready, failure), name=f"stomptest-broker-{self.port}", daemon=True
+            target=_run_hub_thread,
+            args=(self._thread_main, listener, ready, failure),
+            name=f"stomptest-broker-{self.port}",
+            daemon=True,
         )
         self._thread.start()
         ready.wait()
@@ -130,6 +133,13 @@ class Host:
         if not self.running:
             return
         self.running = False
+        try:
+            self._stop()
+        finally:
+            if self.engine.on_output == self._on_output:
+                self.engine.on_output = _ignore  # the engine outlives this host: let the host be freed
+
+    def _stop(self) -> None:
         if self._inline:
             self._shutdown()
             gevent.killall(list(self._greenlets), block=True, timeout=5)
@@ -166,6 +176,7 @@ class Host:
     # -- inside the hub
 
     def _thread_main(self, listener: socket.socket, ready: threading.Event, failure: list[BaseException]) -> None:
+        """Serve until stopped (runs in the broker's thread; `_run_hub_thread` destroys the hub after)."""
         hub = gevent.get_hub()
         try:
             self._thread_ident = threading.get_ident()
@@ -176,7 +187,6 @@ class Host:
         except BaseException as exc:
             failure.append(exc)
             ready.set()
-            hub.destroy(destroy_loop=True)
             return
         ready.set()
         try:
@@ -184,8 +194,8 @@ class Host:
             gevent.killall(list(self._greenlets), block=True, timeout=5)
         finally:
             self._async.close()
+            self._async = None
             self._run_calls()  # answer anything posted while stopping
-            hub.destroy(destroy_loop=True)
 
     def _run_calls(self) -> None:
         calls = self._calls
@@ -263,6 +273,8 @@ class Host:
         client.writer = self._spawn(self._write_loop, client)
         if connection.closing:  # refused (too many connections)
             client.wake.set()
+        elif connection.next_deadline() is not None:  # the CONNECT timeout
+            self._on_schedule(connection)
         quickack = _QUICKACK is not None and self.ssl_context is None
         recv = sock.recv
         limit = self.engine.limits.max_output_bytes
@@ -444,6 +456,22 @@ class Host:
     def wake(self, connection: Connection) -> None:
         self._on_output(connection)
         self._on_schedule(connection)
+
+
+def _ignore(connection: Connection) -> None:
+    pass
+
+
+def _run_hub_thread(main: Callable[..., None], *args: Any) -> None:
+    """The broker thread: serve, then destroy the hub with no reference to the host left on this stack.
+
+    `hub.destroy()` can leave this frame suspended for good, and whatever it references with it.
+    """
+    try:
+        main(*args)
+    finally:
+        del main, args
+        gevent.get_hub().destroy(destroy_loop=True)
 
 
 def _send_now(sock: Any, data: bytes) -> None:

@@ -234,6 +234,7 @@ class Profile:
     vhosts: tuple[str, ...] = ("/",)  # for host="vhost": names accepted (no host header means "/")
     default_login: str | None = None  # login assumed when CONNECT has none (RabbitMQ: guest)
     echo_connect_receipt: bool = False  # a CONNECT receipt comes back in CONNECTED (ActiveMQ)
+    connect_timeout: float | None = 30.0  # seconds a connection may take to CONNECT before it is closed
     # -- heart-beats: the broker echoes the client's wishes, adjusted as below
     heartbeat_rounding: Literal["none", "whole-seconds"] = "none"  # RabbitMQ: floor to seconds, at least 1 s
     heartbeat_min_send_ms: int = 0  # the broker never beats more often than this (Artemis: 500)
@@ -307,6 +308,7 @@ ACTIVEMQ = Profile(
     undefined_escapes="keep",
     host="ignore",
     echo_connect_receipt=True,
+    connect_timeout=30.0,  # measured
     heartbeat_grace=3.0,  # measured: heart-beat 1000 -> silent client closed after 3.0 s
     unknown_destinations="error",
     temporary_destinations="connection",
@@ -340,6 +342,7 @@ RABBITMQ = Profile(
     error_version_header=True,
     host="vhost",
     default_login="guest",
+    connect_timeout=10.0,  # measured
     heartbeat_rounding="whole-seconds",
     heartbeat_send_fraction=0.5,  # measured: 7 EOLs in 3.5 s for 1000 ms
     heartbeat_grace=3.0,  # measured: silent client closed after 3.0 s
@@ -367,6 +370,7 @@ ARTEMIS = Profile(
     error_texts=ARTEMIS_ERROR_TEXTS,
     repeated_headers="last-before-1.2",
     host="ignore",
+    connect_timeout=60.0,  # connection-ttl without heart-beats (from the sources)
     heartbeat_min_send_ms=500,
     heartbeat_grace=2.0,  # TTL = client interval x 2.0
     id_style="artemis",

@@ -496,3 +496,17 @@ def test_activemq_keeps_undefined_escapes_others_refuse_them() -> None:
     assert got[0].headers["x-bad"] == "a\\tb"
     strict = connected(engine("strict"))
     assert [f.command for f in strict.raw(wire) if isinstance(f, Frame)] == ["ERROR"]
+
+
+@pytest.mark.parametrize(
+    ("name", "timeout"), [("rabbitmq", 10.0), ("activemq", 30.0), ("artemis", 60.0), ("strict", 30.0)]
+)
+def test_a_connection_that_never_connects_is_closed(name: str, timeout: float) -> None:
+    peer = Peer(engine(name), now=0.0)
+    peer.raw(b"CONNECT\naccept-")
+    assert peer.connection.next_deadline() == timeout
+    peer.tick(timeout - 0.01)
+    assert not peer.connection.closing
+    peer.tick(timeout)
+    assert peer.connection.closed
+    assert peer.read() == []  # closed without an ERROR
