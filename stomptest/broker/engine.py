@@ -40,7 +40,8 @@ class Message:
         "expires",
         "had_content_length",
         "headers",
-        "message_id",
+        "id_prefix",
+        "message_id_given",
         "persistent",
         "priority",
         "sequence",
@@ -53,7 +54,7 @@ class Message:
         destination: str,
         headers: tuple[tuple[str, str], ...],
         body: bytes,
-        message_id: str,
+        id_prefix: str,
         timestamp: int,
         expires: int = 0,
         priority: int = 4,
@@ -64,13 +65,20 @@ class Message:
         self.destination = destination
         self.headers = headers
         self.body = body
-        self.message_id = message_id
+        self.id_prefix = id_prefix  # shared between messages: the id is made only when asked for
+        self.message_id_given: str | None = None
         self.timestamp = timestamp
         self.expires = expires
         self.priority = priority
         self.persistent = persistent
         self.had_content_length = had_content_length
         self.deliveries = 0
+
+    @property
+    def message_id(self) -> str:
+        """The broker's id for this message (built on demand: a million queued ids would cost 60 MB)."""
+        given = self.message_id_given
+        return given if given is not None else self.id_prefix + str(self.sequence)
 
 
 class Delivery:
@@ -201,6 +209,7 @@ class Engine:
         self.random = random.Random(seed)
         self._token = "".join(self.random.choice(string.digits) for _ in range(13))
         self._sequence = itertools.count(1)
+        self._id_prefixes: dict[int, str] = {}
         self._connection_ids = itertools.count(1)
         self._subscription_serials = itertools.count(1)
         # called with a connection whose output became non-empty; the host wakes its writer
@@ -294,13 +303,17 @@ class Engine:
         had_content_length: bool = False,
     ) -> Message:
         sequence = next(self._sequence)
-        style = self.profile.id_style
-        if style == "activemq":
-            message_id = f"ID:stomptest-{self.port}-{self._token}-0:{sender}:1:1:{sequence}"
-        elif style == "artemis":
-            message_id = str(sequence)
-        else:
-            message_id = f"message-{sequence}"
+        prefix = self._id_prefixes.get(sender)
+        if prefix is None:
+            style = self.profile.id_style
+            if style == "activemq":
+                prefix = f"ID:stomptest-{self.port}-{self._token}-0:{sender}:1:1:"
+            elif style == "artemis":
+                prefix = ""
+            else:
+                prefix = "message-"
+            if len(self._id_prefixes) < 10_000:
+                self._id_prefixes[sender] = prefix
         expires = priority = 0
         persistent = None
         for name, value in headers:
@@ -317,7 +330,7 @@ class Engine:
             destination.name,
             headers,
             body,
-            message_id,
+            prefix,
             int(now * 1000),
             expires,
             priority,
@@ -420,7 +433,7 @@ class Engine:
             return  # a dead letter that dies again is dropped, as brokers do by default
         headers = tuple((n, v) for n, v in message.headers if n != "original-destination")
         copy = self.new_message(target, (*headers, ("original-destination", message.destination)), message.body, now)
-        copy.message_id = message.message_id
+        copy.message_id_given = message.message_id
         copy.had_content_length = message.had_content_length
         target.messages.append(copy)
         self.dispatch(target, now)
