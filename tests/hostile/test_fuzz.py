@@ -12,8 +12,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from stomptest.broker import PROFILES
+from stomptest.protocol import Frame, FrameError, Heartbeat, Parser
 
-from .harness import PREFIXES, drive_engine, drive_parser, run_engine, run_parser
+from .harness import (
+    MAX_FRAME_BYTES,
+    MAX_HEADER_BYTES,
+    MAX_HEADERS,
+    PREFIXES,
+    drive_engine,
+    drive_parser,
+    run_engine,
+    run_parser,
+)
 from .mutations import client_streams, cut, hostile_streams
 
 chunk_sizes = st.lists(st.integers(1, 300), max_size=6)
@@ -54,3 +64,23 @@ def test_oversized_input_is_refused_not_buffered() -> None:
     for profile in sorted(PROFILES):
         engine = drive_engine(profile, [PREFIXES[1], b"SEND\ndestination:/queue/a\n\n"] + [b"z" * 300] * 100)
         assert not engine.connections
+
+
+def _parse(version: str, chunks: list[bytes]) -> tuple[list[Frame | Heartbeat], bool]:
+    parser = Parser(
+        version, max_frame_bytes=MAX_FRAME_BYTES, max_headers=MAX_HEADERS, max_header_bytes=MAX_HEADER_BYTES
+    )
+    items: list[Frame | Heartbeat] = []
+    for chunk in chunks:
+        try:
+            items += parser.feed(chunk)
+        except FrameError as exc:
+            return items + list(exc.frames), True
+    return items, False
+
+
+@given(hostile_streams(), st.lists(st.integers(1, 40), max_size=6))
+def test_chunking_never_changes_what_a_hostile_stream_parses_to(case: tuple[str, bytes], sizes: list[int]) -> None:
+    """The same items, and an error or none, whether the bytes come at once or in small chunks."""
+    version, data = case
+    assert _parse(version, [data]) == _parse(version, cut(data, sizes))

@@ -7,12 +7,13 @@ down: small limits, a byte every 10 ms, heart-beats of 100 ms; every loop is bou
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import time
 
 import pytest
 
-from stomptest.broker import Broker
+from stomptest.broker import Broker, get_profile
 from stomptest.protocol import Frame, FrameError, Parser
 
 CONNECT = b"CONNECT\naccept-version:1.2\nhost:/\n\n\x00"
@@ -150,5 +151,20 @@ def test_trickle_faster_than_the_heartbeat_is_closed_by_the_limit() -> None:
         client.wait_closed(2)
         assert client.closed and client.commands[-1] == "ERROR", client.commands
         assert written < 100
+        client.close()
+        broker.check()
+
+
+@pytest.mark.parametrize("trickle", [False, True], ids=["silent", "a-byte-every-20-ms"])
+def test_connection_that_never_completes_connect_is_closed_by_the_connect_timeout(trickle: bool) -> None:
+    """Before CONNECT no heart-beat applies: the profile's connect_timeout ends a trickle below every limit."""
+    profile = dataclasses.replace(get_profile("strict"), connect_timeout=0.3)
+    with Broker(profile=profile) as broker:
+        client = Trickle(broker)
+        if trickle:
+            written = client.send_slowly(b"CONNECT\naccept-version:1.2\nx:" + b"a" * 1000, pause=0.02, max_bytes=150)
+            assert written < 150
+        client.wait_closed(3)
+        assert client.closed and "CONNECTED" not in client.commands
         client.close()
         broker.check()
