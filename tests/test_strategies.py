@@ -13,9 +13,13 @@ from stomptest import strategies as stomp
 from stomptest.protocol import HEARTBEAT, VERSIONS, Frame, Heartbeat, spec
 
 versions = pytest.mark.parametrize("version", VERSIONS)
+# These check the generators' promises, not the codec (tests/protocol/test_codec_properties.py
+# does that): a tenth of the profile's examples is plenty and keeps the suite in its budget.
+tenth = settings(max_examples=max(20, settings.default.max_examples // 10))
 
 
 @versions
+@tenth
 @given(data=st.data())
 def test_frames_are_valid_for_their_version(version: str, data: st.DataObject) -> None:
     frame = data.draw(stomp.frames(version))
@@ -32,12 +36,14 @@ def test_frames_are_valid_for_their_version(version: str, data: st.DataObject) -
 
 
 @versions
+@tenth
 @given(data=st.data())
 def test_frames_of_chosen_commands_and_sides(version: str, data: st.DataObject) -> None:
-    assert data.draw(stomp.frames(version, "SEND")).command == "SEND"
-    assert data.draw(stomp.frames(version, ["ACK", "BEGIN"])).command in {"ACK", "BEGIN"}
-    assert data.draw(stomp.frames(version, side="server")).command in spec.SERVER_COMMANDS
-    assert data.draw(stomp.frames(version, side="client")).command in spec.CLIENT_COMMANDS
+    small = {"max_headers": 1, "max_body": 8}
+    assert data.draw(stomp.frames(version, "SEND", **small)).command == "SEND"
+    assert data.draw(stomp.frames(version, ["ACK", "BEGIN"], **small)).command in {"ACK", "BEGIN"}
+    assert data.draw(stomp.frames(version, side="server", **small)).command in spec.SERVER_COMMANDS
+    assert data.draw(stomp.frames(version, side="client", **small)).command in spec.CLIENT_COMMANDS
 
 
 def test_bad_arguments_are_refused() -> None:
@@ -52,6 +58,7 @@ def test_bad_arguments_are_refused() -> None:
 
 
 @pytest.mark.parametrize("version", ["1.0", "1.1", "1.2"])
+@tenth
 @given(data=st.data())
 def test_verbatim_headers_have_no_lf_and_names_no_colon(version: str, data: st.DataObject) -> None:
     name = data.draw(stomp.header_names(version, "CONNECT"))
@@ -62,6 +69,7 @@ def test_verbatim_headers_have_no_lf_and_names_no_colon(version: str, data: st.D
         assert not name.endswith("\r") and not value.endswith("\r")
 
 
+@tenth
 @given(names=st.lists(stomp.header_names("1.2"), min_size=20, max_size=20))
 def test_escaping_versions_draw_names_that_need_escapes(names: list[str]) -> None:
     assert all(names) and "content-length" not in names
@@ -74,6 +82,7 @@ def test_escaping_versions_draw_the_characters_escaping_is_about(char: str) -> N
     assert char in find(stomp.header_names("1.2"), lambda name: char in name, settings=search)
 
 
+@tenth
 @given(data=st.data())
 def test_headers_can_repeat_a_name(data: st.DataObject) -> None:
     pairs = data.draw(stomp.headers("1.2"))
@@ -83,6 +92,7 @@ def test_headers_can_repeat_a_name(data: st.DataObject) -> None:
 def test_headers_do_repeat_names_sometimes() -> None:
     repeats: list[bool] = []
 
+    @tenth
     @given(stomp.headers("1.2"))
     def collect(pairs: list[tuple[str, str]]) -> None:
         names = [name for name, _ in pairs]
@@ -92,17 +102,20 @@ def test_headers_do_repeat_names_sometimes() -> None:
     assert any(repeats) and not all(repeats)
 
 
+@tenth
 @given(body=stomp.bodies(max_size=50))
 def test_bodies(body: bytes) -> None:
     assert isinstance(body, bytes) and len(body) <= 200  # 50 characters, up to 4 UTF-8 bytes each
 
 
 @versions
+@tenth
 @given(beat=st.data())
 def test_heartbeats(version: str, beat: st.DataObject) -> None:
     assert beat.draw(stomp.heartbeats(version)) in ([b"\n", b"\r\n"] if version == "1.2" else [b"\n"])
 
 
+@tenth
 @given(data=st.binary(max_size=100), more=st.data())
 def test_chunked_pieces_join_to_the_data(data: bytes, more: st.DataObject) -> None:
     chunks = more.draw(stomp.chunked(data, max_chunks=5))
@@ -111,6 +124,7 @@ def test_chunked_pieces_join_to_the_data(data: bytes, more: st.DataObject) -> No
 
 
 @versions
+@tenth
 @given(data=st.data())
 def test_streams_describe_their_bytes(version: str, data: st.DataObject) -> None:
     stream = data.draw(stomp.streams(version, max_frames=3))

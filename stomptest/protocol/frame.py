@@ -85,22 +85,6 @@ class Frame:
         _set_body(self, body)
         _set_headers(self, None)
 
-    @classmethod
-    def _trusted(
-        cls,
-        command: str,
-        raw_headers: tuple[tuple[str, str], ...],
-        headers: dict[str, str] | None,
-        body: bytes,
-    ) -> Frame:
-        """Build a frame from parts the parser already checked (the hot path)."""
-        frame = object.__new__(cls)
-        _set_command(frame, command)
-        _set_raw_headers(frame, raw_headers)
-        _set_body(frame, body)
-        _set_headers(frame, headers)
-        return frame
-
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"cannot set {name}: a Frame is immutable, build a new one instead")
 
@@ -112,10 +96,12 @@ class Frame:
         """Read-only view of the headers where the first occurrence of a name wins."""
         headers = self._headers
         if headers is None:
-            first: dict[str, str] = {}
-            for name, value in self.raw_headers:
-                if name not in first:
-                    first[name] = value
+            raw = self.raw_headers
+            first = dict(raw)
+            if len(first) != len(raw):  # a repeated name: dict() kept the last value, the spec wants the first
+                first = {}
+                for name, value in raw:
+                    first.setdefault(name, value)
             headers = MappingProxyType(first)
             _set_headers(self, headers)
         elif type(headers) is dict:  # the parser's own dict, wrapped on first use
