@@ -169,9 +169,9 @@ def test_subscription_iteration_stops_on_unsubscribe(broker: Broker) -> None:
 
 
 def test_heartbeats_are_sent_and_received(broker: Broker) -> None:
-    with Client(broker.url, heartbeat=(50, 50)) as client:
+    with Client(broker.url, heartbeat=(100, 100)) as client:
         assert client.connected is not None
-        assert client.connected.heartbeat.send == 50
+        assert client.connected.heartbeat.send == 100
         broker.wait_for(lambda s: client.heartbeats_received >= 3 and client.heartbeats_sent >= 3, what="beats")
         assert client.is_connected
 
