@@ -711,15 +711,33 @@ class AsyncClient:
                 return message
         return None
 
-    async def ack(self, message: Message, *, transaction: str | None = None, receipt: bool = False) -> None:
+    async def ack(
+        self,
+        message: Message,
+        *,
+        transaction: str | None = None,
+        receipt: bool = False,
+        headers: HeadersArg | None = None,
+    ) -> None:
         try:
-            await self._write(lambda s: s.ack(message, transaction=transaction, receipt=receipt), receipt)
+            await self._write(
+                lambda s: s.ack(message, transaction=transaction, receipt=receipt, headers=headers or ()), receipt
+            )
         except ProtocolError as exc:
             raise stale_ack_error(self.lost, message, "ack", exc) from exc
 
-    async def nack(self, message: Message, *, transaction: str | None = None, receipt: bool = False) -> None:
+    async def nack(
+        self,
+        message: Message,
+        *,
+        transaction: str | None = None,
+        receipt: bool = False,
+        headers: HeadersArg | None = None,
+    ) -> None:
         try:
-            await self._write(lambda s: s.nack(message, transaction=transaction, receipt=receipt), receipt)
+            await self._write(
+                lambda s: s.nack(message, transaction=transaction, receipt=receipt, headers=headers or ()), receipt
+            )
         except ProtocolError as exc:
             raise stale_ack_error(self.lost, message, "nack", exc) from exc
 

@@ -790,22 +790,40 @@ class Client:
                 return message
         return None
 
-    def ack(self, message: Message, *, transaction: str | None = None, receipt: bool = False) -> None:
+    def ack(
+        self,
+        message: Message,
+        *,
+        transaction: str | None = None,
+        receipt: bool = False,
+        headers: HeadersArg | None = None,
+    ) -> None:
         """ACK a message of a client or client-individual subscription.
 
         A message delivered on a connection since lost raises `ConnectionLost`: the
         broker redelivers it, and the redelivery is the one to acknowledge.
         """
         try:
-            frame, waiter = self._write(lambda s: s.ack(message, transaction=transaction, receipt=receipt), receipt)
+            frame, waiter = self._write(
+                lambda s: s.ack(message, transaction=transaction, receipt=receipt, headers=headers or ()), receipt
+            )
         except ProtocolError as exc:
             raise stale_ack_error(self.lost, message, "ack", exc) from exc
         self._await(frame, waiter)
 
-    def nack(self, message: Message, *, transaction: str | None = None, receipt: bool = False) -> None:
+    def nack(
+        self,
+        message: Message,
+        *,
+        transaction: str | None = None,
+        receipt: bool = False,
+        headers: HeadersArg | None = None,
+    ) -> None:
         """NACK a message (1.1+); what the broker does with it depends on the broker (docs/client.md)."""
         try:
-            frame, waiter = self._write(lambda s: s.nack(message, transaction=transaction, receipt=receipt), receipt)
+            frame, waiter = self._write(
+                lambda s: s.nack(message, transaction=transaction, receipt=receipt, headers=headers or ()), receipt
+            )
         except ProtocolError as exc:
             raise stale_ack_error(self.lost, message, "nack", exc) from exc
         self._await(frame, waiter)

@@ -70,3 +70,8 @@ def negotiated_heartbeat(facts: Profile, asked: tuple[int, int]) -> HeartbeatInt
     if server_sends and facts.heartbeat_min_send_ms:
         server_sends = max(server_sends, facts.heartbeat_min_send_ms)
     return negotiate(asked, (server_sends, rounded(cx)))
+
+
+def nack_outcome_without_requeue(facts: Profile) -> Literal["requeue", "dead-letter", "discard"]:
+    """What a NACK with `requeue:false` does: RabbitMQ honours the header (dropping the message), others ignore it."""
+    return "discard" if facts.nack_requeue_header else facts.nack

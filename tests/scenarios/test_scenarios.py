@@ -311,3 +311,13 @@ def test_async_client_sends_receives_acknowledges_and_commits(target: Target, ve
             return got
 
     assert asyncio.run(main()) == [b"first", b"second"]
+
+
+def test_nack_with_requeue_false(target: Target) -> None:
+    client = target.client()
+    queue = target.queue()
+    subscription = client.subscribe(queue, ack="client-individual", receipt=True)
+    client.send(queue, b"not again")
+    client.nack(must_receive(subscription), headers={"requeue": "false"}, receipt=True)
+    expected = [b"not again"] if expect.nack_outcome_without_requeue(target.facts) == "requeue" else []
+    assert upto_marker(client, queue, subscription, ack=True) == expected
