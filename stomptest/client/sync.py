@@ -946,6 +946,9 @@ class Client:
 
 
 def _close(sock: socket.socket) -> None:
+    """Shut down first: close() alone does not wake another thread blocked in send() or recv()."""
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
     with contextlib.suppress(OSError):
         sock.close()
 
