@@ -250,6 +250,10 @@ class Connection:
         if self.state in ("closing", "closed"):
             return
         profile = self.profile
+        if kind == "malformed" and not profile.malformed_error:
+            log.info("connection %d: malformed input, closed without ERROR: %s", self.id, fields.get("reason", ""))
+            self.close(f"malformed input: {fields.get('reason', '')}")
+            return
         values = _Fields(fields)
         if frame is not None:
             values.setdefault("command", frame.command)
@@ -471,12 +475,12 @@ class Connection:
         self.client_heartbeat = beats
         receive_ms, send_ms = self._negotiate_heartbeats(*beats)
         self.version = version
-        wire = version
+        wire_version = version
         if version == "1.0" and profile.escape_1_0 == "as-1.2":
-            wire = "1.2"
+            wire_version = "1.2"
         self._decode_1_0 = version == "1.0" and profile.escape_1_0 == "decode-input"
-        self._parser.version = wire
-        self._wire_out = wire
+        self._parser.version = wire_version
+        self._wire_out = wire_version
         self.login = login
         self.host = host
         self.session = self.engine.session_id(self)

@@ -4,14 +4,18 @@ Theory of operation. When the caller is not monkey-patched, the broker gets a na
 thread with its own hub, and every call from the test thread is posted to that hub
 through a thread-safe async watcher (`call`), so the engine is only ever touched by one
 thread. When the caller is patched, the broker's greenlets run in the caller's hub and
-calls run inline. Per client there is a reader greenlet (recv, feed the connection), a
-writer greenlet (woken when the connection has output) and, when heart-beats or delayed
-frames need it, a ticker. Only `stomptest.broker.broker` imports this module, lazily.
+calls run inline. Per client there is one greenlet, which reads, feeds the connection and
+answers at once; output queued for a connection by others (MESSAGEs, heart-beats) is sent
+once per turn of the loop, without blocking; only a client that does not keep up gets a
+writer greenlet, for as long as it lags. One timer greenlet with a heap serves every
+connection's heart-beats, delayed frames and CONNECT timeout. Only
+`stomptest.broker.broker` imports this module, lazily.
 """
 
 from __future__ import annotations
 
 import contextlib
+import heapq
 import logging
 import socket
 import ssl
@@ -58,18 +62,18 @@ class _Box:
 
 
 class _Client:
-    __slots__ = ("connection", "drained", "reader", "socket", "tick_wake", "ticker", "wake", "writer")
+    """One client socket: its connection, the greenlet reading it, and one writing only while a write would block."""
+
+    __slots__ = ("connection", "drained", "reader", "scheduled", "socket", "writer")
 
     def __init__(self, sock: Any, connection: Connection) -> None:
         self.socket = sock
         self.connection = connection
-        self.wake = gevent.event.Event()
-        self.tick_wake = gevent.event.Event()
-        self.drained = gevent.event.Event()  # clear while the writer waits for a slow reader
+        self.drained = gevent.event.Event()  # clear while a writer waits for a slow reader
         self.drained.set()
         self.reader: Greenlet | None = None
         self.writer: Greenlet | None = None
-        self.ticker: Greenlet | None = None
+        self.scheduled: float | None = None  # the deadline this client has in the host's timer heap
 
 
 class Host:
@@ -100,6 +104,11 @@ class Host:
         self._stopped: gevent.event.Event | None = None
         self._refusing: Greenlet | None = None
         self._placeholder: socket.socket | None = None  # holds the port while refusing connections
+        self._dirty: set[_Client] = set()  # clients with output queued by another greenlet
+        self._flush_scheduled = False
+        self._timers: list[tuple[float, int]] = []  # (deadline, connection id), a heap
+        self._timer_wake: Any = None  # a gevent Event, made in the broker's hub
+        self._loop: Any = None
         self.running = False
 
     # -- lifecycle (caller's thread)
@@ -111,6 +120,7 @@ class Host:
         self.engine.on_output = self._on_output
         if caller_is_patched():
             self._inline = True
+            self._start_in_hub()
             self._setup(listener)
             self.running = True
             return
@@ -183,6 +193,7 @@ class Host:
             self._async = hub.loop.async_()
             self._async.start(self._run_calls)
             self._stopped = gevent.event.Event()
+            self._start_in_hub()
             self._setup(listener)
         except BaseException as exc:
             failure.append(exc)
@@ -227,6 +238,11 @@ class Host:
             raise
         return listener
 
+    def _start_in_hub(self) -> None:
+        self._loop = gevent.get_hub().loop
+        self._timer_wake = gevent.event.Event()
+        self._spawn(self._timer_loop)
+
     def _setup(self, listener: socket.socket) -> None:
         self._listener = gevent.socket.socket(listener.family, listener.type, fileno=listener.detach())
         self._acceptor = self._spawn(self._accept_loop, self._listener)
@@ -270,15 +286,12 @@ class Host:
         self._clients[connection.id] = client
         log.info("connection %d from %s", connection.id, peer)
         client.reader = gevent.getcurrent()
-        client.writer = self._spawn(self._write_loop, client)
-        if connection.closing:  # refused (too many connections)
-            client.wake.set()
-        elif connection.next_deadline() is not None:  # the CONNECT timeout
-            self._on_schedule(connection)
+        self._on_schedule(connection)  # the CONNECT timeout
         quickack = _QUICKACK is not None and self.ssl_context is None
         recv = sock.recv
         limit = self.engine.limits.max_output_bytes
         try:
+            self._flush(client)  # an ERROR for a refused connection
             while not connection.closing:
                 if connection.output_size >= limit:  # the client does not read: stop reading it too
                     client.drained.wait()
@@ -288,62 +301,74 @@ class Host:
                 if not data:
                     break
                 connection.receive_data(data, time.time())
-                if connection.output_size and not self.segment_size:
-                    self._flush(client)  # answer at once instead of waking the writer (round-trip latency)
+                self._flush(client)  # answer at once (round-trip latency)
         except OSError:
             pass
         finally:
             self._finish(client)
 
     def _finish(self, client: _Client) -> None:
+        """The reader is done: send the last bytes (an ERROR, a RECEIPT), then forget the connection."""
         connection = client.connection
-        writer = client.writer
-        if connection.closing and not connection.closed and writer is not None and not writer.dead:
-            client.wake.set()
-            writer.join(5)  # let the ERROR or RECEIPT reach the client
+        if connection.closing and not connection.closed:
+            with contextlib.suppress(OSError, gevent.Timeout), gevent.Timeout(5):
+                if client.writer is not None:
+                    client.writer.join()
+                else:
+                    while data := connection.data_to_send():
+                        self._send(client.socket, data)
         if not connection.closed:
             connection.connection_lost(time.time())
             log.info("connection %d closed: %s", connection.id, connection.close_reason)
         self._clients.pop(connection.id, None)
         client.drained.set()
-        for greenlet in (client.writer, client.ticker):
-            if greenlet is not None and greenlet is not gevent.getcurrent():
-                greenlet.kill(block=False)
+        writer = client.writer
+        if writer is not None and writer is not gevent.getcurrent():
+            writer.kill(block=False)
         _close(client.socket)
 
-    def _write_loop(self, client: _Client) -> None:
+    def _flush(self, client: _Client) -> None:
+        """Send what the connection has queued without blocking; a writer greenlet takes over if it would block."""
+        if client.writer is not None:
+            return  # the writer sends everything, in order
         connection = client.connection
-        sock = client.socket
-        wake = client.wake
+        raw: Any = getattr(client.socket, "_sock", None)
+        inline = raw is not None and not self.segment_size and self.ssl_context is None
+        while True:
+            data = connection.data_to_send()
+            if not data:
+                break
+            sent = 0
+            if inline:
+                try:
+                    sent = raw.send(data)
+                except BlockingIOError:
+                    sent = 0
+                except OSError:
+                    return  # the reader sees the failure and cleans up
+            if sent < len(data):
+                client.drained.clear()
+                client.writer = self._spawn(self._write_loop, client, data[sent:])
+                return
+        if connection.closing and client.reader is not gevent.getcurrent():
+            with contextlib.suppress(OSError):  # closed from elsewhere: the reader sees end of file
+                client.socket.shutdown(socket.SHUT_RDWR)
+
+    def _write_loop(self, client: _Client, backlog: bytes) -> None:
+        """Send to a client that does not keep up (or in tiny segments, or over TLS), then stop."""
+        connection = client.connection
         try:
-            while True:
-                wake.wait()
-                wake.clear()
-                self._flush(client)
-                if connection.closing and not client.drained.is_set():
-                    client.drained.wait()  # the reader is still writing the last bytes
-                if connection.closing and not connection.output_size:
-                    break
+            data = backlog
+            while data:
+                self._send(client.socket, data)
+                data = connection.data_to_send()
+            if connection.closing and client.reader is not gevent.getcurrent():
+                client.socket.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
-
-    def _flush(self, client: _Client) -> None:
-        """Send what the connection has queued; one writer at a time (`drained` is clear while one writes)."""
-        drained = client.drained
-        if not drained.is_set():
-            return  # the other greenlet is writing and will send what was queued meanwhile
-        connection = client.connection
-        drained.clear()
-        try:
-            while True:
-                data = connection.data_to_send()
-                if not data:
-                    break
-                self._send(client.socket, data)
         finally:
-            drained.set()
+            client.writer = None
+            client.drained.set()
 
     def _send(self, sock: Any, data: bytes) -> None:
         size = self.segment_size
@@ -354,35 +379,64 @@ class Host:
             sock.sendall(data[start : start + size])
             gevent.sleep(self.segment_delay)
 
-    def _tick_loop(self, client: _Client) -> None:
-        connection = client.connection
-        wake = client.tick_wake
-        while not connection.closing:
-            deadline = connection.next_deadline()
-            if deadline is None:
-                wake.wait()
-                wake.clear()
-                continue
-            delay = deadline - time.time()
-            if delay > 0:
-                wake.wait(delay)
-                wake.clear()
-                continue
-            connection.tick(time.time())
-
     def _on_output(self, connection: Connection) -> None:
-        client = self._clients.get(connection.id)
-        if client is not None:
-            client.wake.set()
-
-    def _on_schedule(self, connection: Connection) -> None:
         client = self._clients.get(connection.id)
         if client is None:
             return
-        if client.ticker is None:
-            client.ticker = self._spawn(self._tick_loop, client)
-        else:
-            client.tick_wake.set()
+        self._dirty.add(client)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._loop.run_callback(self._flush_dirty)
+
+    def _flush_dirty(self) -> None:
+        """Output queued for other connections (MESSAGEs, heart-beats), sent once per turn of the loop."""
+        self._flush_scheduled = False
+        dirty, self._dirty = self._dirty, set()
+        for client in dirty:
+            if client.connection.id in self._clients:
+                self._flush(client)
+
+    # -- timers: one greenlet and a heap for every connection's heart-beats, delays and CONNECT timeout
+
+    def _on_schedule(self, connection: Connection) -> None:
+        client = self._clients.get(connection.id)
+        deadline = connection.next_deadline()
+        if client is None or deadline is None:
+            return
+        if client.scheduled is not None and client.scheduled <= deadline:
+            return  # the timer wakes for it in time and looks again
+        client.scheduled = deadline
+        heapq.heappush(self._timers, (deadline, connection.id))
+        if self._timers[0][1] == connection.id:
+            self._timer_wake.set()
+
+    def _timer_loop(self) -> None:
+        timers = self._timers
+        wake = self._timer_wake
+        while True:
+            if not timers:
+                wake.wait()
+                wake.clear()
+                continue
+            deadline, connection_id = timers[0]
+            now = time.time()
+            if deadline > now:
+                wake.wait(deadline - now)
+                wake.clear()
+                continue
+            heapq.heappop(timers)
+            client = self._clients.get(connection_id)
+            if client is None or client.scheduled != deadline:
+                continue  # gone, or rescheduled
+            client.scheduled = None
+            connection = client.connection
+            following = connection.next_deadline()
+            if following is not None and following <= now:
+                connection.tick(now)
+                following = connection.next_deadline()
+            if following is not None:
+                client.scheduled = following
+                heapq.heappush(timers, (following, connection_id))
 
     def _shutdown(self) -> None:
         """Close the listener and every connection; clients see end of file."""

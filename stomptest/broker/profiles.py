@@ -223,6 +223,7 @@ class Profile:
     error_receipt_id: bool = True  # ERROR carries `receipt-id` when the frame had a receipt
     error_version_header: bool = False  # every ERROR carries `version:1.0,1.1,1.2` (RabbitMQ)
     error_content_type: bool = True  # ERROR carries content-type:text/plain
+    malformed_error: bool = True  # bytes that are not a frame get an ERROR before the close (RabbitMQ: just a close)
     version_error_header: bool = True  # the no-common-version ERROR lists the versions (ActiveMQ: no)
     # -- escaping
     escape_1_0: Literal["none", "as-1.2", "decode-input"] = "none"  # escapes in a 1.0 session (see docs/broker.md)
@@ -360,7 +361,9 @@ RABBITMQ = Profile(
     ack_checks_subscription=False,
     nack="requeue",
     nack_requeue_header=True,
-    limits=Limits(max_frame_bytes=4 * 1024 * 1024, max_headers=100, max_header_bytes=100 * 1024),
+    malformed_error=False,  # measured: an undefined escape closes the connection without an ERROR
+    # measured on 3.10.8: a 200 KiB header, 2000 headers and an 8 MiB body are all accepted
+    limits=Limits(max_headers=10_000, max_header_bytes=1024 * 1024),
 )
 
 ARTEMIS = Profile(

@@ -182,7 +182,10 @@ def test_bad_bytes_get_error_and_close_and_leave_others_alone(broker: Broker) ->
         bad.connect()
         bad.raw(garbage)
         reply = bad.next()
-        assert isinstance(reply, Frame) and reply.command == "ERROR", reply
+        if isinstance(reply, Frame):
+            assert reply.command == "ERROR", reply
+        else:  # RabbitMQ closes on bytes it cannot parse without an ERROR (measured)
+            assert not broker.profile.malformed_error and bad.wait_closed()
         bad.close()
     good.send("/queue/safe", "intact")
     assert listener.message().body == "intact"

@@ -68,7 +68,8 @@ def test_any_bytes_end_in_error_and_close_or_are_handled(
         disconnected = (
             any(f.command == "RECEIPT" for f in received[-1:]) or peer.connection.close_reason == "DISCONNECT"
         )
-        assert disconnected or (last is not None and last.command == "ERROR"), received
+        silent = not PROFILES[profile].malformed_error  # RabbitMQ: bytes it cannot parse close without an ERROR
+        assert disconnected or silent or (last is not None and last.command == "ERROR"), received
     connected(eng).send("SEND", {"destination": "/queue/bystander"}, b"still delivered")
     assert [f.body for f in bystander.frames() if f.command == "MESSAGE"] == [b"still delivered"]
 
