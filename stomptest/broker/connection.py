@@ -83,6 +83,49 @@ class _Fields(dict[str, str]):
 class Connection:
     """The protocol state of one client: version, subscriptions, unacknowledged messages, transactions."""
 
+    __slots__ = (
+        "_decode_1_0",
+        "_fed",
+        "_next_delivery",
+        "_now",
+        "_out",
+        "_out_bytes",
+        "_parser",
+        "_resync",
+        "_skipping",
+        "_unparsed",
+        "_unparsed_start",
+        "_wire_out",
+        "client_heartbeat",
+        "close_reason",
+        "engine",
+        "frames_received",
+        "frames_sent",
+        "heartbeats_paused",
+        "held",
+        "hold_commands",
+        "hold_until",
+        "host",
+        "id",
+        "last_received",
+        "last_sent",
+        "limits",
+        "login",
+        "on_schedule",
+        "opened_at",
+        "peer",
+        "profile",
+        "receive_timeout",
+        "send_interval",
+        "session",
+        "state",
+        "subscriptions",
+        "transactions",
+        "transcript",
+        "unacked",
+        "version",
+    )
+
     def __init__(self, engine: Engine, id: int, peer: str, now: float) -> None:
         self.engine = engine
         self.profile = engine.profile

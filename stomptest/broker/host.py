@@ -64,13 +64,11 @@ class _Box:
 class _Client:
     """One client socket: its connection, the greenlet reading it, and one writing only while a write would block."""
 
-    __slots__ = ("connection", "drained", "reader", "scheduled", "socket", "writer")
+    __slots__ = ("connection", "reader", "scheduled", "socket", "writer")
 
     def __init__(self, sock: Any, connection: Connection) -> None:
         self.socket = sock
         self.connection = connection
-        self.drained = gevent.event.Event()  # clear while a writer waits for a slow reader
-        self.drained.set()
         self.reader: Greenlet | None = None
         self.writer: Greenlet | None = None
         self.scheduled: float | None = None  # the deadline this client has in the host's timer heap
@@ -293,8 +291,9 @@ class Host:
         try:
             self._flush(client)  # an ERROR for a refused connection
             while not connection.closing:
-                if connection.output_size >= limit:  # the client does not read: stop reading it too
-                    client.drained.wait()
+                writer = client.writer
+                if writer is not None and connection.output_size >= limit:  # it does not read: stop reading it
+                    writer.join()
                 if quickack:
                     sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
                 data = recv(_RECV_SIZE)
@@ -321,7 +320,6 @@ class Host:
             connection.connection_lost(time.time())
             log.info("connection %d closed: %s", connection.id, connection.close_reason)
         self._clients.pop(connection.id, None)
-        client.drained.set()
         writer = client.writer
         if writer is not None and writer is not gevent.getcurrent():
             writer.kill(block=False)
@@ -347,7 +345,6 @@ class Host:
                 except OSError:
                     return  # the reader sees the failure and cleans up
             if sent < len(data):
-                client.drained.clear()
                 client.writer = self._spawn(self._write_loop, client, data[sent:])
                 return
         if connection.closing and client.reader is not gevent.getcurrent():
@@ -368,7 +365,6 @@ class Host:
             pass
         finally:
             client.writer = None
-            client.drained.set()
 
     def _send(self, sock: Any, data: bytes) -> None:
         size = self.segment_size
