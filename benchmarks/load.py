@@ -10,7 +10,8 @@
              producer: the most unacknowledged deliveries seen (must not pass the prefetch), messages
              lost or duplicated (must be 0), the broker's RSS growth.
   restarts   N restarts of the broker (default 1,000) under a failover `Client` consuming with
-             ack:client-individual: time per restart, messages lost or acknowledged twice (must be 0).
+             ack:client-individual: time per restart, messages lost or acknowledged twice (must be 0);
+             restarts-async: the same with an `AsyncClient`.
 
 The broker runs in a subprocess of its own (`load.py serve`), so its RSS is its own and its
 file descriptors do not count against ours; for `restarts` it runs in this process (a restart
@@ -491,11 +492,74 @@ def restarts(count: int, every: int = 3) -> dict[str, Any]:
     }
 
 
+def restarts_async(count: int, every: int = 3) -> dict[str, Any]:
+    """`restarts` with an `AsyncClient`: the restarts run in an executor thread, the client in the loop."""
+    import asyncio
+
+    from stomptest.broker import Broker
+    from stomptest.client import AsyncClient
+    from stomptest.protocol import ConnectionLost
+
+    total = count * every + every
+
+    async def consume(broker: Broker) -> dict[str, Any]:
+        url = (
+            f"failover:(tcp://127.0.0.1:{broker.port})?initialReconnectDelay=5&maxReconnectDelay=20"
+            "&maxReconnectAttempts=500&randomize=false"
+        )
+        client = AsyncClient(url)
+        await client.connect()
+        subscription = await client.subscribe(
+            "/queue/work", ack="client-individual", headers={"activemq.prefetchSize": "5"}
+        )
+        acked: Counter[bytes] = Counter()
+        done = refused = 0
+        started = time.monotonic()
+        loop = asyncio.get_running_loop()
+        for _ in range(total * 20):
+            if len(acked) >= total:
+                break
+            message = await subscription.receive(timeout=30)
+            if message is None:
+                break
+            try:
+                await client.ack(message, receipt=True)
+            except ConnectionLost:
+                refused += 1
+                continue
+            acked[message.body] += 1
+            if len(acked) % every == 0 and done < count:
+                await loop.run_in_executor(None, broker.restart)
+                done += 1
+        seconds = time.monotonic() - started
+        await client.disconnect()
+        return {
+            "restarts": done,
+            "messages": total,
+            "acked": len(acked),
+            "lost": total - len(acked),
+            "acked_twice": sum(c - 1 for c in acked.values() if c > 1),
+            "acks_refused_after_loss": refused,
+            "client_reconnects": client.reconnects,
+            "seconds": round(seconds, 2),
+            "ms_per_restart_cycle": round(seconds * 1000 / max(done, 1), 1),
+        }
+
+    with Broker(profile="activemq") as broker:
+        for number in range(total):
+            broker.seed("/queue/work", b"m-%06d" % number)
+        result = asyncio.run(consume(broker))
+        result["left_on_broker"] = len(broker.messages("/queue/work")) + len(broker.unacked("/queue/work"))
+        broker.check()
+    return result
+
+
 SCENARIOS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "idle": lambda a: idle_connections(a.connections, a.heartbeat, a.hold),
     "queued": lambda a: queued_messages(a.messages),
     "slow": lambda a: slow_consumer(a.slow_messages, a.prefetch, a.ack_delay),
     "restarts": lambda a: restarts(a.restarts),
+    "restarts-async": lambda a: restarts_async(a.restarts),
 }
 
 
@@ -505,7 +569,7 @@ def main() -> None:
         return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small counts: a smoke test, not a measure")
-    parser.add_argument("--only", default="idle,queued,slow,restarts")
+    parser.add_argument("--only", default="idle,queued,slow,restarts,restarts-async")
     parser.add_argument("--connections", type=int, default=None, help="idle connections (10,000)")
     parser.add_argument("--heartbeat", type=int, default=5000, help="heart-beat interval in ms, both ways")
     parser.add_argument("--hold", type=float, default=None, help="seconds the idle connections are held (30)")

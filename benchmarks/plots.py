@@ -152,6 +152,9 @@ def load_plots(results: dict[str, Any], out: Path) -> list[Path]:
     if restarts:
         timings["broker restart (ms)"] = restarts["ms_per_broker_restart"]
         timings["restart + reconnect + 3 acks (ms)"] = restarts["ms_per_restart_cycle"]
+    restarts_async = results.get("restarts-async")
+    if restarts_async:
+        timings["the same, AsyncClient (ms)"] = restarts_async["ms_per_restart_cycle"]
     if idle:
         timings[f"open {idle['connections']:,} connections (s)"] = idle["connect_s"]
     if rates:

@@ -55,6 +55,12 @@ def test_restarts_under_a_failover_client_lose_nothing() -> None:
     assert result["lost"] == 0 and result["acked_twice"] == 0 and result["left_on_broker"] == 0
 
 
+def test_restarts_under_a_failover_async_client_lose_nothing() -> None:
+    result = load.restarts_async(15)
+    assert result["restarts"] == 15 and result["client_reconnects"] >= 15
+    assert result["lost"] == 0 and result["acked_twice"] == 0 and result["left_on_broker"] == 0
+
+
 @pytest.mark.soak
 def test_idle_connections_soak() -> None:
     result = load.idle_connections(5_000, heartbeat_ms=1000, hold=10.0)
