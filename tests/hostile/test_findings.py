@@ -162,3 +162,33 @@ def test_cli_limit_with_a_superscript_digit_is_a_configuration_error() -> None:
 
     with pytest.raises(ConfigurationError, match="--limit"):
         parse_limits(["max_connections=\u00b2"])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="protocol/heartbeat.py parse(): a heart-beat header of more than 4,300 ASCII digits makes int() raise "
+    "ValueError instead of RemoteProtocolError; Client.connect() then raises a bare ValueError and "
+    "AsyncClient logs 'protocol.data_received() call failed' and waits out connect_timeout; session owner",
+)
+def test_huge_heartbeat_from_the_broker_is_a_remote_protocol_error() -> None:
+    from stomptest.protocol import RemoteProtocolError
+    from stomptest.protocol.heartbeat import parse
+
+    with pytest.raises(RemoteProtocolError):
+        parse("9" * 5000 + ",0")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="client/failover.py: an option or port of more than 4,300 digits in a URL raises Python's bare "
+    "ValueError ('Exceeds the limit...') instead of a ConfigurationError naming the option; failover owner",
+)
+@pytest.mark.parametrize(
+    "url", ["failover:(tcp://h:1)?initialReconnectDelay=" + "9" * 5000, "tcp://h:" + "9" * 5000], ids=["option", "port"]
+)
+def test_huge_numbers_in_a_url_are_a_configuration_error(url: str) -> None:
+    from stomptest.client import Client
+    from stomptest.protocol import ConfigurationError
+
+    with pytest.raises(ConfigurationError):
+        Client(url)
