@@ -316,9 +316,7 @@ class Host:
                 else:
                     while data := connection.data_to_send():
                         self._send(client.socket, data)
-        if not connection.closed:
-            connection.connection_lost(time.time())
-            log.info("connection %d closed: %s", connection.id, connection.close_reason)
+        self._lost(connection)
         self._clients.pop(connection.id, None)
         writer = client.writer
         if writer is not None and writer is not gevent.getcurrent():
@@ -348,8 +346,15 @@ class Host:
                 client.writer = self._spawn(self._write_loop, client, data[sent:])
                 return
         if connection.closing and client.reader is not gevent.getcurrent():
-            with contextlib.suppress(OSError):  # closed from elsewhere: the reader sees end of file
+            self._lost(connection)  # closed from elsewhere: done before the client can see end of file
+            with contextlib.suppress(OSError):  # the reader sees end of file and finishes
                 client.socket.shutdown(socket.SHUT_RDWR)
+
+    @staticmethod
+    def _lost(connection: Connection) -> None:
+        if not connection.closed:
+            connection.connection_lost(time.time())
+            log.info("connection %d closed: %s", connection.id, connection.close_reason)
 
     def _write_loop(self, client: _Client, backlog: bytes) -> None:
         """Send to a client that does not keep up (or in tiny segments, or over TLS), then stop."""
@@ -360,6 +365,7 @@ class Host:
                 self._send(client.socket, data)
                 data = connection.data_to_send()
             if connection.closing and client.reader is not gevent.getcurrent():
+                self._lost(connection)
                 client.socket.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
