@@ -27,6 +27,8 @@ class StormResult:
     sent: list[bytes] = field(default_factory=list)
     acked: Counter[bytes] = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
+    resent: set[bytes] = field(default_factory=set)  # a SEND whose receipt was lost: sent again, may be twice
+    drops: int = 0
 
 
 def storm(
@@ -38,8 +40,19 @@ def storm(
     consumers: int = 2,
     max_messages: int = 400,
     seed: int = 0,
+    drop_every: float | None = None,
 ) -> StormResult:
-    """Run the storm for about `seconds`; every thread stops by itself (bounded in count and time)."""
+    """Run the storm for about `seconds`; every thread stops by itself (bounded in count and time).
+
+    With `drop_every`, the broker drops every connection that often; the well-behaved clients then
+    use failover URLs, send again when a receipt is lost, and acknowledge redeliveries.
+    """
+    url = broker.url
+    if drop_every is not None:
+        url = (
+            f"failover:(tcp://127.0.0.1:{broker.port})?initialReconnectDelay=5&maxReconnectDelay=50"
+            "&maxReconnectAttempts=200&randomize=false"
+        )
     result = StormResult()
     lock = threading.Lock()
     stop = threading.Event()
@@ -59,12 +72,21 @@ def storm(
 
     def producer(index: int) -> None:
         try:
-            with Client(broker.url) as client:
+            with Client(url) as client:
                 for number in range(max_messages):
                     if time.monotonic() >= deadline:
                         break
                     body = f"p{index}-{number}".encode()
-                    client.send(QUEUE, body, receipt=True)
+                    for attempt in range(100):
+                        try:
+                            client.send(QUEUE, body, receipt=True)
+                            break
+                        except ConnectionLost:
+                            if drop_every is None or attempt == 99:
+                                raise
+                            with lock:
+                                result.resent.add(body)
+                            time.sleep(0.01)
                     with lock:
                         result.sent.append(body)
         except Exception as exc:  # reported, and the test fails on it
@@ -73,7 +95,7 @@ def storm(
 
     def consumer(index: int) -> None:
         try:
-            with Client(broker.url) as client:
+            with Client(url) as client:
                 subscription = client.subscribe(
                     QUEUE, ack="client-individual" if index % 2 else "client", headers={"activemq.prefetchSize": "10"}
                 )
@@ -87,7 +109,12 @@ def storm(
                                 return
                         continue
                     quiet_since = None
-                    client.ack(message, receipt=True)
+                    try:
+                        client.ack(message, receipt=True)
+                    except ConnectionLost:
+                        if drop_every is None:
+                            raise
+                        continue  # delivered on a dropped connection: it comes again
                     with lock:
                         result.acked[message.body] += 1
         except ConnectionLost as exc:
@@ -97,7 +124,19 @@ def storm(
             with lock:
                 result.failures.append(f"consumer {index}: {exc!r}")
 
+    def dropper() -> None:
+        assert drop_every is not None
+        for _ in range(10_000):
+            time.sleep(drop_every)
+            if time.monotonic() >= deadline:
+                return
+            broker.drop_connections()
+            with lock:
+                result.drops += 1
+
     threads = [threading.Thread(target=attacker, args=(i,), daemon=True) for i in range(hostile)]
+    if drop_every is not None:
+        threads.append(threading.Thread(target=dropper, daemon=True))
     threads += [threading.Thread(target=producer, args=(i,), daemon=True) for i in range(producers)]
     readers = [threading.Thread(target=consumer, args=(i,), daemon=True) for i in range(consumers)]
     for thread in threads + readers:
