@@ -522,7 +522,8 @@ class Connection:
         if version == "1.0" and profile.escape_1_0 == "as-1.2":
             wire_version = "1.2"
         self._decode_1_0 = version == "1.0" and profile.escape_1_0 == "decode-input"
-        self._parser.version = wire_version
+        if self._parser.version != wire_version:  # setting it rebuilds the parser's caches (4 KB)
+            self._parser.version = wire_version
         self._wire_out = wire_version
         self.login = login
         self.host = host
