@@ -93,6 +93,7 @@ class Connection:
         "_parser",
         "_resync",
         "_skipping",
+        "_transcript_bytes",
         "_unparsed",
         "_unparsed_start",
         "_wire_out",
@@ -145,7 +146,8 @@ class Connection:
         self.subscriptions: dict[str, Subscription] = {}
         self.unacked: dict[str, Delivery] = {}
         self.transactions: dict[str, list[Frame]] = {}
-        self.transcript: deque[TranscriptEntry] = deque(maxlen=self.limits.max_transcript)
+        self.transcript: deque[TranscriptEntry] = deque()
+        self._transcript_bytes = 0  # body bytes held by the transcript
         self.frames_received = 0
         self.frames_sent = 0
         # heart-beats, in seconds; 0 means none
@@ -377,10 +379,10 @@ class Connection:
                 return b""
             if isinstance(item, Heartbeat):
                 if self.state == "connected" and self.version != "1.0":
-                    self.transcript.append((self._now, "in", item))
+                    self._record("in", item)
                 continue
             self.frames_received += 1
-            self.transcript.append((self._now, "in", item))
+            self._record("in", item)
             try:
                 self._handle(item)
             except Exception:
@@ -985,9 +987,21 @@ class Connection:
         self.last_sent = self._now
         if item is not HEARTBEAT:
             self.frames_sent += 1
-        self.transcript.append((self._now, "out", item))
+        self._record("out", item)
         if was_empty:
             self.engine.on_output(self)
+
+    def _record(self, direction: Direction, item: Frame | Heartbeat | PendingFrame) -> None:
+        """Keep `item` in the transcript, forgetting the oldest beyond max_transcript frames or _bytes of bodies."""
+        transcript = self.transcript
+        transcript.append((self._now, direction, item))
+        total = self._transcript_bytes + (0 if isinstance(item, Heartbeat) else len(item.body))
+        limits = self.limits
+        while len(transcript) > 1 and (len(transcript) > limits.max_transcript or total > limits.max_transcript_bytes):
+            old = transcript.popleft()[2]
+            if not isinstance(old, Heartbeat):
+                total -= len(old.body)
+        self._transcript_bytes = total
 
     def _internal_error(self, frame: Frame | None = None) -> None:
         text = traceback.format_exc()

@@ -406,3 +406,15 @@ def test_unsubscribe_by_destination_in_1_0() -> None:
     peer.send("SUBSCRIBE", {"destination": "/queue/a"})
     assert peer.send("UNSUBSCRIBE", {"destination": "/queue/a", "receipt": "r"})[0].command == "RECEIPT"
     assert not eng.destinations["/queue/a"].subscriptions
+
+
+def test_transcript_is_bounded_by_frames_and_by_body_bytes() -> None:
+    eng = engine(limits=Limits(max_transcript=5, max_transcript_bytes=1000))
+    peer = connected(eng)
+    for _ in range(10):
+        peer.send("SEND", {"destination": "/queue/t"}, b"x")
+    assert len(peer.connection.transcript) == 5
+    for _ in range(3):
+        peer.send("SEND", {"destination": "/queue/t"}, b"y" * 600)
+    bodies = [item.body for _, _, item in peer.connection.transcript if isinstance(item, Frame)]
+    assert bodies == [b"y" * 600]  # the newest frame is always kept, even over the byte budget

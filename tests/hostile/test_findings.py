@@ -195,14 +195,8 @@ def test_huge_numbers_in_a_url_are_a_configuration_error(url: str) -> None:
         Client(url)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="broker (connection.py transcript, engine.finished): transcripts keep whole bodies, bounded only by "
-    "max_transcript frames per connection and 100 closed connections; after 20 x 1 MB messages are consumed "
-    "and both connections closed, the broker still holds about 40 MB of bodies; design choice for the broker "
-    "engineer (cap the bytes kept, or truncate bodies in transcripts)",
-)
 def test_consumed_messages_do_not_stay_in_memory_through_transcripts() -> None:
+    """Found here; fixed by `Limits.max_transcript_bytes` (1 MiB of bodies per connection by default)."""
     from stomptest.client import Client
 
     body = b"y" * (1 << 20)
