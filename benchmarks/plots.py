@@ -248,7 +248,8 @@ def markdown_plots(path: Path, out: Path) -> list[Path]:
                 shown = [
                     _clip(labels[i].removeprefix(block + " / ") if grouped else labels[i].split(" / ")[0]) for i in keep
                 ]
-                panels.append((block, shown, {k: [v[i] for i in keep] for k, v in group.items()}))
+                subtitle = f"{header[0]} {block}" if block and number(block) is not None else block
+                panels.append((subtitle, shown, {k: [v[i] for i in keep] for k, v in group.items()}))
             made.append(panel_chart(section, panels, out / f"benchmarks-{name}{suffix}{extra}.png"))
     return made
 
