@@ -67,3 +67,11 @@ def test_storm_of_mutated_frames_soak(profile: str) -> None:
     with Broker(profile=profile, **LIMITS) as broker:
         result = storm(broker, seconds=60.0, hostile=20, max_messages=100_000, seed=2)
         check(broker, result)
+
+
+@pytest.mark.soak
+def test_storm_with_drops_soak() -> None:
+    with Broker(profile="activemq", **LIMITS) as broker:
+        result = storm(broker, seconds=60.0, hostile=12, max_messages=100_000, seed=6, drop_every=0.5)
+        assert result.drops >= 50
+        check(broker, result)
