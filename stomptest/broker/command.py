@@ -70,7 +70,7 @@ def parse_limits(items: list[str]) -> dict[str, int]:
     limits = {}
     for item in items:
         name, equals, value = item.partition("=")
-        if not equals or name not in LIMIT_NAMES or not value.isdigit():
+        if not equals or name not in LIMIT_NAMES or not (value.isascii() and value.isdigit() and len(value) < 19):
             raise ConfigurationError(f"--limit {item!r}: write NAME=INTEGER with NAME one of {', '.join(LIMIT_NAMES)}")
         limits[name] = int(value)
     return limits

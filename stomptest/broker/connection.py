@@ -513,7 +513,7 @@ class Connection:
         if version != "1.0":
             text = headers.get("heart-beat", "0,0")
             parts = text.split(",")
-            if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+            if len(parts) != 2 or not all(_is_count(p.strip()) for p in parts):
                 self.fail("bad-connect", frame, reason=f"heart-beat:{text} is not two comma-separated integers")
                 return
             beats = (int(parts[0]), int(parts[1]))
@@ -1017,6 +1017,11 @@ def _whole_seconds(ms: int) -> int:
     if ms <= 0:
         return 0
     return max(1, ms // 1000) * 1000
+
+
+def _is_count(text: str) -> bool:
+    """ASCII digits that int() reads at once ('²' is a digit to str.isdigit, and 5000 digits are too many)."""
+    return text.isascii() and text.isdigit() and len(text) <= 18
 
 
 def _ignore(connection: Connection) -> None:

@@ -136,12 +136,6 @@ def test_stopped_brokers_free_their_threads_and_hubs() -> None:
     assert alive == 0, f"{alive} of 30 stopped brokers' threads still alive"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="broker (connection.py _connect): heart-beat values pass str.isdigit() but not int(): "
-    "superscript digits ('²'), or more than 4,300 digits; int() raises ValueError, an internal error; "
-    "broker engineer",
-)
 @pytest.mark.parametrize("value", [b"\xc2\xb2,0", b"9" * 5000 + b",0"], ids=["superscript-digit", "5000-digits"])
 def test_odd_heartbeat_digits_get_an_error_not_an_internal_failure(value: bytes) -> None:
     with Broker() as broker:
@@ -152,11 +146,6 @@ def test_odd_heartbeat_digits_get_an_error_not_an_internal_failure(value: bytes)
         broker.check()  # the broker must not count this as a bug of its own
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="broker CLI (broker/command.py parse_limits): 'max_connections=²' passes str.isdigit() and int() "
-    "raises a bare ValueError instead of the ConfigurationError naming the option; broker engineer",
-)
 def test_cli_limit_with_a_superscript_digit_is_a_configuration_error() -> None:
     from stomptest.broker.command import parse_limits
     from stomptest.protocol import ConfigurationError
