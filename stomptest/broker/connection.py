@@ -241,7 +241,10 @@ class Connection:
                 self.release()
             period = self.send_interval * self.profile.heartbeat_send_fraction
             if period and not self.heartbeats_paused and now - self.last_sent >= period:
-                self._write(b"\n", HEARTBEAT)
+                if self._out:  # output is waiting for the client: a newline behind it says nothing more
+                    self.last_sent = now
+                else:
+                    self._write(b"\n", HEARTBEAT)
         except Exception:
             self._internal_error()
 
