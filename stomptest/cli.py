@@ -18,7 +18,6 @@ from stomptest import __version__
 SUBCOMMANDS: tuple[str, ...] = (
     "stomptest.broker.command",  # stomptest broker
     "stomptest.conformance.cli",  # stomptest conformance
-    # the module of `stomptest frames` goes here
 )
 
 
@@ -27,13 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"stomptest {__version__}")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
     for name in SUBCOMMANDS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:  # listed before its module landed
-                continue
-            raise
-        module.add_subcommand(subparsers)
+        importlib.import_module(name).add_subcommand(subparsers)
     return parser
 
 
