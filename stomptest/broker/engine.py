@@ -184,6 +184,7 @@ _PREFIXES: tuple[tuple[str, Kind], ...] = (
     ("/remote-temp-topic/", "topic"),
     ("/reply-queue/", "queue"),
 )
+_MAX_ROUTES = 10_000  # names whose routing is remembered; beyond, resolve() works it out each time
 _ALPHABET = string.ascii_letters + string.digits + "-_"
 
 
@@ -212,6 +213,7 @@ class Engine:
         self._id_prefixes: dict[int, str] = {}
         self._connection_ids = itertools.count(1)
         self._subscription_serials = itertools.count(1)
+        self._routes: dict[str, tuple[Kind, str] | None] = {}  # resolve() of names that are not temporary
         # called with a connection whose output became non-empty; the host wakes its writer
         self.on_output: Callable[[Connection], None] = _ignore
 
@@ -249,7 +251,12 @@ class Engine:
         """How `name` is routed and its canonical name, or None when the profile refuses it.
 
         `connection` is who names it: temporary destinations may be private to a connection.
+        The answer for other names depends only on the profile, so it is kept (every SEND asks).
         """
+        routes = self._routes
+        if name in routes:
+            return routes[name]
+        given = name
         for prefix, replacement in self.profile.destination_aliases:
             if name.startswith(prefix):
                 name = replacement + name[len(prefix) :]
@@ -260,6 +267,12 @@ class Engine:
                 return None  # RabbitMQ: only in reply-to
             kind: Kind = "queue" if name.startswith("/temp-queue/") else "topic"
             return kind, f"/remote-temp-{kind}/{connection.session}:{name.split('/', 2)[2]}"
+        resolved = self._route(name)
+        if len(routes) < _MAX_ROUTES:
+            routes[given] = resolved
+        return resolved
+
+    def _route(self, name: str) -> tuple[Kind, str] | None:
         for prefix, kind in _PREFIXES:
             if name.startswith(prefix) and len(name) > len(prefix):
                 return kind, name
@@ -314,7 +327,8 @@ class Engine:
                 prefix = "message-"
             if len(self._id_prefixes) < 10_000:
                 self._id_prefixes[sender] = prefix
-        expires = priority = 0
+        expires = 0
+        priority = 4
         persistent = None
         for name, value in headers:
             if name == "expires":
@@ -323,8 +337,6 @@ class Engine:
                 priority = _int(value, 4)
             elif name == "persistent":
                 persistent = value
-        if not any(name == "priority" for name, _ in headers):
-            priority = 4
         return Message(
             sequence,
             destination.name,
@@ -367,18 +379,26 @@ class Engine:
             return
         messages = destination.messages
         subscriptions = destination.subscriptions
+        if not messages or not subscriptions:
+            return
         limit = self.limits.max_unacknowledged
         now_ms = now * 1000
         while messages and subscriptions:
             count = len(subscriptions)
-            start = destination.next_subscriber % count
             chosen = None
-            for step in range(count):
-                candidate = subscriptions[(start + step) % count]
+            if count == 1:  # the usual case, without the round-robin arithmetic
+                candidate = subscriptions[0]
                 if candidate.has_room(limit):
                     chosen = candidate
-                    destination.next_subscriber = start + step + 1
-                    break
+                    destination.next_subscriber = 1  # as the round-robin below leaves it
+            else:
+                start = destination.next_subscriber % count
+                for step in range(count):
+                    candidate = subscriptions[(start + step) % count]
+                    if candidate.has_room(limit):
+                        chosen = candidate
+                        destination.next_subscriber = start + step + 1
+                        break
             if chosen is None:
                 return
             message = messages.popleft()
