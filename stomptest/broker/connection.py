@@ -403,7 +403,7 @@ class Connection:
         stream = b"".join(self._unparsed)
         self._unparsed.clear()
         at = max((error.offset or self._unparsed_start) - self._unparsed_start, 0)
-        if "invalid escape" in text and self.profile.undefined_escapes == "keep" and self.state == "connected":
+        if error.kind == "bad-escape" and self.profile.undefined_escapes == "keep" and self.state == "connected":
             start = stream.rfind(b"\x00", 0, at) + 1  # the offset may point into the frame: back to its start
             while stream[start : start + 1] in (b"\n", b"\r"):
                 start += 1
@@ -411,11 +411,10 @@ class Connection:
             if repaired is not None and repaired != stream[start:]:  # ActiveMQ passes an undefined escape through
                 self._new_parser()
                 return repaired
-        unknown = text.startswith("unknown command")
         command = ""
         kind: ErrorKind = "malformed"
         bad: Frame | None = None
-        if unknown:
+        if error.kind == "unknown-command":
             command, bad = wire.bad_frame_head(stream, at)
             kind = "not-connected" if self.state == "new" and command else "unknown-command"
         self.fail(kind, bad, command=command, reason=text)
@@ -440,9 +439,6 @@ class Connection:
 
     def _handle(self, frame: Frame) -> None:
         command = frame.command
-        if len(frame.body) > self.limits.max_frame_bytes:  # the parser lets a frame that arrived whole through
-            self.fail("malformed", frame, reason=f"frame is larger than max_frame_bytes={self.limits.max_frame_bytes}")
-            return
         if self.state == "new":
             if command in ("CONNECT", "STOMP"):
                 self._connect(frame)

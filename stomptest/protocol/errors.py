@@ -9,7 +9,7 @@ them, `BrokerError` carries an ERROR frame the broker sent.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, get_args
 
 if TYPE_CHECKING:
     from stomptest.protocol.frame import Frame, Heartbeat
@@ -23,20 +23,48 @@ class ConfigurationError(StompError, ValueError):
     """An argument, option or URL is not valid; the message names the part."""
 
 
+FrameErrorKind = Literal[
+    "broken-stream",
+    "bad-eol",
+    "bad-utf8",
+    "unknown-command",
+    "too-many-headers",
+    "header-too-large",
+    "bad-header-line",
+    "bad-escape",
+    "bad-content-length",
+    "body-not-allowed",
+    "frame-too-large",
+    "missing-nul",
+    "nul-in-headers",
+    "unencodable-header",
+    "other",
+]
+"""What was wrong, for code that reacts to it: message texts are for people and may be reworded."""
+
+FRAME_ERROR_KINDS: tuple[FrameErrorKind, ...] = get_args(FrameErrorKind)
+
+
 class FrameError(StompError):
     """Bytes that are not a STOMP frame of the version in use, or a frame that cannot be encoded.
 
-    `offset` is the position in the byte stream where the problem was found (None when
-    encoding), `frames` holds what was parsed completely before the bad bytes.
+    `kind` says what was wrong (docs/codec.md lists them; the codec never raises "other", the
+    default left for code outside it), `offset` is the position in the byte stream where the
+    problem was found (None when encoding), `frames` holds what was parsed completely before
+    the bad bytes.
     """
 
     def __init__(
         self,
         message: str,
         *,
+        kind: FrameErrorKind = "other",
         offset: int | None = None,
         frames: Sequence[Frame | Heartbeat] = (),
     ) -> None:
+        if kind not in FRAME_ERROR_KINDS:
+            raise ConfigurationError(f"FrameError kind must be one of {', '.join(FRAME_ERROR_KINDS)}, not {kind!r}")
+        self.kind: FrameErrorKind = kind
         self.offset = offset
         self.frames: list[Frame | Heartbeat] = list(frames)
         super().__init__(message if offset is None else f"{message} (at byte {offset})")

@@ -120,19 +120,22 @@ class Frame:
         command = self.command
         if command not in spec.COMMANDS:
             known = ", ".join(sorted(spec.COMMANDS))
-            raise FrameError(f"cannot encode unknown command {command!r}: use one of {known}")
+            raise FrameError(f"cannot encode unknown command {command!r}: use one of {known}", kind="unknown-command")
         if version == "1.0" and command in spec.COMMANDS_SINCE_1_1:
-            raise FrameError(f"{command} does not exist in STOMP 1.0: negotiate 1.1 or later to use it")
+            raise FrameError(
+                f"{command} does not exist in STOMP 1.0: negotiate 1.1 or later to use it", kind="unknown-command"
+            )
         body = self.body
         raw = self.raw_headers
         if body and version != "1.0" and command not in spec.BODY_COMMANDS:
-            raise FrameError(f"{command} frames may not have a body in STOMP {version}")
+            raise FrameError(f"{command} frames may not have a body in STOMP {version}", kind="body-not-allowed")
         given = self.headers.get("content-length")
         if given is not None:
             if not (given.isascii() and given.isdigit() and len(given) < 20 and int(given) == len(body)):
                 raise FrameError(
                     f"content-length:{given} does not match the body's {len(body)} bytes: "
-                    "leave the header out and stomptest writes the right one"
+                    "leave the header out and stomptest writes the right one",
+                    kind="bad-content-length",
                 )
         elif content_length or b"\x00" in body:
             raw = (*raw, ("content-length", str(len(body))))
@@ -142,9 +145,9 @@ class Frame:
             table = spec.ESCAPES[version]
             for name, value in raw:
                 if not name:
-                    raise FrameError("a header name may not be empty")
+                    raise FrameError("a header name may not be empty", kind="unencodable-header")
                 if "\x00" in name or "\x00" in value:
-                    raise FrameError(f"header {name!r}: NUL cannot appear in a header")
+                    raise FrameError(f"header {name!r}: NUL cannot appear in a header", kind="unencodable-header")
                 lines.append(f"{name.translate(table)}:{value.translate(table)}")
         else:
             for name, value in raw:
@@ -155,7 +158,9 @@ class Frame:
         try:
             head = ("\n".join(lines) + "\n").encode("utf-8", errors)
         except UnicodeEncodeError as exc:
-            raise FrameError(f"header text cannot be encoded as UTF-8: {exc.reason}") from None
+            raise FrameError(
+                f"header text cannot be encoded as UTF-8: {exc.reason}", kind="unencodable-header"
+            ) from None
         return head + body + b"\x00"
 
     def __eq__(self, other: object) -> bool:
@@ -190,12 +195,18 @@ def _check_unescaped(command: str, version: str, name: str, value: str) -> None:
     """Refuse what a frame without escaping cannot carry (1.0, and CONNECT/CONNECTED)."""
     where = f"{command} in STOMP {version}" if version != "1.0" else "STOMP 1.0"
     if not name:
-        raise FrameError("a header name may not be empty")
+        raise FrameError("a header name may not be empty", kind="unencodable-header")
     if "\n" in name or ":" in name:
-        raise FrameError(f"header name {name!r} has a LF or ':', which {where} cannot carry (no escaping)")
+        raise FrameError(
+            f"header name {name!r} has a LF or ':', which {where} cannot carry (no escaping)", kind="unencodable-header"
+        )
     if "\n" in value:
-        raise FrameError(f"header {name!r}: a LF in the value cannot be carried by {where} (no escaping)")
+        raise FrameError(
+            f"header {name!r}: a LF in the value cannot be carried by {where} (no escaping)", kind="unencodable-header"
+        )
     if version == "1.2" and (name.endswith("\r") or value.endswith("\r")):
-        raise FrameError(f"header {name!r}: a trailing CR would be read as part of CRLF in {where}")
+        raise FrameError(
+            f"header {name!r}: a trailing CR would be read as part of CRLF in {where}", kind="unencodable-header"
+        )
     if "\x00" in name or "\x00" in value:
-        raise FrameError(f"header {name!r}: NUL cannot appear in a header")
+        raise FrameError(f"header {name!r}: NUL cannot appear in a header", kind="unencodable-header")

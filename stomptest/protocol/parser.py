@@ -7,8 +7,10 @@ are parked in a list and joined once, when one can: the rest of a body whose siz
 is known (`content-length`), a body waiting for its NUL, a header line still
 growing. So a large body is copied a constant number of times however small the
 chunks, and limits are checked against what has arrived, before anything is
-allocated for it. Header lines go through a per-version cache (most lines repeat
-from frame to frame), so the common case costs one C-level lookup per line. Only
+allocated for it. Header lines go through a cache per version, shared by every
+parser (most lines repeat from frame to frame, and across connections), so the
+common case costs one C-level lookup per line and an idle parser holds no cache of
+its own. The cache is bounded in entries and line length whatever peers send. Only
 `_parse` and its helpers raise, always `FrameError`; after one the stream cannot
 be resynchronised, so the parser refuses further input.
 """
@@ -19,7 +21,7 @@ import re
 from collections.abc import Callable
 
 from stomptest.protocol import spec
-from stomptest.protocol.errors import ConfigurationError, FrameError
+from stomptest.protocol.errors import ConfigurationError, FrameError, FrameErrorKind
 from stomptest.protocol.frame import (
     HEARTBEAT,
     Frame,
@@ -36,8 +38,8 @@ _COMMANDS_1_0 = spec.COMMANDS - spec.COMMANDS_SINCE_1_1
 _MAX_DIGITS = 18  # a longer content-length is beyond any limit (and int() of huge strings is refused)
 
 _new = object.__new__
-_CACHE_SIZE = 1024  # distinct header lines remembered; the cache starts over when full
-_CACHED_LINE = 256  # longer lines are not remembered, so the cache stays small whatever a peer sends
+_CACHE_SIZE = 4096  # distinct header lines remembered per cache (shared by all parsers); it starts over when full
+_CACHED_LINE = 256  # longer lines are not remembered, so a cache stays under a few MB whatever peers send
 
 
 class Parser:
@@ -51,6 +53,29 @@ class Parser:
     ``surrogateescape`` handler: each such byte becomes one lone surrogate, and
     `Frame.encode("1.0")` writes the very same byte back. 1.1 and 1.2 require UTF-8.
     """
+
+    __slots__ = (
+        "_awaiting_nul",
+        "_bodiless",
+        "_broken",
+        "_buf",
+        "_commands",
+        "_counted",
+        "_head_scanned",
+        "_known",
+        "_line_len",
+        "_line_start",
+        "_lines",
+        "_need",
+        "_offset",
+        "_open_head",
+        "_parked",
+        "_parked_len",
+        "_version",
+        "max_frame_bytes",
+        "max_header_bytes",
+        "max_headers",
+    )
 
     def __init__(
         self,
@@ -94,17 +119,7 @@ class Parser:
     def version(self, version: str) -> None:
         self._version = spec.check_version(version)
         self._commands = _COMMANDS_1_0 if version == "1.0" else spec.COMMANDS
-        # command -> (the cache that splits its header lines, whether it may not have a body).
-        # A header line seen before is not split again: brokers repeat most of them.
-        escaped = _HeaderCache(version if version != "1.0" else None)
-        verbatim = _HeaderCache(None)  # 1.0, and CONNECT, STOMP and CONNECTED in 1.1+
-        self._known = {
-            command: (
-                verbatim if command in spec.UNESCAPED_COMMANDS else escaped,
-                version != "1.0" and command not in spec.BODY_COMMANDS,
-            )
-            for command in self._commands
-        }
+        self._known = _RULES[version]
 
     @property
     def buffered(self) -> int:
@@ -116,7 +131,8 @@ class Parser:
         if self._broken is not None:
             raise FrameError(
                 f"the stream is unusable after an earlier error ({self._broken}); "
-                "close the connection and parse a new stream with a new Parser"
+                "close the connection and parse a new stream with a new Parser",
+                kind="broken-stream",
             )
         if type(data) is not bytes:
             if not isinstance(data, (bytes, bytearray, memoryview)):
@@ -135,7 +151,7 @@ class Parser:
         size = len(self._buf) + self._parked_len + len(data)
         if size < self._need or (self._awaiting_nul and not self._bodiless and b"\x00" not in data):
             if size > self.max_frame_bytes:
-                raise self._error(f"frame is larger than max_frame_bytes={self.max_frame_bytes}", 0, [])
+                raise self._too_large(0, [])
             self._parked.append(data)
             self._parked_len += len(data)
             return True
@@ -144,10 +160,13 @@ class Parser:
             self._line_len += len(data)
             if len(self._buf) - self._line_start + self._line_len > self._line_limit():
                 raise self._error(
-                    f"a header line is longer than max_header_bytes={self.max_header_bytes}", self._line_start, []
+                    "header-too-large",
+                    f"a header line is longer than max_header_bytes={self.max_header_bytes}",
+                    self._line_start,
+                    [],
                 )
             if size > self.max_frame_bytes:
-                raise self._error(f"frame is larger than max_frame_bytes={self.max_frame_bytes}", 0, [])
+                raise self._too_large(0, [])
             self._parked.append(data)
             self._parked_len += len(data)
             return True
@@ -186,7 +205,7 @@ class Parser:
                 if pos + 1 == n:
                     break
                 if buf[pos + 1] != 10:
-                    raise self._error("a CR between frames must be followed by LF", pos + 1, out)
+                    raise self._error("bad-eol", "a CR between frames must be followed by LF", pos + 1, out)
                 out.append(HEARTBEAT)
                 pos += 2
                 continue
@@ -213,7 +232,7 @@ class Parser:
                 text = buf[pos:end].decode("utf-8")
             except UnicodeDecodeError as exc:
                 if beats:
-                    raise self._error("header bytes are not UTF-8", pos + exc.start, out) from None
+                    raise self._error("bad-utf8", "header bytes are not UTF-8", pos + exc.start, out) from None
                 text = buf[pos:end].decode("utf-8", "surrogateescape")
             if crlf and "\r" in text:
                 lines = [line[:-1] if line[-1:] == "\r" else line for line in text.split("\n")]
@@ -225,7 +244,7 @@ class Parser:
                 raise self._command_error(command, pos, out)
             cache, no_body = rules
             if len(lines) > max_lines:
-                raise self._error(f"more than max_headers={self.max_headers} headers", pos, out)
+                raise self._error("too-many-headers", f"more than max_headers={self.max_headers} headers", pos, out)
             if end - pos > max_header_bytes:
                 self._check_line_lengths(buf, pos, lines, out)
             del lines[0]
@@ -234,7 +253,7 @@ class Parser:
             except _BadHeader as exc:
                 line = exc.args[1]
                 at = _line_at(buf, pos, lines.index(line) + 1)
-                raise self._error(f"header line {_clip(line)!r} has {exc.args[0]}", at, out) from None
+                raise self._error(exc.args[2], f"header line {_clip(line)!r} has {exc.args[0]}", at, out) from None
             first = dict(raw)
             if len(first) != len(raw):
                 first = _first_wins(raw)
@@ -243,11 +262,14 @@ class Parser:
             length_text = first.get("content-length")
             if length_text is not None:
                 if not (length_text.isascii() and length_text.isdigit()):
-                    raise self._error(f"content-length:{_clip(length_text)!r} is not a byte count", pos, out)
+                    raise self._error(
+                        "bad-content-length", f"content-length:{_clip(length_text)!r} is not a byte count", pos, out
+                    )
                 digits = length_text.lstrip("0")
                 length = int(digits or "0") if len(digits) <= _MAX_DIGITS else self.max_frame_bytes + 1
                 if length and no_body:
                     raise self._error(
+                        "body-not-allowed",
                         f"{command} frames may not carry a body in STOMP {version} "
                         f"(content-length:{_clip(length_text)})",
                         start,
@@ -256,6 +278,7 @@ class Parser:
                 stop = start + length
                 if stop + 1 - pos > max_frame_bytes:
                     raise self._error(
+                        "frame-too-large",
                         f"content-length:{_clip(length_text)} makes the frame larger than "
                         f"max_frame_bytes={self.max_frame_bytes}",
                         pos,
@@ -267,6 +290,7 @@ class Parser:
                     break
                 if buf[stop] != 0:
                     raise self._error(
+                        "missing-nul",
                         f"the {length} bytes of content-length:{length_text} are followed by "
                         f"{buf[stop : stop + 1]!r}, not the NUL that ends a frame",
                         stop,
@@ -275,19 +299,23 @@ class Parser:
             elif nul >= 0:
                 stop = nul
                 if stop + 1 - pos > max_frame_bytes:
-                    raise self._error(f"frame is larger than max_frame_bytes={self.max_frame_bytes}", pos, out)
+                    raise self._too_large(pos, out)
             else:
                 if no_body and start < n:
-                    raise self._error(f"{command} frames may not carry a body in STOMP {version}", start, out)
+                    raise self._error(
+                        "body-not-allowed", f"{command} frames may not carry a body in STOMP {version}", start, out
+                    )
                 if n - pos > self.max_frame_bytes:
-                    raise self._error(f"frame is larger than max_frame_bytes={self.max_frame_bytes}", pos, out)
+                    raise self._too_large(pos, out)
                 # a frame that may not have a body fails on its first body byte, parked or not
                 self._awaiting_nul = True
                 self._bodiless = no_body
                 self._head_scanned = end - pos
                 break
             if stop > start and no_body:
-                raise self._error(f"{command} frames may not carry a body in STOMP {version}", start, out)
+                raise self._error(
+                    "body-not-allowed", f"{command} frames may not carry a body in STOMP {version}", start, out
+                )
             frame = _new(Frame)
             _set_command(frame, command)
             _set_raw_headers(frame, raw)
@@ -308,7 +336,7 @@ class Parser:
         n = len(buf)
         if nul >= 0:
             self._check_command(buf, pos, nul, out)
-            raise self._error("NUL before the blank line that ends the headers", nul, out)
+            raise self._error("nul-in-headers", "NUL before the blank line that ends the headers", nul, out)
         counted = pos + self._counted
         lines = buf.count(b"\n", counted)
         if lines:
@@ -317,14 +345,17 @@ class Parser:
             self._lines += lines
             self._line_start = buf.rfind(b"\n", counted) + 1 - pos
             if self._lines > self.max_headers + 1:
-                raise self._error(f"more than max_headers={self.max_headers} headers", pos, out)
+                raise self._error("too-many-headers", f"more than max_headers={self.max_headers} headers", pos, out)
         self._counted = n - pos
         if n - pos - self._line_start > self._line_limit():
             raise self._error(
-                f"a header line is longer than max_header_bytes={self.max_header_bytes}", pos + self._line_start, out
+                "header-too-large",
+                f"a header line is longer than max_header_bytes={self.max_header_bytes}",
+                pos + self._line_start,
+                out,
             )
         if n - pos > self.max_frame_bytes:
-            raise self._error(f"frame is larger than max_frame_bytes={self.max_frame_bytes}", pos, out)
+            raise self._too_large(pos, out)
         self._head_scanned = max(0, n - pos - 3)  # an EOL pair (LF CR LF) may straddle chunks
         self._need = 0
         self._open_head = True
@@ -346,13 +377,17 @@ class Parser:
         for index, line in enumerate(lines):
             if len(line.encode("utf-8", "surrogateescape")) > self.max_header_bytes:
                 raise self._error(
+                    "header-too-large",
                     f"a header line is longer than max_header_bytes={self.max_header_bytes}",
                     _line_at(buf, pos, index),
                     out,
                 )
 
-    def _error(self, message: str, at: int, done: list[Item]) -> FrameError:
-        return FrameError(message, offset=self._offset + at, frames=done)
+    def _error(self, kind: FrameErrorKind, message: str, at: int, done: list[Item]) -> FrameError:
+        return FrameError(message, kind=kind, offset=self._offset + at, frames=done)
+
+    def _too_large(self, at: int, done: list[Item]) -> FrameError:
+        return self._error("frame-too-large", f"frame is larger than max_frame_bytes={self.max_frame_bytes}", at, done)
 
     def _command_error(self, command: str, at: int, done: list[Item]) -> FrameError:
         hint = ""
@@ -362,7 +397,7 @@ class Parser:
             hint = f": commands are case-sensitive, did you mean {command.upper()}?"
         elif command in spec.COMMANDS:
             hint = f": {command} does not exist in STOMP {self._version}"
-        return self._error(f"unknown command {_clip(command, 40)!r}{hint}", at, done)
+        return self._error("unknown-command", f"unknown command {_clip(command, 40)!r}{hint}", at, done)
 
 
 def _clip(text: str, size: int = 60) -> str:
@@ -383,11 +418,17 @@ class _BadEscape(Exception):
 
 
 class _BadHeader(Exception):
-    """(problem, line): a bad header line, which the parser reports as a FrameError with its offset."""
+    """(problem, line, kind): a bad header line, which the parser reports as a FrameError with its offset."""
 
 
 class _HeaderCache(dict[str, tuple[str, str]]):
-    """Header line -> (name, value), checked and unescaped: a line seen before costs one lookup, in C."""
+    """Header line -> (name, value), checked and unescaped: a line seen before costs one lookup, in C.
+
+    The pair is a pure function of the line and the escaping, so one cache per escaping serves
+    every parser (threads included: the worst a race does is forget lines). At most
+    `_CACHE_SIZE` lines of at most `_CACHED_LINE` characters are kept; a full cache is cleared,
+    so a peer sending ever new lines costs speed, never memory. Bad lines are never stored.
+    """
 
     def __init__(self, version: str | None) -> None:
         """`version` None: never unescape (1.0, and CONNECT, STOMP and CONNECTED in 1.1+)."""
@@ -400,9 +441,9 @@ class _HeaderCache(dict[str, tuple[str, str]]):
     def __missing__(self, line: str) -> tuple[str, str]:
         name, colon, value = line.partition(":")
         if not colon:
-            raise _BadHeader("no ':' between name and value", line)
+            raise _BadHeader("no ':' between name and value", line, "bad-header-line")
         if not name:
-            raise _BadHeader("an empty name", line)
+            raise _BadHeader("an empty name", line, "bad-header-line")
         if "\\" in line and self.table:
             name, value = self._unescape(line, name, value)
         pair = (name, value)
@@ -431,7 +472,7 @@ class _HeaderCache(dict[str, tuple[str, str]]):
         except _BadEscape as exc:
             allowed = ", ".join(sorted("\\" + code for code in self.table))
             problem = f"the invalid escape {exc.args[0]!r} (STOMP {self.version} allows only {allowed})"
-            raise _BadHeader(problem, line) from None
+            raise _BadHeader(problem, line, "bad-escape") from None
 
 
 _ESCAPE = re.compile(r"\\(.?)", re.S)
@@ -468,3 +509,21 @@ def _line_at(buf: bytes, pos: int, index: int) -> int:
     for _ in range(index):
         pos = buf.index(b"\n", pos) + 1
     return pos
+
+
+def _rules(version: str) -> dict[str, tuple[_HeaderCache, bool]]:
+    """Command -> (the cache that splits its header lines, whether it may not have a body), for `version`."""
+    escaped = _ESCAPED.get(version, _VERBATIM)
+    commands = _COMMANDS_1_0 if version == "1.0" else spec.COMMANDS
+    return {
+        command: (
+            _VERBATIM if command in spec.UNESCAPED_COMMANDS else escaped,
+            version != "1.0" and command not in spec.BODY_COMMANDS,
+        )
+        for command in commands
+    }
+
+
+_VERBATIM = _HeaderCache(None)  # 1.0, and CONNECT, STOMP and CONNECTED in 1.1+
+_ESCAPED: dict[str, _HeaderCache] = {version: _HeaderCache(version) for version in spec.VERSIONS if version != "1.0"}
+_RULES: dict[str, dict[str, tuple[_HeaderCache, bool]]] = {version: _rules(version) for version in spec.VERSIONS}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stomptest.broker.profiles import Limits
+from stomptest.broker.profiles import PROFILES, Limits
 from stomptest.protocol import Frame, Heartbeat
 
 from .harness import Peer, connected, engine
@@ -351,6 +351,39 @@ def test_frame_larger_than_the_limit_is_refused() -> None:
     reply = peer.send("SEND", {"destination": "/queue/a"}, b"x" * 200)
     assert reply[0].command == "ERROR"
     assert peer.connection.closed
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+@pytest.mark.parametrize("content_length", [False, True])
+@pytest.mark.parametrize("chunk", [0, 1, 7])
+def test_max_frame_bytes_whatever_the_chunking(profile: str, content_length: bool, chunk: int) -> None:
+    # the parser enforces the limit on a frame that arrives whole too (no check of its own in the broker)
+    limit = 100
+    eng = engine(profile, limits=Limits(max_frame_bytes=limit))
+    consumer = connected(eng)
+    consumer.send("SUBSCRIBE", {"destination": "/queue/a", "id": "0"})
+    size = limit - len(Frame("SEND", {"destination": "/queue/a"}).encode(content_length=content_length))
+    size -= content_length  # content-length:0 has one digit, the real one two
+    fits = Frame("SEND", {"destination": "/queue/a"}, b"x" * size)
+    assert len(fits.encode(content_length=content_length)) == limit
+    for extra, ok in ((0, True), (1, False)):
+        payload = Frame("SEND", {"destination": "/queue/a"}, b"x" * (size + extra)).encode(
+            content_length=content_length
+        )
+        peer = connected(eng)
+        pieces = [payload] if not chunk else [payload[i : i + chunk] for i in range(0, len(payload), chunk)]
+        reply: list[Frame] = []
+        for piece in pieces:
+            reply += [f for f in peer.raw(piece) if isinstance(f, Frame)]
+        if ok:
+            assert reply == [] and not peer.connection.closing
+            continue
+        assert peer.connection.closed
+        if PROFILES[profile].malformed_error:
+            assert [f.command for f in reply] == ["ERROR"]
+            assert f"max_frame_bytes={limit}" in reply[0].headers["message"] + reply[0].body.decode()
+    assert [m.body for m in messages(consumer.frames())] == [fits.body]
+    assert not eng.internal_errors
 
 
 def test_max_connections() -> None:

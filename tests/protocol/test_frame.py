@@ -160,6 +160,7 @@ def test_encode_refuses_what_the_version_cannot_carry(
     with pytest.raises(FrameError, match=re.escape(message)) as caught:
         Frame(command, headers).encode(version)
     assert caught.value.offset is None
+    assert caught.value.kind == "unencodable-header"
 
 
 def test_1_0_writes_surrogate_escaped_bytes_back() -> None:
@@ -215,3 +216,25 @@ def test_str_body_encodes_with_its_content_type() -> None:
     assert Frame("SEND", {"destination": "/q"}, "\u00e9").encode() == (
         b"SEND\ndestination:/q\ncontent-type:text/plain;charset=utf-8\n\n\xc3\xa9\x00"
     )
+
+
+@pytest.mark.parametrize(
+    ("frame", "version", "kind"),
+    [
+        (Frame("send"), "1.2", "unknown-command"),
+        (Frame("NACK", {"id": "1"}), "1.0", "unknown-command"),
+        (Frame("SUBSCRIBE", {"id": "1"}, b"x"), "1.1", "body-not-allowed"),
+        (Frame("SEND", {"content-length": "3"}, b"ab"), "1.2", "bad-content-length"),
+        (Frame("SEND", [("", "x")]), "1.2", "unencodable-header"),
+    ],
+)
+def test_encode_errors_say_their_kind(frame: Frame, version: str, kind: str) -> None:
+    with pytest.raises(FrameError) as caught:
+        frame.encode(version)
+    assert caught.value.kind == kind
+
+
+def test_frame_error_kind_is_checked() -> None:
+    assert FrameError("x").kind == "other"
+    with pytest.raises(ConfigurationError, match="FrameError kind must be one of broken-stream, "):
+        FrameError("x", kind="bad")  # type: ignore[arg-type]

@@ -5,8 +5,12 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from stomptest.protocol import HEARTBEAT, ConfigurationError, Frame, FrameError, Heartbeat, Parser
+from stomptest.protocol import parser as parser_module
+from stomptest.protocol.errors import FRAME_ERROR_KINDS
 from stomptest.protocol.spec import CLIENT_COMMANDS, COMMANDS_SINCE_1_1, SERVER_COMMANDS
 
 Item = Frame | Heartbeat
@@ -451,3 +455,91 @@ def test_header_lines_are_read_by_the_current_version() -> None:
     parser.feed(b"SEND\nx:a\\cb\n\n\x00")
     parser.version = "1.0"
     assert parser.feed(b"SEND\nx:a\\cb\n\n\x00") == [Frame("SEND", [("x", "a\\cb")])]
+
+
+# -- error kinds: what code reacts to, whatever the message says
+
+
+@pytest.mark.parametrize(
+    ("data", "version", "limits", "kind", "offset"),
+    [
+        (b"\rX", "1.2", {}, "bad-eol", 1),
+        (b"SEND\nx:\xff\n\n\x00", "1.2", {}, "bad-utf8", 7),
+        (b"FOO\n\n\x00", "1.2", {}, "unknown-command", 0),
+        (b"SEND\r\n\r\n\x00", "1.1", {}, "unknown-command", 0),
+        (b"NACK\nid:1\n\n\x00", "1.0", {}, "unknown-command", 0),
+        (b"SEND\na:1\nb:2\n\n\x00", "1.2", {"max_headers": 1}, "too-many-headers", 0),
+        (b"SEND\nx:12345\n\n\x00", "1.2", {"max_header_bytes": 6}, "header-too-large", 5),
+        (b"SEND\nxy\n\n\x00", "1.2", {}, "bad-header-line", 5),
+        (b"SEND\n:v\n\n\x00", "1.2", {}, "bad-header-line", 5),
+        (b"SEND\nx:a\\tb\n\n\x00", "1.2", {}, "bad-escape", 5),
+        (b"SEND\nx:a\\rb\n\n\x00", "1.1", {}, "bad-escape", 5),
+        (b"SEND\ncontent-length:x\n\n\x00", "1.2", {}, "bad-content-length", 0),
+        (b"SEND\ncontent-length:-1\n\n\x00", "1.2", {}, "bad-content-length", 0),
+        (b"SUBSCRIBE\nid:1\n\nx\x00", "1.2", {}, "body-not-allowed", 16),
+        (b"SUBSCRIBE\ncontent-length:1\n\nx\x00", "1.1", {}, "body-not-allowed", 28),
+        (b"SEND\n\n" + b"x" * 20 + b"\x00", "1.2", {"max_frame_bytes": 20}, "frame-too-large", 0),
+        (b"SEND\ncontent-length:99\n\n", "1.2", {"max_frame_bytes": 50}, "frame-too-large", 0),
+        (b"SEND\ncontent-length:1\n\nxy\x00", "1.2", {}, "missing-nul", 24),
+        (b"SEND\nx:1\x00", "1.2", {}, "nul-in-headers", 8),
+    ],
+)
+def test_each_error_has_its_kind(data: bytes, version: str, limits: dict[str, int], kind: str, offset: int) -> None:
+    for error in (refused(data, version, **limits), refused_bytewise(data, version, **limits)[0]):
+        assert (error.kind, error.offset) == (kind, offset), str(error)
+
+
+def test_kind_of_an_oversized_frame_in_chunks() -> None:
+    # the limit is enforced whatever the chunking: a body awaiting its NUL, an open head, a content-length
+    for data in (b"SEND\n\n" + b"x" * 100, b"SEND\nx:" + b"y" * 100, b"SEND\ncontent-length:10\n\n" + b"z" * 100):
+        parser = Parser(max_frame_bytes=30, max_header_bytes=1000)
+        with pytest.raises(FrameError) as caught:
+            for i in range(0, len(data), 7):
+                parser.feed(data[i : i + 7])
+        assert caught.value.kind == "frame-too-large", str(caught.value)
+
+
+def test_kind_after_an_error() -> None:
+    parser = Parser()
+    with pytest.raises(FrameError):
+        parser.feed(b"FOO\n\n\x00")
+    with pytest.raises(FrameError) as caught:
+        parser.feed(b"SEND\n\n\x00")
+    assert caught.value.kind == "broken-stream"
+
+
+@given(st.binary(max_size=64), st.sampled_from(["1.0", "1.1", "1.2"]))
+def test_every_parse_error_has_a_codec_kind(data: bytes, version: str) -> None:
+    parser = Parser(version, max_frame_bytes=48, max_headers=3, max_header_bytes=16)
+    try:
+        parser.feed(b"SEND\n" + data)
+        parser.feed(b"\n\n\x00")
+    except FrameError as exc:
+        assert exc.kind in FRAME_ERROR_KINDS
+        assert exc.kind != "other"
+
+
+# -- the shared header-line cache
+
+
+def test_parsers_share_one_bounded_cache_per_escaping() -> None:
+    a, b = Parser("1.2"), Parser("1.2")
+    a.feed(b"SEND\nshared-line:1\n\n\x00")
+    escaped = parser_module._ESCAPED["1.2"]
+    assert escaped["shared-line:1"] == ("shared-line", "1")
+    assert b.feed(b"SEND\nshared-line:1\n\n\x00") == [Frame("SEND", [("shared-line", "1")])]
+    assert not hasattr(a, "__dict__")  # slots: an idle parser holds only its own state
+    long_line = "x:" + "y" * parser_module._CACHED_LINE
+    a.feed(b"SEND\n" + long_line.encode() + b"\n\n\x00")
+    assert long_line not in escaped
+    for i in range(parser_module._CACHE_SIZE + 10):
+        a.feed(b"SEND\nn:%d\n\n\x00" % i)
+        assert len(escaped) <= parser_module._CACHE_SIZE
+    assert "n:0" not in escaped  # cleared when full: the oldest lines went with it
+
+
+def test_bad_lines_are_not_cached() -> None:
+    with pytest.raises(FrameError):
+        Parser("1.2").feed(b"SEND\nx:a\\tb\n\n\x00")
+    assert "x:a\\tb" not in parser_module._ESCAPED["1.2"]
+    assert "x:a\\tb" not in parser_module._VERBATIM
