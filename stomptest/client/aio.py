@@ -207,6 +207,7 @@ class AsyncClient:
         self.on_error = on_error
         self._rng = rng if rng is not None else random.Random()
         self._protocol: _Protocol | None = None
+        self._encoder = transport.Encoder()
         self._pending: list[bytes] = []
         self._pending_bytes = 0
         self._flush_scheduled = False
@@ -568,11 +569,11 @@ class AsyncClient:
             if self._status != "connected":
                 raise self._down() from None
             raise
-        receipt_id = frame.headers.get("receipt")
+        receipt_id = frame.headers.get("receipt") if wait else None
         future: asyncio.Future[Receipt] | None = None
-        if wait and receipt_id is not None:
+        if receipt_id is not None:
             future = self._waiters[receipt_id] = asyncio.get_running_loop().create_future()
-        data = frame.encode(self._session.version)
+        data = self._encoder.encode(frame, self._session.version)
         self._pending.append(data)
         self._pending_bytes += len(data)
         if future is not None or frame.command == "DISCONNECT" or self._pending_bytes >= _FLUSH_BYTES:

@@ -193,13 +193,15 @@ class Client:
 
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
+        self._encoder = transport.Encoder()
         self._pending: list[bytes] = []  # encoded frames not yet written (guarded by _write_lock)
         self._pending_bytes = 0
         self._flush_wake = threading.Event()
         self._send_lock = threading.Lock()  # taken under _write_lock, held while writing: keeps batches in order
         self._flusher: threading.Thread | None = None
         self._inbox: collections.deque[tuple[int, Message]] = collections.deque()
-        self._inbox_cond = threading.Condition(threading.Lock())
+        self._inbox_lock = threading.Lock()
+        self._inbox_cond = threading.Condition(self._inbox_lock)
         self._inbox_waiting = 0
         self._waiters: dict[str, _Waiter] = {}
         self._errors: collections.deque[StompError] = collections.deque()
@@ -610,12 +612,12 @@ class Client:
                     raise
                 version = self._session.version
                 registered: _Waiter | None = None
-                receipt_id = frame.headers.get("receipt")
-                if waiter and receipt_id is not None:
+                receipt_id = frame.headers.get("receipt") if waiter else None
+                if receipt_id is not None:
                     registered = self._waiters[receipt_id] = _Waiter()
             if sock is None:
                 raise self._down()
-            data = frame.encode(version)
+            data = self._encoder.encode(frame, version)
             wake = not self._pending
             self._pending.append(data)
             self._pending_bytes += len(data)
@@ -743,6 +745,13 @@ class Client:
         self, timeout: float | None = None, *, subscription: ClientSubscription | None = None
     ) -> Message | None:
         """The next MESSAGE (of any subscription, or of `subscription`), or None after `timeout` seconds."""
+        if subscription is None and self._inbox and not self._errors:
+            # What a consumer keeping up with the broker hits once per message: a message is waiting.
+            check_wait("timeout", timeout)
+            with self._inbox_lock:
+                message = self._take(None)
+            if message is not None:
+                return message
         key = subscription.key if subscription is not None else None
         return self._next_message(check_wait("timeout", timeout), key)
 

@@ -163,9 +163,12 @@ def send(
     spec.check_version(version)
     _require("SEND", "destination", destination)
     pairs: list[tuple[str, str | int]] = [("destination", destination)]
-    _optional(pairs, "SEND", "transaction", transaction)
-    pairs.extend(_extra_headers("SEND", headers))
-    _optional(pairs, "SEND", "receipt", receipt)
+    if transaction is not None:
+        _optional(pairs, "SEND", "transaction", transaction)
+    if headers:  # an empty tuple, list or mapping adds nothing; anything else (an iterator too) is checked
+        pairs.extend(_extra_headers("SEND", headers))
+    if receipt is not None:
+        _optional(pairs, "SEND", "receipt", receipt)
     return Frame("SEND", pairs, body)
 
 
@@ -351,16 +354,14 @@ def message(frame: Frame, version: str) -> MessageInfo:
     if frame.command != "MESSAGE":
         raise RemoteProtocolError(f"expected a MESSAGE frame, got {frame.command}")
     headers = frame.headers
-    required = ("destination", "message-id") if version == "1.0" else ("destination", "message-id", "subscription")
-    missing = [name for name in required if name not in headers]
-    if missing:
+    destination = headers.get("destination")
+    message_id = headers.get("message-id")
+    subscription = headers.get("subscription")
+    if destination is None or message_id is None or (subscription is None and version != "1.0"):
+        required = ("destination", "message-id") if version == "1.0" else ("destination", "message-id", "subscription")
+        missing = [name for name in required if name not in headers]
         raise RemoteProtocolError(f"MESSAGE without {', '.join(missing)} (required in STOMP {version})")
-    return MessageInfo(
-        destination=headers["destination"],
-        message_id=headers["message-id"],
-        subscription=headers.get("subscription"),
-        ack=headers.get("ack") if version == "1.2" else None,
-    )
+    return MessageInfo(destination, message_id, subscription, headers.get("ack") if version == "1.2" else None)
 
 
 def receipt(frame: Frame) -> str:

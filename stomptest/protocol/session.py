@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import enum
 from collections import OrderedDict, deque
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import FrozenInstanceError, dataclass
 from typing import Final, Literal, cast
 
 from stomptest.protocol import commands, spec
@@ -135,15 +135,39 @@ class Connected:
         return self.info.version
 
 
-@dataclass(frozen=True)
 class Message:
-    """A MESSAGE. `subscription` is None when it belongs to none we hold (see `Session.receive`)."""
+    """A MESSAGE. `subscription` is None when it belongs to none we hold (see `Session.receive`).
+
+    Immutable, compared and hashed by its fields like the other events. A plain class
+    with slots rather than a dataclass because one is made per message received: the
+    session builds `info` only when asked for it (an ack:auto message is usually
+    consumed without it), from headers it checked on arrival.
+    """
+
+    __slots__ = ("_info", "_version", "frame", "needs_ack", "subscription")
 
     frame: Frame
-    info: MessageInfo
     subscription: Subscription | None
     needs_ack: bool
     """True when the subscription's ack mode asks us to ACK or NACK it."""
+    _info: MessageInfo | None
+    _version: str
+
+    def __init__(self, frame: Frame, info: MessageInfo, subscription: Subscription | None, needs_ack: bool) -> None:
+        _set_frame(self, frame)
+        _set_info(self, info)
+        _set_version(self, "")
+        _set_subscription(self, subscription)
+        _set_needs_ack(self, needs_ack)
+
+    @property
+    def info(self) -> MessageInfo:
+        """The ids that acknowledge this message (`commands.MessageInfo`)."""
+        info = self._info
+        if info is None:
+            info = commands.message(self.frame, self._version)
+            _set_info(self, info)
+        return info
 
     @property
     def destination(self) -> str:
@@ -156,6 +180,51 @@ class Message:
     @property
     def body(self) -> bytes:
         return self.frame.body
+
+    def _fields(self) -> tuple[Frame, MessageInfo, Subscription | None, bool]:
+        return (self.frame, self.info, self.subscription, self.needs_ack)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not Message:
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        return (
+            f"Message(frame={self.frame!r}, info={self.info!r}, subscription={self.subscription!r}, "
+            f"needs_ack={self.needs_ack!r})"
+        )
+
+    def __reduce__(self) -> tuple[type[Message], tuple[Frame, MessageInfo, Subscription | None, bool]]:
+        return (Message, self._fields())
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+
+_set_frame: Final[Callable[[Message, Frame], None]] = vars(Message)["frame"].__set__
+_set_info: Final[Callable[[Message, MessageInfo | None], None]] = vars(Message)["_info"].__set__
+_set_version: Final[Callable[[Message, str], None]] = vars(Message)["_version"].__set__
+_set_subscription: Final[Callable[[Message, Subscription | None], None]] = vars(Message)["subscription"].__set__
+_set_needs_ack: Final[Callable[[Message, bool], None]] = vars(Message)["needs_ack"].__set__
+_new_message: Final = object.__new__
+
+
+def _delivered(frame: Frame, version: str, subscription: Subscription) -> Message:
+    """An ack:auto MESSAGE whose headers `Session.receive` checked: `info` is built on first use."""
+    message: Message = _new_message(Message)
+    _set_frame(message, frame)
+    _set_info(message, None)
+    _set_version(message, version)
+    _set_subscription(message, subscription)
+    _set_needs_ack(message, False)
+    return message
 
 
 @dataclass(frozen=True)
@@ -400,8 +469,12 @@ class Session:
         receipt: bool | str | None = None,
     ) -> Frame:
         """SEND `body` to `destination`, optionally inside an open `transaction`."""
-        self._next("send")
-        self._check_transaction(transaction, "send")
+        if self._state is not CONNECTED:
+            self._next("send")  # CONNECTED -> CONNECTED (the one legal case) needs no table lookup
+        if transaction is not None:
+            self._check_transaction(transaction, "send")
+        if receipt is None or receipt is False:
+            return commands.send(self.version, destination, body, headers=headers, transaction=transaction)
         receipt_id = self._new_receipt(receipt)
         frame = commands.send(
             self.version, destination, body, headers=headers, transaction=transaction, receipt=receipt_id
@@ -547,6 +620,19 @@ class Session:
         for a subscription never made (one recently unsubscribed is accepted, since
         it may have been in flight, and comes back with `subscription=None`).
         """
+        if type(frame) is Frame and frame.command == "MESSAGE" and self._state is CONNECTED:
+            # The common case, one per message received: a checked subset of `_on_message` in one call.
+            headers = frame.headers
+            subscription = self._subscriptions.get(headers.get("subscription"))  # type: ignore[arg-type]
+            if (
+                subscription is not None
+                and subscription.ack == "auto"
+                and self._version != "1.0"
+                and "destination" in headers
+                and "message-id" in headers
+            ):
+                return _delivered(frame, self._version, subscription)  # type: ignore[arg-type]
+            return self._on_message(frame)
         if isinstance(frame, Heartbeat):
             self._state = self._next("HEARTBEAT")
             return HEARTBEAT

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import socket
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import FrozenInstanceError, dataclass, field
 
 import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
+from stomptest.protocol import commands
 from stomptest.protocol.errors import ConfigurationError, ProtocolError, RemoteProtocolError
 from stomptest.protocol.frame import HEARTBEAT, Frame
 from stomptest.protocol.heartbeat import HeartbeatIntervals
@@ -310,6 +312,35 @@ def test_auto_ack_messages_cannot_be_acked_and_say_why() -> None:
     with pytest.raises(ProtocolError, match="ack:auto"):
         session.ack(event)
     assert session.unacknowledged() == ()
+
+
+@pytest.mark.parametrize("version", ["1.1", "1.2"])
+def test_auto_ack_message_fast_path_matches_the_full_interpretation(version: str) -> None:
+    """receive() handles an ack:auto MESSAGE in CONNECTED in one step; the event is the same as the full path's."""
+    session = connected_session(version)
+    _, sub = session.subscribe("/queue/a", id="s1")
+    frame = Frame("MESSAGE", {"destination": "/queue/a", "message-id": "m1", "subscription": "s1", "ack": "a1"}, b"x")
+    event = session.receive(frame)
+    assert isinstance(event, Message)
+    expected = Message(frame, commands.message(frame, version), sub, False)
+    assert event == expected and hash(event) == hash(expected) and repr(event) == repr(expected)
+    assert event.info.ack == ("a1" if version == "1.2" else None)
+    assert (event.destination, event.message_id, event.body) == ("/queue/a", "m1", b"x")
+    assert copy.copy(event) == event
+    with pytest.raises(FrozenInstanceError):
+        event.needs_ack = True  # type: ignore[misc]
+    with pytest.raises(FrozenInstanceError):
+        del event.frame  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("missing", ["destination", "message-id"])
+def test_auto_ack_message_without_required_headers_is_refused(missing: str) -> None:
+    session = connected_session("1.2")
+    session.subscribe("/queue/a", id="s1")
+    headers = {"destination": "/queue/a", "message-id": "m1", "subscription": "s1"}
+    del headers[missing]
+    with pytest.raises(RemoteProtocolError, match=f"MESSAGE without {missing}"):
+        session.receive(Frame("MESSAGE", headers))
 
 
 def test_messages_for_unknown_subscriptions() -> None:
