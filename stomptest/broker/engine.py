@@ -356,7 +356,18 @@ class Engine:
     def publish(self, destination: Destination, message: Message, now: float) -> None:
         """Route a message: keep it on a queue, or copy it to each topic subscriber."""
         if destination.kind == "queue":
-            destination.messages.append(message)
+            messages = destination.messages
+            subscriptions = destination.subscriptions
+            if not messages and len(subscriptions) == 1:  # the usual case: what dispatch() would do, in short
+                chosen = subscriptions[0]
+                if not chosen.has_room(self.limits.max_unacknowledged):
+                    messages.append(message)
+                    return
+                destination.next_subscriber = 1
+                if not (message.expires and message.expires < now * 1000):
+                    chosen.connection.deliver(chosen, message)
+                return
+            messages.append(message)
             self.dispatch(destination, now)
             return
         max_pending = self.limits.max_pending
