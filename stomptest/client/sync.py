@@ -600,7 +600,8 @@ class Client:
 
     def _write(self, build: Callable[[Session], Frame], waiter: bool = False) -> tuple[Frame, _Waiter | None]:
         """Make a frame with the session and write it, in session order; optionally register a receipt waiter."""
-        self._ready()
+        if self._errors or self._status != "connected":
+            self._ready()
         with self._write_lock:
             sock = self._sock
             with self._lock:

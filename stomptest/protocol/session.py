@@ -145,6 +145,7 @@ class Message:
     """
 
     __slots__ = ("_info", "_version", "frame", "needs_ack", "subscription")
+    __match_args__ = ("frame", "info", "subscription", "needs_ack")
 
     frame: Frame
     subscription: Subscription | None
@@ -185,7 +186,7 @@ class Message:
         return (self.frame, self.info, self.subscription, self.needs_ack)
 
     def __eq__(self, other: object) -> bool:
-        if type(other) is not Message:
+        if other.__class__ is not self.__class__:
             return NotImplemented
         return self._fields() == other._fields()
 
