@@ -93,6 +93,7 @@ class Connection:
         "_parser",
         "_resync",
         "_skipping",
+        "_transcript_beats",
         "_transcript_bytes",
         "_unparsed",
         "_unparsed_start",
@@ -148,6 +149,7 @@ class Connection:
         self.transactions: dict[str, list[Frame]] = {}
         self.transcript: deque[TranscriptEntry] = deque()
         self._transcript_bytes = 0  # body bytes held by the transcript
+        self._transcript_beats = 0  # heart-beats held by the transcript
         self.frames_received = 0
         self.frames_sent = 0
         # heart-beats, in seconds; 0 means none
@@ -991,16 +993,36 @@ class Connection:
             self.engine.on_output(self)
 
     def _record(self, direction: Direction, item: Frame | Heartbeat | PendingFrame) -> None:
-        """Keep `item` in the transcript, forgetting the oldest beyond max_transcript frames or _bytes of bodies."""
+        """Keep `item` in the transcript, forgetting the oldest beyond max_transcript frames or _bytes of bodies.
+
+        Heart-beats are bounded on their own (max_transcript_heartbeats): an idle connection beats
+        forever, and each remembered beat costs about 90 bytes.
+        """
         transcript = self.transcript
         transcript.append((self._now, direction, item))
-        total = self._transcript_bytes + (0 if isinstance(item, Heartbeat) else len(item.body))
         limits = self.limits
+        total = self._transcript_bytes
+        if isinstance(item, Heartbeat):
+            self._transcript_beats += 1
+            if self._transcript_beats > limits.max_transcript_heartbeats:
+                self._forget_oldest_heartbeat()
+        else:
+            total += len(item.body)
         while len(transcript) > 1 and (len(transcript) > limits.max_transcript or total > limits.max_transcript_bytes):
             old = transcript.popleft()[2]
-            if not isinstance(old, Heartbeat):
+            if isinstance(old, Heartbeat):
+                self._transcript_beats -= 1
+            else:
                 total -= len(old.body)
         self._transcript_bytes = total
+
+    def _forget_oldest_heartbeat(self) -> None:
+        transcript = self.transcript
+        for index, entry in enumerate(transcript):  # in an idle connection it sits right after CONNECTED
+            if isinstance(entry[2], Heartbeat):
+                del transcript[index]
+                self._transcript_beats -= 1
+                return
 
     def _internal_error(self, frame: Frame | None = None) -> None:
         text = traceback.format_exc()

@@ -451,3 +451,26 @@ def test_transcript_is_bounded_by_frames_and_by_body_bytes() -> None:
         peer.send("SEND", {"destination": "/queue/t"}, b"y" * 600)
     bodies = [item.body for _, _, item in peer.connection.transcript if isinstance(item, Frame)]
     assert bodies == [b"y" * 600]  # the newest frame is always kept, even over the byte budget
+
+
+def test_transcript_keeps_only_the_latest_heartbeats() -> None:
+    # an idle connection beats forever: its transcript must not grow with every beat
+    eng = engine(limits=Limits(max_transcript_heartbeats=4, max_transcript=8))
+    peer = Peer(eng, now=0.0)
+    peer.connect("1.2", heart_beat="1000,1000")
+    times = []
+    for step in range(1, 41):
+        peer.now = step * 0.5
+        peer.raw(b"\n")
+        peer.tick(peer.now)
+        times.append(peer.now)
+    assert not peer.connection.closing
+    peer.send("SEND", {"destination": "/queue/t"}, b"x")
+    transcript = list(peer.connection.transcript)
+    beats = [(at, direction) for at, direction, item in transcript if isinstance(item, Heartbeat)]
+    frames = [item.command for _, _, item in transcript if not isinstance(item, Heartbeat)]
+    assert len(beats) == 4
+    assert beats[-1][0] == times[-1]  # the newest are kept
+    assert {"in", "out"} == {direction for _, direction in beats}
+    assert frames == ["CONNECT", "CONNECTED", "SEND"]  # frames are not pushed out by beats
+    assert len(transcript) <= 8
