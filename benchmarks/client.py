@@ -15,8 +15,12 @@ Each measurement is repeated (--repeat, default 3; 1 with --quick), the clients 
 in every round, and the best result of each is kept: on a shared machine the best run is the
 one least disturbed by other work.
 
+--cpu measures instead our client's own CPU per message, without sockets or a broker: MESSAGE
+frames as ActiveMQ sends them, pre-encoded, fed through the parser, the session and the reader's
+dispatch to the inbox and taken by receive(); and send() down to the encoded bytes.
+
 Run: .venv/bin/python benchmarks/client.py [--quick] [--repeat N] [--brokers fake,rabbitmq,activemq]
-     [--clients stomptest,stomp.py,stompest]
+     [--clients stomptest,stomp.py,stompest] [--cpu]
 """
 
 from __future__ import annotations
@@ -305,12 +309,73 @@ def ratios(rows: list[dict[str, Any]]) -> None:
             )
 
 
+def client_cpu(count: int, repeat: int) -> None:
+    """Microseconds of CPU per message in our client alone (best of `repeat`), by stage; reaches into privates."""
+    from stomptest.protocol.frame import Frame
+    from stomptest.protocol.parser import Parser
+
+    class NullSocket:
+        def sendall(self, data: bytes) -> None:
+            pass
+
+    client = Client("tcp://127.0.0.1:1")
+    session = client._session
+    session.connect(host="/")
+    session.receive(Frame("CONNECTED", {"version": "1.2"}))
+    client._status = "connected"
+    client._sock = NullSocket()  # type: ignore[assignment]
+    session.subscribe("/queue/a", id="1")
+    headers = [
+        ("destination", "/queue/a"),
+        ("message-id", "ID:host-40000-1764180000000-1:1:1:1:1"),
+        ("subscription", "1"),
+        ("content-length", "100"),
+        ("expires", "0"),
+        ("priority", "4"),
+        ("timestamp", "1764180000000"),
+    ]
+    batch = 200  # frames per socket read
+    chunk = Frame("MESSAGE", headers, BODY).encode() * batch
+
+    def parse() -> None:
+        parser = Parser("1.2")
+        for _ in range(count // batch):
+            parser.feed(chunk)
+
+    def receive() -> None:
+        parser = Parser("1.2")
+        for _ in range(count // batch):
+            client._dispatch(parser.feed(chunk))
+            for _ in range(batch):
+                client.receive(1.0)
+
+    def send() -> None:
+        for _ in range(count):
+            client.send("/queue/a", BODY)
+        client.flush()
+
+    results = {}
+    for name, stage in (("parse", parse), ("parse+receive", receive), ("send", send)):
+        best = float("inf")
+        for _ in range(repeat):
+            started = time.process_time()
+            stage()
+            best = min(best, time.process_time() - started)
+        results[name] = best / count * 1e6
+    print(
+        f"stomptest CPU per message: parser {results['parse']:.2f} us, receive path after the parser "
+        f"{results['parse+receive'] - results['parse']:.2f} us (total {results['parse+receive']:.2f}), "
+        f"send {results['send']:.2f} us"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="2,000 messages and 100 round trips")
     parser.add_argument("--repeat", type=int, default=None, help="rounds per measurement (default 3, --quick 1)")
     parser.add_argument("--brokers", default="fake,activemq,rabbitmq", help="comma-separated: fake, activemq, rabbitmq")
     parser.add_argument("--clients", default="stomptest,stomp.py,stompest", help="comma-separated client names")
+    parser.add_argument("--cpu", action="store_true", help="our client's CPU per message, no sockets (see above)")
     options = parser.parse_args(argv)
     brokers = [b for b in options.brokers.split(",") if b]
     clients = [c for c in options.clients.split(",") if c]
@@ -321,6 +386,9 @@ def main(argv: list[str] | None = None) -> int:
     repeat = options.repeat if options.repeat is not None else (1 if options.quick else 3)
     if repeat < 1:
         parser.error("--repeat must be at least 1")
+    if options.cpu:
+        client_cpu(count, max(repeat, 3))
+        return 0
     print(
         f"# {count} messages of {len(BODY)} bytes, {trips} round trips, best of {repeat}; "
         f"python {sys.version.split()[0]}"

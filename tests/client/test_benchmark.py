@@ -24,3 +24,9 @@ def test_client_benchmark_refuses_unknown_names() -> None:
         [sys.executable, str(SCRIPT), "--quick", "--brokers", "kafka"], capture_output=True, text=True, timeout=60
     )
     assert out.returncode == 2 and "unknown broker or client: kafka" in out.stderr
+
+
+def test_client_benchmark_cpu_mode_measures_each_stage() -> None:
+    out = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--cpu"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-4000:]
+    assert out.stdout.startswith("stomptest CPU per message: parser ") and "send " in out.stdout
