@@ -68,7 +68,7 @@ class Limits:
     max_output_bytes: int = 4 * 1024 * 1024  # unsent bytes per connection before dispatch to it pauses
     max_transcript: int = 10_000  # frames remembered per connection for the test-side API
     max_transcript_bytes: int = 1024 * 1024  # bodies remembered per connection (the newest frame is always kept)
-    max_transcript_heartbeats: int = 16  # the latest heart-beats remembered per connection (an idle one stays small)
+    max_transcript_heartbeats: int = 8  # the latest heart-beats remembered per connection (an idle one stays small)
 
     def __post_init__(self) -> None:
         for item in dataclasses.fields(self):
