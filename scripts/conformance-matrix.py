@@ -39,11 +39,27 @@ def run_fake(profile: str) -> Report:
         return run_checks(Target.from_url(broker.url, login=login, passcode=login), profile=profile)
 
 
+README_START = "<!-- conformance-matrix:start -->"
+README_END = "<!-- conformance-matrix:end -->"
+
+
+def replace_between_markers(path: Path, body: str) -> None:
+    """Put `body` between the README's matrix markers, so the README shows the run, not a hand copy."""
+    text = path.read_text(encoding="utf-8")
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        raise SystemExit(f"{path}: no {README_START} ... {README_END} block to fill")
+    path.write_text(text[: start + len(README_START)] + "\n" + body + text[end:], encoding="utf-8")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--markdown", type=Path, default=Path("docs/conformance-matrix.md"))
     parser.add_argument("--html", type=Path, default=Path("docs/conformance-matrix.html"))
     parser.add_argument("--expected", type=Path, help="write the real brokers' verdicts as JSON here")
+    parser.add_argument(
+        "--readme", type=Path, default=Path("README.md"), help="replace the matrix between its markers here"
+    )
     args = parser.parse_args()
 
     reports: dict[str, Report] = {}
@@ -96,6 +112,9 @@ def main() -> int:
     )
     args.markdown.write_text(text, encoding="utf-8")
     args.html.write_text(to_html(reports), encoding="utf-8")
+    replace_between_markers(
+        args.readme, f"Generated on {now} by `scripts/conformance-matrix.py`.\n\n" + to_markdown(reports)
+    )
     print(f"wrote {args.markdown} and {args.html}", file=sys.stderr)
     if args.expected is not None:
         measured = {
