@@ -241,7 +241,7 @@ def _parse_broker(part: str, uri: str) -> Broker:
     port_text = match["port"]
     if port_text is None:
         raise ConfigurationError(f"broker {part!r} in {uri!r} has no port: write {scheme}://{match['host']}:61613")
-    if not (port_text.isascii() and port_text.isdigit()) or not 0 < int(port_text) < 65536:
+    if not (port_text.isascii() and port_text.isdigit() and len(port_text) <= 5) or not 0 < int(port_text) < 65536:
         raise ConfigurationError(f"broker {part!r} in {uri!r}: port {port_text!r} is not a number from 1 to 65535")
     return Broker(cast(Scheme, scheme), host, int(port_text))
 
@@ -275,7 +275,7 @@ def _convert(name: str, text: str, uri: str) -> object:
             raise ConfigurationError(f"option {name}={text!r} in {uri!r}: use true or false")
         return lowered == "true"
     if kind is int:
-        if not re.fullmatch(r"-?[0-9]+", text):
+        if not re.fullmatch(r"-?[0-9]{1,18}", text):
             raise ConfigurationError(f"option {name}={text!r} in {uri!r}: expected a whole number")
         return int(text)
     try:

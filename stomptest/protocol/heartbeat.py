@@ -36,9 +36,14 @@ def parse(value: str) -> tuple[int, int]:
     parts = value.split(",")
     if len(parts) == 2:
         first, second = (part.strip() for part in parts)
-        if first.isascii() and first.isdigit() and second.isascii() and second.isdigit():
+        if _is_count(first) and _is_count(second):
             return int(first), int(second)
     raise RemoteProtocolError(f"heart-beat header {value!r} is not two non-negative integers separated by a comma")
+
+
+def _is_count(text: str) -> bool:
+    """ASCII digits that int() reads (it refuses more than 4,300 digits, and no interval needs 19)."""
+    return text.isascii() and text.isdigit() and len(text) <= 18
 
 
 def check(heartbeat: tuple[int, int]) -> tuple[int, int]:

@@ -152,29 +152,49 @@ def test_cli_limit_with_a_superscript_digit_is_a_configuration_error() -> None:
         parse_limits(["max_connections=\u00b2"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="protocol/heartbeat.py parse(): a heart-beat header of more than 4,300 ASCII digits makes int() raise "
-    "ValueError instead of RemoteProtocolError; Client.connect() then raises a bare ValueError and "
-    "AsyncClient logs 'protocol.data_received() call failed' and waits out connect_timeout; session owner",
-)
 def test_huge_heartbeat_from_the_broker_is_a_remote_protocol_error() -> None:
-    from stomptest.protocol import RemoteProtocolError
+    """Found here: int() refused the 5,000 digits with a bare ValueError, which Client.connect() raised.
+
+    Fixed in protocol/heartbeat.py by the hostile tests' author once its owner had left (20:15).
+    """
+    import socket
+    import threading
+
+    from stomptest.client import Client
+    from stomptest.protocol import ConnectTimeout, RemoteProtocolError
     from stomptest.protocol.heartbeat import parse
 
     with pytest.raises(RemoteProtocolError):
         parse("9" * 5000 + ",0")
 
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(5)
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="client/failover.py: an option or port of more than 4,300 digits in a URL raises Python's bare "
-    "ValueError ('Exceeds the limit...') instead of a ConfigurationError naming the option; failover owner",
-)
+    def serve() -> None:
+        try:
+            sock, _ = listener.accept()
+        except OSError:
+            return
+        with sock:
+            sock.recv(4096)
+            sock.sendall(b"CONNECTED\nversion:1.2\nheart-beat:" + b"9" * 5000 + b",0\n\n\x00")
+            sock.recv(4096)  # until the client gives up and closes
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    try:
+        with pytest.raises(ConnectTimeout, match=r"RemoteProtocolError|heart-beat"):
+            Client(f"tcp://127.0.0.1:{listener.getsockname()[1]}", connect_timeout=2).connect()
+    finally:
+        listener.close()
+        server.join(5)
+
+
 @pytest.mark.parametrize(
     "url", ["failover:(tcp://h:1)?initialReconnectDelay=" + "9" * 5000, "tcp://h:" + "9" * 5000], ids=["option", "port"]
 )
 def test_huge_numbers_in_a_url_are_a_configuration_error(url: str) -> None:
+    """Found here (a bare ValueError with Python's message); fixed in client/failover.py the same way."""
     from stomptest.client import Client
     from stomptest.protocol import ConfigurationError
 
