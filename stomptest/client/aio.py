@@ -274,6 +274,9 @@ class AsyncClient:
         self._failure = None
         self._generation += 1
         connected = await self._establish(reconnect=False)
+        if self._protocol is None:
+            # Lost right behind CONNECTED: _connection_lost already owns the state (reconnecting or failed).
+            return connected
         self._status = "connected"
         self._online.set()
         self._ensure_beater()
@@ -485,8 +488,11 @@ class AsyncClient:
                 self._beater = None
             return
         finally:
-            self._reconnector = None
+            if self._reconnector is asyncio.current_task():
+                self._reconnector = None
         self.reconnects += 1
+        if self._protocol is None:  # lost again at once: the reconnect that loss started owns the state
+            return
         self._status = "connected"
         self._online.set()
         self._ensure_beater()
