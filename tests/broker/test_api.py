@@ -78,8 +78,11 @@ def test_seed_reaches_a_subscriber_and_topics_drop_without_one(broker: Broker) -
     )
     broker.seed("/topic/nobody", "lost")
     assert broker.messages("/topic/nobody") == ()
-    with pytest.raises(ConfigurationError, match="cannot route"):
-        broker.seed("no-prefix", "x")
+
+
+def test_seed_refuses_a_name_the_profile_cannot_route() -> None:
+    with Broker(profile="rabbitmq") as rabbitmq, pytest.raises(ConfigurationError, match="cannot route"):
+        rabbitmq.seed("no-prefix", "x")
 
 
 def test_wait_for_messages_returns_them(broker: Broker) -> None:

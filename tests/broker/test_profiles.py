@@ -165,12 +165,13 @@ def test_artemis_never_beats_faster_than_500_ms() -> None:
 
 
 def test_unknown_destination_names() -> None:
-    for name in ("activemq", "rabbitmq"):
-        reply = connected(engine(name)).send("SEND", {"destination": "plain"}, b"x")
-        assert reply[0].command == "ERROR", name
-    assert connected(engine("strict")).send("SEND", {"destination": "plain", "receipt": "r"})[0].command == "RECEIPT"
-    [error] = connected(engine("activemq")).send("SEND", {"destination": "plain"}, b"x")
-    assert error.headers["message"].startswith("Illegal destination name: [plain]")
+    # Measured: ActiveMQ 5.17.2 takes a name without a known prefix as a queue (RECEIPT, then delivered);
+    # RabbitMQ refuses it with an ERROR.
+    [reply] = connected(engine("rabbitmq")).send("SEND", {"destination": "plain"}, b"x")
+    assert reply.command == "ERROR"
+    for name in ("strict", "activemq"):
+        [reply] = connected(engine(name)).send("SEND", {"destination": "plain", "receipt": "r"}, b"x")
+        assert reply.command == "RECEIPT", name
 
 
 def test_rabbitmq_destination_aliases() -> None:

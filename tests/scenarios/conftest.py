@@ -51,10 +51,6 @@ SPECS = (
 
 # (scenario function name, target name) -> what differs (measured against the real brokers on 2026-11-26).
 KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {
-    ("test_error_for_an_unknown_kind_of_destination", "real-activemq"): (
-        "profile bug: PROFILES['activemq'].unknown_destinations is 'error', but ActiveMQ 5.17.2 accepts SEND to "
-        "'/bogus/x' and to 'bogus-x' with a RECEIPT and no ERROR"
-    ),
 }
 
 
