@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 
 import pytest
 
 from stomptest.broker import Broker
+from stomptest.broker.profiles import PROFILES
+
+# ActiveMQ's manners, refusing names without a /queue/ or /topic/ prefix: an ERROR that echoes the
+# SEND's receipt and leaves the connection open, the case the receipt-error tests need.
+REFUSING_ACTIVEMQ = dataclasses.replace(PROFILES["activemq"], unknown_destinations="error")
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from stomptest.broker import Broker
 from stomptest.client import AsyncClient
 from stomptest.protocol import BrokerError, ConnectionLost, ConnectTimeout, Lost, Message, ProtocolError
 
-from .conftest import failover
+from .conftest import REFUSING_ACTIVEMQ, failover
 
 
 def test_async_with_send_and_async_for(broker: Broker) -> None:
@@ -61,7 +61,7 @@ def test_transaction_commit_and_abort(broker: Broker) -> None:
 
 
 def test_errors_answering_a_receipt_and_unsolicited_ones() -> None:
-    with Broker(profile="activemq") as broker:
+    with Broker(profile=REFUSING_ACTIVEMQ) as broker:
 
         async def main() -> None:
             async with AsyncClient(broker.url) as client:

@@ -11,7 +11,7 @@ from stomptest.broker import Broker
 from stomptest.client import Client
 from stomptest.protocol import BrokerError, ConfigurationError, ConnectionLost, ConnectTimeout, Frame, ProtocolError
 
-from .conftest import failover
+from .conftest import REFUSING_ACTIVEMQ, failover
 
 
 def test_send_subscribe_receive_ack(broker: Broker) -> None:
@@ -75,7 +75,7 @@ def test_transaction_context_manager_commits_or_aborts(broker: Broker) -> None:
 
 
 def test_receipt_answered_by_error_raises_broker_error() -> None:
-    with Broker(profile="activemq") as broker, Client(broker.url) as client:
+    with Broker(profile=REFUSING_ACTIVEMQ) as broker, Client(broker.url) as client:
         with pytest.raises(BrokerError) as caught:
             client.send("no-prefix", b"x", receipt=True)
         assert caught.value.frame.command == "ERROR"
