@@ -521,28 +521,17 @@ class AsyncClient:
         if self._status != "connected" or protocol is None or protocol.transport is None:
             return None
         now = time.monotonic()
-        waits: list[float] = []
-        until_beat = session.seconds_until_beat(self._last_sent, now)
-        if until_beat is not None:
-            if until_beat <= 0 and session.state is CONNECTED:
-                self._pending.append(session.beat())
-                self.flush()
-                self.heartbeats_sent += 1
-                self._last_sent = now
-                until_beat = session.heartbeat.send / 1000.0
-            waits.append(until_beat)
-        receive_ms = session.heartbeat.receive
-        grace = self.options.heartbeat_grace
-        if receive_ms:
-            if session.server_overdue(self._last_received, now, grace):
-                self._cause = ConnectionLost(
-                    f"the broker sent nothing for {now - self._last_received:.2f} s although it promised "
-                    f"a heart-beat every {receive_ms} ms"
-                )
-                protocol.transport.abort()
-                return None
-            waits.append(self._last_received + grace * receive_ms / 1000.0 - now + 0.001)
-        return max(0.001, min(waits)) if waits else None
+        due = session.heartbeat_due(self._last_sent, self._last_received, now, self.options.heartbeat_grace)
+        if due.silent_for is not None:
+            self._cause = ConnectionLost(due.lost_message(session.heartbeat.receive))
+            protocol.transport.abort()
+            return None
+        if due.beat and session.state is CONNECTED:
+            self._pending.append(session.beat())
+            self.flush()
+            self.heartbeats_sent += 1
+            self._last_sent = now
+        return due.wake_in
 
     # --- caller-side helpers ----------------------------------------------------------------------------------
 

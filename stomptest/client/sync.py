@@ -550,36 +550,25 @@ class Client:
         if self._status != "connected" or sock is None:
             return None
         session = self._session
-        now = time.monotonic()
-        waits: list[float] = []
-        until_beat = session.seconds_until_beat(self._last_sent, now)
-        if until_beat is not None:
-            if until_beat <= 0:
-                with self._write_lock:
-                    with self._lock:
-                        data = session.beat() if session.state is CONNECTED else b""
-                    taken = None
-                    if data and sock is self._sock:
-                        self._pending.append(data)
-                        taken = self._take_locked()
-                if taken is not None:
-                    with contextlib.suppress(ConnectionLost):  # the reader reports the loss
-                        self._send_taken(sock, taken, "a heart-beat")
-                    self.heartbeats_sent += 1
-                until_beat = session.heartbeat.send / 1000.0
-            waits.append(until_beat)
-        receive_ms = session.heartbeat.receive
-        if receive_ms:
-            if session.server_overdue(self._last_received, now, self._grace):
-                self._overdue = ConnectionLost(
-                    f"the broker sent nothing for {now - self._last_received:.2f} s although it promised "
-                    f"a heart-beat every {receive_ms} ms"
-                )
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-                return None
-            waits.append(self._last_received + self._grace * receive_ms / 1000.0 - now + 0.001)
-        return max(0.001, min(waits)) if waits else None
+        due = session.heartbeat_due(self._last_sent, self._last_received, time.monotonic(), self._grace)
+        if due.silent_for is not None:
+            self._overdue = ConnectionLost(due.lost_message(session.heartbeat.receive))
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            return None
+        if due.beat:
+            with self._write_lock:
+                with self._lock:
+                    data = session.beat() if session.state is CONNECTED else b""
+                taken = None
+                if data and sock is self._sock:
+                    self._pending.append(data)
+                    taken = self._take_locked()
+            if taken is not None:
+                with contextlib.suppress(ConnectionLost):  # the reader reports the loss
+                    self._send_taken(sock, taken, "a heart-beat")
+                self.heartbeats_sent += 1
+        return due.wake_in
 
     # --- caller-side helpers ----------------------------------------------------------------------------------
 

@@ -107,6 +107,48 @@ def peer_overdue(last_received: float, now: float, interval_ms: int, grace: floa
     return deadline is not None and now > deadline
 
 
+@dataclass(frozen=True)
+class Due:
+    """What heart-beating asks of a connection at one moment, for any I/O shell to carry out."""
+
+    beat: bool  # send an EOL now
+    silent_for: float | None  # the peer is overdue: seconds since it last sent anything (else None)
+    wake_in: float | None  # look again after this many seconds; None when nothing is being watched
+
+    def lost_message(self, receive_ms: int) -> str:
+        """Why the connection counts as lost, for the ConnectionLost the shell raises."""
+        return (
+            f"the broker sent nothing for {self.silent_for or 0.0:.2f} s although it promised "
+            f"a heart-beat every {receive_ms} ms"
+        )
+
+
+def due(
+    intervals: HeartbeatIntervals,
+    last_sent: float,
+    last_received: float,
+    now: float,
+    grace: float = DEFAULT_GRACE,
+) -> Due:
+    """Whether to beat now, whether the peer is overdue, and when to look again.
+
+    A silent peer wins over a due beat: the connection is to be dropped, not kept up.
+    `wake_in` assumes the beat, if due, is sent now, and is never below a millisecond so
+    that a caller sleeping on it cannot spin.
+    """
+    if peer_overdue(last_received, now, intervals.receive, grace):
+        return Due(beat=False, silent_for=now - last_received, wake_in=None)
+    waits: list[float] = []
+    until_send = seconds_until_send(last_sent, now, intervals.send)
+    beat = until_send is not None and until_send <= 0
+    if until_send is not None:
+        waits.append(intervals.send / 1000.0 if beat else until_send)
+    deadline = receive_deadline(last_received, intervals.receive, grace)
+    if deadline is not None:
+        waits.append(deadline - now + 0.001)
+    return Due(beat=beat, silent_for=None, wake_in=max(0.001, min(waits)) if waits else None)
+
+
 def _check_grace(grace: float) -> None:
     if isinstance(grace, bool) or not isinstance(grace, (int, float)) or not grace >= 1.0:
         raise ConfigurationError(

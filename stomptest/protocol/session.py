@@ -611,6 +611,12 @@ class Session:
         """Whether the broker has been silent for more than `grace` of its heart-beat intervals."""
         return _heartbeat.peer_overdue(last_received, now, self._heartbeat.receive, grace)
 
+    def heartbeat_due(
+        self, last_sent: float, last_received: float, now: float, grace: float = _heartbeat.DEFAULT_GRACE
+    ) -> _heartbeat.Due:
+        """What heart-beating asks of this connection at `now` (see `heartbeat.due`)."""
+        return _heartbeat.due(self._heartbeat, last_sent, last_received, now, grace)
+
     # --- received frames ---------------------------------------------------------------------------------------
 
     def receive(self, frame: Frame | Heartbeat) -> Event:

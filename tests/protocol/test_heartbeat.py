@@ -78,3 +78,44 @@ def test_peer_overdue_only_after_grace_intervals(last: float, silence: float, in
 def test_grace_below_one_is_refused(grace: object) -> None:
     with pytest.raises(ConfigurationError, match="grace"):
         heartbeat.peer_overdue(0.0, 1.0, 1000, grace)  # type: ignore[arg-type]
+
+
+small_ms = st.integers(0, 10_000)
+offset = st.floats(0, 30, allow_nan=False)
+
+
+@given(small_ms, small_ms, clock, offset, offset, st.floats(1.0, 4.0))
+def test_due_agrees_with_the_deadlines(
+    send: int, receive: int, now: float, since_sent: float, since_received: float, grace: float
+) -> None:
+    intervals = heartbeat.HeartbeatIntervals(send, receive)
+    last_sent, last_received = now - since_sent, now - since_received
+    due = heartbeat.due(intervals, last_sent, last_received, now, grace)
+    if heartbeat.peer_overdue(last_received, now, receive, grace):
+        assert (due.beat, due.silent_for, due.wake_in) == (False, now - last_received, None)
+        return
+    assert due.silent_for is None
+    until = heartbeat.seconds_until_send(last_sent, now, send)
+    assert due.beat == (until is not None and until <= 0)
+    if send == 0 and receive == 0:
+        assert due.wake_in is None
+        return
+    assert due.wake_in is not None and due.wake_in >= 0.001
+    if send:  # never sleep past the next beat (counted from now when one is sent now)
+        assert due.wake_in <= max(0.001, send / 1000.0 if due.beat else until or 0.0) + 1e-9
+    deadline = heartbeat.receive_deadline(last_received, receive, grace)
+    if deadline is not None:  # nor past the moment the peer becomes overdue
+        assert due.wake_in <= max(0.001, deadline - now + 0.001) + 1e-9
+
+
+def test_due_examples() -> None:
+    both = heartbeat.HeartbeatIntervals(send=1000, receive=500)
+    assert heartbeat.due(both, last_sent=0.0, last_received=0.0, now=0.25) == heartbeat.Due(False, None, 0.75)
+    beat = heartbeat.due(both, last_sent=0.0, last_received=0.9, now=1.0)
+    assert (beat.beat, beat.silent_for, beat.wake_in) == (True, None, pytest.approx(0.901))
+    silent = heartbeat.due(both, last_sent=0.0, last_received=0.0, now=1.5)
+    assert silent == heartbeat.Due(False, 1.5, None)
+    assert (
+        silent.lost_message(500) == "the broker sent nothing for 1.50 s although it promised a heart-beat every 500 ms"
+    )
+    assert heartbeat.due(heartbeat.NONE, 0.0, 0.0, 99.0) == heartbeat.Due(False, None, None)
