@@ -29,7 +29,7 @@ from typing import Any
 
 from stomptest.client import transport
 from stomptest.client.failover import Broker, FailoverUri
-from stomptest.client.options import check_wait, client_options, stale_ack_error
+from stomptest.client.options import calls_answered_by, check_wait, client_options, stale_ack_error
 from stomptest.protocol.errors import (
     BrokerError,
     ConnectionLost,
@@ -391,20 +391,13 @@ class AsyncClient:
             self._wake_inbox()
 
     def _on_error_frame(self, event: Error) -> None:
-        receipt_id = event.request.headers.get("receipt") if event.request is not None else None
-        waiter = self._waiters.pop(receipt_id, None) if receipt_id is not None else None
-        if waiter is not None:
-            if not waiter.done():
-                waiter.set_exception(event.exception)
-            return
-        if self._waiters and self.on_error is None:
-            # An ERROR naming no receipt (RabbitMQ's way) most likely answers the request being waited for.
-            waiters, self._waiters = self._waiters, {}
-            for future in waiters.values():
-                if not future.done():
-                    future.set_exception(event.exception)
-            return
-        self._report(event.exception)
+        answered = calls_answered_by(event, list(self._waiters), self.on_error is not None)
+        for receipt_id in answered:
+            future = self._waiters.pop(receipt_id)
+            if not future.done():
+                future.set_exception(event.exception)
+        if not answered:
+            self._report(event.exception)
 
     def _report(self, error: StompError) -> None:
         if self.on_error is not None:

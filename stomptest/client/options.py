@@ -12,7 +12,7 @@ from stomptest.client.failover import FailoverUri
 from stomptest.protocol import heartbeat as _heartbeat
 from stomptest.protocol.errors import ConfigurationError, ConnectionLost, ProtocolError, StompError
 from stomptest.protocol.frame import HeadersArg
-from stomptest.protocol.session import Lost, Message, Session
+from stomptest.protocol.session import Error, Lost, Message, Session
 from stomptest.protocol.spec import VERSIONS
 
 
@@ -103,6 +103,19 @@ def _seconds(name: str, value: float) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
         raise ConfigurationError(f"{name} must be a number of seconds > 0, not {value!r}")
     return float(value)
+
+
+def calls_answered_by(error: Error, waiting: Sequence[str], on_error_set: bool) -> list[str]:
+    """The receipt ids of the waiting calls that an ERROR answers; empty: nobody's, report it.
+
+    An ERROR naming a waited-for receipt answers that call. Any other (RabbitMQ names no
+    receipt in most of its ERRORs) most likely answers whatever is being waited for, unless
+    the caller takes unsolicited ERRORs through `on_error`.
+    """
+    receipt_id = error.request.headers.get("receipt") if error.request is not None else None
+    if receipt_id is not None and receipt_id in waiting:
+        return [receipt_id]
+    return [] if on_error_set else list(waiting)
 
 
 def stale_ack_error(lost: Lost | None, message: Message, action: str, error: ProtocolError) -> StompError:

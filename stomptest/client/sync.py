@@ -48,7 +48,7 @@ from typing import Final
 
 from stomptest.client import transport
 from stomptest.client.failover import Broker, FailoverUri
-from stomptest.client.options import check_wait, client_options, stale_ack_error
+from stomptest.client.options import calls_answered_by, check_wait, client_options, stale_ack_error
 from stomptest.protocol.errors import (
     BrokerError,
     ConnectionLost,
@@ -438,20 +438,13 @@ class Client:
             self._report(problem)
 
     def _on_error_frame(self, event: Error) -> None:
-        receipt_id = event.request.headers.get("receipt") if event.request is not None else None
-        waiter = self._waiters.pop(receipt_id, None) if receipt_id is not None else None
-        if waiter is not None:
+        answered = calls_answered_by(event, list(self._waiters), self.on_error is not None)
+        for receipt_id in answered:
+            waiter = self._waiters.pop(receipt_id)
             waiter.error = event.exception
             waiter.event.set()
-            return
-        waiting = list(self._waiters.values())
-        if waiting and self.on_error is None:
-            # An ERROR naming no receipt (RabbitMQ's way) most likely answers the request being waited for.
-            for waiter in waiting:
-                waiter.error = event.exception
-                waiter.event.set()
-            return
-        self._report(event.exception)
+        if not answered:
+            self._report(event.exception)
 
     def _report(self, error: StompError) -> None:
         """An error nobody waits for: to `on_error`, or raised by the caller's next call."""
