@@ -37,18 +37,24 @@ class Violation(AssertionError):
     """A property of the harness failed: not a documented error, or memory past a limit."""
 
 
-def _chunks(settings: bytes, data: bytes) -> list[bytes]:
-    """Cut `data` into chunks whose sizes cycle through the settings bytes (1 to 256 bytes each)."""
-    sizes = [b + 1 for b in settings] or [len(data) or 1]
+def cut(data: bytes, sizes: list[int]) -> list[bytes]:
+    """`data` in chunks of the given sizes, cycling; the whole of it when `sizes` is empty."""
+    if not sizes:
+        return [data] if data else []
     out = []
-    index = 0
     at = 0
+    index = 0
     while at < len(data):
         size = sizes[index % len(sizes)]
         out.append(data[at : at + size])
         at += size
         index += 1
     return out
+
+
+def _chunks(settings: bytes, data: bytes) -> list[bytes]:
+    """Cut `data` into chunks whose sizes cycle through the settings bytes (1 to 256 bytes each)."""
+    return cut(data, [b + 1 for b in settings])
 
 
 def run_parser(data: bytes) -> None:

@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 from stomptest import strategies as stomp
 from stomptest.protocol import spec
 
+from .harness import cut
+
 # the bytes STOMP framing turns on
 SPECIAL = (b"\x00", b"\n", b"\r", b"\r\n", b":", b"\\", b"\\c", b"\\x", b"\n\n", b"content-length:", b"\xff", b"\xc3")
 CONNECTS = {
@@ -64,18 +66,3 @@ def client_streams(draw: st.DrawFn) -> tuple[str, bytes]:
     if draw(st.integers(0, 4)) == 0:
         head = draw(mutated(head, 2))
     return version, head + tail
-
-
-def cut(data: bytes, sizes: list[int]) -> list[bytes]:
-    """`data` in chunks of the given sizes, cycling; the whole of it when `sizes` is empty."""
-    if not sizes:
-        return [data] if data else []
-    out = []
-    at = 0
-    index = 0
-    while at < len(data):
-        size = sizes[index % len(sizes)]
-        out.append(data[at : at + size])
-        at += size
-        index += 1
-    return out
