@@ -11,8 +11,6 @@ from hypothesis import strategies as st
 from stomptest import strategies as stomp
 from stomptest.protocol import spec
 
-from .harness import cut
-
 # the bytes STOMP framing turns on
 SPECIAL = (b"\x00", b"\n", b"\r", b"\r\n", b":", b"\\", b"\\c", b"\\x", b"\n\n", b"content-length:", b"\xff", b"\xc3")
 CONNECTS = {

@@ -24,7 +24,8 @@ from .harness import (
     run_engine,
     run_parser,
 )
-from .mutations import client_streams, cut, hostile_streams
+from .harness import cut
+from .mutations import client_streams, hostile_streams
 
 chunk_sizes = st.lists(st.integers(1, 300), max_size=6)
 
