@@ -19,12 +19,12 @@ from .harness import (
     MAX_HEADER_BYTES,
     MAX_HEADERS,
     PREFIXES,
+    cut,
     drive_engine,
     drive_parser,
     run_engine,
     run_parser,
 )
-from .harness import cut
 from .mutations import client_streams, hostile_streams
 
 chunk_sizes = st.lists(st.integers(1, 300), max_size=6)
