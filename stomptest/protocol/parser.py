@@ -17,8 +17,10 @@ be resynchronised, so the parser refuses further input.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
+from typing import Any
 
 from stomptest.protocol import spec
 from stomptest.protocol.errors import ConfigurationError, FrameError, FrameErrorKind
@@ -61,6 +63,7 @@ class Parser:
         "_buf",
         "_commands",
         "_counted",
+        "_fast",
         "_head_scanned",
         "_known",
         "_line_len",
@@ -120,6 +123,7 @@ class Parser:
         self._version = spec.check_version(version)
         self._commands = _COMMANDS_1_0 if version == "1.0" else spec.COMMANDS
         self._known = _RULES[version]
+        self._fast = _FAST_RULES.get(version)
 
     @property
     def buffered(self) -> int:
@@ -192,9 +196,15 @@ class Parser:
         max_frame_bytes = self.max_frame_bytes
         max_header_bytes = self.max_header_bytes
         max_lines = self.max_headers + 1
+        fast = self._fast
         out: list[Item] = []
         pos = 0
         while pos < n:
+            if fast is not None and not (self._head_scanned or self._open_head):
+                # complete, well-formed frames in C; it stops, consuming nothing, where this loop must decide
+                pos = _scan(buf, pos, fast, max_frame_bytes, max_header_bytes, max_lines, out)
+                if pos >= n:
+                    break
             byte = buf[pos]
             if byte == 10:  # LF between frames
                 if beats:
@@ -527,3 +537,34 @@ def _rules(version: str) -> dict[str, tuple[_HeaderCache, bool]]:
 _VERBATIM = _HeaderCache(None)  # 1.0, and CONNECT, STOMP and CONNECTED in 1.1+
 _ESCAPED: dict[str, _HeaderCache] = {version: _HeaderCache(version) for version in spec.VERSIONS if version != "1.0"}
 _RULES: dict[str, dict[str, tuple[_HeaderCache, bool]]] = {version: _rules(version) for version in spec.VERSIONS}
+
+
+def _no_scan(*args: object) -> int:
+    raise AssertionError("the C fast path is not loaded: Parser._fast must be None")
+
+
+def _load_speedups() -> tuple[Callable[..., int], dict[str, Any]]:
+    """The C fast path and its rules per version; no rules when it is not built or STOMPTEST_PURE_PYTHON is set."""
+    if os.environ.get("STOMPTEST_PURE_PYTHON"):
+        return _no_scan, {}
+    try:
+        from stomptest.protocol import _speedups
+    except ImportError:
+        return _no_scan, {}
+    descriptors = vars(Frame)
+    slots = (descriptors[name] for name in ("command", "raw_headers", "body", "_headers"))
+    _speedups.init(Frame, HEARTBEAT, *slots)
+    usual_first = ("MESSAGE", "SEND", "ACK", "RECEIPT", "NACK")
+    compiled: dict[str, Any] = {}
+    for version, rules in _RULES.items():
+        entries = tuple(
+            (command.encode("ascii"), command, no_body, 0 if cache.version is None else 1 + (version == "1.2"))
+            for command, (cache, no_body) in sorted(rules.items(), key=lambda rule: rule[0] not in usual_first)
+        )
+        compiled[version] = _speedups.compile(version != "1.0", version == "1.2", entries)
+    return _speedups.scan, compiled
+
+
+_scan, _FAST_RULES = _load_speedups()
+SPEEDUPS: bool = bool(_FAST_RULES)
+"""Whether new parsers use the C fast path (built at install time when a C compiler is there)."""

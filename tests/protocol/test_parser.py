@@ -16,6 +16,16 @@ from stomptest.protocol.spec import CLIENT_COMMANDS, COMMANDS_SINCE_1_1, SERVER_
 Item = Frame | Heartbeat
 
 
+@pytest.fixture(autouse=True, params=["c", "python"])
+def parser_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every rule below holds with the C fast path and without it (as installed without a compiler)."""
+    if request.param == "python":
+        monkeypatch.setattr(parser_module, "_FAST_RULES", {})
+    elif not parser_module.SPEEDUPS:
+        pytest.skip("the C fast path is not built (no C compiler at install time, or STOMPTEST_PURE_PYTHON is set)")
+    return str(request.param)
+
+
 def parse(data: bytes, version: str = "1.2", **limits: int) -> list[Item]:
     return Parser(version, **limits).feed(data)
 

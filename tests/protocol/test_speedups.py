@@ -1,0 +1,183 @@
+"""The C fast path against the pure-Python parser: the same items, errors and offsets for any bytes.
+
+The fast path only takes complete, well-formed frames and hands everything else back,
+so agreement on valid streams, near misses and junk, under every chunking and limit,
+is the whole of its contract. The header caches are shared between the two paths, so
+each side starts with them empty: a wrong pair cached by one cannot hide in the other.
+"""
+
+from __future__ import annotations
+
+import os
+from itertools import pairwise
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stomptest import strategies as stomp
+from stomptest.protocol import VERSIONS, Frame, FrameError, Heartbeat, Parser
+from stomptest.protocol import parser as parser_module
+from tests.protocol.test_codec_properties import mutated, small_streams
+
+try:
+    from stomptest.protocol import _speedups
+except ImportError:
+    _speedups = None  # type: ignore[assignment]
+
+versions = pytest.mark.parametrize("version", VERSIONS)
+slow = settings(max_examples=max(25, settings.default.max_examples // 4))  # whole streams: see test_codec_properties
+built = pytest.mark.skipif(
+    not parser_module.SPEEDUPS,
+    reason="the C fast path is not built (no C compiler at install time, or STOMPTEST_PURE_PYTHON is set)",
+)
+
+Outcome = tuple[list[object], tuple[str, str, int | None, list[Frame | Heartbeat]] | None, int]
+
+
+def _clear_caches() -> None:
+    parser_module._VERBATIM.clear()
+    for cache in parser_module._ESCAPED.values():
+        cache.clear()
+    if _speedups is not None:
+        _speedups.clear()
+
+
+def run(version: str, chunks: list[bytes] | tuple[bytes, ...], *, fast: bool, **limits: int) -> Outcome:
+    """Items per feed, then the error (kind, message, offset, frames) if any, and what stayed buffered."""
+    _clear_caches()
+    parser = Parser(version, **limits)
+    if not fast:
+        parser._fast = None
+    items: list[object] = []
+    try:
+        for chunk in chunks:
+            items += parser.feed(chunk)
+            items.append("end of feed")  # marks where each feed ended: both paths must return at the same feeds
+    except FrameError as exc:
+        return items, (exc.kind, str(exc), exc.offset, list(exc.frames)), parser.buffered
+    return items, None, parser.buffered
+
+
+def agree(version: str, chunks: list[bytes] | tuple[bytes, ...], **limits: int) -> Outcome:
+    python = run(version, chunks, fast=False, **limits)
+    c = run(version, chunks, fast=True, **limits)
+    assert c == python
+    return c
+
+
+def test_speedups_are_built() -> None:
+    """CI sets STOMPTEST_REQUIRE_SPEEDUPS so that a broken build cannot pass as a slow one."""
+    if not parser_module.SPEEDUPS:
+        if os.environ.get("STOMPTEST_REQUIRE_SPEEDUPS"):
+            pytest.fail("stomptest.protocol._speedups did not build or load; see the output of pip install")
+        pytest.skip("the C fast path is not built here; the pure-Python parser does all the work")
+    assert Parser("1.2")._fast is not None
+
+
+@built
+@versions
+def test_frames_taken_by_the_fast_path(version: str) -> None:
+    data = (
+        b"MESSAGE\ndestination:/queue/a\nmessage-id:ID\\cx:1\nsubscription:0\n\nhello\x00\n"
+        b"SEND\ndestination:/topic/b\ncontent-length:5\n\nh\x00llo\x00"
+        b"SEND\ndestination:a\ndestination:b\n\n\x00"
+    )
+    items, error, buffered = agree(version, [data])
+    assert error is None and buffered == 0
+    frames = [item for item in items if isinstance(item, Frame)]
+    assert [frame.command for frame in frames] == ["MESSAGE", "SEND", "SEND"]
+    assert frames[0].headers["message-id"] == ("ID\\cx:1" if version == "1.0" else "ID:x:1")
+    assert frames[1].body == b"h\x00llo"
+    assert frames[2].headers["destination"] == "a" and len(frames[2].raw_headers) == 2
+
+
+@built
+@pytest.mark.parametrize(
+    ("version", "data"),
+    [
+        ("1.2", b"SEND\r\ndestination:a\r\n\r\nx\x00"),  # CR LF head
+        ("1.1", b"SEND\ndestination:a\\r\n\nx\x00"),  # \r is 1.2 only
+        ("1.2", b"SEND\ndestination:a\\t\n\nx\x00"),  # invalid escape
+        ("1.2", b"SEND\ndestination:a\\\n\nx\x00"),  # a lone backslash
+        ("1.2", b"SEND\ndestination:\xff\n\nx\x00"),  # not UTF-8
+        ("1.0", b"SEND\ndestination:\xff\n\nx\x00"),  # 1.0: surrogateescape, in Python only
+        ("1.2", b"SEND\ndestination\n\nx\x00"),  # no colon
+        ("1.2", b"SEND\n:a\n\nx\x00"),  # empty name
+        ("1.2", b"SUBSCRIBE\nid:1\n\nbody\x00"),  # a body where none is allowed
+        ("1.2", b"SEND\ncontent-length:x\n\n\x00"),
+        ("1.2", b"SEND\ncontent-length:3\n\nabcd\x00"),
+        ("1.2", b"SEND\ncontent-length:0000000000000000000000003\n\nabc\x00"),
+        ("1.2", b"SEND\ncontent-length:99999999999999999999\n\nabc\x00"),
+        ("1.2", b"send\n\n\x00"),
+        ("1.0", b"NACK\n\n\x00"),
+        ("1.2", b"SEND\ndestination:a\x00\n\n\x00"),
+        ("1.2", b"CONNECT\nlogin:a\\cb\n\n\x00"),  # never unescaped
+    ],
+)
+def test_what_the_fast_path_hands_back_ends_as_in_python(version: str, data: bytes) -> None:
+    agree(version, [b"SEND\ndestination:ok\n\n\x00" + data + b"RECEIPT\nreceipt-id:1\n\n\x00"])
+
+
+@built
+@pytest.mark.parametrize(
+    "limits",
+    [
+        {"max_frame_bytes": 30},
+        {"max_headers": 1},
+        {"max_header_bytes": 10},
+        {"max_frame_bytes": 40, "max_headers": 2, "max_header_bytes": 12},
+    ],
+)
+def test_limits_are_judged_alike(limits: dict[str, int]) -> None:
+    data = b"SEND\nd:1\n\n\x00SEND\ndestination:/queue/long\nx:y\n\n0123456789012345678901234567890\x00"
+    agree("1.2", [data], **limits)
+    agree("1.2", [data[i : i + 1] for i in range(len(data))], **limits)
+
+
+@built
+@versions
+@slow
+@given(data=st.data())
+def test_streams_in_any_chunking(version: str, data: st.DataObject) -> None:
+    stream = data.draw(small_streams(version))
+    items, error, _ = agree(version, stream.chunks)
+    assert error is None
+    assert [item for item in items if isinstance(item, Frame)] == list(stream.frames)
+
+
+@built
+@versions
+@slow
+@given(data=st.data())
+def test_mutated_streams(version: str, data: st.DataObject) -> None:
+    wire = data.draw(mutated(version))
+    agree(version, [wire])
+    agree(version, data.draw(stomp.chunked(wire)))
+
+
+@built
+@versions
+@given(junk=st.binary(max_size=300), cuts=st.lists(st.integers(0, 300), max_size=8))
+def test_arbitrary_bytes(version: str, junk: bytes, cuts: list[int]) -> None:
+    edges = sorted({0, len(junk), *(cut for cut in cuts if cut < len(junk))})
+    agree(version, [junk[a:b] for a, b in pairwise(edges)])
+
+
+@built
+@versions
+@given(junk=st.binary(max_size=200), cut=st.integers(0, 200))
+def test_arbitrary_bytes_under_small_limits(version: str, junk: bytes, cut: int) -> None:
+    agree(version, [junk[:cut], junk[cut:]], max_frame_bytes=40, max_headers=2, max_header_bytes=12)
+
+
+@built
+def test_a_full_cache_is_emptied_not_grown() -> None:
+    _clear_caches()
+    parser = Parser("1.2")
+    cache = parser_module._ESCAPED["1.2"]
+    for n in range(3 * parser_module._CACHE_SIZE):
+        parser.feed(b"SEND\ndestination:/queue/%d\n\n\x00" % n)
+        assert len(cache) <= parser_module._CACHE_SIZE
+    parser.feed(b"SEND\ndestination:" + b"x" * (parser_module._CACHED_LINE + 1) + b"\n\n\x00")
+    assert all(len(line) <= parser_module._CACHED_LINE for line in cache)
