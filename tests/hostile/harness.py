@@ -11,6 +11,7 @@ import random
 
 from stomptest.broker.engine import Engine
 from stomptest.broker.profiles import PROFILES
+from stomptest.protocol import parser as parser_module
 from stomptest.protocol import spec
 from stomptest.protocol.errors import FrameError
 from stomptest.protocol.frame import Frame, Heartbeat
@@ -64,7 +65,26 @@ def run_parser(data: bytes) -> None:
     version = spec.VERSIONS[data[0] % 3]
     chunking = data[1 : 1 + (data[1] % 8)]
     stream = data[1 + (data[1] % 8) :]
-    drive_parser(version, _chunks(chunking, stream))
+    chunks = _chunks(chunking, stream)
+    drive_parser(version, chunks)
+    if parser_module.SPEEDUPS and _outcome(version, chunks, fast=True) != _outcome(version, chunks, fast=False):
+        raise Violation("the C fast path and the Python parser disagree on this stream")
+
+
+def _outcome(version: str, chunks: list[bytes], *, fast: bool) -> tuple[object, ...]:
+    parser = Parser(
+        version, max_frame_bytes=MAX_FRAME_BYTES, max_headers=MAX_HEADERS, max_header_bytes=MAX_HEADER_BYTES
+    )
+    if not fast:
+        parser._fast = None
+    items: list[object] = []
+    try:
+        for chunk in chunks:
+            items += parser.feed(chunk)
+            items.append("end of feed")
+    except FrameError as exc:
+        return tuple(items), exc.kind, str(exc), exc.offset, tuple(exc.frames), parser.buffered
+    return tuple(items), parser.buffered
 
 
 def drive_parser(version: str, chunks: list[bytes]) -> None:
