@@ -26,7 +26,7 @@ from stomptest.broker.engine import AckMode, Delivery, Destination, Engine, Mess
 from stomptest.broker.profiles import ErrorKind
 from stomptest.protocol import spec
 from stomptest.protocol.errors import FrameError
-from stomptest.protocol.frame import HEARTBEAT, Frame, Heartbeat
+from stomptest.protocol.frame import HEARTBEAT, Frame, Heartbeat, encode_parts
 from stomptest.protocol.parser import Parser
 
 log = logging.getLogger("stomptest.broker")
@@ -794,6 +794,10 @@ class Connection:
             self.held.append(Frame("MESSAGE", headers, body))
             return
         version = self._wire_out
+        data = encode_parts("MESSAGE", headers, body, version)  # in C, when it is built
+        if data is not None:
+            self._write(data, PendingFrame("MESSAGE", headers, body))
+            return
         lines = ["MESSAGE"]
         if _SPECIAL.search("".join([name + value for name, value in headers])) is None:
             lines += [name + ":" + value for name, value in headers]

@@ -1,4 +1,5 @@
-/* The parser's fast path: well-formed, complete frames, in C.
+/* The codec's fast paths, in C: parsing well-formed, complete frames, and encoding
+   frames whose headers need nothing but the escapes.
 
    `scan` walks a buffer from a position and turns every complete frame and heart-beat
    it can into the very objects the pure-Python parser would make, then returns the
@@ -474,12 +475,153 @@ scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return PyLong_FromSsize_t(pos);
 }
 
+
+/* encode(command, headers, body, mode) -> the frame's bytes, or None when the Python encoder
+   must decide (a NUL, an empty name, what mode 0 cannot carry, text that is not UTF-8).
+   `headers` are (name, value) pairs of str, written in order; mode as in scan. */
+
+static Py_ssize_t
+escaped_size(const char *s, Py_ssize_t size, int mode, int is_name)
+{
+    Py_ssize_t extra = 0;
+    for (Py_ssize_t i = 0; i < size; i++) {
+        switch (s[i]) {
+        case '\0':
+            return -1;
+        case '\n':
+            if (mode == 0)
+                return -1;
+            extra++;
+            break;
+        case '\r':
+            if (mode == 0)
+                return -1; /* verbatim CR: the Python encoder knows when it is allowed */
+            extra += mode == 2;
+            break;
+        case ':':
+            if (mode == 0 && is_name)
+                return -1;
+            extra += mode != 0;
+            break;
+        case '\\':
+            extra += mode != 0;
+            break;
+        }
+    }
+    return size + extra;
+}
+
+static char *
+write_escaped(char *out, const char *s, Py_ssize_t size, int mode)
+{
+    if (mode == 0) {
+        memcpy(out, s, size);
+        return out + size;
+    }
+    for (Py_ssize_t i = 0; i < size; i++) {
+        char c = s[i];
+        switch (c) {
+        case '\n': *out++ = '\\'; *out++ = 'n'; break;
+        case ':': *out++ = '\\'; *out++ = 'c'; break;
+        case '\\': *out++ = '\\'; *out++ = '\\'; break;
+        case '\r':
+            if (mode == 2) {
+                *out++ = '\\';
+                *out++ = 'r';
+            }
+            else
+                *out++ = c;
+            break;
+        default: *out++ = c;
+        }
+    }
+    return out;
+}
+
+#define FAST_HEADERS 64
+
+static PyObject *
+encode_frame(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4 || !PyUnicode_Check(args[0]) || !PyBytes_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "encode(command: str, headers, body: bytes, mode: int)");
+        return NULL;
+    }
+    int mode = PyLong_AsLong(args[3]);
+    if (mode < 0 || mode > 2) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "encode: mode is 0, 1 or 2");
+        return NULL;
+    }
+    PyObject *headers = PySequence_Fast(args[1], "encode: headers must be a sequence of (name, value) pairs");
+    if (headers == NULL)
+        return NULL;
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(headers);
+    PyObject **pairs = PySequence_Fast_ITEMS(headers);
+    const char *texts[2 * FAST_HEADERS];
+    Py_ssize_t sizes[2 * FAST_HEADERS], escaped[2 * FAST_HEADERS];
+    Py_ssize_t command_size;
+    const char *command = PyUnicode_AsUTF8AndSize(args[0], &command_size);
+    if (count > FAST_HEADERS || command == NULL)
+        goto python;
+    Py_ssize_t body_size = PyBytes_GET_SIZE(args[2]), total = command_size + 2 + body_size + 1;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *pair = pairs[i];
+        if (!PyTuple_CheckExact(pair) || PyTuple_GET_SIZE(pair) != 2)
+            goto python;
+        for (int part = 0; part < 2; part++) {
+            PyObject *text = PyTuple_GET_ITEM(pair, part);
+            if (!PyUnicode_CheckExact(text))
+                goto python;
+            Py_ssize_t k = 2 * i + part;
+            texts[k] = PyUnicode_AsUTF8AndSize(text, &sizes[k]);
+            if (texts[k] == NULL || (part == 0 && sizes[k] == 0))
+                goto python;
+            escaped[k] = escaped_size(texts[k], sizes[k], mode, part == 0);
+            if (escaped[k] < 0)
+                goto python;
+            total += escaped[k];
+        }
+        total += 2; /* ':' and LF */
+    }
+    PyObject *frame = PyBytes_FromStringAndSize(NULL, total);
+    if (frame == NULL) {
+        Py_DECREF(headers);
+        return NULL;
+    }
+    char *out = PyBytes_AS_STRING(frame);
+    memcpy(out, command, command_size);
+    out += command_size;
+    *out++ = '\n';
+    for (Py_ssize_t k = 0; k < 2 * count; k += 2) {
+        out = write_escaped(out, texts[k], sizes[k], mode);
+        *out++ = ':';
+        out = write_escaped(out, texts[k + 1], sizes[k + 1], mode);
+        *out++ = '\n';
+    }
+    *out++ = '\n';
+    memcpy(out, PyBytes_AS_STRING(args[2]), body_size);
+    out[body_size] = '\0';
+    Py_DECREF(headers);
+    return frame;
+python:
+    Py_DECREF(headers);
+    if (PyErr_Occurred()) {
+        if (!PyErr_ExceptionMatches(PyExc_UnicodeEncodeError))
+            return NULL;
+        PyErr_Clear();
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"init", init, METH_VARARGS, "init(Frame, HEARTBEAT, command, raw_headers, body, _headers)"},
     {"clear", clear, METH_NOARGS, "clear() forgets every remembered header line"},
     {"compile", compile_rules, METH_VARARGS, "compile(beats, crlf, rules) -> an opaque rules object for scan"},
     {"scan", (PyCFunction)(void (*)(void))scan, METH_FASTCALL,
      "scan(buf, pos, rules, max_frame_bytes, max_header_bytes, max_lines, out) -> position reached"},
+    {"encode", (PyCFunction)(void (*)(void))encode_frame, METH_FASTCALL,
+     "encode(command, headers, body, mode) -> the frame's bytes, or None for the Python encoder"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -1,3 +1,4 @@
+from collections.abc import Sequence
 from typing import Any
 
 def init(frame_type: type, heartbeat: object, command: Any, raw_headers: Any, body: Any, headers: Any) -> None: ...
@@ -6,3 +7,4 @@ def compile(beats: bool, crlf: bool, rules: tuple[tuple[bytes, str, bool, int], 
 def scan(
     buf: bytes, pos: int, rules: Any, max_frame_bytes: int, max_header_bytes: int, max_lines: int, out: list[Any]
 ) -> int: ...
+def encode(command: str, headers: Sequence[tuple[str, str]], body: bytes, mode: int) -> bytes | None: ...

@@ -7,10 +7,11 @@ because brokers differ in which repeat they honour and tests need to see them al
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
 
 from stomptest.protocol import spec
+from stomptest.protocol._native import speedups
 from stomptest.protocol.errors import FrameError
 
 HeaderValue = str | int
@@ -140,6 +141,10 @@ class Frame:
         elif content_length or b"\x00" in body:
             raw = (*raw, ("content-length", str(len(body))))
         escaped = version != "1.0" and command not in spec.UNESCAPED_COMMANDS
+        if _encode is not None:
+            data = _encode(command, raw, body, (1 + (version == "1.2")) if escaped else 0)
+            if data is not None:
+                return data
         lines = [command]
         if escaped:
             table = spec.ESCAPES[version]
@@ -183,6 +188,22 @@ class Frame:
             body = repr(self.body)
         return "\n".join(lines) + "\n" + body
 
+
+def encode_parts(command: str, headers: Sequence[tuple[str, str]], body: bytes, version: str) -> bytes | None:
+    """A frame's wire bytes straight from its parts, skipping `Frame` and its checks: for hot paths.
+
+    `command` must be one that is escaped in `version` (not CONNECT, STOMP or CONNECTED).
+    None when the C extension is not loaded or a header needs the careful path: then
+    build a `Frame` and call `encode`, which writes it or says what is wrong.
+    """
+    if _encode is None:
+        return None
+    return _encode(command, headers, body, 0 if version == "1.0" else 1 + (version == "1.2"))
+
+
+_encode: Callable[[str, Sequence[tuple[str, str]], bytes, int], bytes | None] | None = (
+    speedups.encode if speedups is not None else None
+)
 
 # Slot setters: the parser and the constructor write through these, everyone else gets AttributeError.
 _set_command: Callable[[Frame, str], None] = vars(Frame)["command"].__set__

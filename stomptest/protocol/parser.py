@@ -17,12 +17,12 @@ be resynchronised, so the parser refuses further input.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from typing import Any
 
 from stomptest.protocol import spec
+from stomptest.protocol._native import speedups
 from stomptest.protocol.errors import ConfigurationError, FrameError, FrameErrorKind
 from stomptest.protocol.frame import (
     HEARTBEAT,
@@ -545,11 +545,8 @@ def _no_scan(*args: object) -> int:
 
 def _load_speedups() -> tuple[Callable[..., int], dict[str, Any]]:
     """The C fast path and its rules per version; no rules when it is not built or STOMPTEST_PURE_PYTHON is set."""
-    if os.environ.get("STOMPTEST_PURE_PYTHON"):
-        return _no_scan, {}
-    try:
-        from stomptest.protocol import _speedups
-    except ImportError:
+    _speedups = speedups
+    if _speedups is None:
         return _no_scan, {}
     descriptors = vars(Frame)
     slots = (descriptors[name] for name in ("command", "raw_headers", "body", "_headers"))
