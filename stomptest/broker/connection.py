@@ -40,6 +40,9 @@ _ACK_MODES: frozenset[str] = frozenset({"auto", "client", "client-individual"})
 _FRAME_HEADERS = frozenset({"destination", "transaction", "content-length", "receipt"})
 # headers the broker sets on MESSAGE; a client's own are dropped or refused (profile)
 _RESERVED_HEADERS = frozenset({"message-id", "subscription", "redelivered", "ack"})
+# what a SEND's headers lose on the way to MESSAGE, without and with a profile's receipt echo
+_NOT_COPIED = _RESERVED_HEADERS | _FRAME_HEADERS
+_NOT_COPIED_ECHO = _NOT_COPIED - {"receipt"}
 
 # Required headers per command and version; UNSUBSCRIBE 1.0 is special-cased (id or destination).
 _REQUIRED: dict[str, dict[str, tuple[str, ...]]] = {
@@ -575,18 +578,22 @@ class Connection:
         if not self.engine.room_for(destination):
             self.fail("limit", frame, reason=f"{name} holds max_queued={self.limits.max_queued} messages")
             return
-        echo = profile.echo_receipt_in_message
-        seen: set[str] = set()
-        kept: list[tuple[str, str]] = []
-        for key, value in frame.raw_headers:
-            if key in seen:
-                continue
-            seen.add(key)
-            if key in _RESERVED_HEADERS or (key in _FRAME_HEADERS and not (echo and key == "receipt")):
-                continue
-            if key == "reply-to" and value.startswith(("/temp-queue/", "/temp-topic/")):
-                value = self._temporary_reply_to(value)
-            kept.append((key, value))
+        raw = frame.raw_headers
+        drop = _NOT_COPIED_ECHO if profile.echo_receipt_in_message else _NOT_COPIED
+        if len(raw) == len(headers):  # no repeated names, the usual case
+            kept = [pair for pair in raw if pair[0] not in drop]
+        else:
+            seen: set[str] = set()
+            kept = []
+            for pair in raw:
+                if pair[0] not in seen:
+                    seen.add(pair[0])
+                    if pair[0] not in drop:
+                        kept.append(pair)
+        reply_to = headers.get("reply-to")
+        if reply_to is not None and reply_to.startswith(("/temp-queue/", "/temp-topic/")):
+            index = [name for name, _ in kept].index("reply-to")
+            kept[index] = ("reply-to", self._temporary_reply_to(reply_to))
         message = self.engine.new_message(
             destination,
             tuple(kept),
