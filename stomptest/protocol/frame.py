@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
+from typing import Any
 
 from stomptest.protocol import spec
 from stomptest.protocol._native import speedups
@@ -59,21 +60,30 @@ class Frame:
     ) -> None:
         if not isinstance(command, str) or not command:
             raise TypeError(f"a frame's command is a non-empty str, not {command!r}")
-        items = headers.items() if isinstance(headers, Mapping) else headers
+        kind = type(headers)
+        if kind is dict:  # exact types first: an isinstance against the Mapping ABC costs more than the rest
+            items: Iterable[Any] = headers.items()  # type: ignore[union-attr]
+        elif kind is list or kind is tuple:
+            items = headers
+        else:
+            items = headers.items() if isinstance(headers, Mapping) else headers
         raw: list[tuple[str, str]] = []
         for item in items:
             try:
                 name, value = item
             except (TypeError, ValueError):
                 raise TypeError(f"a header is a (name, value) pair, not {item!r}") from None
-            if not isinstance(name, str):
+            if type(name) is not str and not isinstance(name, str):
                 raise TypeError(f"header names are str, not {name!r}")
-            if isinstance(value, int) and not isinstance(value, bool):
-                value = str(value)
-            elif not isinstance(value, str):
-                raise TypeError(f"header {name!r}: values are str or int, not {value!r}")
+            if type(value) is not str:
+                if isinstance(value, int) and not isinstance(value, bool):
+                    value = str(value)
+                elif not isinstance(value, str):
+                    raise TypeError(f"header {name!r}: values are str or int, not {value!r}")
             raw.append((name, value))
-        if isinstance(body, str):
+        if type(body) is bytes:
+            pass
+        elif isinstance(body, str):
             if not any(name == "content-type" for name, _ in raw):
                 raw.append(("content-type", TEXT_CONTENT_TYPE))
             body = body.encode("utf-8")
