@@ -43,6 +43,7 @@ from stompest.protocol import StompSpec
 from stompest.sync import Stomp
 
 from stomptest.client import Client
+from stomptest.protocol import Frame, Parser
 
 BODY = b"x" * 100
 TIMEOUT = 120.0
@@ -55,6 +56,7 @@ class Adapter(Protocol):
     def send_confirmed(self, destination: str, body: bytes) -> None: ...
     def subscribe(self, destination: str) -> None: ...
     def consume(self, count: int) -> None: ...
+    def flush(self) -> None: ...
     def close(self) -> None: ...
 
 
@@ -79,6 +81,9 @@ class Ours:
         for _ in range(count):
             if receive(TIMEOUT) is None:
                 raise RuntimeError("stomptest: a message did not arrive")
+
+    def flush(self) -> None:
+        pass  # writes on its own (stomptest's client flushes in the background)
 
     def close(self) -> None:
         self.client.disconnect()
@@ -134,6 +139,9 @@ class StompPy:
         if self.listener.count < self.listener.target and not self.listener.done.wait(TIMEOUT):
             raise RuntimeError("stomp.py: messages did not arrive")
 
+    def flush(self) -> None:
+        pass  # writes on its own (stomptest's client flushes in the background)
+
     def close(self) -> None:
         self.connection.disconnect()
 
@@ -175,12 +183,105 @@ class Stompest:
             if self.client.receiveFrame().command == StompSpec.MESSAGE:
                 received += 1
 
+    def flush(self) -> None:
+        pass  # writes on its own (stomptest's client flushes in the background)
+
     def close(self) -> None:
         self.client.disconnect()
         self.client.close()
 
 
-CLIENTS: dict[str, Callable[[int], Adapter]] = {"stomptest": Ours, "stomp.py": StompPy, "stompest": Stompest}
+class RawSocket:
+    """No client library at all: the broker's ceiling for this workload, from the same machine and run.
+
+    SENDs are pre-encoded and written in 64 KiB batches; MESSAGEs are only counted, with our
+    parser's C fast path. Whatever a client library does costs more than this.
+    """
+
+    name = "raw socket"
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.parser = Parser("1.2")
+        self.pending: list[bytes] = []
+        self.pending_bytes = 0
+        self.messages = 0
+        self.receipts: set[str] = set()
+        self.counter = 0
+        self.frames: dict[str, bytes] = {}
+        connect = {"accept-version": "1.2", "host": "/", "login": "guest", "passcode": "guest"}
+        self.sock.sendall(Frame("CONNECT", connect).encode())
+        while not self.connected():
+            pass
+
+    def connected(self) -> bool:
+        return any(isinstance(item, Frame) and item.command == "CONNECTED" for item in self.parser.feed(self._recv()))
+
+    def _recv(self) -> bytes:
+        data = self.sock.recv(262144)
+        if not data:
+            raise RuntimeError("raw socket: the broker closed the connection")
+        return data
+
+    def _read(self) -> None:
+        for item in self.parser.feed(self._recv()):
+            if isinstance(item, Frame):
+                if item.command == "MESSAGE":
+                    self.messages += 1
+                elif item.command == "RECEIPT":
+                    self.receipts.add(item.headers["receipt-id"])
+                elif item.command == "ERROR":
+                    raise RuntimeError(f"raw socket: ERROR {item.headers.get('message')}")
+
+    def flush(self) -> None:
+        self._flush()
+
+    def _flush(self) -> None:
+        if self.pending:
+            self.sock.sendall(b"".join(self.pending))
+            self.pending.clear()
+            self.pending_bytes = 0
+
+    def send(self, destination: str, body: bytes) -> None:
+        frame = self.frames.get(destination)
+        if frame is None:
+            frame = self.frames[destination] = Frame("SEND", {"destination": destination}, body).encode()
+        self.pending.append(frame)
+        self.pending_bytes += len(frame)
+        if self.pending_bytes >= 65536:
+            self._flush()
+
+    def _confirmed(self, command: str, headers: dict[str, str], body: bytes = b"") -> None:
+        self.counter += 1
+        receipt = f"r-{self.counter}"
+        self.pending.append(Frame(command, {**headers, "receipt": receipt}, body).encode())
+        self._flush()
+        while receipt not in self.receipts:
+            self._read()
+
+    def send_confirmed(self, destination: str, body: bytes) -> None:
+        self._confirmed("SEND", {"destination": destination}, body)
+
+    def subscribe(self, destination: str) -> None:
+        self._confirmed("SUBSCRIBE", {"destination": destination, "id": "1", "ack": "auto"})
+
+    def consume(self, count: int) -> None:
+        target = self.messages + count
+        while self.messages < target:
+            self._read()
+
+    def close(self) -> None:
+        self._flush()
+        self.sock.close()
+
+
+CLIENTS: dict[str, Callable[[int], Adapter]] = {
+    "stomptest": Ours,
+    "stomp.py": StompPy,
+    "stompest": Stompest,
+    "raw": RawSocket,
+}
 REAL = {"rabbitmq": 61613, "activemq": 61614}
 
 
@@ -207,6 +308,7 @@ def end_to_end(factory: Callable[[int], Adapter], port: int, count: int) -> floa
         try:
             for _ in range(count):
                 producer.send(queue, BODY)
+            producer.flush()
         except BaseException as exc:
             failure.append(exc)
 
@@ -374,7 +476,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="2,000 messages and 100 round trips")
     parser.add_argument("--repeat", type=int, default=None, help="rounds per measurement (default 3, --quick 1)")
     parser.add_argument("--brokers", default="fake,activemq,rabbitmq", help="comma-separated: fake, activemq, rabbitmq")
-    parser.add_argument("--clients", default="stomptest,stomp.py,stompest", help="comma-separated client names")
+    parser.add_argument(
+        "--clients", default="stomptest,stomp.py,stompest,raw", help="comma-separated: stomptest,stomp.py,stompest,raw"
+    )
     parser.add_argument("--cpu", action="store_true", help="our client's CPU per message, no sockets (see above)")
     options = parser.parse_args(argv)
     brokers = [b for b in options.brokers.split(",") if b]

@@ -15,8 +15,9 @@ def test_client_benchmark_quick_mode_runs_every_client() -> None:
     )
     assert out.returncode == 0, out.stderr[-4000:]
     rows = [line.split() for line in out.stdout.splitlines() if line.startswith("fake ") and " vs " not in line]
-    assert [row[1] for row in rows] == ["stomptest", "stomp.py", "stompest"]
-    assert "fake      vs stomp.py" in out.stdout and "fake      vs stompest" in out.stdout
+    assert [row[1] for row in rows] == ["stomptest", "stomp.py", "stompest", "raw"]
+    for other in ("stomp.py", "stompest", "raw      "):
+        assert f"fake      vs {other}" in out.stdout
 
 
 def test_client_benchmark_refuses_unknown_names() -> None:
