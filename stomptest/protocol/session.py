@@ -641,7 +641,8 @@ class Session:
                 return _delivered(frame, self._version, subscription)  # type: ignore[arg-type]
             return self._on_message(frame)
         if isinstance(frame, Heartbeat):
-            self._state = self._next("HEARTBEAT")
+            if self._state is not CONNECTED:  # legal in every state; only the state table says what follows
+                self._state = self._next("HEARTBEAT")
             return HEARTBEAT
         if not isinstance(frame, Frame):
             raise TypeError(f"receive() takes a Frame or a Heartbeat, not {type(frame).__name__}")
