@@ -208,7 +208,8 @@ class RawSocket:
         self.parser = Parser("1.2")
         self.pending: list[bytes] = []
         self.pending_bytes = 0
-        self.messages = 0
+        self.messages = 0  # MESSAGE frames read
+        self.taken = 0  # of which consume() has handed out
         self.receipts: set[str] = set()
         self.counter = 0
         self.frames: dict[str, bytes] = {}
@@ -269,8 +270,8 @@ class RawSocket:
         self._confirmed("SUBSCRIBE", {"destination": destination, "id": "1", "ack": "auto"})
 
     def consume(self, count: int) -> None:
-        target = self.messages + count
-        while self.messages < target:
+        self.taken += count  # messages read past `count` count towards the next call
+        while self.messages < self.taken:
             self._read()
 
     def close(self) -> None:

@@ -288,6 +288,7 @@ class Host:
         quickack = _QUICKACK is not None and self.ssl_context is None
         recv = sock.recv
         limit = self.engine.limits.max_output_bytes
+        unyielded = 0  # bytes read since this greenlet last let the loop turn
         try:
             self._flush(client)  # an ERROR for a refused connection
             while not connection.closing:
@@ -301,6 +302,15 @@ class Host:
                     break
                 connection.receive_data(data, time.time())
                 self._flush(client)  # answer at once (round-trip latency)
+                if self._dirty:
+                    # What this input made for other connections (MESSAGEs) goes out now, not when the loop
+                    # next turns: a recv with data waiting never yields, so a producer that keeps us busy
+                    # would otherwise hold every delivery back until it paused.
+                    self._flush_dirty()
+                unyielded += len(data)
+                if unyielded >= _RECV_SIZE:  # data kept coming without a wait: give the others and the timers a turn
+                    unyielded = 0
+                    gevent.idle()  # sleep(0) would only run callbacks; idle lets the loop poll too
         except OSError:
             pass
         finally:

@@ -272,3 +272,28 @@ def test_wait_for_frame_timeout_lists_frames_seen() -> None:
         with pytest.raises(WaitTimeout) as caught:
             broker.wait_for_frame("SUBSCRIBE", timeout=0.05)
         assert "CONNECT" in str(caught.value)
+
+
+def test_a_busy_producer_does_not_hold_deliveries_back() -> None:
+    """MESSAGEs go out, and the test's calls are served, while the broker still reads a producer's backlog.
+
+    The producer writes 20,000 SENDs in one go; when the consumer sees its first MESSAGE and asks
+    the broker how much it has read, not all of them may have been read. A socket with data
+    waiting never yields to the event loop, so before the fix both the MESSAGE and the answer
+    waited for the last SEND (and so would every other connection and the heart-beat timers).
+    """
+    count = 20_000
+    with Broker() as broker:
+        consumer = RawClient(broker.port)
+        consumer.connect()
+        consumer.send("SUBSCRIBE", {"destination": "/queue/busy", "id": "1", "receipt": "r"})
+        consumer.expect("RECEIPT")
+        producer = RawClient(broker.port)
+        producer.connect()
+        backlog = Frame("SEND", {"destination": "/queue/busy"}, b"x" * 100).encode() * count
+        writer = threading.Thread(target=producer.raw, args=(backlog,))
+        writer.start()
+        consumer.expect("MESSAGE", timeout=30)
+        read = max(info.frames_received for info in broker.connections())
+        writer.join(30)
+        assert read < count, f"the broker had read all {count} SENDs before the first MESSAGE went out"
