@@ -8,6 +8,7 @@ byte for byte in tests/hostile/test_corpus.py: the first bytes choose the settin
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 
 from stomptest.broker.engine import Engine
 from stomptest.broker.profiles import PROFILES
@@ -67,14 +68,17 @@ def run_parser(data: bytes) -> None:
     stream = data[1 + (data[1] % 8) :]
     chunks = _chunks(chunking, stream)
     drive_parser(version, chunks)
-    if parser_module.SPEEDUPS and _outcome(version, chunks, fast=True) != _outcome(version, chunks, fast=False):
-        raise Violation("the C fast path and the Python parser disagree on this stream")
+    if parser_module.SPEEDUPS:
+        limits = {"max_frame_bytes": MAX_FRAME_BYTES, "max_headers": MAX_HEADERS, "max_header_bytes": MAX_HEADER_BYTES}
+        if parse_outcome(version, chunks, fast=True, **limits) != parse_outcome(version, chunks, fast=False, **limits):
+            raise Violation("the C fast path and the Python parser disagree on this stream")
 
 
-def _outcome(version: str, chunks: list[bytes], *, fast: bool) -> tuple[object, ...]:
-    parser = Parser(
-        version, max_frame_bytes=MAX_FRAME_BYTES, max_headers=MAX_HEADERS, max_header_bytes=MAX_HEADER_BYTES
-    )
+def parse_outcome(version: str, chunks: Sequence[bytes], *, fast: bool, **limits: int) -> Outcome:
+    """Everything a parser made of `chunks`: the items, with a marker where each feed returned; the error
+    (kind, message, offset, the frames on it) if any; and what stayed buffered. With `fast` False the
+    C fast path is off, so the two paths can be compared."""
+    parser = Parser(version, **limits)
     if not fast:
         parser._fast = None
     items: list[object] = []
@@ -83,8 +87,11 @@ def _outcome(version: str, chunks: list[bytes], *, fast: bool) -> tuple[object, 
             items += parser.feed(chunk)
             items.append("end of feed")
     except FrameError as exc:
-        return tuple(items), exc.kind, str(exc), exc.offset, tuple(exc.frames), parser.buffered
-    return tuple(items), parser.buffered
+        return items, (exc.kind, str(exc), exc.offset, list(exc.frames)), parser.buffered
+    return items, None, parser.buffered
+
+
+Outcome = tuple[list[object], tuple[str, str, int | None, list[Frame | Heartbeat]] | None, int]
 
 
 def drive_parser(version: str, chunks: list[bytes]) -> None:

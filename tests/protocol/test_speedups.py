@@ -16,9 +16,10 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from stomptest import strategies as stomp
-from stomptest.protocol import VERSIONS, Frame, FrameError, Heartbeat, Parser, spec
+from stomptest.protocol import VERSIONS, Frame, FrameError, Parser, spec
 from stomptest.protocol import frame as frame_module
 from stomptest.protocol import parser as parser_module
+from tests.hostile.harness import Outcome, parse_outcome
 from tests.protocol.test_codec_properties import mutated, small_streams
 
 try:
@@ -33,8 +34,6 @@ built = pytest.mark.skipif(
     reason="the C fast path is not built (no C compiler at install time, or STOMPTEST_PURE_PYTHON is set)",
 )
 
-Outcome = tuple[list[object], tuple[str, str, int | None, list[Frame | Heartbeat]] | None, int]
-
 
 def _clear_caches() -> None:
     parser_module._VERBATIM.clear()
@@ -45,19 +44,8 @@ def _clear_caches() -> None:
 
 
 def run(version: str, chunks: list[bytes] | tuple[bytes, ...], *, fast: bool, **limits: int) -> Outcome:
-    """Items per feed, then the error (kind, message, offset, frames) if any, and what stayed buffered."""
     _clear_caches()
-    parser = Parser(version, **limits)
-    if not fast:
-        parser._fast = None
-    items: list[object] = []
-    try:
-        for chunk in chunks:
-            items += parser.feed(chunk)
-            items.append("end of feed")  # marks where each feed ended: both paths must return at the same feeds
-    except FrameError as exc:
-        return items, (exc.kind, str(exc), exc.offset, list(exc.frames)), parser.buffered
-    return items, None, parser.buffered
+    return parse_outcome(version, chunks, fast=fast, **limits)
 
 
 def agree(version: str, chunks: list[bytes] | tuple[bytes, ...], **limits: int) -> Outcome:
