@@ -562,20 +562,25 @@ class Connection:
     # -- SEND
 
     def _on_send(self, frame: Frame, *, committing: bool = False) -> None:
+        # The broker's hot path, one call per message: the small steps are written out here.
         profile = self.profile
+        engine = self.engine
         headers = frame.headers
         name = headers["destination"]
-        resolved = self.engine.resolve(name, self)
+        resolved = engine.resolve(name, self)
         if resolved is None:
             self.fail("bad-destination", frame, destination=name)
             return
         if profile.reserved_send_headers == "error" and "message-id" in headers:
             self.fail("invalid-header", frame, reason="'message-id' header not allowed on SEND")
             return
-        if not committing and self._in_transaction(frame):
+        if not committing and "transaction" in headers and self._in_transaction(frame):
             return
-        destination = self.engine.destination(*resolved, owner=self._owner(name))
-        if not self.engine.room_for(destination):
+        destination = engine.destinations.get(resolved[1])
+        if destination is None:
+            owner = self._owner(name) if name.startswith("/temp-") else None
+            destination = engine.destination(*resolved, owner=owner)
+        if destination.kind == "queue" and len(destination.messages) >= self.limits.max_queued:
             self.fail("limit", frame, reason=f"{name} holds max_queued={self.limits.max_queued} messages")
             return
         raw = frame.raw_headers
@@ -594,21 +599,16 @@ class Connection:
         if reply_to is not None and reply_to.startswith(("/temp-queue/", "/temp-topic/")):
             index = [name for name, _ in kept].index("reply-to")
             kept[index] = ("reply-to", self._temporary_reply_to(reply_to))
-        message = self.engine.new_message(
-            destination,
-            tuple(kept),
-            frame.body,
-            self._now,
-            sender=self.id,
-            had_content_length="content-length" in headers,
-        )
-        if committing:
-            self.engine.publish(destination, message, self._now)
+        now = self._now
+        message = engine.new_message(destination, tuple(kept), frame.body, now, self.id, "content-length" in headers)
+        receipt = "receipt" in headers
+        if committing or not receipt:
+            engine.publish(destination, message, now)
         elif profile.receipt_before_dispatch:
             self._receipt(frame)
-            self.engine.publish(destination, message, self._now)
+            engine.publish(destination, message, now)
         else:
-            self.engine.publish(destination, message, self._now)
+            engine.publish(destination, message, now)
             self._receipt(frame)
 
     # -- SUBSCRIBE and UNSUBSCRIBE
@@ -1012,20 +1012,23 @@ class Connection:
         transcript = self.transcript
         transcript.append((self._now, direction, item))
         limits = self.limits
-        total = self._transcript_bytes
-        if isinstance(item, Heartbeat):
-            self._transcript_beats += 1
-            if self._transcript_beats > limits.max_transcript_heartbeats:
+        if item is HEARTBEAT or type(item) is Heartbeat:
+            total = self._transcript_beats = self._transcript_beats + 1
+            if total > limits.max_transcript_heartbeats:
                 self._forget_oldest_heartbeat()
+            total = self._transcript_bytes
         else:
-            total += len(item.body)
-        while len(transcript) > 1 and (len(transcript) > limits.max_transcript or total > limits.max_transcript_bytes):
-            old = transcript.popleft()[2]
-            if isinstance(old, Heartbeat):
-                self._transcript_beats -= 1
-            else:
-                total -= len(old.body)
-        self._transcript_bytes = total
+            total = self._transcript_bytes = self._transcript_bytes + len(item.body)  # type: ignore[union-attr]
+        if len(transcript) > limits.max_transcript or total > limits.max_transcript_bytes:
+            while len(transcript) > 1 and (
+                len(transcript) > limits.max_transcript or total > limits.max_transcript_bytes
+            ):
+                old = transcript.popleft()[2]
+                if isinstance(old, Heartbeat):
+                    self._transcript_beats -= 1
+                else:
+                    total -= len(old.body)
+            self._transcript_bytes = total
 
     def _forget_oldest_heartbeat(self) -> None:
         transcript = self.transcript

@@ -311,7 +311,6 @@ class Engine:
         headers: tuple[tuple[str, str], ...],
         body: bytes,
         now: float,
-        *,
         sender: int = 0,
         had_content_length: bool = False,
     ) -> Message:
