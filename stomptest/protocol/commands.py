@@ -160,8 +160,10 @@ def send(
     receipt: str | None = None,
 ) -> Frame:
     """A SEND frame; a str body goes as UTF-8 with content-type text/plain;charset=utf-8."""
-    spec.check_version(version)
-    _require("SEND", "destination", destination)
+    if version not in spec.VERSIONS:
+        spec.check_version(version)  # raises, saying which versions exist
+    if type(destination) is not str or not destination:
+        _require("SEND", "destination", destination)
     pairs: list[tuple[str, str | int]] = [("destination", destination)]
     if transaction is not None:
         _optional(pairs, "SEND", "transaction", transaction)

@@ -474,12 +474,11 @@ class Session:
             self._next("send")  # CONNECTED -> CONNECTED (the one legal case) needs no table lookup
         if transaction is not None:
             self._check_transaction(transaction, "send")
+        version = self._version or self.version  # set in CONNECTED, the one state that gets here
         if receipt is None or receipt is False:
-            return commands.send(self.version, destination, body, headers=headers, transaction=transaction)
+            return commands.send(version, destination, body, headers=headers, transaction=transaction)
         receipt_id = self._new_receipt(receipt)
-        frame = commands.send(
-            self.version, destination, body, headers=headers, transaction=transaction, receipt=receipt_id
-        )
+        frame = commands.send(version, destination, body, headers=headers, transaction=transaction, receipt=receipt_id)
         self._remember_receipt(receipt_id, frame)
         return frame
 
