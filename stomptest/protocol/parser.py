@@ -40,6 +40,7 @@ _COMMANDS_1_0 = spec.COMMANDS - spec.COMMANDS_SINCE_1_1
 _MAX_DIGITS = 18  # a longer content-length is beyond any limit (and int() of huge strings is refused)
 
 _new = object.__new__
+_HUGE = 2**62  # limits are clamped to this for the C fast path
 _CACHE_SIZE = 1024  # lines per cache (shared by all parsers), emptied when full; 4096 measured 3% slower
 _CACHED_LINE = 256  # longer lines are not remembered: a cache stays within ~2.5 MB whatever peers send
 
@@ -197,12 +198,14 @@ class Parser:
         max_header_bytes = self.max_header_bytes
         max_lines = self.max_headers + 1
         fast = self._fast
+        # a limit past any buffer is no limit, and C wants a ssize_t
+        c_limits = (min(max_frame_bytes, _HUGE), min(max_header_bytes, _HUGE), min(max_lines, _HUGE))
         out: list[Item] = []
         pos = 0
         while pos < n:
             if fast is not None and not (self._head_scanned or self._open_head):
                 # complete, well-formed frames in C; it stops, consuming nothing, where this loop must decide
-                pos = _scan(buf, pos, fast, max_frame_bytes, max_header_bytes, max_lines, out)
+                pos = _scan(buf, pos, fast, *c_limits, out)
                 if pos >= n:
                     break
             byte = buf[pos]

@@ -553,3 +553,9 @@ def test_bad_lines_are_not_cached() -> None:
         Parser("1.2").feed(b"SEND\nx:a\\tb\n\n\x00")
     assert "x:a\\tb" not in parser_module._ESCAPED["1.2"]
     assert "x:a\\tb" not in parser_module._VERBATIM
+
+
+def test_limits_of_any_size_are_accepted() -> None:
+    huge = 10**30  # past what C's ssize_t holds: the C fast path must still take the frame
+    parser = Parser(max_frame_bytes=huge, max_headers=huge, max_header_bytes=huge)
+    assert parser.feed(b"SEND\ndestination:a\n\nx\x00") == [Frame("SEND", [("destination", "a")], b"x")]
