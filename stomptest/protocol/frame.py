@@ -178,6 +178,10 @@ class Frame:
             ) from None
         return head + body + b"\x00"
 
+    def __reduce__(self) -> tuple[type[Frame], tuple[str, tuple[tuple[str, str], ...], bytes]]:
+        """copy, deepcopy and pickle rebuild the frame from its parts (an immutable value, like a tuple)."""
+        return Frame, (self.command, self.raw_headers, self.body)
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Frame):
             return NotImplemented

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
 import re
 
 import pytest
 
-from stomptest.protocol import HEARTBEAT, ConfigurationError, Frame, FrameError, Heartbeat
+from stomptest.protocol import HEARTBEAT, ConfigurationError, Frame, FrameError, Heartbeat, Parser
 
 # -- construction
 
@@ -238,3 +240,17 @@ def test_frame_error_kind_is_checked() -> None:
     assert FrameError("x").kind == "other"
     with pytest.raises(ConfigurationError, match="FrameError kind must be one of broken-stream, "):
         FrameError("x", kind="bad")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("made_by", ["constructor", "parser"])
+def test_a_frame_copies_and_pickles_as_a_value(made_by: str) -> None:
+    frame = Frame("SEND", [("destination", "/queue/a"), ("x", "1"), ("x", "2")], b"body")
+    if made_by == "parser":
+        [frame] = Parser().feed(frame.encode())  # type: ignore[assignment]
+    frame.headers  # noqa: B018 (the read-only mapping made on first use must not get in the way)
+    for twin in (copy.copy(frame), copy.deepcopy(frame), pickle.loads(pickle.dumps(frame))):
+        assert (
+            twin == frame
+            and twin.raw_headers == frame.raw_headers
+            and twin.headers == {"destination": "/queue/a", "x": "1"}
+        )
