@@ -580,7 +580,7 @@ class Connection:
         if destination is None:
             owner = self._owner(name) if name.startswith("/temp-") else None
             destination = engine.destination(*resolved, owner=owner)
-        if destination.kind == "queue" and len(destination.messages) >= self.limits.max_queued:
+        if not engine.room_for(destination):
             self.fail("limit", frame, reason=f"{name} holds max_queued={self.limits.max_queued} messages")
             return
         raw = frame.raw_headers
@@ -1012,14 +1012,14 @@ class Connection:
         transcript = self.transcript
         transcript.append((self._now, direction, item))
         limits = self.limits
-        if item is HEARTBEAT or type(item) is Heartbeat:
-            total = self._transcript_beats = self._transcript_beats + 1
-            if total > limits.max_transcript_heartbeats:
+        total = self._transcript_bytes
+        if isinstance(item, Heartbeat):
+            self._transcript_beats += 1
+            if self._transcript_beats > limits.max_transcript_heartbeats:
                 self._forget_oldest_heartbeat()
-            total = self._transcript_bytes
         else:
-            total = self._transcript_bytes = self._transcript_bytes + len(item.body)  # type: ignore[union-attr]
-        if len(transcript) > limits.max_transcript or total > limits.max_transcript_bytes:
+            total = self._transcript_bytes = total + len(item.body)
+        if len(transcript) > limits.max_transcript or total > limits.max_transcript_bytes:  # rarely: trim
             while len(transcript) > 1 and (
                 len(transcript) > limits.max_transcript or total > limits.max_transcript_bytes
             ):
