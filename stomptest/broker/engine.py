@@ -457,7 +457,9 @@ class Engine:
             queued.extend(merged)
 
     def dead_letter(self, message: Message, now: float) -> None:
-        """Move a message to the profile's dead-letter queue, noting where it came from."""
+        """Move a message to the profile's dead-letter queue, noting where it came from (or drop it, per profile)."""
+        if message.persistent != "true" and not self.profile.dead_letter_non_persistent:
+            return  # ActiveMQ: a non-persistent message is not worth a dead-letter queue
         target = self.destination("queue", self.profile.dead_letter_queue)
         if target.name == message.destination:
             return  # a dead letter that dies again is dropped, as brokers do by default

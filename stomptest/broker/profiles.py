@@ -273,6 +273,8 @@ class Profile:
     nack_requeue_header: bool = False  # honour `requeue:false` on NACK (RabbitMQ: then discard)
     cumulative_nack: bool = True  # NACK in `client` mode covers earlier messages too
     dead_letter_queue: str = "/queue/DLQ"
+    # ActiveMQ's dead-letter strategy skips non-persistent messages (processNonPersistent=false): they are dropped
+    dead_letter_non_persistent: bool = True
     max_deliveries: int | None = None  # after this many deliveries a requeued message is dead-lettered
     # -- transactions
     transactional_ack: bool = True  # Artemis ignores `transaction` on ACK/NACK
@@ -329,6 +331,7 @@ ACTIVEMQ = Profile(
     nack="dead-letter",
     cumulative_nack=False,
     dead_letter_queue="/queue/ActiveMQ.DLQ",
+    dead_letter_non_persistent=False,
     limits=Limits(max_header_bytes=10 * 1024, max_headers=1000),
 )
 

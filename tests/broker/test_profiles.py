@@ -326,25 +326,35 @@ def test_ack_naming_an_unknown_subscription_in_1_1() -> None:
 # -- NACK and redelivery limits
 
 
-def nacked(name: str, ack: str = "client-individual", **nack_headers: str) -> tuple[Engine, Peer, list[Frame]]:
+def nacked(
+    name: str, ack: str = "client-individual", *, persistent: bool = False, **nack_headers: str
+) -> tuple[Engine, Peer, list[Frame]]:
     eng = engine(name)
     consumer = connected(eng)
     consumer.send("SUBSCRIBE", {"id": "1", "destination": "/queue/n", "ack": ack})
     producer = connected(eng)
     for n in range(2):
-        producer.send("SEND", {"destination": "/queue/n"}, str(n))
+        producer.send("SEND", {"destination": "/queue/n", **({"persistent": "true"} if persistent else {})}, str(n))
     got = messages(consumer.frames())
     after = messages(consumer.send("NACK", {"id": got[1].headers["ack"], **nack_headers}))
     return eng, consumer, after
 
 
-def test_activemq_nack_sends_one_message_to_the_dlq() -> None:
-    eng, consumer, after = nacked("activemq", ack="client")
+def test_activemq_nack_sends_one_persistent_message_to_the_dlq() -> None:
+    eng, consumer, after = nacked("activemq", ack="client", persistent=True)
     assert after == []
     [dead] = eng.destinations["/queue/ActiveMQ.DLQ"].messages
     assert dead.body == b"1"
     assert ("original-destination", "/queue/n") in dead.headers
     assert len(consumer.connection.unacked) == 1  # not cumulative even in client mode
+
+
+def test_activemq_nack_drops_a_non_persistent_message() -> None:
+    eng, consumer, after = nacked("activemq", ack="client")
+    assert after == []
+    assert "/queue/ActiveMQ.DLQ" not in eng.destinations or not eng.destinations["/queue/ActiveMQ.DLQ"].messages
+    assert not eng.destinations["/queue/n"].messages
+    assert len(consumer.connection.unacked) == 1  # the other one, still unacknowledged
 
 
 def test_rabbitmq_nack_requeues_unless_requeue_false() -> None:

@@ -15,11 +15,16 @@ broker is fixed, so a fix shows up as an unexpected pass.
 
 from __future__ import annotations
 
+import fcntl
 import os
+import re
 import socket
+import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -50,8 +55,7 @@ SPECS = (
 )
 
 # (scenario function name, target name) -> what differs (measured against the real brokers on 2026-11-26).
-KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {
-}
+KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {}
 
 
 @dataclass
@@ -76,6 +80,24 @@ class Target:
         client.connect()
         self.clients.append(client)
         return client
+
+    @contextmanager
+    def alone_on(self, destination: str) -> Iterator[None]:
+        """Exclusive use of a destination every test shares (a dead-letter queue), across xdist workers.
+
+        A fake broker belongs to one test; a real one is shared, and two scenarios draining the same
+        queue would take each other's messages.
+        """
+        if not self.real:
+            yield
+            return
+        name = re.sub(r"[^A-Za-z0-9.-]", "_", f"stomptest-{self.name}-{destination}.lock")
+        with open(Path(tempfile.gettempdir()) / name, "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def queue(self) -> str:
         return f"/queue/stomptest-{uuid.uuid4().hex[:12]}"

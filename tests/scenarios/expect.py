@@ -21,8 +21,13 @@ def server_name(facts: Profile) -> str:
     return facts.server.split("/")[0]
 
 
-def nack_outcome(facts: Profile) -> Literal["requeue", "dead-letter", "discard"]:
-    """What a NACKed message becomes: delivered again, moved to `facts.dead_letter_queue`, or gone."""
+def nack_outcome(facts: Profile, *, persistent: bool = True) -> Literal["requeue", "dead-letter", "discard"]:
+    """What a NACKed message becomes: delivered again, moved to `facts.dead_letter_queue`, or gone.
+
+    `persistent`: whether it was sent with `persistent:true` (ActiveMQ dead-letters only those).
+    """
+    if facts.nack == "dead-letter" and not persistent and not facts.dead_letter_non_persistent:
+        return "discard"
     return facts.nack
 
 
