@@ -41,6 +41,7 @@ T = TypeVar("T")
 
 _QUICKACK = getattr(socket, "TCP_QUICKACK", None)
 _RECV_SIZE = 256 * 1024
+_TURN = 0.0001  # seconds: the shortest sleep that makes gevent's loop poll (see _serve)
 _CALL_TIMEOUT = 30.0
 
 
@@ -310,7 +311,9 @@ class Host:
                 unyielded += len(data)
                 if unyielded >= _RECV_SIZE:  # data kept coming without a wait: give the others and the timers a turn
                     unyielded = 0
-                    gevent.idle()  # sleep(0) would only run callbacks; idle lets the loop poll too
+                    # One turn of the loop, polling included: sleep(0) only runs callbacks, and idle() would
+                    # wait for a quiet loop, which a storm of other connections never leaves.
+                    gevent.sleep(_TURN)
         except OSError:
             pass
         finally:
