@@ -277,12 +277,12 @@ def test_wait_for_frame_timeout_lists_frames_seen() -> None:
 def test_a_busy_producer_does_not_hold_deliveries_back() -> None:
     """MESSAGEs go out, and the test's calls are served, while the broker still reads a producer's backlog.
 
-    The producer writes 20,000 SENDs in one go; when the consumer sees its first MESSAGE and asks
+    The producer writes 40,000 SENDs (5 MB) in one go; when the consumer sees its first MESSAGE and asks
     the broker how much it has read, not all of them may have been read. A socket with data
     waiting never yields to the event loop, so before the fix both the MESSAGE and the answer
     waited for the last SEND (and so would every other connection and the heart-beat timers).
     """
-    count = 20_000
+    count = 40_000
     with Broker() as broker:
         consumer = RawClient(broker.port)
         consumer.connect()
