@@ -13,6 +13,11 @@ common case costs one C-level lookup per line and an idle parser holds no cache 
 its own. The cache is bounded in entries and line length whatever peers send. Only
 `_parse` and its helpers raise, always `FrameError`; after one the stream cannot
 be resynchronised, so the parser refuses further input.
+
+When the C extension is built, `_parse` first hands the buffer to its `scan`, which
+turns complete, well-formed frames into the same `Frame` objects and stops, consuming
+nothing, at anything else; this loop then carries on from there, so errors and
+partial frames are only ever handled here (see _speedups.c and docs/codec.md).
 """
 
 from __future__ import annotations
@@ -548,12 +553,11 @@ def _no_scan(*args: object) -> int:
 
 def _load_speedups() -> tuple[Callable[..., int], dict[str, Any]]:
     """The C fast path and its rules per version; no rules when it is not built or STOMPTEST_PURE_PYTHON is set."""
-    _speedups = speedups
-    if _speedups is None:
+    if speedups is None:
         return _no_scan, {}
     descriptors = vars(Frame)
     slots = (descriptors[name] for name in ("command", "raw_headers", "body", "_headers"))
-    _speedups.init(Frame, HEARTBEAT, *slots)
+    speedups.init(Frame, HEARTBEAT, *slots)
     usual_first = ("MESSAGE", "SEND", "ACK", "RECEIPT", "NACK")
     compiled: dict[str, Any] = {}
     for version, rules in _RULES.items():
@@ -561,8 +565,8 @@ def _load_speedups() -> tuple[Callable[..., int], dict[str, Any]]:
             (command.encode("ascii"), command, no_body, 0 if cache.version is None else 1 + (version == "1.2"))
             for command, (cache, no_body) in sorted(rules.items(), key=lambda rule: rule[0] not in usual_first)
         )
-        compiled[version] = _speedups.compile(version != "1.0", version == "1.2", entries)
-    return _speedups.scan, compiled
+        compiled[version] = speedups.compile(version != "1.0", version == "1.2", entries)
+    return speedups.scan, compiled
 
 
 _scan, _FAST_RULES = _load_speedups()
