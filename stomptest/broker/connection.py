@@ -999,6 +999,9 @@ class Connection:
         self.last_sent = self._now
         if item is not HEARTBEAT:
             self.frames_sent += 1
+            if self.profile.frame_eol:  # part of the frame on the wire, as the broker writes it, not a heart-beat
+                self._out.append(b"\n")
+                self._out_bytes += 1
         self._record("out", item)
         if was_empty:
             self.engine.on_output(self)

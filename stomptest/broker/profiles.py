@@ -253,6 +253,9 @@ class Profile:
     reserved_send_headers: Literal["drop", "error"] = "drop"  # client-supplied message-id, subscription, ...
     echo_receipt_in_message: bool = False  # the SEND's receipt header travels with the message (RabbitMQ)
     receipt_before_dispatch: bool = True  # RECEIPT of SEND/SUBSCRIBE goes out before the MESSAGEs they cause
+    # every frame's NUL followed by a LF, in every version (measured: ActiveMQ 5.17 and RabbitMQ 3.10);
+    # a 1.1+ client reads that LF as a heart-beat
+    frame_eol: bool = False
     # -- MESSAGE
     id_style: Literal["strict", "activemq", "rabbitmq", "artemis"] = "strict"  # message-id/ack/session formats
     new_message_id_per_delivery: bool = False  # RabbitMQ numbers deliveries, not messages
@@ -305,6 +308,7 @@ STRICT = Profile(name="strict", server="stomptest/0.1.0")
 ACTIVEMQ = Profile(
     name="activemq",
     server="ActiveMQ/5.17.2",
+    frame_eol=True,
     # fatal ProtocolExceptions only: parse and size errors, unknown command, version, heart-beat, CONNECT
     closing_errors=ALWAYS_CLOSING | {"unknown-command", "limit"},
     error_texts=ACTIVEMQ_ERROR_TEXTS,
@@ -338,6 +342,7 @@ ACTIVEMQ = Profile(
 RABBITMQ = Profile(
     name="rabbitmq",
     server="RabbitMQ/3.10.8",
+    frame_eol=True,
     # measured: even a refused CONNECT (version, vhost, login) leaves the connection open
     closing_errors=(ALWAYS_CLOSING - {"version", "vhost", "access-refused"}) | {"duplicate-subscription", "limit"},
     error_texts=RABBITMQ_ERROR_TEXTS,

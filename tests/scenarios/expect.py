@@ -31,6 +31,11 @@ def nack_outcome(facts: Profile, *, persistent: bool = True) -> Literal["requeue
     return facts.nack
 
 
+def frame_eol(facts: Profile) -> bool:
+    """Every frame's NUL is followed by a LF on the wire."""
+    return facts.frame_eol
+
+
 def refuses_unknown_destinations(facts: Profile) -> bool:
     """A destination without /queue/ or /topic/ is an ERROR (else it is taken as a queue name)."""
     return facts.unknown_destinations == "error"
