@@ -708,12 +708,7 @@ class AsyncClient:
         receipt: bool = False,
         headers: HeadersArg | None = None,
     ) -> None:
-        try:
-            await self._write(
-                lambda s: s.ack(message, transaction=transaction, receipt=receipt, headers=headers or ()), receipt
-            )
-        except ProtocolError as exc:
-            raise stale_ack_error(self.lost, message, "ack", exc) from exc
+        await self._acknowledge(Session.ack, message, transaction, receipt, headers)
 
     async def nack(
         self,
@@ -723,12 +718,22 @@ class AsyncClient:
         receipt: bool = False,
         headers: HeadersArg | None = None,
     ) -> None:
+        await self._acknowledge(Session.nack, message, transaction, receipt, headers)
+
+    async def _acknowledge(
+        self,
+        command: Callable[..., Frame],
+        message: Message,
+        transaction: str | None,
+        receipt: bool,
+        headers: HeadersArg | None,
+    ) -> None:
         try:
             await self._write(
-                lambda s: s.nack(message, transaction=transaction, receipt=receipt, headers=headers or ()), receipt
+                lambda s: command(s, message, transaction=transaction, receipt=receipt, headers=headers or ()), receipt
             )
         except ProtocolError as exc:
-            raise stale_ack_error(self.lost, message, "nack", exc) from exc
+            raise stale_ack_error(self.lost, message, command.__name__, exc) from exc
 
     async def begin(self, transaction: str | None = None, *, receipt: bool = False) -> str:
         frame, _ = await self._write(lambda s: s.begin(transaction, receipt=receipt), receipt)

@@ -58,7 +58,7 @@ from stomptest.protocol.errors import (
     RemoteProtocolError,
     StompError,
 )
-from stomptest.protocol.frame import HEARTBEAT, Frame, HeadersArg, Heartbeat
+from stomptest.protocol.frame import Frame, HeadersArg, Heartbeat
 from stomptest.protocol.parser import Parser
 from stomptest.protocol.session import (
     CONNECTED,
@@ -424,13 +424,11 @@ class Client:
                     self._inbox_cond.notify_all()
             if len(messages) == len(events) and problem is None:
                 return
-        # ActiveMQ ends every frame with NUL and LF: as many heart-beats as messages, counted in one pass
-        others = [e for e in events if type(e) is not Message and e is not HEARTBEAT]
+        # ActiveMQ and RabbitMQ end every frame with NUL and LF: as many heart-beats as frames, counted at once
+        others = [e for e in events if type(e) is not Message and type(e) is not Heartbeat]
         self.heartbeats_received += len(events) - len(messages) - len(others)
         for event in others:
-            if type(event) is Heartbeat:
-                self.heartbeats_received += 1
-            elif isinstance(event, Receipt):
+            if isinstance(event, Receipt):
                 waiter = self._waiters.pop(event.receipt_id, None)
                 if waiter is not None:
                     waiter.receipt = event
@@ -798,13 +796,7 @@ class Client:
         A message delivered on a connection since lost raises `ConnectionLost`: the
         broker redelivers it, and the redelivery is the one to acknowledge.
         """
-        try:
-            frame, waiter = self._write(
-                lambda s: s.ack(message, transaction=transaction, receipt=receipt, headers=headers or ()), receipt
-            )
-        except ProtocolError as exc:
-            raise stale_ack_error(self.lost, message, "ack", exc) from exc
-        self._await(frame, waiter)
+        self._acknowledge(Session.ack, message, transaction, receipt, headers)
 
     def nack(
         self,
@@ -815,12 +807,22 @@ class Client:
         headers: HeadersArg | None = None,
     ) -> None:
         """NACK a message (1.1+); what the broker does with it depends on the broker (docs/client.md)."""
+        self._acknowledge(Session.nack, message, transaction, receipt, headers)
+
+    def _acknowledge(
+        self,
+        command: Callable[..., Frame],
+        message: Message,
+        transaction: str | None,
+        receipt: bool,
+        headers: HeadersArg | None,
+    ) -> None:
         try:
             frame, waiter = self._write(
-                lambda s: s.nack(message, transaction=transaction, receipt=receipt, headers=headers or ()), receipt
+                lambda s: command(s, message, transaction=transaction, receipt=receipt, headers=headers or ()), receipt
             )
         except ProtocolError as exc:
-            raise stale_ack_error(self.lost, message, "nack", exc) from exc
+            raise stale_ack_error(self.lost, message, command.__name__, exc) from exc
         self._await(frame, waiter)
 
     def begin(self, transaction: str | None = None, *, receipt: bool = False) -> str:
