@@ -203,8 +203,12 @@ class Parser:
         max_header_bytes = self.max_header_bytes
         max_lines = self.max_headers + 1
         fast = self._fast
-        # a limit past any buffer is no limit, and C wants a ssize_t
-        c_limits = (min(max_frame_bytes, _HUGE), min(max_header_bytes, _HUGE), min(max_lines, _HUGE))
+        # for C, which wants a ssize_t: a limit past any buffer is no limit
+        c_limits = (
+            (min(max_frame_bytes, _HUGE), min(max_header_bytes, _HUGE), min(max_lines, _HUGE))
+            if fast is not None
+            else ()
+        )
         out: list[Item] = []
         pos = 0
         while pos < n:
