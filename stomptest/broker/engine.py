@@ -2,7 +2,9 @@
 
 Theory of operation. The engine is plain state, driven by `Connection` objects (one per
 client, see connection.py) and by the test-side API; it never does I/O and never reads
-a clock: every call that needs the time receives `now` (seconds since the epoch).
+a clock: every call that needs the time receives `now` (seconds since the epoch). It
+knows a connection only as a `Consumer`, the few things dispatch asks of one, so this
+module imports no connection: connection.py imports the engine, never the other way.
 
 A queue keeps its messages in sequence order and hands them round-robin to the
 subscriptions that have room (flow control: prefetch windows and `max_unacknowledged`,
@@ -19,15 +21,40 @@ import random
 import string
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
 
-from stomptest.broker.profiles import Limits, Profile
+from stomptest.broker.profiles import ErrorKind, Limits, Profile
 
 if TYPE_CHECKING:
     from stomptest.broker.connection import Connection
+    from stomptest.protocol.frame import Frame
 
 Kind = Literal["queue", "topic"]
 AckMode = Literal["auto", "client", "client-individual"]
+
+
+class Consumer(Protocol):
+    """What the engine asks of a connection (connection.py's `Connection` is the one there is)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def session(self) -> str | None: ...
+
+    @property
+    def writable(self) -> bool:
+        """Whether more MESSAGEs may be queued to it now (flow control)."""
+        ...
+
+    @property
+    def closed(self) -> bool: ...
+
+    def deliver(self, subscription: Subscription, message: Message) -> None:
+        """Write `message` as a MESSAGE for `subscription`."""
+
+    def fail(self, kind: ErrorKind, frame: Frame | None, **fields: str) -> None:
+        """Answer with the profile's ERROR for `kind` (a slow consumer: "limit")."""
 
 
 class Message:
@@ -113,7 +140,7 @@ class Subscription:
 
     def __init__(
         self,
-        connection: Connection,
+        connection: Consumer,
         id: str,
         destination: Destination,
         ack: AckMode,
@@ -191,6 +218,10 @@ _ALPHABET = string.ascii_letters + string.digits + "-_"
 class Engine:
     """Destinations and connections of one broker, shared by all its `Connection`s."""
 
+    # What open_connection() makes: connection.py sets its `Connection` here when it is imported
+    # (importing any module of stomptest.broker imports it), so the engine needs no import of it.
+    connection_class: ClassVar[type[Connection]]
+
     def __init__(
         self,
         profile: Profile,
@@ -221,9 +252,7 @@ class Engine:
 
     def open_connection(self, peer: str, now: float) -> Connection:
         """A new client connection; over `max_connections` it is answered with ERROR and closed."""
-        from stomptest.broker.connection import Connection
-
-        connection = Connection(self, next(self._connection_ids), peer, now)
+        connection = self.connection_class(self, next(self._connection_ids), peer, now)
         self.connections[connection.id] = connection
         if len(self.connections) > self.limits.max_connections:
             connection.fail(
@@ -235,7 +264,7 @@ class Engine:
         if self.connections.pop(connection.id, None) is not None:
             self.finished.append(connection)
 
-    def session_id(self, connection: Connection) -> str:
+    def session_id(self, connection: Consumer) -> str:
         style = self.profile.id_style
         if style == "activemq":
             return f"ID:stomptest-{self.port}-{self._token}-0:{connection.id}"
@@ -247,7 +276,7 @@ class Engine:
 
     # -- destinations
 
-    def resolve(self, name: str, connection: Connection | None = None) -> tuple[Kind, str] | None:
+    def resolve(self, name: str, connection: Consumer | None = None) -> tuple[Kind, str] | None:
         """How `name` is routed and its canonical name, or None when the profile refuses it.
 
         `connection` is who names it: temporary destinations may be private to a connection.
@@ -287,7 +316,7 @@ class Engine:
             self.destinations[name] = found
         return found
 
-    def drop_temporary(self, connection: Connection) -> None:
+    def drop_temporary(self, connection: Consumer) -> None:
         """Temporary destinations die with the connection that made them."""
         for name in [n for n, d in self.destinations.items() if d.owner == connection.id]:
             del self.destinations[name]

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
 
-from stomptest.broker.connection import Connection, PendingFrame
+from stomptest.broker.connection import Connection
 from stomptest.broker.engine import Destination, Engine, Message, Subscription
+from stomptest.broker.output import PendingFrame
 from stomptest.protocol.frame import Frame, Heartbeat
 
 

@@ -1,0 +1,156 @@
+"""CONNECT (and STOMP), DISCONNECT and heart-beats: how a broker connection starts, stays alive and ends.
+
+CONNECT settles everything the rest of the connection reads: the version (and with it
+the escaping the parser and the output use, which a profile may change for 1.0:
+`escape_1_0`), the login, the session id and the heart-beat intervals. Heart-beats are
+negotiated the way the profile's broker does (`heartbeat_rounding`,
+`heartbeat_min_send_ms`), sent every interval times `heartbeat_send_fraction`, and a
+client silent for its interval times `heartbeat_grace` is closed. `tick` in
+connection.py calls `heartbeats` and `check_connect_timeout` when `next_deadline` says.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from stomptest.broker import wire
+from stomptest.broker.output import receipt, write
+from stomptest.broker.reading import set_wire_version
+from stomptest.protocol.frame import HEARTBEAT, Frame
+
+if TYPE_CHECKING:
+    from stomptest.broker.connection import Connection
+
+
+def on_connect(connection: Connection, frame: Frame) -> None:
+    """CONNECT or STOMP: agree a version, check the login and host, answer CONNECTED."""
+    profile = connection.profile
+    if profile.unescape_connect and any("\\" in value for _, value in frame.raw_headers):
+        try:
+            pairs = [(n, wire.strict_unescape(v)) for n, v in frame.raw_headers]
+        except ValueError as exc:
+            connection.fail("malformed", frame, reason=str(exc))
+            return
+        frame = Frame(frame.command, pairs, frame.body)
+    headers = frame.headers
+    accepted = headers.get("accept-version")
+    wanted = ["1.0"] if accepted is None else [part.strip() for part in accepted.split(",")]
+    common = [version for version in profile.versions if version in wanted]
+    if not common:
+        connection.fail("version", frame, version=accepted or "1.0")
+        return
+    version = max(common, key=lambda v: tuple(int(p) for p in v.split(".")))
+    host = headers.get("host")
+    if profile.host == "required" and version != "1.0" and host is None:
+        connection.fail("bad-connect", frame, reason="the host header is required in STOMP 1.1 and 1.2")
+        return
+    if profile.host == "vhost" and (host if host is not None else "/") not in profile.vhosts:
+        connection.fail("vhost", frame, host=host or "")
+        return
+    login = headers.get("login")
+    if login is None and profile.default_login is not None:
+        login = profile.default_login
+        checked = False
+    else:
+        checked = True
+    users = connection.engine.users
+    if users is not None and checked and (login is None or users.get(login) != headers.get("passcode")):
+        connection.fail("access-refused", frame, login=login or "")
+        return
+    beats = (0, 0)
+    if version != "1.0":
+        text = headers.get("heart-beat", "0,0")
+        parts = text.split(",")
+        if len(parts) != 2 or not all(_is_count(p.strip()) for p in parts):
+            connection.fail("bad-connect", frame, reason=f"heart-beat:{text} is not two comma-separated integers")
+            return
+        beats = (int(parts[0]), int(parts[1]))
+    connection.client_heartbeat = beats
+    receive_ms, send_ms = negotiate_heartbeats(connection, *beats)
+    connection.version = version
+    connection.decode_1_0 = version == "1.0" and profile.escape_1_0 == "decode-input"
+    set_wire_version(connection, "1.2" if version == "1.0" and profile.escape_1_0 == "as-1.2" else version)
+    connection.login = login
+    connection.host = host
+    connection.session = connection.engine.session_id(connection)
+    connection.connected(frame)
+    connection.send_interval = send_ms / 1000
+    connection.receive_timeout = receive_ms * profile.heartbeat_grace / 1000
+    reply = [
+        ("version", version),
+        ("session", connection.session),
+        ("server", profile.server),
+        ("heart-beat", f"{send_ms},{receive_ms}"),
+    ]
+    wanted_receipt = headers.get("receipt")
+    if wanted_receipt is not None and profile.echo_connect_receipt:
+        reply += [("receipt-id", wanted_receipt), ("response-id", wanted_receipt)]
+    connection.send(Frame("CONNECTED", reply))
+    if connection.send_interval or connection.receive_timeout:
+        connection.on_schedule(connection)
+
+
+def on_disconnect(connection: Connection, frame: Frame) -> None:
+    receipt(connection, frame)
+    connection.close("DISCONNECT")
+
+
+def negotiate_heartbeats(connection: Connection, cx: int, cy: int) -> tuple[int, int]:
+    """(client-to-server, server-to-client) intervals in ms; the broker accepts the client's wishes."""
+    profile = connection.profile
+    if profile.heartbeat_rounding == "whole-seconds":
+        cx, cy = _whole_seconds(cx), _whole_seconds(cy)
+    if cy and profile.heartbeat_min_send_ms:
+        cy = max(cy, profile.heartbeat_min_send_ms)
+    return cx, cy
+
+
+def check_connect_timeout(connection: Connection, now: float) -> None:
+    """Close a connection that sent no CONNECT within the profile's `connect_timeout`."""
+    timeout = connection.profile.connect_timeout
+    if timeout is not None and now >= connection.opened_at + timeout:
+        connection.close(f"no CONNECT within {timeout:g} s")
+
+
+def connect_deadline(connection: Connection) -> float | None:
+    timeout = connection.profile.connect_timeout
+    return None if timeout is None else connection.opened_at + timeout
+
+
+def heartbeats(connection: Connection, now: float) -> None:
+    """Close a silent client, end a timed hold, and beat if nothing was sent for a while."""
+    if connection.receive_timeout and now - connection.last_received > connection.receive_timeout:
+        connection.close(f"no data from the client for {connection.receive_timeout:g} s (heart-beat timeout)")
+        return
+    if connection.hold_until is not None and now >= connection.hold_until:
+        connection.release()
+    period = connection.send_interval * connection.profile.heartbeat_send_fraction
+    if period and not connection.heartbeats_paused and now - connection.last_sent >= period:
+        if connection.out:  # output is waiting for the client: a newline behind it says nothing more
+            connection.last_sent = now
+        else:
+            write(connection, b"\n", HEARTBEAT)
+
+
+def heartbeat_deadline(connection: Connection) -> float | None:
+    deadlines = []
+    if connection.receive_timeout:
+        deadlines.append(connection.last_received + connection.receive_timeout + 0.001)
+    period = connection.send_interval * connection.profile.heartbeat_send_fraction
+    if period and not connection.heartbeats_paused:
+        deadlines.append(connection.last_sent + period)
+    if connection.hold_until is not None:
+        deadlines.append(connection.hold_until)
+    return min(deadlines) if deadlines else None
+
+
+def _whole_seconds(ms: int) -> int:
+    """RabbitMQ: floor to whole seconds, and anything under a second becomes one."""
+    if ms <= 0:
+        return 0
+    return max(1, ms // 1000) * 1000
+
+
+def _is_count(text: str) -> bool:
+    """ASCII digits that int() reads at once ('²' is a digit to str.isdigit, and 5000 digits are too many)."""
+    return text.isascii() and text.isdigit() and len(text) <= 18

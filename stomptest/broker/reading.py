@@ -1,0 +1,128 @@
+"""Reading a broker connection's input: bytes to frames, and getting past a frame the parser refused.
+
+Before CONNECT the parser only ever sees bytes up to the first NUL, so that frames
+pipelined behind CONNECT are read with the escaping of the version it negotiates.
+After a refused frame the connection either closes or, where the profile's broker
+carries on (RabbitMQ after "Bad command"), skips to the frame's NUL with a fresh
+parser; ActiveMQ's way with undefined escapes is a repair of the bytes, not an ERROR
+(`Profile.undefined_escapes`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from stomptest.broker import output, wire
+from stomptest.broker.profiles import ErrorKind
+from stomptest.broker.states import READING, TRANSITIONS
+from stomptest.protocol.errors import FrameError
+from stomptest.protocol.frame import Frame, Heartbeat
+from stomptest.protocol.parser import Parser
+
+if TYPE_CHECKING:
+    from stomptest.broker.connection import Connection
+
+
+def receive(connection: Connection, data: bytes) -> None:
+    while data and connection.state in READING:
+        if connection._skipping:
+            nul = data.find(b"\x00")
+            if nul < 0:
+                return
+            data = data[nul + 1 :]
+            connection._skipping = False
+            continue
+        if connection.state == "new":
+            nul = data.find(b"\x00")
+            if nul >= 0:
+                chunk, data = data[: nul + 1], data[nul + 1 :]
+            else:
+                chunk, data = data, b""
+        else:
+            chunk, data = data, b""
+        rest = _feed(connection, chunk)
+        if rest:
+            data = rest + data
+
+
+def _feed(connection: Connection, data: bytes) -> bytes:
+    """Parse `data` and handle what it completes; after a recoverable error, return the bytes to go on with."""
+    error: FrameError | None = None
+    if not connection._unparsed:
+        connection._unparsed_start = connection._fed
+    connection._unparsed.append(data)
+    connection._fed += len(data)
+    try:
+        items = connection._parser.feed(data)
+    except FrameError as exc:
+        error = exc
+        items = exc.frames
+    for item in items:
+        if connection.state not in READING:
+            return b""
+        if isinstance(item, Heartbeat):
+            if TRANSITIONS[connection.state, "HEARTBEAT"][0] == "record" and connection.version != "1.0":
+                output.record(connection, "in", item)
+            continue
+        connection.frames_received += 1
+        output.record(connection, "in", item)
+        try:
+            connection.handle_frame(item)
+        except Exception:
+            connection.internal_error(item)
+    if error is None:
+        if not connection._parser.buffered:
+            connection._unparsed.clear()
+        return b""
+    if connection.state not in READING:
+        return b""
+    return _parse_error(connection, error)
+
+
+def _parse_error(connection: Connection, error: FrameError) -> bytes:
+    text = str(error)
+    stream = b"".join(connection._unparsed)
+    connection._unparsed.clear()
+    at = max((error.offset or connection._unparsed_start) - connection._unparsed_start, 0)
+    keep_escapes = connection.profile.undefined_escapes == "keep"
+    if error.kind == "bad-escape" and keep_escapes and connection.state == "connected":
+        start = stream.rfind(b"\x00", 0, at) + 1  # the offset may point into the frame: back to its start
+        while stream[start : start + 1] in (b"\n", b"\r"):
+            start += 1
+        repaired = wire.keep_undefined_escapes(stream, start, connection._parser.version)
+        if repaired is not None and repaired != stream[start:]:  # ActiveMQ passes an undefined escape through
+            _new_parser(connection)
+            return repaired
+    command = ""
+    kind: ErrorKind = "malformed"
+    bad: Frame | None = None
+    if error.kind == "unknown-command":
+        command, bad = wire.bad_frame_head(stream, at)
+        kind = "not-connected" if connection.state == "new" and command else "unknown-command"
+    connection.fail(kind, bad, command=command, reason=text)
+    if connection.state != "connected":
+        return b""
+    # recoverable (RabbitMQ keeps the connection after "Bad command"): skip the bad frame
+    _new_parser(connection)
+    nul = stream.find(b"\x00", at)
+    if nul < 0:
+        connection._skipping = True
+        return b""
+    return stream[nul + 1 :]
+
+
+def _new_parser(connection: Connection) -> None:
+    connection._parser = Parser(
+        connection._parser.version,
+        max_frame_bytes=connection.limits.max_frame_bytes,
+        max_headers=connection.limits.max_headers,
+        max_header_bytes=connection.limits.max_header_bytes,
+    )
+    connection._fed = 0
+
+
+def set_wire_version(connection: Connection, version: str) -> None:
+    """Read and write with `version`'s escaping from now on (CONNECT decides it)."""
+    if connection._parser.version != version:  # setting it rebuilds the parser's caches (4 KB)
+        connection._parser.version = version
+    connection.wire_out = version

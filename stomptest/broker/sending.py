@@ -1,0 +1,182 @@
+"""SEND, and the MESSAGEs it becomes: the broker's hot path.
+
+A SEND is resolved to a destination, its frame headers dropped (those the profile keeps
+aside: `echo_receipt_in_message`, `reserved_send_headers`), and handed to the engine,
+which calls `deliver` on each connection that gets a copy. `deliver` builds the
+MESSAGE's headers the way the profile's broker writes them (`id_style`, `ack_id`,
+`redelivered_header`, `jms_headers`, `persistent_header`, `content_length`) and
+`send_message` encodes it. One SEND to one subscriber costs about 56,000 machine
+instructions (docs/benchmarks.md, "Broker"), so the small steps are written out here
+rather than called.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from stomptest.broker import wire
+from stomptest.broker.engine import Delivery, Message, Subscription
+from stomptest.broker.output import PendingFrame, receipt, write
+from stomptest.broker.subscribing import owner, temporary_reply_to
+from stomptest.broker.transactions import hold
+from stomptest.protocol import spec
+from stomptest.protocol.frame import Frame, encode_parts
+
+if TYPE_CHECKING:
+    from stomptest.broker.connection import Connection
+
+# headers of a SEND that are about the frame, not the message
+_FRAME_HEADERS = frozenset({"destination", "transaction", "content-length", "receipt"})
+# headers the broker sets on MESSAGE; a client's own are dropped or refused (profile)
+_RESERVED_HEADERS = frozenset({"message-id", "subscription", "redelivered", "ack"})
+# what a SEND's headers lose on the way to MESSAGE, without and with a profile's receipt echo
+_NOT_COPIED = _RESERVED_HEADERS | _FRAME_HEADERS
+_NOT_COPIED_ECHO = _NOT_COPIED - {"receipt"}
+_SPECIAL = re.compile("[\\\\\n\r:\x00]")  # characters a header may need escaped (or cannot carry)
+
+
+def on_send(connection: Connection, frame: Frame, *, committing: bool = False) -> None:
+    """SEND: a new message on its destination, or held in its transaction until COMMIT."""
+    profile = connection.profile
+    engine = connection.engine
+    headers = frame.headers
+    name = headers["destination"]
+    resolved = engine.resolve(name, connection)
+    if resolved is None:
+        connection.fail("bad-destination", frame, destination=name)
+        return
+    if profile.reserved_send_headers == "error" and "message-id" in headers:
+        connection.fail("invalid-header", frame, reason="'message-id' header not allowed on SEND")
+        return
+    if not committing and "transaction" in headers and hold(connection, frame):
+        return
+    destination = engine.destinations.get(resolved[1])
+    if destination is None:
+        made_by = owner(connection, name) if name.startswith("/temp-") else None
+        destination = engine.destination(*resolved, owner=made_by)
+    if not engine.room_for(destination):
+        connection.fail("limit", frame, reason=f"{name} holds max_queued={connection.limits.max_queued} messages")
+        return
+    raw = frame.raw_headers
+    drop = _NOT_COPIED_ECHO if profile.echo_receipt_in_message else _NOT_COPIED
+    if len(raw) == len(headers):  # no repeated names, the usual case
+        kept = [pair for pair in raw if pair[0] not in drop]
+    else:
+        seen: set[str] = set()
+        kept = []
+        for pair in raw:
+            if pair[0] not in seen:
+                seen.add(pair[0])
+                if pair[0] not in drop:
+                    kept.append(pair)
+    reply_to = headers.get("reply-to")
+    if reply_to is not None and reply_to.startswith(("/temp-queue/", "/temp-topic/")):
+        index = [name for name, _ in kept].index("reply-to")
+        kept[index] = ("reply-to", temporary_reply_to(connection, reply_to))
+    now = connection.now
+    message = engine.new_message(destination, tuple(kept), frame.body, now, connection.id, "content-length" in headers)
+    if committing or "receipt" not in headers:
+        engine.publish(destination, message, now)
+    elif profile.receipt_before_dispatch:
+        receipt(connection, frame)
+        engine.publish(destination, message, now)
+    else:
+        engine.publish(destination, message, now)
+        receipt(connection, frame)
+
+
+def deliver(connection: Connection, subscription: Subscription, message: Message) -> None:
+    """Send `message` as a MESSAGE for `subscription` (called by the engine's dispatch)."""
+    profile = connection.profile
+    message.deliveries += 1
+    connection.next_delivery += 1
+    number = connection.next_delivery
+    style = profile.id_style
+    if style == "rabbitmq":
+        message_id = f"T_{subscription.id}@@{connection.session}@@{number}"
+    elif style == "artemis":
+        message_id = f"{subscription.serial},{message.message_id}"
+    elif profile.new_message_id_per_delivery:
+        message_id = f"{message.message_id}.{message.deliveries}"
+    else:
+        message_id = message.message_id
+    headers = [
+        ("subscription", subscription.id),
+        ("destination", message.destination),
+        ("message-id", message_id),
+    ]
+    redelivered = profile.redelivered_header
+    if redelivered == "always":
+        headers.append(("redelivered", "true" if message.deliveries > 1 else "false"))
+    elif redelivered == "when-true" and message.deliveries > 1:
+        headers.append(("redelivered", "true"))
+    tracked = subscription.ack != "auto"
+    ack = ""
+    if tracked:
+        if profile.ack_id == "message-id":
+            ack = message_id
+        elif style == "activemq":
+            ack = f"ID:stomptest-{connection.engine.port}-{connection.id}:{number}"
+        else:
+            ack = f"{connection.id}.{number}"
+        if connection.version == "1.2":
+            headers.append(("ack", ack))
+    if profile.jms_headers == "always":
+        headers += [
+            ("expires", str(message.expires)),
+            ("priority", str(message.priority)),
+            ("timestamp", str(message.timestamp)),
+        ]
+    persistent = profile.persistent_header
+    if persistent == "always":
+        headers.append(("persistent", message.persistent or "false"))
+    elif persistent == "as-sent" and message.persistent is not None:
+        headers.append(("persistent", message.persistent))
+    headers += message.headers
+    body = message.body
+    if profile.content_length == "always" or message.had_content_length or b"\x00" in body:
+        headers.append(("content-length", str(len(body))))
+    send_message(connection, headers, body)
+    if tracked:
+        delivery = Delivery(message, subscription, message_id, ack)
+        subscription.unacked[ack] = delivery
+        subscription.unacked_by_message_id[message_id] = ack
+        subscription.unacked_bytes += len(message.body)
+        connection.unacked[ack] = delivery
+
+
+def send_message(connection: Connection, headers: list[tuple[str, str]], body: bytes) -> None:
+    """Queue a MESSAGE, encoded here rather than by `Frame.encode`: this is the broker's hot path."""
+    hold_commands = connection.hold_commands
+    if hold_commands is not None and (not hold_commands or "MESSAGE" in hold_commands):
+        connection.held.append(Frame("MESSAGE", headers, body))
+        return
+    version = connection.wire_out
+    data = encode_parts("MESSAGE", headers, body, version)  # in C, when it is built
+    if data is not None:
+        write(connection, data, PendingFrame("MESSAGE", headers, body))
+        return
+    lines = ["MESSAGE"]
+    if _SPECIAL.search("".join([name + value for name, value in headers])) is None:
+        lines += [name + ":" + value for name, value in headers]
+    elif version == "1.0":  # no escaping: ':' in a value is fine, what 1.0 cannot carry takes the careful path
+        for name, value in headers:
+            if not wire.encodable(name, value):
+                connection.send(Frame("MESSAGE", headers, body))
+                return
+            lines.append(name + ":" + value)
+    else:
+        table = spec.ESCAPES[version]
+        for name, value in headers:
+            if "\x00" in name or "\x00" in value or not name:
+                connection.send(Frame("MESSAGE", headers, body))
+                return
+            lines.append(name.translate(table) + ":" + value.translate(table))
+    lines.append("\n")
+    try:
+        head = "\n".join(lines).encode("utf-8", "surrogateescape" if version == "1.0" else "strict")
+    except UnicodeEncodeError:  # 1.0 bytes that are not UTF-8, for a 1.1+ client: the careful path
+        connection.send(Frame("MESSAGE", headers, body))
+        return
+    write(connection, head + body + b"\x00", PendingFrame("MESSAGE", headers, body))

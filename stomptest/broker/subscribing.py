@@ -1,0 +1,159 @@
+"""SUBSCRIBE and UNSUBSCRIBE: subscriptions, their flow-control windows, and temporary destinations.
+
+A subscription's window (how many unacknowledged messages it may hold) comes from the
+profile's prefetch header and unit (`prefetch_headers`, `prefetch_unit`,
+`default_prefetch`, `default_topic_prefetch`); the engine checks it on each delivery.
+Temporary destinations (`/temp-queue/`, `/temp-topic/`) are named as the profile's
+broker names them (`temporary_destinations`) and die with the connection that made them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, cast
+
+from stomptest.broker.engine import AckMode, Destination, Subscription
+from stomptest.broker.output import receipt
+from stomptest.protocol.frame import Frame
+
+if TYPE_CHECKING:
+    from stomptest.broker.connection import Connection
+
+_ACK_MODES: frozenset[str] = frozenset({"auto", "client", "client-individual"})
+_TOKEN = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def on_subscribe(connection: Connection, frame: Frame) -> None:
+    """SUBSCRIBE: a new subscription, then whatever its destination holds for it."""
+    profile = connection.profile
+    engine = connection.engine
+    headers = frame.headers
+    name = headers["destination"]
+    id = headers.get("id", name)
+    ack = headers.get("ack", "auto")
+    if ack not in _ACK_MODES:
+        connection.fail("invalid-header", frame, reason=f"ack:{ack} is not auto, client or client-individual")
+        return
+    resolved = engine.resolve(name, connection)
+    if resolved is None:
+        connection.fail("bad-destination", frame, destination=name)
+        return
+    if id in connection.subscriptions:
+        if profile.duplicate_subscription == "ignore":
+            receipt(connection, frame)
+        else:
+            connection.fail("duplicate-subscription", frame, id=id)
+        return
+    if len(connection.subscriptions) >= connection.limits.max_subscriptions:
+        connection.fail("limit", frame, reason=f"more than max_subscriptions={connection.limits.max_subscriptions}")
+        return
+    window = _window(connection, frame, resolved[0])
+    if window == -2:
+        return
+    destination = engine.destination(*resolved, owner=owner(connection, name))
+    subscription = add_subscription(
+        connection, id, destination, cast(AckMode, ack), None if window < 0 else window, headers
+    )
+    if profile.receipt_before_dispatch:
+        receipt(connection, frame)
+        engine.dispatch_subscription(subscription, connection.now)
+    else:
+        engine.dispatch_subscription(subscription, connection.now)
+        receipt(connection, frame)
+
+
+def on_unsubscribe(connection: Connection, frame: Frame) -> None:
+    """UNSUBSCRIBE: by `id` (1.0 also by `destination`); its unacknowledged messages go back."""
+    headers = frame.headers
+    id = headers.get("id")
+    subscription = None
+    if id is not None:
+        subscription = connection.subscriptions.get(id)
+    elif "destination" in headers:
+        name = headers["destination"]
+        resolved = connection.engine.resolve(name, connection)
+        canonical = resolved[1] if resolved else name
+        for candidate in connection.subscriptions.values():
+            if candidate.destination.name == canonical:
+                subscription = candidate
+                break
+    else:
+        connection.fail("missing-header", frame, reason="id")
+        return
+    if subscription is None:
+        connection.fail("unknown-subscription", frame, id=id or headers.get("destination", ""))
+        return
+    del connection.subscriptions[subscription.id]
+    for key in subscription.unacked:
+        connection.unacked.pop(key, None)
+    connection.engine.unsubscribe(subscription, connection.now)
+    receipt(connection, frame)
+
+
+def add_subscription(
+    connection: Connection,
+    id: str,
+    destination: Destination,
+    ack: AckMode,
+    window: int | None,
+    headers: Mapping[str, str],
+) -> Subscription:
+    subscription = Subscription(
+        connection,
+        id,
+        destination,
+        ack,
+        window,
+        connection.profile.prefetch_unit,
+        connection.engine.new_subscription_serial(),
+        headers,
+    )
+    connection.subscriptions[id] = subscription
+    connection.engine.subscribe(subscription)
+    return subscription
+
+
+def owner(connection: Connection, name: str) -> int | None:
+    """The owner of a destination created under `name`: this connection for its temporary ones."""
+    if connection.profile.temporary_destinations != "shared" and name.startswith(("/temp-queue/", "/temp-topic/")):
+        return connection.id
+    return None
+
+
+def temporary_reply_to(connection: Connection, name: str) -> str:
+    """The name others must use to reply to this connection's temporary destination `name`."""
+    temporary = connection.profile.temporary_destinations
+    engine = connection.engine
+    if temporary == "connection":
+        resolved = engine.resolve(name, connection)
+        assert resolved is not None
+        engine.destination(*resolved, owner=connection.id)
+        return resolved[1]
+    if temporary == "reply-queue":  # RabbitMQ: a private queue, subscribed to under the temp name
+        subscription = connection.subscriptions.get(name)
+        if subscription is None:
+            token = "".join(engine.random.choice(_TOKEN) for _ in range(22))
+            queue = engine.destination("queue", f"/reply-queue/amq.gen-{token}", owner=connection.id)
+            subscription = add_subscription(connection, name, queue, "auto", None, {"destination": name})
+        return subscription.destination.name
+    return name
+
+
+def _window(connection: Connection, frame: Frame, kind: str) -> int:
+    """The subscription's flow-control window: -1 for none, -2 after an ERROR."""
+    profile = connection.profile
+    for name in profile.prefetch_headers:
+        text = frame.headers.get(name)
+        if text is None:
+            continue
+        try:
+            value = int(text)
+        except ValueError:
+            connection.fail("invalid-header", frame, reason=f"{name}:{text} is not an integer")
+            return -2
+        if profile.prefetch_unit == "bytes":
+            return -1 if value < 0 else value
+        return -1 if value < 0 else max(value, 1)
+    default = profile.default_topic_prefetch if kind == "topic" else None
+    default = default if default is not None else profile.default_prefetch
+    return -1 if default is None else default
