@@ -3,19 +3,25 @@
 ``from stomptest.broker import Broker`` imports no gevent; the host loads when a broker starts.
 """
 
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from stomptest.broker import snapshot as _snapshot_module
 from stomptest.broker.broker import Broker, BrokerFailure, WaitTimeout
 from stomptest.broker.connection import Connection
 from stomptest.broker.engine import Engine
-from stomptest.broker.inspect import (
+from stomptest.broker.profiles import ERROR_KINDS, PROFILES, ErrorKind, Limits, Profile, get_profile
+from stomptest.broker.snapshot import (
     ConnectionInfo,
     DeliveryInfo,
     DestinationInfo,
-    MessageInfo,
+    MessageSnapshot,
     Snapshot,
     SubscriptionInfo,
     TranscriptEntry,
 )
-from stomptest.broker.profiles import ERROR_KINDS, PROFILES, ErrorKind, Limits, Profile, get_profile
 
 __all__ = [
     "ERROR_KINDS",
@@ -29,7 +35,7 @@ __all__ = [
     "Engine",
     "ErrorKind",
     "Limits",
-    "MessageInfo",
+    "MessageSnapshot",
     "Profile",
     "Snapshot",
     "SubscriptionInfo",
@@ -37,3 +43,21 @@ __all__ = [
     "WaitTimeout",
     "get_profile",
 ]
+
+# Old names, importable for one more release: (what it is now, what to write instead).
+_RENAMED: dict[str, tuple[Any, str]] = {
+    "MessageInfo": (MessageSnapshot, "stomptest.broker.MessageSnapshot"),
+    "inspect": (_snapshot_module, "stomptest.broker.snapshot"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _RENAMED:
+        value, instead = _RENAMED[name]
+        warnings.warn(
+            f"stomptest.broker.{name} is renamed {instead}; the old name goes in the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

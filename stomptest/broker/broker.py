@@ -3,7 +3,7 @@
 Constructing a `Broker` is cheap and imports no gevent; `start()` loads the host
 (host.py) and returns once the port accepts connections. Every inspection and fault
 method may be called from any thread: it runs inside the broker's hub and returns
-plain snapshots (inspect.py), never live objects.
+plain snapshots (snapshot.py), never live objects.
 """
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Literal, TypeVar
 
 from stomptest.broker.engine import Engine
-from stomptest.broker.inspect import (
+from stomptest.broker.profiles import Profile, get_profile
+from stomptest.broker.snapshot import (
     ConnectionInfo,
     DeliveryInfo,
     DestinationInfo,
-    MessageInfo,
+    MessageSnapshot,
     Snapshot,
     SubscriptionInfo,
     TranscriptEntry,
@@ -30,7 +31,6 @@ from stomptest.broker.inspect import (
     snapshot,
     transcript,
 )
-from stomptest.broker.profiles import Profile, get_profile
 from stomptest.protocol.errors import ConfigurationError, StompError
 from stomptest.protocol.frame import Frame, HeadersArg
 
@@ -161,7 +161,7 @@ class Broker:
     def destinations(self) -> Mapping[str, DestinationInfo]:
         return self.snapshot().destinations
 
-    def messages(self, destination: str) -> tuple[MessageInfo, ...]:
+    def messages(self, destination: str) -> tuple[MessageSnapshot, ...]:
         """The messages queued on `destination` (not yet delivered), in delivery order."""
         return self.snapshot().messages(destination)
 
@@ -232,7 +232,7 @@ class Broker:
             time.sleep(pause)
             pause = min(pause * 2, 0.02)
 
-    def wait_for_messages(self, destination: str, count: int = 1, timeout: float = 5.0) -> tuple[MessageInfo, ...]:
+    def wait_for_messages(self, destination: str, count: int = 1, timeout: float = 5.0) -> tuple[MessageSnapshot, ...]:
         """Wait until at least `count` messages are queued on `destination`; return them."""
         return self.wait_for(
             lambda s: s.messages(destination) if len(s.messages(destination)) >= count else (),

@@ -17,8 +17,8 @@ from types import MappingProxyType
 from typing import Literal, TypeVar
 
 from stomptest.broker.broker import Broker, BrokerFailure, WaitTimeout
-from stomptest.broker.inspect import TranscriptEntry, transcript
 from stomptest.broker.profiles import Profile
+from stomptest.broker.snapshot import TranscriptEntry, transcript
 from stomptest.protocol.frame import Frame
 from stomptest.testing.matching import (
     BodyArg,

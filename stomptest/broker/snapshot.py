@@ -3,6 +3,10 @@
 Everything here is a frozen dataclass built inside the broker's hub (see `Broker`),
 so a test can keep, compare and print a snapshot from any thread while the broker
 carries on. Frames are the codec's immutable `Frame` objects.
+
+(Named `snapshot`, not `inspect` as before, which hid the standard library's module from
+code run inside this directory; `MessageSnapshot` was `MessageInfo`, a name the client's
+protocol/commands.py also uses for what a MESSAGE frame says.)
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from stomptest.protocol.frame import Frame, Heartbeat
 
 
 @dataclass(frozen=True)
-class MessageInfo:
+class MessageSnapshot:
     """A message as the broker holds it: the user headers of its SEND, and how often it was delivered."""
 
     destination: str
@@ -46,7 +50,7 @@ class DeliveryInfo:
     destination: str
     message_id: str  # as written in the MESSAGE
     ack: str  # the id a 1.2 ACK must name
-    message: MessageInfo
+    message: MessageSnapshot
 
 
 @dataclass(frozen=True)
@@ -83,7 +87,7 @@ class ConnectionInfo:
 class DestinationInfo:
     name: str
     kind: Literal["queue", "topic"]
-    messages: tuple[MessageInfo, ...]  # queued, in delivery order (queues only)
+    messages: tuple[MessageSnapshot, ...]  # queued, in delivery order (queues only)
     subscriptions: tuple[SubscriptionInfo, ...]
 
 
@@ -121,7 +125,7 @@ class Snapshot:
     def subscriptions(self) -> tuple[SubscriptionInfo, ...]:
         return tuple(s for d in self.destinations.values() for s in d.subscriptions)
 
-    def messages(self, destination: str) -> tuple[MessageInfo, ...]:
+    def messages(self, destination: str) -> tuple[MessageSnapshot, ...]:
         found = self.destinations.get(destination)
         return found.messages if found is not None else ()
 
@@ -148,8 +152,8 @@ class Snapshot:
         return "\n".join(lines)
 
 
-def message_info(message: Message) -> MessageInfo:
-    return MessageInfo(
+def message_snapshot(message: Message) -> MessageSnapshot:
+    return MessageSnapshot(
         message.destination, message.message_id, message.headers, message.body, message.deliveries, message.sequence
     )
 
@@ -171,7 +175,7 @@ def destination_info(destination: Destination) -> DestinationInfo:
     return DestinationInfo(
         destination.name,
         destination.kind,
-        tuple(message_info(m) for m in destination.messages),
+        tuple(message_snapshot(m) for m in destination.messages),
         tuple(subscription_info(s) for s in destination.subscriptions),
     )
 
@@ -207,7 +211,7 @@ def snapshot(engine: Engine) -> Snapshot:
                         subscription.destination.name,
                         delivery.message_id,
                         delivery.ack,
-                        message_info(delivery.message),
+                        message_snapshot(delivery.message),
                     )
                 )
     return Snapshot(
