@@ -2,7 +2,9 @@
 
 CONNECT settles everything the rest of the connection reads: the version (and with it
 the escaping the parser and the output use, which a profile may change for 1.0:
-`escape_1_0`), the login, the session id and the heart-beat intervals. Heart-beats are
+`escape_1_0`), the login, the session id and the heart-beat intervals. What a profile's
+broker checks and answers here are its settings `unescape_connect`, `host` and `vhosts`,
+`default_login`, `echo_connect_receipt`, `server` and `connect_timeout`. Heart-beats are
 negotiated the way the profile's broker does (`heartbeat_rounding`,
 `heartbeat_min_send_ms`), sent every interval times `heartbeat_send_fraction`, and a
 client silent for its interval times `heartbeat_grace` is closed. `tick` in
@@ -73,7 +75,7 @@ def on_connect(connection: Connection, frame: Frame) -> None:
     connection.login = login
     connection.host = host
     connection.session = connection.engine.session_id(connection)
-    connection.connected(frame)
+    connection.connect_accepted(frame)
     connection.send_interval = send_ms / 1000
     connection.receive_timeout = receive_ms * profile.heartbeat_grace / 1000
     reply = [

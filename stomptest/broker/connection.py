@@ -284,7 +284,7 @@ class Connection:
         self.engine.drop_temporary(self)
         self.engine.on_output(self)  # wakes the host, which flushes and closes
 
-    def connected(self, frame: Frame) -> None:
+    def connect_accepted(self, frame: Frame) -> None:
         """CONNECT (or STOMP) was accepted: the state the table names for it."""
         self._enter(TRANSITIONS[self.state, frame.command][1])
 
@@ -296,7 +296,7 @@ class Connection:
         """Apply a SEND, ACK or NACK its transaction held, now that it is committed."""
         _COMMITTED[frame.command](self, frame, committing=True)
 
-    # -- input
+    # -- frames
 
     def handle_frame(self, frame: Frame) -> None:
         """What the table says for this frame in this state: its command's handler, or an ERROR."""

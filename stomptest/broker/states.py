@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
+from stomptest.broker.profiles import ErrorKind
 from stomptest.protocol import spec
 
 State = Literal["new", "connected", "closing", "closed"]
@@ -24,7 +25,7 @@ STATES: Final[tuple[State, ...]] = ("new", "connected", "closing", "closed")
 # "tick" (a deadline came), "close" (DISCONNECT, a closing ERROR, a timeout, the test's
 # drop), "connection_lost" (the socket is gone). Each pair gives (what happens, the state
 # after it when nothing closes the connection). What happens is one of:
-#   handle           the command's handler in _HANDLERS
+#   handle           the command's handler in connection.py's _HANDLERS (after its required headers)
 #   an error kind    that ERROR (profiles.ErrorKind)
 #   record           a heart-beat, noted in the transcript (1.1 and 1.2 only)
 #   connect-timeout  close if no CONNECT came within the profile's connect_timeout
@@ -32,9 +33,11 @@ STATES: Final[tuple[State, ...]] = ("new", "connected", "closing", "closed")
 #   close            return the messages, abort the transactions, drop subscriptions
 #   clean-up         forget the output and leave the engine (after "close" if not done)
 #   ignore           nothing
+# A command the parser does not know never becomes a frame: reading.py answers it with the
+# ERROR this table gives a server's command (not-connected before CONNECT, unknown-command after).
 _AFTER_CONNECT: Final = tuple(sorted(spec.CLIENT_COMMANDS - {"CONNECT", "STOMP"}))
 _FROM_SERVERS: Final = tuple(sorted(spec.SERVER_COMMANDS))
-Handling = str
+Handling = Literal["handle", "record", "connect-timeout", "heart-beats", "close", "clean-up", "ignore"] | ErrorKind
 TRANSITIONS: Final[dict[tuple[State, str], tuple[Handling, State]]] = {
     ("new", "CONNECT"): ("handle", "connected"),  # a refused CONNECT stays "new" unless its ERROR closes
     ("new", "STOMP"): ("handle", "connected"),
