@@ -1,6 +1,7 @@
 """Header text and raw bytes the way a profile treats them: lenient escapes, unencodable values, refused frames.
 
-Plain functions used by connection.py where a real broker departs from the codec's strict reading.
+Plain functions used where a real broker departs from the codec's strict reading: reading.py, connecting.py,
+connection.py, output.py and sending.py.
 """
 
 from __future__ import annotations

@@ -20,13 +20,13 @@ def test_message_info_is_message_snapshot_with_a_warning() -> None:
 
 def test_the_inspect_module_is_the_snapshot_module_with_a_warning() -> None:
     with pytest.warns(DeprecationWarning, match=r"stomptest\.broker\.snapshot"):
-        old = stomptest.broker.inspect  # type: ignore[attr-defined]
+        old = stomptest.broker.inspect
     assert old is snapshot
 
 
 def test_other_missing_names_are_still_missing() -> None:
     with pytest.raises(AttributeError, match="no attribute 'NoSuchThing'"):
-        stomptest.broker.NoSuchThing  # type: ignore[attr-defined]  # noqa: B018
+        stomptest.broker.NoSuchThing  # noqa: B018
 
 
 def test_the_new_names_need_no_warning() -> None:
