@@ -134,11 +134,12 @@ class Connection:
     deliver = sending.deliver
     send_message = sending.send_message
 
-    def __init__(self, engine: Engine, id: int, peer: str, now: float) -> None:
+    def __init__(self, engine: Engine, peer: str, now: float) -> None:
+        """A new client connection of `engine`, opened at `now` by `peer` (an address, for logs)."""
         self.engine = engine
         self.profile = engine.profile
         self.limits = engine.limits
-        self.id = id
+        self.id = engine.new_connection_id()
         self.peer = peer
         self.opened_at = now
         self.state: State = "new"
@@ -185,6 +186,7 @@ class Connection:
         self.next_delivery = 0  # MESSAGEs sent so far, for ids
         self.now = now  # the time of the input being handled
         self.on_schedule: Callable[[Connection], None] = _ignore  # deadline may have moved earlier
+        engine.admit(self)  # last: over max_connections it answers ERROR at once
 
     # -- what the host asks
 
@@ -346,6 +348,3 @@ class Connection:
 
 def _ignore(connection: Connection) -> None:
     pass
-
-
-Engine.connection_class = Connection

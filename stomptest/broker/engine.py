@@ -21,7 +21,7 @@ import random
 import string
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from stomptest.broker.profiles import ErrorKind, Limits, Profile
 
@@ -218,10 +218,6 @@ _ALPHABET = string.ascii_letters + string.digits + "-_"
 class Engine:
     """Destinations and connections of one broker, shared by all its `Connection`s."""
 
-    # What open_connection() makes: connection.py sets its `Connection` here when it is imported
-    # (importing any module of stomptest.broker imports it), so the engine needs no import of it.
-    connection_class: ClassVar[type[Connection]]
-
     def __init__(
         self,
         profile: Profile,
@@ -250,9 +246,12 @@ class Engine:
 
     # -- connections
 
-    def open_connection(self, peer: str, now: float) -> Connection:
-        """A new client connection; over `max_connections` it is answered with ERROR and closed."""
-        connection = self.connection_class(self, next(self._connection_ids), peer, now)
+    def new_connection_id(self) -> int:
+        return next(self._connection_ids)
+
+    def admit(self, connection: Connection) -> None:
+        """Count a new `Connection` in (its constructor calls this); over `max_connections` it is answered
+        with ERROR and closed."""
         self.connections[connection.id] = connection
         if len(self.connections) > self.limits.max_connections:
             connection.fail(

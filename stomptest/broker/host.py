@@ -283,7 +283,7 @@ class Host:
             log.info("connection from %s failed before STOMP: %s", peer, exc)
             sock.close()
             return
-        connection = self.engine.open_connection(peer, time.time())
+        connection = Connection(self.engine, peer, time.time())
         client = _Client(sock, connection)
         connection.on_schedule = self._on_schedule
         self._clients[connection.id] = client

@@ -14,7 +14,7 @@ class Peer:
     def __init__(self, engine: Engine, now: float = 1000.0) -> None:
         self.engine = engine
         self.now = now
-        self.connection: Connection = engine.open_connection(f"test:{len(engine.connections)}", now)
+        self.connection: Connection = Connection(engine, f"test:{len(engine.connections)}", now)
         self.parser = Parser("1.2")
 
     def raw(self, data: bytes) -> list[Frame | Heartbeat]:

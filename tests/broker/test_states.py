@@ -42,7 +42,7 @@ class Setup:
     def __init__(self, profile: str, state: str) -> None:
         self.profile = PROFILES[profile]
         self.engine = Engine(self.profile, seed=0)
-        self.connection: Connection = self.engine.open_connection("test:1", NOW)
+        self.connection: Connection = Connection(self.engine, "test:1", NOW)
         self.ack = ""
         if state != "new":
             self.feed(Frame("CONNECT", {"accept-version": "1.2", "host": "/", "heart-beat": "0,1000"}))

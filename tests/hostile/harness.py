@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
+from stomptest.broker.connection import Connection
 from stomptest.broker.engine import Engine
 from stomptest.broker.profiles import PROFILES
 from stomptest.protocol import parser as parser_module
@@ -163,7 +164,7 @@ def drive_engine(profile_name: str, chunks: list[bytes], drain_every: int = 1) -
     now = 1_000_000.0
     for index in range(5):
         engine.seed("/queue/a", b"seed%d" % index, (), now)
-    connection = engine.open_connection("127.0.0.1:1", now)
+    connection = Connection(engine, "127.0.0.1:1", now)
     for index, chunk in enumerate(chunks):
         now += 0.01
         connection.receive_data(chunk, now)
@@ -187,8 +188,6 @@ def drive_engine(profile_name: str, chunks: list[bytes], drain_every: int = 1) -
 
 
 def _check_connection(engine: Engine, connection: object, chunk: int) -> None:
-    from stomptest.broker.connection import Connection
-
     assert isinstance(connection, Connection)
     if engine.internal_errors:
         raise Violation("the broker recorded an internal error:\n" + engine.internal_errors[0])

@@ -15,6 +15,7 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from stomptest.broker import PROFILES
+from stomptest.broker.connection import Connection
 from stomptest.broker.engine import Engine
 from stomptest.protocol import Frame, FrameError, Heartbeat, Parser
 
@@ -29,7 +30,7 @@ class Client:
     """One scripted client: its connection and what the broker sent it."""
 
     def __init__(self, engine: Engine, number: int, now: float) -> None:
-        self.connection = engine.open_connection(f"127.0.0.1:{1000 + number}", now)
+        self.connection = Connection(engine, f"127.0.0.1:{1000 + number}", now)
         self.parser = Parser("1.2")
         self.acks: list[tuple[str, str]] = []  # (ack header value, message-id) of MESSAGEs received
         self.delivered: list[bytes] = []
