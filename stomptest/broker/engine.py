@@ -257,7 +257,6 @@ class Engine:
             connection.fail(
                 "limit", None, reason=f"too many connections (max_connections={self.limits.max_connections})"
             )
-        return connection
 
     def forget(self, connection: Connection) -> None:
         if self.connections.pop(connection.id, None) is not None:
