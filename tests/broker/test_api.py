@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 import stomptest.broker.connection as connection_module
-from stomptest.broker import Broker, BrokerFailure, ConnectionInfo, MessageInfo, Snapshot
+from stomptest.broker import Broker, BrokerFailure, ConnectionInfo, MessageSnapshot, Snapshot
 from stomptest.broker.connection import Connection
 from stomptest.protocol import ConfigurationError, Frame, Heartbeat
 
@@ -89,7 +89,7 @@ def test_wait_for_messages_returns_them(broker: Broker) -> None:
     broker.seed("/queue/w", "1")
     broker.seed("/queue/w", "2")
     found = broker.wait_for_messages("/queue/w", 2)
-    assert all(isinstance(m, MessageInfo) for m in found)
+    assert all(isinstance(m, MessageSnapshot) for m in found)
     assert [m.text for m in found] == ["1", "2"]
 
 
