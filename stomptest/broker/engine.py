@@ -101,6 +101,24 @@ class Message:
         self.had_content_length = had_content_length
         self.deliveries = 0
 
+    def copy(self) -> Message:
+        """The same message for one more topic subscriber, with a delivery count of its own."""
+        copy = Message(
+            self.sequence,
+            self.destination,
+            self.headers,
+            self.body,
+            self.id_prefix,
+            self.timestamp,
+            self.expires,
+            self.priority,
+            self.persistent,
+            self.had_content_length,
+        )
+        copy.message_id_given = self.message_id_given
+        copy.deliveries = self.deliveries
+        return copy
+
     @property
     def message_id(self) -> str:
         """The broker's id for this message (built on demand: a million queued ids would cost 60 MB)."""
@@ -397,10 +415,14 @@ class Engine:
             self.dispatch(destination, now)
             return
         max_pending = self.limits.max_pending
-        for subscription in list(destination.subscriptions):
+        subscriptions = list(destination.subscriptions)
+        # Each subscriber gets a copy of its own, made before any is delivered: one shared object would
+        # count every subscriber's delivery as a redelivery of the one before.
+        copies = [message, *(message.copy() for _ in subscriptions[1:])]
+        for subscription, copy in zip(subscriptions, copies):
             pending = subscription.pending
             assert pending is not None
-            pending.append(message)
+            pending.append(copy)
             if len(pending) > max_pending:
                 subscription.connection.fail(
                     "limit", None, reason=f"slow consumer: more than max_pending={max_pending} messages waiting"

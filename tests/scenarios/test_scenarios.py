@@ -136,10 +136,13 @@ def test_topic_fans_out_and_keeps_nothing_for_absent_subscribers(target: Target)
     topic = target.topic()
     publisher = target.client()
     publisher.send(topic, b"nobody listens", receipt=True)
-    first, second = target.client(), target.client()
-    subscriptions = [first.subscribe(topic, receipt=True), second.subscribe(topic, receipt=True)]
+    subscribers = [target.client() for _ in range(3)]
+    subscriptions = [subscriber.subscribe(topic, receipt=True) for subscriber in subscribers]
     publisher.send(topic, b"everyone", receipt=True)
-    assert [must_receive(s).body for s in subscriptions] == [b"everyone", b"everyone"]
+    copies = [must_receive(s) for s in subscriptions]
+    assert [copy.body for copy in copies] == [b"everyone"] * 3
+    # every copy is a first delivery: a broker that sends the header says false or leaves it out
+    assert [copy.frame.headers.get("redelivered", "false") for copy in copies] == ["false"] * 3
 
 
 # --- acknowledgement -------------------------------------------------------------------------------------------
