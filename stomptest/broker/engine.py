@@ -418,7 +418,7 @@ class Engine:
         subscriptions = list(destination.subscriptions)
         # Each subscriber gets a copy of its own, made before any is delivered: one shared object would
         # count every subscriber's delivery as a redelivery of the one before.
-        copies = [message, *(message.copy() for _ in subscriptions[1:])]
+        copies = [message, *(message.copy() for _ in subscriptions[1:])] if subscriptions else []
         for subscription, copy in zip(subscriptions, copies, strict=True):
             pending = subscription.pending
             assert pending is not None
