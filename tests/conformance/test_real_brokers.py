@@ -70,9 +70,9 @@ KNOWN_OBSERVATION_DIFFERENCES: dict[str, dict[tuple[str, str, str], str]] = {
 }
 
 # Cells where the real broker's verdict depends on timing: there the run may also report exactly this
-# finding instead of the measured verdict (any other outcome still fails). Artemis acknowledges an
-# ack:auto delivery once the write completes, so a client that drops the connection straight after the
-# MESSAGE sometimes gets it again (measured: 1 of 20 abrupt closes in 1.0, A17 in docs/broker.md).
+# finding instead of the measured verdict (any other outcome still fails). Artemis sometimes delivers an
+# ack:auto message again when the client that got it drops the connection at once (measured: 1 of 20
+# abrupt closes in 1.0, 0 of 20 in 1.2; A17 in docs/broker.md).
 RACY: dict[str, dict[tuple[str, str], str]] = {
     "Artemis": {("ack-auto", v): "auto-ack-redelivered" for v in ("1.0", "1.1", "1.2")},
 }
