@@ -4,9 +4,10 @@
     .venv/bin/python scripts/conformance-matrix.py [--markdown docs/conformance-matrix.md]
         [--html docs/conformance-matrix.html] [--expected tests/conformance/measured_verdicts.json]
 
-Real RabbitMQ (stomp://127.0.0.1:61613, guest/guest) and ActiveMQ (stomp://127.0.0.1:61614)
-come from scripts/real-brokers.sh; a broker that does not answer is left out (and said so).
-The fake broker runs in each profile, with RabbitMQ's guest/guest user for `rabbitmq`.
+Real RabbitMQ (stomp://127.0.0.1:61613, guest/guest), ActiveMQ (stomp://127.0.0.1:61614) and
+Artemis (stomp://127.0.0.1:61615, guest/guest) come from scripts/real-brokers.sh; a broker that
+does not answer is left out (and said so). The fake broker runs in each profile, with the real
+broker's guest/guest user for `rabbitmq` and `artemis` (so the refused-login check runs).
 `--expected` stores the real brokers' verdicts, which tests/conformance asserts.
 Never edit the outputs by hand: rerun this.
 """
@@ -25,15 +26,16 @@ from stomptest.conformance.matrix import differences, observation_differences, t
 REAL = {
     "RabbitMQ": ("stomp://guest:guest@127.0.0.1:61613", "rabbitmq"),
     "ActiveMQ": ("stomp://127.0.0.1:61614", "activemq"),
+    "Artemis": ("stomp://guest:guest@127.0.0.1:61615", "artemis"),
 }
 FAKE_PROFILES = ("strict", "rabbitmq", "activemq", "artemis")
-FIDELITY = {"fake rabbitmq": "RabbitMQ", "fake activemq": "ActiveMQ"}
+FIDELITY = {"fake rabbitmq": "RabbitMQ", "fake activemq": "ActiveMQ", "fake artemis": "Artemis"}
 
 
 def run_fake(profile: str) -> Report:
     from stomptest.broker import Broker
 
-    users = {"guest": "guest"} if profile == "rabbitmq" else None
+    users = {"guest": "guest"} if profile in ("rabbitmq", "artemis") else None
     with Broker(profile=profile, users=users) as broker:
         login = "guest" if users else None
         return run_checks(Target.from_url(broker.url, login=login, passcode=login), profile=profile)

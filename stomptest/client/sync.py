@@ -424,7 +424,7 @@ class Client:
                     self._inbox_cond.notify_all()
             if len(messages) == len(events) and problem is None:
                 return
-        # ActiveMQ and RabbitMQ end every frame with NUL and LF: as many heart-beats as frames, counted at once
+        # ActiveMQ, RabbitMQ and Artemis end every frame with NUL and LF: as many heart-beats as frames, counted at once
         others = [e for e in events if type(e) is not Message and type(e) is not Heartbeat]
         self.heartbeats_received += len(events) - len(messages) - len(others)
         for event in others:

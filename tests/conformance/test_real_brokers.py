@@ -1,11 +1,16 @@
 """The checks against the real brokers, and the fake broker's fidelity to them.
 
-tests/conformance/measured_verdicts.json holds the verdicts measured on RabbitMQ 3.10.8 and
-ActiveMQ 5.17.2 (written by scripts/conformance-matrix.py from a run, never by hand; the
-matrix is in docs/conformance-matrix.md). The `real` tests check that the live brokers
-still give those verdicts; the fidelity tests check that the fake broker in the matching
-profile gives the same verdict on every check and version, so fake == measured == real, and
-makes the same choices where the spec leaves one (the checks' "observations").
+tests/conformance/measured_verdicts.json holds the verdicts measured on RabbitMQ 3.10.8,
+ActiveMQ 5.17.2 and Apache Artemis 2.40.0 (written by scripts/conformance-matrix.py from a run,
+never by hand; the matrix is in docs/conformance-matrix.md). The `real` tests check that the
+live brokers still give those verdicts; the fidelity tests check that the fake broker in the
+matching profile gives the same verdict on every check and version, so fake == measured == real,
+and makes the same choices where the spec leaves one (the checks' "observations").
+
+`KNOWN_DIFFERENCES` and `KNOWN_OBSERVATION_DIFFERENCES` list the cells where the fake broker
+cannot agree yet because the broker's logic has to change, not a profile setting (each names
+its finding in docs/broker.md, "Artemis 2.40.0, measured"). They work like strict xfails: a
+listed cell that starts to agree fails the test until it is taken off the list.
 """
 
 from __future__ import annotations
@@ -24,6 +29,52 @@ MEASURED = json.loads((Path(__file__).with_name("measured_verdicts.json")).read_
 REAL = {
     "RabbitMQ": ("stomp://guest:guest@127.0.0.1:61613", "rabbitmq"),
     "ActiveMQ": ("stomp://127.0.0.1:61614", "activemq"),
+    "Artemis": ("stomp://guest:guest@127.0.0.1:61615", "artemis"),
+}
+
+
+_SEND_CLOSES = "A2: in STOMP 1.2 every ERROR closes the connection, in 1.0/1.1 only the fatal ones"
+_NO_RECEIPT_ID = "A3: decoder ERRORs and the SUBSCRIBE-without-destination ERROR carry no receipt-id"
+_NPE_TEXT = "A4: SUBSCRIBE without destination is a Java NullPointerException text, with a body"
+_CONNECTED = "A5: CONNECTED has no server header in 1.0 and a heart-beat header only when CONNECT had one"
+_HEARTBEATS = "A6: the 500 ms floor applies both ways; a client that sends no beats is asked for one every 30 s"
+_DESTINATION_TYPE = "A7: every MESSAGE carries destination-type (ANYCAST or MULTICAST)"
+_LENGTH_1_0 = "A8: in STOMP 1.0, content-length only when the SEND had one (and none on ERROR)"
+
+KNOWN_DIFFERENCES: dict[str, dict[tuple[str, str], str]] = {
+    "artemis": {
+        ("error-unknown-command", "1.1"): _NO_RECEIPT_ID,
+        ("error-unknown-command", "1.2"): _NO_RECEIPT_ID,
+        ("error-send-no-destination", "1.2"): _SEND_CLOSES,
+        ("error-subscribe-no-destination", "1.2"): _NO_RECEIPT_ID + "; " + _SEND_CLOSES,
+    },
+}
+KNOWN_OBSERVATION_DIFFERENCES: dict[str, dict[tuple[str, str, str], str]] = {
+    "artemis": {
+        **{("connect-version", v, "CONNECTED headers"): _CONNECTED for v in ("1.0", "1.1", "1.2")},
+        **{
+            ("heartbeat-negotiation", v, name): _HEARTBEATS
+            for v in ("1.1", "1.2")
+            for name in ("answer to heart-beat:0,0", "answer to heart-beat:400,400")
+        },
+        ("message-headers", "1.0", "added headers"): _DESTINATION_TYPE + "; " + _LENGTH_1_0,
+        ("message-headers", "1.1", "added headers"): _DESTINATION_TYPE,
+        ("message-headers", "1.2", "added headers"): _DESTINATION_TYPE,
+        ("error-unknown-command", "1.0", "ERROR headers"): _NO_RECEIPT_ID + "; " + _LENGTH_1_0,
+        ("error-unknown-command", "1.1", "ERROR headers"): _NO_RECEIPT_ID,
+        ("error-unknown-command", "1.2", "ERROR headers"): _NO_RECEIPT_ID,
+        ("error-send-no-destination", "1.2", "after the ERROR"): _SEND_CLOSES,
+        **{("error-subscribe-no-destination", v, "ERROR headers"): _NPE_TEXT for v in ("1.0", "1.1", "1.2")},
+        ("error-subscribe-no-destination", "1.2", "after the ERROR"): _SEND_CLOSES,
+    },
+}
+
+# Cells where the real broker's verdict depends on timing: there the run may also report exactly this
+# finding instead of the measured verdict (any other outcome still fails). Artemis sometimes delivers an
+# ack:auto message again when the client that got it drops the connection at once (measured: 1 of 20
+# abrupt closes in 1.0, 0 of 20 in 1.2; A17 in docs/broker.md).
+RACY: dict[str, dict[tuple[str, str], str]] = {
+    "Artemis": {("ack-auto", v): "auto-ack-redelivered" for v in ("1.0", "1.1", "1.2")},
 }
 
 
@@ -38,25 +89,48 @@ def _require_reachable(url: str) -> None:
         pytest.skip(reason)
 
 
-def _compare_observations(report: Report, expected: dict[str, dict[str, dict[str, str]]], what: str) -> None:
+def _compare_observations(
+    report: Report,
+    expected: dict[str, dict[str, dict[str, str]]],
+    what: str,
+    known: dict[tuple[str, str, str], str] | None = None,
+) -> None:
     got = report.observations()
+    known = known or {}
     lines = []
     for check in sorted(set(got) | set(expected)):
         for version in sorted(set(got.get(check, {})) | set(expected.get(check, {}))):
             mine, measured = got.get(check, {}).get(version, {}), expected.get(check, {}).get(version, {})
             for name in sorted(set(mine) | set(measured)):
-                if mine.get(name) != measured.get(name):
+                same = mine.get(name) == measured.get(name)
+                if (check, version, name) in known:
+                    if same:
+                        lines.append(f"{check} [{version}] {name}: now agrees; take it off the known differences")
+                elif not same:
                     lines.append(f"{check} [{version}] {name}: {mine.get(name)!r}, measured {measured.get(name)!r}")
     assert not lines, f"{what} differs on {len(lines)} observation(s):\n" + "\n".join(lines)
 
 
-def _compare(report: Report, expected: dict[str, dict[str, str]], what: str) -> None:
+def _compare(
+    report: Report,
+    expected: dict[str, dict[str, str]],
+    what: str,
+    known: dict[tuple[str, str], str] | None = None,
+    racy: dict[tuple[str, str], str] | None = None,
+) -> None:
     got = report.verdicts()
     assert set(got) == set(expected), f"{what}: the set of checks changed; rerun scripts/conformance-matrix.py"
+    known, racy = known or {}, racy or {}
     lines = []
     for check, versions in expected.items():
         for version, verdict in versions.items():
-            if got[check][version] != verdict:
+            codes = {finding.code for finding in report.outcome(check, version).findings}
+            if (check, version) in racy and codes == {racy[check, version]}:
+                continue
+            if (check, version) in known:
+                if got[check][version] == verdict:
+                    lines.append(f"{check} [{version}]: now agrees; take it off the known differences")
+            elif got[check][version] != verdict:
                 outcome = report.outcome(check, version)
                 found = "; ".join(f"{f.code}: {f.message}" for f in outcome.findings) or "no findings"
                 lines.append(f"{check} [{version}]: {got[check][version]}, measured {verdict} ({found})")
@@ -70,30 +144,36 @@ def test_real_broker_gives_the_measured_verdicts(broker: str) -> None:
     _require_reachable(url)
     report = run_checks(Target.from_url(url), profile=profile)
     assert report.server == MEASURED[broker]["server"], "another broker version: remeasure"
-    _compare(report, MEASURED[broker]["verdicts"], f"{broker} ({report.server})")
-    assert not report.failed
+    racy = RACY.get(broker, {})
+    _compare(report, MEASURED[broker]["verdicts"], f"{broker} ({report.server})", racy=racy)
+    assert not [o for o in report.failed if (o.check, o.version) not in racy]
     _compare_observations(report, MEASURED[broker]["observations"], f"{broker} ({report.server})")
+
+
+FAKES = [("rabbitmq", "RabbitMQ"), ("activemq", "ActiveMQ"), ("artemis", "Artemis")]  # (profile, real broker)
 
 
 @functools.cache  # the verdict and the observation tests share one run per profile (per xdist worker)
 def _run_fake(profile: str) -> Report:
     broker_module = pytest.importorskip("stomptest.broker")
-    users = {"guest": "guest"} if profile == "rabbitmq" else None
+    users = {"guest": "guest"} if profile in ("rabbitmq", "artemis") else None
     with broker_module.Broker(profile=profile, users=users) as broker:
         login = "guest" if users else None
         return run_checks(Target.from_url(broker.url, login=login, passcode=login), profile=profile)
 
 
-@pytest.mark.parametrize(("profile", "broker"), [("rabbitmq", "RabbitMQ"), ("activemq", "ActiveMQ")])
+@pytest.mark.parametrize(("profile", "broker"), FAKES)
 def test_fake_broker_profile_matches_the_real_broker(profile: str, broker: str) -> None:
-    _compare(_run_fake(profile), MEASURED[broker]["verdicts"], f"the fake broker in profile {profile} vs {broker}")
+    what = f"the fake broker in profile {profile} vs {broker}"
+    _compare(_run_fake(profile), MEASURED[broker]["verdicts"], what, KNOWN_DIFFERENCES.get(profile))
 
 
-@pytest.mark.parametrize(("profile", "broker"), [("rabbitmq", "RabbitMQ"), ("activemq", "ActiveMQ")])
+@pytest.mark.parametrize(("profile", "broker"), FAKES)
 def test_fake_broker_profile_makes_the_real_brokers_choices(profile: str, broker: str) -> None:
     """Where the spec leaves a choice (NACK policy, headers added, closing after ERROR...), the fake copies it."""
     report = _run_fake(profile)
-    _compare_observations(report, MEASURED[broker]["observations"], f"the fake broker in profile {profile} vs {broker}")
+    what = f"the fake broker in profile {profile} vs {broker}"
+    _compare_observations(report, MEASURED[broker]["observations"], what, KNOWN_OBSERVATION_DIFFERENCES.get(profile))
 
 
 def test_fake_broker_strict_profile_follows_the_spec() -> None:

@@ -72,7 +72,11 @@ def test_client_fixtures_against_an_external_broker_given_by_url(pytester: pytes
 @pytest.mark.real
 @pytest.mark.parametrize(
     ("name", "port", "url"),
-    [("RabbitMQ", 61613, "tcp://guest:guest@127.0.0.1:61613?host=/"), ("ActiveMQ", 61614, "tcp://127.0.0.1:61614")],
+    [
+        ("RabbitMQ", 61613, "tcp://guest:guest@127.0.0.1:61613?host=/"),
+        ("ActiveMQ", 61614, "tcp://127.0.0.1:61614"),
+        ("Artemis", 61615, "tcp://guest:guest@127.0.0.1:61615"),
+    ],
 )
 def test_client_fixtures_against_a_real_broker(pytester: pytest.Pytester, name: str, port: int, url: str) -> None:
     real_broker(port, name)

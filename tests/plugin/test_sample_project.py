@@ -67,6 +67,7 @@ def test_the_sample_project_runs_against_an_external_broker_given_by_url(pyteste
     [
         ("RabbitMQ", "tcp://guest:guest@127.0.0.1:61613?host=/"),
         ("ActiveMQ", "tcp://127.0.0.1:61614"),
+        ("Artemis", "tcp://guest:guest@127.0.0.1:61615"),
     ],
 )
 def test_the_sample_project_passes_against_a_real_broker(pytester: pytest.Pytester, name: str, url: str) -> None:

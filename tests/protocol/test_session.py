@@ -975,7 +975,11 @@ TestSession10.settings = TestSession11.settings = TestSession12.settings = _MACH
 
 # --- against the real brokers ----------------------------------------------------------------------------------
 
-REAL_BROKERS = {"RabbitMQ": (61613, "guest", "guest"), "ActiveMQ": (61614, "stomptest", "stomptest")}
+REAL_BROKERS = {
+    "RabbitMQ": (61613, "guest", "guest"),
+    "ActiveMQ": (61614, "stomptest", "stomptest"),
+    "Artemis": (61615, "guest", "guest"),
+}
 
 
 def _open(port: int) -> socket.socket:

@@ -57,7 +57,7 @@ def test_connect_negotiates_each_version(target: Target, version: str) -> None:
 
 @pytest.mark.parametrize("version", ["1.0", "1.2"])
 def test_what_follows_the_nul_of_each_frame(target: Target, version: str) -> None:
-    """Raw bytes: ActiveMQ and RabbitMQ write a LF after every frame's NUL (a 1.1+ client counts it as a beat)."""
+    """Raw bytes: ActiveMQ, RabbitMQ and Artemis write a LF after every frame's NUL (a 1.1+ client reads a beat)."""
     if version not in expect.versions(target.facts):
         pytest.skip(f"{target.name} does not speak STOMP {version}")
     port = int(target.url.rsplit(":", 1)[1])
