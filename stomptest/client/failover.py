@@ -26,7 +26,7 @@ from stomptest import urls
 from stomptest.protocol.errors import ConfigurationError, ConnectTimeout
 from stomptest.urls import BrokerUrl, Endpoint
 
-__all__ = ["UNLIMITED", "Endpoint", "FailoverOptions", "FailoverUri"]
+__all__ = ["ACTIVEMQ_ONLY", "OPTION_NAMES", "UNLIMITED", "Endpoint", "FailoverOptions", "FailoverUri"]
 
 UNLIMITED: Final = -1
 
@@ -89,6 +89,10 @@ _UNSUPPORTED: Final = frozenset(
         "warnAfterReconnectAttempts",
     }
 )
+OPTION_NAMES: Final = frozenset(_FIELDS) | frozenset(_ALIASES)
+"""The failover options a URL may carry."""
+ACTIVEMQ_ONLY: Final = _UNSUPPORTED
+"""Options of ActiveMQ's failover transport that stomptest refuses, saying so."""
 _PLAIN_DEFAULTS: Final = {"maxReconnectAttempts": 0, "startupMaxReconnectAttempts": 0}
 
 
