@@ -17,8 +17,7 @@ from hypothesis import strategies as st
 from stomptest.broker import PROFILES
 from stomptest.broker.engine import Engine
 from stomptest.protocol import Frame, FrameError, Heartbeat, Parser
-
-from .harness import mutate
+from stomptest.testing.fuzzing import mutate
 
 DESTINATIONS = ("/queue/a", "/queue/b", "/topic/t")
 SEEDS = 6

@@ -1,4 +1,4 @@
-"""Properties of the codec, for each STOMP version, under the hypothesis profile from tests/conftest.py.
+"""Properties of the codec, for each STOMP version, under the hypothesis profile from the root conftest.py.
 
 The expected items come from the generators (stomptest.strategies), never from the
 parser itself, so a parser bug cannot hide behind its own output.

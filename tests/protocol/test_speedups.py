@@ -19,7 +19,7 @@ from stomptest import strategies as stomp
 from stomptest.protocol import VERSIONS, Frame, FrameError, Parser, spec
 from stomptest.protocol import frame as frame_module
 from stomptest.protocol import parser as parser_module
-from tests.hostile.harness import Outcome, parse_outcome
+from stomptest.testing.fuzzing import Outcome, parse_outcome
 from tests.protocol.test_codec_properties import mutated, small_streams
 
 try:
