@@ -8,9 +8,10 @@ is known (`content-length`), a body waiting for its NUL, a header line still
 growing. So a large body is copied a constant number of times however small the
 chunks, and limits are checked against what has arrived, before anything is
 allocated for it. Header lines go through a cache per version, shared by every
-parser (most lines repeat from frame to frame, and across connections), so the
-common case costs one C-level lookup per line and an idle parser holds no cache of
-its own. The cache is bounded in entries and line length whatever peers send. Only
+parser (most lines repeat from frame to frame, and across connections; see
+_header_lines.py), so the common case costs one C-level lookup per line and an idle
+parser holds no cache of its own. The cache is bounded in entries and line length
+whatever peers send. Only
 `_parse` and its helpers raise, always `FrameError`; after one the stream cannot
 be resynchronised, so the parser refuses further input.
 
@@ -22,11 +23,11 @@ partial frames are only ever handled here (see _speedups.c and docs/codec.md).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
 from stomptest.protocol import spec
+from stomptest.protocol._header_lines import ESCAPED, VERBATIM, BadHeader, HeaderCache
 from stomptest.protocol._native import speedups
 from stomptest.protocol.errors import ConfigurationError, FrameError, FrameErrorKind
 from stomptest.protocol.frame import (
@@ -46,8 +47,6 @@ _MAX_DIGITS = 18  # a longer content-length is beyond any limit (and int() of hu
 
 _new = object.__new__
 _HUGE = 2**62  # limits are clamped to this for the C fast path
-_CACHE_SIZE = 1024  # lines per cache (shared by all parsers), emptied when full; 4096 measured 3% slower
-_CACHED_LINE = 256  # longer lines are not remembered: a cache stays within ~2.5 MB whatever peers send
 
 
 class Parser:
@@ -306,7 +305,7 @@ class Parser:
         del lines[0]
         try:
             raw = tuple(map(split_line, lines))
-        except _BadHeader as exc:
+        except BadHeader as exc:
             line = exc.args[1]
             at = _line_at(buf, pos, lines.index(line) + 1)
             raise self._error(exc.args[2], f"header line {_clip(line)!r} has {exc.args[0]}", at, out) from None
@@ -462,97 +461,6 @@ def _first_wins(raw: tuple[tuple[str, str], ...]) -> dict[str, str]:
     return first
 
 
-class _BadEscape(Exception):
-    pass
-
-
-class _BadHeader(Exception):
-    """(problem, line, kind): a bad header line, which the parser reports as a FrameError with its offset."""
-
-
-class _HeaderCache(dict[str, tuple[str, str]]):
-    """Header line -> (name, value), checked and unescaped: a line seen before costs one lookup, in C.
-
-    The pair is a pure function of the line and the escaping, so one cache per escaping serves
-    every parser (threads included: the worst a race does is forget lines). At most
-    `_CACHE_SIZE` lines of at most `_CACHED_LINE` characters are kept; a full cache is cleared,
-    so a peer sending ever new lines costs speed, never memory. Bad lines are never stored.
-    """
-
-    def __init__(self, version: str | None) -> None:
-        """`version` None: never unescape (1.0, and CONNECT, STOMP and CONNECTED in 1.1+)."""
-        super().__init__()
-        self.version = version
-        self.table = spec.UNESCAPES[version] if version is not None else {}
-        self.cr = "r" in self.table
-        self.slow = _unescaper(self.table)  # escaped backslashes, and the exact error
-
-    def __missing__(self, line: str) -> tuple[str, str]:
-        name, colon, value = line.partition(":")
-        if not colon:
-            raise _BadHeader("no ':' between name and value", line, "bad-header-line")
-        if not name:
-            raise _BadHeader("an empty name", line, "bad-header-line")
-        if "\\" in line and self.table:
-            name, value = self._unescape(line, name, value)
-        pair = (name, value)
-        if len(line) <= _CACHED_LINE:
-            if len(self) >= _CACHE_SIZE:
-                self.clear()
-            self[line] = pair
-        return pair
-
-    def _unescape(self, line: str, name: str, value: str) -> tuple[str, str]:
-        if "\\\\" not in line:
-            # every backslash must start one of the simple escapes: replace them, then check
-            if "\\" in name:
-                name = name.replace("\\n", "\n").replace("\\c", ":")
-                if self.cr:
-                    name = name.replace("\\r", "\r")
-            if "\\" in value:
-                value = value.replace("\\n", "\n").replace("\\c", ":")
-                if self.cr:
-                    value = value.replace("\\r", "\r")
-            if "\\" not in name and "\\" not in value:
-                return name, value
-        unescape = self.slow
-        try:
-            return unescape(line.partition(":")[0]), unescape(line.partition(":")[2])
-        except _BadEscape as exc:
-            allowed = ", ".join(sorted("\\" + code for code in self.table))
-            problem = f"the invalid escape {exc.args[0]!r} (STOMP {self.version} allows only {allowed})"
-            raise _BadHeader(problem, line, "bad-escape") from None
-
-
-_ESCAPE = re.compile(r"\\(.?)", re.S)
-
-
-def _unescaper(table: dict[str, str]) -> Callable[[str], str]:
-    """A function that decodes the escapes of one version and rejects any other."""
-    simple = [("\\" + code, decoded) for code, decoded in table.items() if code != "\\"]
-
-    def decode(match: re.Match[str]) -> str:
-        decoded = table.get(match.group(1))
-        if decoded is None:
-            raise _BadEscape(match.group(0))
-        return decoded
-
-    def unescape(text: str) -> str:
-        if "\\" not in text:
-            return text
-        if "\\\\" not in text:
-            # fast path: with no escaped backslash, every backslash must start a simple escape
-            for escape, decoded in simple:
-                text = text.replace(escape, decoded)
-            if "\\" not in text:
-                return text
-            index = text.index("\\")
-            raise _BadEscape(text[index : index + 2])
-        return _ESCAPE.sub(decode, text)
-
-    return unescape
-
-
 def _line_at(buf: bytes, pos: int, index: int) -> int:
     """Byte offset of line `index` of the frame starting at `pos` (for error messages)."""
     for _ in range(index):
@@ -560,22 +468,20 @@ def _line_at(buf: bytes, pos: int, index: int) -> int:
     return pos
 
 
-def _rules(version: str) -> dict[str, tuple[_HeaderCache, bool]]:
+def _rules(version: str) -> dict[str, tuple[HeaderCache, bool]]:
     """Command -> (the cache that splits its header lines, whether it may not have a body), for `version`."""
-    escaped = _ESCAPED.get(version, _VERBATIM)
+    escaped = ESCAPED.get(version, VERBATIM)
     commands = _COMMANDS_1_0 if version == "1.0" else spec.COMMANDS
     return {
         command: (
-            _VERBATIM if command in spec.UNESCAPED_COMMANDS else escaped,
+            VERBATIM if command in spec.UNESCAPED_COMMANDS else escaped,
             version != "1.0" and command not in spec.BODY_COMMANDS,
         )
         for command in commands
     }
 
 
-_VERBATIM = _HeaderCache(None)  # 1.0, and CONNECT, STOMP and CONNECTED in 1.1+
-_ESCAPED: dict[str, _HeaderCache] = {version: _HeaderCache(version) for version in spec.VERSIONS if version != "1.0"}
-_RULES: dict[str, dict[str, tuple[_HeaderCache, bool]]] = {version: _rules(version) for version in spec.VERSIONS}
+_RULES: dict[str, dict[str, tuple[HeaderCache, bool]]] = {version: _rules(version) for version in spec.VERSIONS}
 # what `_head` looks up per frame: the cache's lookup already bound, which spares making it again for every frame
 _HEAD_RULES: dict[str, dict[str, tuple[Callable[[str], tuple[str, str]], bool]]] = {
     version: {command: (cache.__getitem__, no_body) for command, (cache, no_body) in rules.items()}
