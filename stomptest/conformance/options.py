@@ -4,7 +4,7 @@
 wins and the other leaves it alone; the plugin's --stomp-profile and --stomp-versions (and
 their ini keys) are honoured too. Because pytest reads a package's conftest.py too late
 for ``--pyargs`` runs, the other settings can also ride on the URL's query string:
-``--stomp-url "stomp://guest:guest@host:61613?profile=rabbitmq&versions=1.1,1.2&host=/"``.
+``--stomp-url "tcp://guest:guest@host:61613?profile=rabbitmq&versions=1.1,1.2&host=/"``.
 Load this module with ``-p stomptest.conformance.options`` to get the ``--conformance-*``
 options in a ``--pyargs`` run (its conftest.py registers them when run as a path).
 """
