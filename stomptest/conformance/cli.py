@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from stomptest import urls
 from stomptest.conformance.deviations import PROFILES
 from stomptest.conformance.model import Outcome, Target, Verdict
 from stomptest.conformance.options import parse_versions, split_query, tls_context
@@ -135,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
         err.write(f"stomptest conformance: {exc}\n")
         return 2
     except OSError as exc:
-        err.write(f"stomptest conformance: cannot test {args.url or 'the fake broker'}: {exc}\n")
+        err.write(f"stomptest conformance: cannot test {urls.redact(args.url or 'the fake broker')}: {exc}\n")
         return 2
     out.write(render_table(report) + "\n")
     for path, render in ((args.json, to_json), (args.junit_xml, to_junit_xml), (args.html, to_html)):

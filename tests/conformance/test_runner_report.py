@@ -287,8 +287,9 @@ def test_failover_runs_test_the_first_reachable_member(capsys: pytest.CaptureFix
         url = f"failover:(tcp://127.0.0.1:{dead},tcp://127.0.0.1:{broker.port})?randomize=false"
         assert main([url, "--checks", "connect-version", "--versions", "1.2", "-q"]) == 0
     assert f"tcp://127.0.0.1:{broker.port}" in capsys.readouterr().out
-    assert main([f"failover:(tcp://127.0.0.1:{dead})", "-q"]) == 2
-    assert "cannot test" in capsys.readouterr().err
+    assert main([f"failover:(tcp://u:secret@127.0.0.1:{dead})", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot test" in err and "u:***@" in err and "secret" not in err
 
 
 def test_cli_tls_needs_a_ca_or_insecure_and_takes_either(
