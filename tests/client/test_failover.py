@@ -328,3 +328,28 @@ def test_the_old_name_broker_still_imports_with_a_warning() -> None:
         from stomptest.client.failover import Broker  # noqa: F401
     with pytest.raises(AttributeError):
         failover.Nothing  # noqa: B018
+
+
+@pytest.mark.parametrize("client_class", ["Client", "AsyncClient"])
+def test_credentials_in_the_url_log_in_unless_arguments_say_otherwise(client_class: str) -> None:
+    import asyncio
+
+    from stomptest.broker import Broker as FakeBroker
+    from stomptest.client import AsyncClient, Client
+    from stomptest.protocol.errors import BrokerError
+
+    with FakeBroker(users={"guest": "pa@ss"}) as broker:
+        url = f"tcp://guest:pa%40ss@127.0.0.1:{broker.port}"
+        if client_class == "Client":
+            with Client(url) as client:
+                client.send("/queue/creds", b"in", receipt=True)
+            with pytest.raises(BrokerError):
+                Client(url, passcode="wrong", connect_timeout=5).connect()
+        else:
+
+            async def run() -> None:
+                async with AsyncClient(url) as client:
+                    await client.send("/queue/creds", b"in", receipt=True)
+
+            asyncio.run(run())
+        assert len(broker.messages("/queue/creds")) == 1
