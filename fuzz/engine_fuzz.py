@@ -2,7 +2,7 @@
 
     .venv/bin/python fuzz/engine_fuzz.py -max_total_time=120 fuzz/corpus/engine tests/hostile/corpus/engine
 
-Each input is decoded by `tests.hostile.harness.run_engine`: the profile, a valid opening (CONNECT, and a
+Each input is decoded by `stomptest.testing.fuzzing.run_engine`: the profile, a valid opening (CONNECT, and a
 SUBSCRIBE with client ack), chunk sizes and how often output is drained, then the stream.
 A crash is an internal error of the broker (`Broker.check()` would raise), a buffer past the
 limits, or a subscription left behind by a lost connection. Copy crashers into
@@ -17,14 +17,14 @@ from pathlib import Path
 
 import atheris  # type: ignore[import-untyped,unused-ignore]
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root, for tests.hostile
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root, for an uninstalled checkout
 
 with atheris.instrument_imports():
     import stomptest.broker.connection
     import stomptest.broker.engine
     import stomptest.protocol.parser  # noqa: F401
 
-from tests.hostile.harness import run_engine
+from stomptest.testing.fuzzing import run_engine
 
 
 def one(data: bytes) -> None:

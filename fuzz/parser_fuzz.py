@@ -4,7 +4,7 @@ Run for a bounded time (atheris/libFuzzer flags pass through):
 
     .venv/bin/python fuzz/parser_fuzz.py -max_total_time=120 fuzz/corpus/parser tests/hostile/corpus/parser
 
-Each input is decoded by `tests.hostile.harness.run_parser`: version, chunk sizes, then the stream. A crash
+Each input is decoded by `stomptest.testing.fuzzing.run_parser`: version, chunk sizes, then the stream. A crash
 (anything but FrameError, or buffering past max_frame_bytes plus one chunk) is written to
 crash-<sha1> by libFuzzer: copy it into tests/hostile/corpus/parser/ so that
 tests/hostile/test_corpus.py replays it for good.
@@ -17,12 +17,12 @@ from pathlib import Path
 
 import atheris  # type: ignore[import-untyped,unused-ignore]
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root, for tests.hostile
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root, for an uninstalled checkout
 
 with atheris.instrument_imports():
     import stomptest.protocol.parser  # noqa: F401
 
-from tests.hostile.harness import run_parser
+from stomptest.testing.fuzzing import run_parser
 
 
 def main() -> None:

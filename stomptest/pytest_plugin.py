@@ -46,7 +46,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         (
             "--stomp-url",
             "run the stomp fixtures against this external broker instead of fake ones: "
-            "tcp://[login:passcode@]host:port[?host=/], ssl://..., or failover:(tcp://a:61613,tcp://b:61613)",
+            "tcp://[login:passcode@]host[:port][?host=/] (port 61613 if omitted), ssl://host:port, or failover:(tcp://a,tcp://b)",
         ),
         ("--stomp-profile", "profile of the fake brokers: strict (default), activemq, rabbitmq, artemis"),
         ("--stomp-versions", "STOMP versions the clients offer, comma-separated (default 1.0,1.1,1.2)"),

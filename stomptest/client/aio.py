@@ -28,7 +28,7 @@ from types import TracebackType
 from typing import Any
 
 from stomptest.client import transport
-from stomptest.client.failover import Broker, FailoverUri
+from stomptest.client.failover import Endpoint, FailoverUri
 from stomptest.client.options import calls_answered_by, check_wait, client_options, stale_ack_error
 from stomptest.protocol.errors import (
     BrokerError,
@@ -229,7 +229,7 @@ class AsyncClient:
         self._lost_transactions: set[str] = set()
         self._last_sent = 0.0
         self._last_received = 0.0
-        self.broker: Broker | None = None
+        self.broker: Endpoint | None = None
         self.connected: Connected | None = None
         self.lost: Lost | None = None
         self.reconnects = 0
@@ -312,7 +312,7 @@ class AsyncClient:
             self.broker = broker
             return connected
 
-    async def _open(self, broker: Broker) -> Connected:
+    async def _open(self, broker: Endpoint) -> Connected:
         loop = asyncio.get_running_loop()
         context = transport.tls_context(broker, self.options.ssl_context)
         parser = Parser(self._session.offered_versions[-1])

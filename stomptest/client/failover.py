@@ -1,9 +1,9 @@
 """Failover URIs and the reconnect policy they describe, with ActiveMQ's option names and meanings.
 
-`FailoverUri(uri)` parses `failover:(tcp://a:61613,ssl://b:61614)?option=value&...`
-(also without parentheses, with `,` between options as stompest writes them, or a plain
-`tcp://host:port`). `attempts()` turns it into the sequence of `(broker, delay_seconds)`
-pairs a client walks through: wait `delay_seconds`, try `broker`, take the next pair on
+`FailoverUri(uri)` reads `failover:(tcp://a:61613,ssl://b:61614)?option=value&...` (or a
+plain `tcp://host:port`) with the one URL grammar of `stomptest.urls`, and types its
+options. `attempts()` turns it into the sequence of `(endpoint, delay_seconds)`
+pairs a client walks through: wait `delay_seconds`, try `endpoint`, take the next pair on
 failure. The policy is pure: no sockets, no sleeping, randomness only from the
 `random.Random` passed in, so a seeded one makes it reproducible.
 
@@ -17,29 +17,18 @@ from __future__ import annotations
 import math
 import random
 import re
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, fields, replace
-from typing import Final, Literal, cast
+from typing import Final
 
+from stomptest import urls
 from stomptest.protocol.errors import ConfigurationError, ConnectTimeout
+from stomptest.urls import BrokerUrl, Endpoint
 
-Scheme = Literal["tcp", "ssl"]
-SCHEMES: Final[tuple[Scheme, ...]] = ("tcp", "ssl")
+__all__ = ["ACTIVEMQ_ONLY", "OPTION_NAMES", "UNLIMITED", "Endpoint", "FailoverOptions", "FailoverUri"]
 
 UNLIMITED: Final = -1
-
-
-@dataclass(frozen=True)
-class Broker:
-    """One broker address of a failover URI."""
-
-    scheme: Scheme
-    host: str
-    port: int
-
-    def __str__(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{self.scheme}://{host}:{self.port}"
 
 
 @dataclass(frozen=True)
@@ -100,13 +89,15 @@ _UNSUPPORTED: Final = frozenset(
         "warnAfterReconnectAttempts",
     }
 )
+OPTION_NAMES: Final = frozenset(_FIELDS) | frozenset(_ALIASES)
+"""The failover options a URL may carry."""
+ACTIVEMQ_ONLY: Final = _UNSUPPORTED
+"""Options of ActiveMQ's failover transport that stomptest refuses, saying so."""
 _PLAIN_DEFAULTS: Final = {"maxReconnectAttempts": 0, "startupMaxReconnectAttempts": 0}
-
-_BROKER = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<host>\[[^\]]*\]|[^:/\[\]]*)(?::(?P<port>[^/]*))?")
 
 
 class FailoverUri:
-    """A parsed failover (or plain) broker URI: `.brokers` in the order written, `.options` typed.
+    """A parsed failover (or plain) broker URI: `.endpoints` in the order written, `.options` typed.
 
     A plain `tcp://host:port` means one broker and, unless options say otherwise, no
     retries at all (`maxReconnectAttempts=0`, `startupMaxReconnectAttempts=0`), as a
@@ -114,50 +105,33 @@ class FailoverUri:
     naming the part that is wrong.
     """
 
-    def __init__(self, uri: str) -> None:
-        if not isinstance(uri, str):
-            raise ConfigurationError(f"a broker URI is a str, not {type(uri).__name__}")
-        self.uri = uri
-        text = uri.strip()
-        if not text:
-            raise ConfigurationError("empty broker URI: write e.g. tcp://localhost:61613")
-        if any(ch.isspace() for ch in text):
-            raise ConfigurationError(f"broker URI {uri!r} contains whitespace")
-        failover = text.lower().startswith("failover:")
-        if failover:
-            rest = text[len("failover:") :]
-            if rest.startswith("//"):
-                rest = rest[2:]
-            if rest.startswith("("):
-                close = rest.find(")")
-                if close < 0:
-                    raise ConfigurationError(f"broker URI {uri!r}: '(' without a closing ')'")
-                broker_text, after = rest[1:close], rest[close + 1 :]
-                if after and not after.startswith("?"):
-                    raise ConfigurationError(f"broker URI {uri!r}: expected '?options' after ')', found {after!r}")
-                query = after[1:] if after else ""
-            else:
-                broker_text, _, query = rest.partition("?")
-        else:
-            broker_text, _, query = text.partition("?")
-        if not broker_text:
-            raise ConfigurationError(f"broker URI {uri!r} lists no broker: write e.g. failover:(tcp://host:61613)")
-        self.brokers: tuple[Broker, ...] = tuple(_parse_broker(part, uri) for part in broker_text.split(","))
-        given = _parse_options(query, uri)
-        defaults = {} if failover else dict(_PLAIN_DEFAULTS)
+    def __init__(self, uri: str | BrokerUrl) -> None:
+        url = uri if isinstance(uri, BrokerUrl) else urls.parse(uri)
+        self.url: BrokerUrl = url
+        self.uri = uri if isinstance(uri, str) else str(uri)
+        self.endpoints: tuple[Endpoint, ...] = url.endpoints
+        given = _parse_options(url)
+        defaults = {} if url.failover else dict(_PLAIN_DEFAULTS)
         try:
             self.options: FailoverOptions = replace(FailoverOptions(), **{**defaults, **given})  # type: ignore[arg-type]
         except ConfigurationError as exc:
-            raise ConfigurationError(f"{exc} (in {uri!r})") from None
+            raise ConfigurationError(f"{exc} (in {url.shown!r})") from None
+
+    @property
+    def brokers(self) -> tuple[Endpoint, ...]:
+        """The former name of `endpoints`."""
+        return self.endpoints
 
     def __repr__(self) -> str:
-        return f"FailoverUri({self.uri!r})"
+        return f"FailoverUri({urls.redact(self.uri)!r})"
 
     def __str__(self) -> str:
         return self.uri
 
-    def attempts(self, rng: random.Random | None = None, *, reconnect: bool = False) -> Iterator[tuple[Broker, float]]:
-        """Yield `(broker, delay_seconds)` for each broker tried; raise `ConnectTimeout` when no round is left.
+    def attempts(
+        self, rng: random.Random | None = None, *, reconnect: bool = False
+    ) -> Iterator[tuple[Endpoint, float]]:
+        """Yield `(endpoint, delay_seconds)` for each endpoint tried; raise `ConnectTimeout` when no round is left.
 
         Attempts are rounds through the broker list, as in ActiveMQ. `reconnect=False` is
         the first connect of a client: the first round is immediate, and
@@ -193,12 +167,12 @@ class FailoverUri:
         kind = "reconnect" if reconnect else "first connect"
         raise ConnectTimeout(
             f"{kind} gave up after {made} round(s), {tried} connection attempt(s) in all, "
-            f"through {', '.join(map(str, self.brokers))} (limited by {name}={limit})"
+            f"through {', '.join(map(str, self.endpoints))} (limited by {name}={limit})"
         )
 
-    def _round(self, rng: random.Random) -> list[Broker]:
-        """The brokers in the order one pass through the list tries them."""
-        brokers = list(self.brokers)
+    def _round(self, rng: random.Random) -> list[Endpoint]:
+        """The endpoints in the order one pass through the list tries them."""
+        brokers = list(self.endpoints)
         if self.options.priorityBackup:
             first, rest = brokers[:1], brokers[1:]
             if self.options.randomize:
@@ -219,44 +193,12 @@ def _delays(options: FailoverOptions, rng: random.Random) -> Iterator[float]:
             base = min(base * options.backOffMultiplier, float(options.maxReconnectDelay))
 
 
-def _parse_broker(part: str, uri: str) -> Broker:
-    if "?" in part:
-        raise ConfigurationError(
-            f"broker {part!r} in {uri!r} has options of its own, which stomptest does not support: "
-            "put failover options after the closing ')'"
-        )
-    match = _BROKER.fullmatch(part)
-    if match is None:
-        raise ConfigurationError(f"broker {part!r} in {uri!r} is not of the form tcp://host:port or ssl://host:port")
-    scheme = match["scheme"].lower()
-    if scheme not in SCHEMES:
-        raise ConfigurationError(f"broker {part!r} in {uri!r}: scheme {scheme!r} is not supported, use tcp or ssl")
-    host = match["host"]
-    if host.startswith("["):
-        host = host[1:-1]
-        if not host or not re.fullmatch(r"[0-9A-Fa-f:.]+(%[\w.-]+)?", host) or ":" not in host:
-            raise ConfigurationError(f"broker {part!r} in {uri!r}: [{host}] is not an IPv6 address")
-    elif not host:
-        raise ConfigurationError(f"broker {part!r} in {uri!r} has no host")
-    port_text = match["port"]
-    if port_text is None:
-        raise ConfigurationError(f"broker {part!r} in {uri!r} has no port: write {scheme}://{match['host']}:61613")
-    if not (port_text.isascii() and port_text.isdigit() and len(port_text) <= 5) or not 0 < int(port_text) < 65536:
-        raise ConfigurationError(f"broker {part!r} in {uri!r}: port {port_text!r} is not a number from 1 to 65535")
-    return Broker(cast(Scheme, scheme), host, int(port_text))
-
-
-def _parse_options(query: str, uri: str) -> dict[str, object]:
+def _parse_options(url: BrokerUrl) -> dict[str, object]:
     values: dict[str, object] = {}
-    if not query:
-        return values
-    for item in re.split(r"[&,]", query):
-        name, equals, text = item.partition("=")
-        if not name or not equals:
-            raise ConfigurationError(f"option {item!r} in {uri!r} is not name=value")
-        name = _ALIASES.get(name, name)
-        field = _FIELDS.get(name)
-        if field is None:
+    uri = url.shown
+    for given, text in url.options:
+        name = _ALIASES.get(given, given)
+        if name not in _FIELDS:
             if name in _UNSUPPORTED or name.startswith("nested."):
                 raise ConfigurationError(f"option {name!r} in {uri!r} is an ActiveMQ option stomptest does not support")
             known = ", ".join(sorted(_FIELDS))
@@ -288,3 +230,15 @@ def _check_int(name: str, value: object, *, minimum: int) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
         meaning = " (-1 means unlimited)" if minimum == UNLIMITED else ""
         raise ConfigurationError(f"option {name} must be a whole number >= {minimum}{meaning}, not {value!r}")
+
+
+def __getattr__(name: str) -> object:
+    if name == "Broker":
+        warnings.warn(
+            "stomptest.client.failover.Broker is now Endpoint (stomptest.urls.Endpoint); "
+            "the old name goes in the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return Endpoint
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

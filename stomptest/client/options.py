@@ -57,8 +57,9 @@ def client_options(
     beats = _heartbeat.check(heartbeat)
     connect = {
         "host": host,
-        "login": login,
-        "passcode": passcode,
+        # credentials written in the URL stand in for the arguments not given
+        "login": login if login is not None else uri.url.login,
+        "passcode": passcode if passcode is not None else uri.url.passcode,
         # 1.0 has no heart-beat header; a 1.1+ CONNECT always says what we want, 0,0 included
         "heartbeat": None if highest == "1.0" else beats,
         "headers": headers,

@@ -47,7 +47,7 @@ from types import TracebackType
 from typing import Final
 
 from stomptest.client import transport
-from stomptest.client.failover import Broker, FailoverUri
+from stomptest.client.failover import Endpoint, FailoverUri
 from stomptest.client.options import calls_answered_by, check_wait, client_options, stale_ack_error
 from stomptest.protocol.errors import (
     BrokerError,
@@ -219,7 +219,7 @@ class Client:
         self._lost_transactions: set[str] = set()
         self._last_sent = 0.0
         self._last_received = 0.0
-        self.broker: Broker | None = None
+        self.broker: Endpoint | None = None
         """The broker of the current (or last) connection."""
         self.connected: Connected | None = None
         """The last `Connected` event: negotiated version, heart-beat, server."""

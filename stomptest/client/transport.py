@@ -13,7 +13,7 @@ import socket
 import ssl
 from typing import Final
 
-from stomptest.client.failover import Broker, FailoverUri
+from stomptest.client.failover import Endpoint, FailoverUri
 from stomptest.protocol.errors import ConfigurationError, ConnectTimeout
 from stomptest.protocol.frame import Frame
 
@@ -21,15 +21,15 @@ DEFAULT_CONNECT_TIMEOUT = 10.0
 
 
 def parse_url(url: str | FailoverUri) -> FailoverUri:
-    """The failover policy for `url` (a plain `tcp://`/`ssl://` URL means one broker and no retries)."""
+    """The failover policy for `url` (a plain `tcp://`/`ssl://` URL means one endpoint and no retries)."""
     return url if isinstance(url, FailoverUri) else FailoverUri(url)
 
 
-def tls_context(broker: Broker, ssl_context: ssl.SSLContext | None) -> ssl.SSLContext | None:
-    """The context to wrap a connection to `broker` with, or None for plain TCP."""
+def tls_context(endpoint: Endpoint, ssl_context: ssl.SSLContext | None) -> ssl.SSLContext | None:
+    """The context to wrap a connection to `endpoint` with, or None for plain TCP."""
     if ssl_context is not None and not isinstance(ssl_context, ssl.SSLContext):
         raise ConfigurationError(f"ssl_context must be an ssl.SSLContext, not {type(ssl_context).__name__}")
-    if broker.scheme == "ssl":
+    if endpoint.tls:
         return ssl_context if ssl_context is not None else ssl.create_default_context()
     return None
 
@@ -40,7 +40,7 @@ def set_options(sock: socket.socket) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
-def open_socket(broker: Broker, ssl_context: ssl.SSLContext | None, timeout: float) -> socket.socket:
+def open_socket(broker: Endpoint, ssl_context: ssl.SSLContext | None, timeout: float) -> socket.socket:
     """A connected (and, for ssl://, handshaken) blocking socket; nothing is left open on failure.
 
     Raises `OSError` (including `ssl.SSLError`) when the broker cannot be reached in time.

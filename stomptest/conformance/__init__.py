@@ -4,7 +4,7 @@ The checks speak raw STOMP over a socket (`probe.Probe`) so they can send what a
 client never would. Each returns a verdict per version: pass, fail, deviates (differs
 from the spec exactly as the chosen broker profile is known to; see `deviations`) or
 n/a. Run them with `stomptest conformance`, `run_checks(Target(...))`, or as pytest:
-``pytest --pyargs stomptest.conformance --stomp-url stomp://host:port``.
+``pytest --pyargs stomptest.conformance --stomp-url tcp://host:port``.
 """
 
 from stomptest.conformance.deviations import PROFILE_DEVIATIONS, PROFILES, expected_deviations

@@ -13,11 +13,12 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from stomptest import urls
 from stomptest.conformance.deviations import PROFILES
 from stomptest.conformance.model import Outcome, Target, Verdict
-from stomptest.conformance.options import parse_versions, split_query
+from stomptest.conformance.options import parse_versions, split_query, tls_context
 from stomptest.conformance.report import SYMBOLS, render_table, to_html, to_json, to_junit_xml
-from stomptest.conformance.runner import DEFAULT_WORKERS, all_checks, run_checks, select_checks
+from stomptest.conformance.runner import DEFAULT_WORKERS, all_checks, first_reachable, run_checks, select_checks
 from stomptest.protocol.errors import ConfigurationError
 from stomptest.protocol.spec import VERSIONS
 
@@ -25,7 +26,12 @@ DESCRIPTION = "Check how a STOMP broker follows the STOMP 1.0/1.1/1.2 specs (the
 
 
 def configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    parser.add_argument("url", nargs="?", help="stomp://host:port of the broker; omit to test the fake broker")
+    parser.add_argument(
+        "url",
+        nargs="?",
+        help="the broker: tcp://host[:port] (61613 if omitted), ssl://host:port, or failover:(...) to test "
+        "its first reachable member; omit to test the fake broker",
+    )
     parser.add_argument(
         "--profile",
         choices=["auto", *PROFILES],
@@ -37,6 +43,12 @@ def configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--login", help="CONNECT login")
     parser.add_argument("--passcode", help="CONNECT passcode")
     parser.add_argument("--host", dest="vhost", help="CONNECT host header, the virtual host (default /)")
+    parser.add_argument("--ca", metavar="FILE", help="with ssl://: verify the broker against these CA certificates")
+    parser.add_argument(
+        "--insecure",
+        action="store_true",
+        help="with ssl://: do not verify the broker's certificate or host name (self-signed test brokers only)",
+    )
     parser.add_argument("--checks", help="comma-separated check names (default: all; see --list)")
     parser.add_argument("--list", action="store_true", help="list the checks and exit")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the full report as JSON")
@@ -68,7 +80,7 @@ def embedded_broker(profile: str) -> Iterator[str]:
     broker = Broker(host="127.0.0.1", port=0, profile=profile)
     broker.start()
     try:
-        yield f"stomp://127.0.0.1:{broker.port}"
+        yield f"tcp://127.0.0.1:{broker.port}"
     finally:
         broker.stop()
 
@@ -107,9 +119,15 @@ def run(args: argparse.Namespace) -> int:
                 profile = args.profile if args.profile not in (None, "auto") else "strict"
                 url = stack.enter_context(embedded_broker(profile))
                 err.write(f"started the fake broker (profile {profile}) at {url}\n")
-            target = Target.from_url(
-                url, login=args.login, passcode=args.passcode, vhost=args.vhost, timeout=args.timeout
+            candidates = Target.candidates(
+                url,
+                login=args.login,
+                passcode=args.passcode,
+                vhost=args.vhost,
+                timeout=args.timeout,
+                ssl_context=tls_context(args.ca, args.insecure),
             )
+            target = first_reachable(candidates)
             progress = None if args.quiet else _progress(err, len(checks) * len(versions))
             report = run_checks(
                 target, profile=profile, versions=versions, checks=checks, workers=args.workers, progress=progress
@@ -118,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
         err.write(f"stomptest conformance: {exc}\n")
         return 2
     except OSError as exc:
-        err.write(f"stomptest conformance: cannot test {args.url or 'the fake broker'}: {exc}\n")
+        err.write(f"stomptest conformance: cannot test {urls.redact(args.url or 'the fake broker')}: {exc}\n")
         return 2
     out.write(render_table(report) + "\n")
     for path, render in ((args.json, to_json), (args.junit_xml, to_junit_xml), (args.html, to_html)):

@@ -80,7 +80,7 @@ class Context:
     # -- connections
 
     def open(self, label: str | None = None, version: str | None = None) -> Probe:
-        """A TCP connection with nothing sent yet."""
+        """A connection (TCP, or TLS for an ssl:// target) with nothing sent yet."""
         probe = Probe(
             self.target.host,
             self.target.port,
@@ -88,6 +88,7 @@ class Context:
             timeout=self.target.timeout,
             label=label or f"c{len(self.probes) + 1}",
             transcript=self.transcript,
+            ssl_context=self.target.tls_context(),
         )
         self.probes.append(probe)
         return probe

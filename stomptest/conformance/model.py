@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import enum
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
-from urllib.parse import unquote, urlsplit
 
-from stomptest.protocol.errors import ConfigurationError
+from stomptest import urls
 from stomptest.protocol.spec import VERSIONS
 
 if TYPE_CHECKING:
@@ -29,7 +29,11 @@ class Verdict(str, enum.Enum):
 
 @dataclass(frozen=True)
 class Target:
-    """Where the broker under test listens and how to log in to it."""
+    """Where the broker under test listens and how to log in to it.
+
+    `tls` wraps every connection in TLS with `ssl_context` (None: the default context, which
+    verifies the certificate against the system's CAs and the host name).
+    """
 
     host: str = "127.0.0.1"
     port: int = 61613
@@ -37,6 +41,8 @@ class Target:
     passcode: str | None = None
     vhost: str = "/"  # the CONNECT `host` header; RabbitMQ only accepts its vhost names here
     timeout: float = 3.0  # how long a check waits for an answer that must come
+    tls: bool = False
+    ssl_context: ssl.SSLContext | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_url(
@@ -47,30 +53,53 @@ class Target:
         passcode: str | None = None,
         vhost: str | None = None,
         timeout: float = 3.0,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> Target:
-        """Parse ``stomp://[login:passcode@]host[:port]`` (``tcp://`` or a bare ``host:port`` also work)."""
-        text = url if "://" in url else f"stomp://{url}"
-        parts = urlsplit(text)
-        if parts.scheme not in ("stomp", "tcp"):
-            raise ConfigurationError(f"unsupported URL scheme {parts.scheme!r} in {url!r}: use stomp://host:port")
-        try:
-            port = parts.port or 61613
-        except ValueError:
-            raise ConfigurationError(f"the port in {url!r} is not a number from 0 to 65535") from None
-        if not parts.hostname:
-            raise ConfigurationError(f"no host in {url!r}: use stomp://host:port")
-        return cls(
-            host=parts.hostname,
-            port=port,
-            login=login if login is not None else (unquote(parts.username) if parts.username else None),
-            passcode=passcode if passcode is not None else (unquote(parts.password) if parts.password else None),
-            vhost=vhost if vhost is not None else "/",
-            timeout=timeout,
+        """The target of a broker URL (a failover URL's first member; `candidates` gives them all)."""
+        return cls.candidates(
+            url, login=login, passcode=passcode, vhost=vhost, timeout=timeout, ssl_context=ssl_context
+        )[0]
+
+    @classmethod
+    def candidates(
+        cls,
+        url: str,
+        *,
+        login: str | None = None,
+        passcode: str | None = None,
+        vhost: str | None = None,
+        timeout: float = 3.0,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> tuple[Target, ...]:
+        """One target per endpoint of `url` (stomptest.urls' grammar), in the order written.
+
+        Credentials given as arguments win over those in the URL; the URL's options are
+        not read here (see `options.split_query`).
+        """
+        parsed = urls.parse(url)
+        return tuple(
+            cls(
+                host=endpoint.host,
+                port=endpoint.port,
+                login=login if login is not None else parsed.login,
+                passcode=passcode if passcode is not None else parsed.passcode,
+                vhost=vhost if vhost is not None else "/",
+                timeout=timeout,
+                tls=endpoint.tls,
+                ssl_context=ssl_context if endpoint.tls else None,
+            )
+            for endpoint in parsed.endpoints
         )
 
     @property
     def url(self) -> str:
-        return f"stomp://{self.host}:{self.port}"
+        return str(urls.Endpoint("ssl" if self.tls else "tcp", self.host, self.port))
+
+    def tls_context(self) -> ssl.SSLContext | None:
+        """The context to wrap each connection in, or None for plain TCP."""
+        if not self.tls:
+            return None
+        return self.ssl_context if self.ssl_context is not None else ssl.create_default_context()
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@
 wins and the other leaves it alone; the plugin's --stomp-profile and --stomp-versions (and
 their ini keys) are honoured too. Because pytest reads a package's conftest.py too late
 for ``--pyargs`` runs, the other settings can also ride on the URL's query string:
-``--stomp-url "stomp://guest:guest@host:61613?profile=rabbitmq&versions=1.1,1.2&host=/"``.
+``--stomp-url "tcp://guest:guest@host:61613?profile=rabbitmq&versions=1.1,1.2&host=/"``.
 Load this module with ``-p stomptest.conformance.options`` to get the ``--conformance-*``
 options in a ``--pyargs`` run (its conftest.py registers them when run as a path).
 """
@@ -12,11 +12,12 @@ options in a ``--pyargs`` run (its conftest.py registers them when run as a path
 from __future__ import annotations
 
 import contextlib
+import ssl
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import pytest
 
+from stomptest import urls
 from stomptest.protocol.errors import ConfigurationError
 from stomptest.protocol.spec import VERSIONS
 
@@ -30,7 +31,7 @@ def _add(group: pytest.OptionGroup, name: str, help: str) -> None:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("stomptest", "STOMP brokers for tests (stomptest)")
-    _add(group, "--stomp-url", "stomp://host:port of the broker under test")
+    _add(group, "--stomp-url", "the broker under test: tcp://host[:port], ssl://host:port or failover:(...)")
     _add(group, "--conformance-profile", "expected deviations: auto (default), strict, rabbitmq, activemq, artemis")
     _add(group, "--conformance-versions", "STOMP versions to check, default 1.0,1.1,1.2")
     _add(group, "--conformance-login", "CONNECT login for the conformance checks")
@@ -52,13 +53,34 @@ class Settings:
 
 
 def split_query(url: str) -> tuple[str, dict[str, str]]:
-    """The URL without its query, and the query's conformance settings."""
-    parts = urlsplit(url if "://" in url else f"stomp://{url}")
-    query = dict(parse_qsl(parts.query, keep_blank_values=True))
-    unknown = sorted(set(query) - set(_QUERY_KEYS))
-    if unknown:
-        raise ConfigurationError(f"unknown setting(s) {', '.join(unknown)} in {url!r}: use {', '.join(_QUERY_KEYS)}")
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")), query
+    """The URL without its conformance settings, and those settings.
+
+    The URL follows stomptest.urls' grammar. Failover options are accepted and have no
+    effect: a run tests one broker, the first member of a failover URL that answers.
+    """
+    from stomptest.client.failover import ACTIVEMQ_ONLY, OPTION_NAMES
+
+    parsed = urls.parse(url)
+    urls.check_options(parsed.without(ACTIVEMQ_ONLY), [*_QUERY_KEYS, *OPTION_NAMES], "settings and failover options")
+    query = {name: value for name, value in parsed.options if name in _QUERY_KEYS}
+    return str(parsed.without(_QUERY_KEYS)), query
+
+
+def tls_context(ca: str | None, insecure: bool) -> ssl.SSLContext | None:
+    """The context for ssl:// targets: the system's CAs, or `ca`'s; no verification only when asked.
+
+    None means the default (`ssl.create_default_context()`, verifying against the system's CAs).
+    """
+    if ca is None and not insecure:
+        return None
+    try:
+        context = ssl.create_default_context(cafile=ca)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigurationError(f"--ca {ca}: cannot load CA certificates ({exc}): give a PEM file") from None
+    if insecure:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 def parse_versions(text: str) -> tuple[str, ...]:

@@ -8,6 +8,7 @@ that a failed check shows as "what was sent, what came back".
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -63,7 +64,7 @@ def show_frame(frame: Frame) -> str:
 
 
 class Probe:
-    """One TCP connection to the broker under test.
+    """One TCP (or, with `ssl_context`, TLS) connection to the broker under test.
 
     Received frames queue up in `backlog`; `wait_for` takes the first one that matches
     and leaves the others for later, so a check can wait for a RECEIPT while MESSAGEs
@@ -79,6 +80,7 @@ class Probe:
         timeout: float = 5.0,
         label: str = "c",
         transcript: Transcript | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.label = label
         self.timeout = timeout
@@ -89,8 +91,15 @@ class Probe:
         self.closed = False
         self.close_reason = ""
         self.last_received = time.monotonic()
-        self.sock = socket.create_connection((host, port), timeout=timeout)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock = socket.create_connection((host, port), timeout=timeout)
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if ssl_context is not None:  # a TLS target: the handshake happens here, under `timeout`
+                sock = ssl_context.wrap_socket(sock, server_hostname=host)
+        except BaseException:
+            sock.close()
+            raise
+        self.sock = sock
 
     @property
     def version(self) -> str:

@@ -6,7 +6,7 @@ import contextlib
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from stomptest.conformance.context import CheckAborted, Context
@@ -79,12 +79,31 @@ def run_one(check: Check, version: str, target: Target, profile: str, run_id: st
     )
 
 
+def first_reachable(targets: Sequence[Target]) -> Target:
+    """The first target that accepts a connection (and a TLS handshake, for ssl://), in the order given.
+
+    A failover URL names several brokers; a conformance run tests one, the first that answers.
+    Raises OSError naming each failure when none does.
+    """
+    if len(targets) == 1:
+        return targets[0]  # its own connection failure says enough, later
+    failures = []
+    for target in targets:
+        try:
+            Probe(target.host, target.port, timeout=target.timeout, ssl_context=target.tls_context()).close()
+        except OSError as exc:
+            failures.append(f"{target.url}: {exc}")
+        else:
+            return target
+    raise OSError(f"no broker of the failover URL is reachable ({'; '.join(failures)})")
+
+
 def detect_server(target: Target) -> tuple[str, str]:
     """The CONNECTED `server` header ('' when absent) and the highest version the target speaks.
 
     Raises OSError when the target is unreachable or refuses a plain CONNECT.
     """
-    probe = Probe(target.host, target.port, timeout=target.timeout)
+    probe = Probe(target.host, target.port, timeout=target.timeout, ssl_context=target.tls_context())
     try:
         headers = [("accept-version", "1.0,1.1,1.2"), ("host", target.vhost)]
         if target.login is not None:

@@ -1,6 +1,6 @@
 """The conformance checks as pytest tests: one test per check and STOMP version.
 
-``pytest --pyargs stomptest.conformance --stomp-url stomp://host:port`` tests that broker;
+``pytest --pyargs stomptest.conformance --stomp-url tcp://host:port`` tests that broker;
 without --stomp-url it tests the embedded fake broker. All checks run once, concurrently,
 when the first test needs them; each test then reports its own cell: `fail` fails with
 what was sent, what came back and the spec clause; `n/a` skips; `deviates` passes (the
@@ -18,7 +18,7 @@ from stomptest.conformance.cli import embedded_broker
 from stomptest.conformance.model import Report, Target, Verdict
 from stomptest.conformance.options import settings_from_config
 from stomptest.conformance.report import describe_failure, headline
-from stomptest.conformance.runner import all_checks, run_checks
+from stomptest.conformance.runner import all_checks, first_reachable, run_checks
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -37,10 +37,11 @@ def conformance_report(pytestconfig: pytest.Config) -> Iterator[Report]:
         if url is None:
             profile = profile if profile not in (None, "auto") else "strict"
             url = stack.enter_context(embedded_broker(profile))
-        target = Target.from_url(
+        candidates = Target.candidates(
             url, login=settings.login, passcode=settings.passcode, vhost=settings.vhost, timeout=settings.timeout
         )
         try:
+            target = first_reachable(candidates)
             report = run_checks(target, profile=profile or "auto", versions=settings.versions)
         except OSError as exc:
             pytest.fail(f"cannot run the conformance checks against {url}: {exc}", pytrace=False)

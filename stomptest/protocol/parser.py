@@ -8,9 +8,10 @@ is known (`content-length`), a body waiting for its NUL, a header line still
 growing. So a large body is copied a constant number of times however small the
 chunks, and limits are checked against what has arrived, before anything is
 allocated for it. Header lines go through a cache per version, shared by every
-parser (most lines repeat from frame to frame, and across connections), so the
-common case costs one C-level lookup per line and an idle parser holds no cache of
-its own. The cache is bounded in entries and line length whatever peers send. Only
+parser (most lines repeat from frame to frame, and across connections; see
+_header_lines.py), so the common case costs one C-level lookup per line and an idle
+parser holds no cache of its own. The cache is bounded in entries and line length
+whatever peers send. Only
 `_parse` and its helpers raise, always `FrameError`; after one the stream cannot
 be resynchronised, so the parser refuses further input.
 
@@ -22,11 +23,11 @@ partial frames are only ever handled here (see _speedups.c and docs/codec.md).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
 from stomptest.protocol import spec
+from stomptest.protocol._header_lines import ESCAPED, VERBATIM, BadHeader, HeaderCache
 from stomptest.protocol._native import speedups
 from stomptest.protocol.errors import ConfigurationError, FrameError, FrameErrorKind
 from stomptest.protocol.frame import (
@@ -46,8 +47,6 @@ _MAX_DIGITS = 18  # a longer content-length is beyond any limit (and int() of hu
 
 _new = object.__new__
 _HUGE = 2**62  # limits are clamped to this for the C fast path
-_CACHE_SIZE = 1024  # lines per cache (shared by all parsers), emptied when full; 4096 measured 3% slower
-_CACHED_LINE = 256  # longer lines are not remembered: a cache stays within ~2.5 MB whatever peers send
 
 
 class Parser:
@@ -128,7 +127,7 @@ class Parser:
     def version(self, version: str) -> None:
         self._version = spec.check_version(version)
         self._commands = _COMMANDS_1_0 if version == "1.0" else spec.COMMANDS
-        self._known = _RULES[version]
+        self._known = _HEAD_RULES[version]
         self._fast = _FAST_RULES.get(version)
 
     @property
@@ -192,28 +191,37 @@ class Parser:
         return False
 
     def _parse(self) -> list[Item]:
+        """Every item that `_buf` completes, leaving a partial frame at the start of `_buf`.
+
+        The loop finds where things end: what lies between frames (heart-beats), the blank
+        line that ends a head, the NUL that ends the usual body. It hands each frame to two
+        steps along the frame's own seam: `_head` reads the command line and headers into a
+        `Frame`, `_body` finds where a body with content-length, or one still arriving,
+        stops (-1 while it has not all come). An open head and the usual body stay in the
+        loop, which spares a call per feed or frame on the paths every byte takes (measured
+        with benchmarks/parser.py before and after the split; see docs/codec.md).
+        """
         buf = self._buf
         n = len(buf)
         version = self._version
         crlf = version == "1.2"
         beats = version != "1.0"
         any_cr = crlf and b"\r" in buf  # one scan here spares a search per frame
-        known = self._known
         max_frame_bytes = self.max_frame_bytes
-        max_header_bytes = self.max_header_bytes
-        max_lines = self.max_headers + 1
         fast = self._fast
-        # for C, which wants a ssize_t: a limit past any buffer is no limit
-        c_limits = (
-            (min(max_frame_bytes, _HUGE), min(max_header_bytes, _HUGE), min(max_lines, _HUGE))
-            if fast is not None
-            else ()
-        )
+        # made when C is first called: a feed that only grows an open head (a trickle) never calls it
+        c_limits: tuple[int, int, int] | None = None
         out: list[Item] = []
         pos = 0
         while pos < n:
             if fast is not None and not (self._head_scanned or self._open_head):
                 # complete, well-formed frames in C; it stops, consuming nothing, where this loop must decide
+                if c_limits is None:  # for C, which wants a ssize_t: a limit past any buffer is no limit
+                    c_limits = (
+                        min(max_frame_bytes, _HUGE),
+                        min(self.max_header_bytes, _HUGE),
+                        min(self.max_headers + 1, _HUGE),
+                    )
                 pos = _scan(buf, pos, fast, *c_limits, out)
                 if pos >= n:
                     break
@@ -246,112 +254,125 @@ class Parser:
             if end < 0:
                 self._check_open_head(buf, pos, nul, out)
                 break
-            if self._open_head:
-                self._open_head = False
-                self._counted = self._lines = self._line_start = 0
-            head_scanned = self._head_scanned
-            try:
-                text = buf[pos:end].decode("utf-8")
-            except UnicodeDecodeError as exc:
-                if beats:
-                    raise self._error("bad-utf8", "header bytes are not UTF-8", pos + exc.start, out) from None
-                text = buf[pos:end].decode("utf-8", "surrogateescape")
-            if crlf and "\r" in text:
-                lines = [line[:-1] if line[-1:] == "\r" else line for line in text.split("\n")]
-            else:
-                lines = text.split("\n")
-            command = lines[0]
-            rules = known.get(command)
-            if rules is None:
-                raise self._command_error(command, pos, out)
-            cache, no_body = rules
-            if len(lines) > max_lines:
-                raise self._error("too-many-headers", f"more than max_headers={self.max_headers} headers", pos, out)
-            if end - pos > max_header_bytes:
-                self._check_line_lengths(buf, pos, lines, out)
-            del lines[0]
-            try:
-                raw = tuple(map(cache.__getitem__, lines))
-            except _BadHeader as exc:
-                line = exc.args[1]
-                at = _line_at(buf, pos, lines.index(line) + 1)
-                raise self._error(exc.args[2], f"header line {_clip(line)!r} has {exc.args[0]}", at, out) from None
-            first = dict(raw)
-            if len(first) != len(raw):
-                first = _first_wins(raw)
-            # -- the body: sliced by content-length, or ended by the first NUL
+            frame, no_body = self._head(buf, pos, end, any_cr, out)
             start = end + skip
-            length_text = first.get("content-length")
-            if length_text is not None:
-                if not (length_text.isascii() and length_text.isdigit()):
-                    raise self._error(
-                        "bad-content-length", f"content-length:{_clip(length_text)!r} is not a byte count", pos, out
-                    )
-                digits = length_text.lstrip("0")
-                length = int(digits or "0") if len(digits) <= _MAX_DIGITS else self.max_frame_bytes + 1
-                if length and no_body:
-                    raise self._error(
-                        "body-not-allowed",
-                        f"{command} frames may not carry a body in STOMP {version} "
-                        f"(content-length:{_clip(length_text)})",
-                        start,
-                        out,
-                    )
-                stop = start + length
-                if stop + 1 - pos > max_frame_bytes:
-                    raise self._error(
-                        "frame-too-large",
-                        f"content-length:{_clip(length_text)} makes the frame larger than "
-                        f"max_frame_bytes={self.max_frame_bytes}",
-                        pos,
-                        out,
-                    )
-                if stop >= n:
-                    self._need = stop + 1 - pos
-                    self._head_scanned = end - pos  # the head ends here: do not search it again
+            if nul < 0 or "content-length" in frame._headers:  # type: ignore[operator]  # _head set a dict
+                stop = self._body(buf, pos, end, start, frame, no_body, out)
+                if stop < 0:
                     break
-                if buf[stop] != 0:
-                    raise self._error(
-                        "missing-nul",
-                        f"the {length} bytes of content-length:{length_text} are followed by "
-                        f"{buf[stop : stop + 1]!r}, not the NUL that ends a frame",
-                        stop,
-                        out,
-                    )
-            elif nul >= 0:
+            else:  # the usual frame: its body ends at the first NUL, which has come
                 stop = nul
                 if stop + 1 - pos > max_frame_bytes:
                     raise self._too_large(pos, out)
-            else:
-                if no_body and start < n:
-                    raise self._error(
-                        "body-not-allowed", f"{command} frames may not carry a body in STOMP {version}", start, out
-                    )
-                if n - pos > self.max_frame_bytes:
-                    raise self._too_large(pos, out)
-                # a frame that may not have a body fails on its first body byte, parked or not
-                self._awaiting_nul = True
-                self._bodiless = no_body
-                self._head_scanned = end - pos
-                break
-            if stop > start and no_body:
-                raise self._error(
-                    "body-not-allowed", f"{command} frames may not carry a body in STOMP {version}", start, out
-                )
-            frame = _new(Frame)
-            _set_command(frame, command)
-            _set_raw_headers(frame, raw)
+                if no_body and stop > start:
+                    raise self._no_body(frame, start, out)
             _set_body(frame, buf[start:stop])
-            _set_headers(frame, first)
             out.append(frame)
             pos = stop + 1
-            if head_scanned:
+            if self._head_scanned:  # the frame was the one left open by an earlier feed
                 self._head_scanned = self._need = 0
                 self._awaiting_nul = False
         if pos:
             self._buf = buf[pos:]
             self._offset += pos
         return out
+
+    def _head(self, buf: bytes, pos: int, end: int, any_cr: bool, out: list[Item]) -> tuple[Frame, bool]:
+        """The frame whose head is `buf[pos:end]`, headers set and body not yet, and whether its command may not
+        have a body."""
+        if self._open_head:
+            self._open_head = False
+            self._counted = self._lines = self._line_start = 0
+        try:
+            text = buf[pos:end].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if self._version != "1.0":
+                raise self._error("bad-utf8", "header bytes are not UTF-8", pos + exc.start, out) from None
+            text = buf[pos:end].decode("utf-8", "surrogateescape")
+        if any_cr and "\r" in text:  # any_cr: only 1.2 takes CR LF
+            lines = [line[:-1] if line[-1:] == "\r" else line for line in text.split("\n")]
+        else:
+            lines = text.split("\n")
+        command = lines[0]
+        rules = self._known.get(command)
+        if rules is None:
+            raise self._command_error(command, pos, out)
+        split_line, no_body = rules
+        if len(lines) > self.max_headers + 1:
+            raise self._error("too-many-headers", f"more than max_headers={self.max_headers} headers", pos, out)
+        if end - pos > self.max_header_bytes:
+            self._check_line_lengths(buf, pos, lines, out)
+        del lines[0]
+        try:
+            raw = tuple(map(split_line, lines))
+        except BadHeader as exc:
+            line = exc.args[1]
+            at = _line_at(buf, pos, lines.index(line) + 1)
+            raise self._error(exc.args[2], f"header line {_clip(line)!r} has {exc.args[0]}", at, out) from None
+        first = dict(raw)
+        if len(first) != len(raw):
+            first = _first_wins(raw)
+        frame = _new(Frame)
+        _set_command(frame, command)
+        _set_raw_headers(frame, raw)
+        _set_headers(frame, first)
+        return frame, no_body
+
+    def _body(self, buf: bytes, pos: int, end: int, start: int, frame: Frame, no_body: bool, out: list[Item]) -> int:
+        """Where the body of `frame` stops, at its NUL; -1 while it has not all come.
+
+        The frame starts at `pos`, its head's blank line at `end`, its body at `start`. For a
+        frame with content-length, or one whose NUL has not come; `_parse` itself ends the
+        usual frame, whose NUL is there.
+        """
+        length_text = frame._headers.get("content-length")  # type: ignore[union-attr]  # a dict: _head set it
+        if length_text is None:
+            n = len(buf)
+            if no_body and start < n:
+                raise self._no_body(frame, start, out)
+            if n - pos > self.max_frame_bytes:
+                raise self._too_large(pos, out)
+            # a frame that may not have a body fails on its first body byte, parked or not
+            self._awaiting_nul = True
+            self._bodiless = no_body
+            self._head_scanned = end - pos  # the head ends here: do not search it again
+            return -1
+        if not (length_text.isascii() and length_text.isdigit()):
+            raise self._error(
+                "bad-content-length", f"content-length:{_clip(length_text)!r} is not a byte count", pos, out
+            )
+        digits = length_text.lstrip("0")
+        length = int(digits or "0") if len(digits) <= _MAX_DIGITS else self.max_frame_bytes + 1
+        if length and no_body:
+            raise self._error(
+                "body-not-allowed",
+                f"{frame.command} frames may not carry a body in STOMP {self._version} "
+                f"(content-length:{_clip(length_text)})",
+                start,
+                out,
+            )
+        stop = start + length
+        if stop + 1 - pos > self.max_frame_bytes:
+            raise self._error(
+                "frame-too-large",
+                f"content-length:{_clip(length_text)} makes the frame larger than "
+                f"max_frame_bytes={self.max_frame_bytes}",
+                pos,
+                out,
+            )
+        if stop >= len(buf):
+            self._need = stop + 1 - pos
+            self._head_scanned = end - pos  # the head ends here: do not search it again
+            return -1
+        if buf[stop] != 0:
+            raise self._error(
+                "missing-nul",
+                f"the {length} bytes of content-length:{length_text} are followed by "
+                f"{buf[stop : stop + 1]!r}, not the NUL that ends a frame",
+                stop,
+                out,
+            )
+        return stop
 
     def _check_open_head(self, buf: bytes, pos: int, nul: int, out: list[Item]) -> None:
         """Fail early on a head that can never become valid; else note how far it was read."""
@@ -408,6 +429,11 @@ class Parser:
     def _error(self, kind: FrameErrorKind, message: str, at: int, done: list[Item]) -> FrameError:
         return FrameError(message, kind=kind, offset=self._offset + at, frames=done)
 
+    def _no_body(self, frame: Frame, at: int, done: list[Item]) -> FrameError:
+        return self._error(
+            "body-not-allowed", f"{frame.command} frames may not carry a body in STOMP {self._version}", at, done
+        )
+
     def _too_large(self, at: int, done: list[Item]) -> FrameError:
         return self._error("frame-too-large", f"frame is larger than max_frame_bytes={self.max_frame_bytes}", at, done)
 
@@ -435,97 +461,6 @@ def _first_wins(raw: tuple[tuple[str, str], ...]) -> dict[str, str]:
     return first
 
 
-class _BadEscape(Exception):
-    pass
-
-
-class _BadHeader(Exception):
-    """(problem, line, kind): a bad header line, which the parser reports as a FrameError with its offset."""
-
-
-class _HeaderCache(dict[str, tuple[str, str]]):
-    """Header line -> (name, value), checked and unescaped: a line seen before costs one lookup, in C.
-
-    The pair is a pure function of the line and the escaping, so one cache per escaping serves
-    every parser (threads included: the worst a race does is forget lines). At most
-    `_CACHE_SIZE` lines of at most `_CACHED_LINE` characters are kept; a full cache is cleared,
-    so a peer sending ever new lines costs speed, never memory. Bad lines are never stored.
-    """
-
-    def __init__(self, version: str | None) -> None:
-        """`version` None: never unescape (1.0, and CONNECT, STOMP and CONNECTED in 1.1+)."""
-        super().__init__()
-        self.version = version
-        self.table = spec.UNESCAPES[version] if version is not None else {}
-        self.cr = "r" in self.table
-        self.slow = _unescaper(self.table)  # escaped backslashes, and the exact error
-
-    def __missing__(self, line: str) -> tuple[str, str]:
-        name, colon, value = line.partition(":")
-        if not colon:
-            raise _BadHeader("no ':' between name and value", line, "bad-header-line")
-        if not name:
-            raise _BadHeader("an empty name", line, "bad-header-line")
-        if "\\" in line and self.table:
-            name, value = self._unescape(line, name, value)
-        pair = (name, value)
-        if len(line) <= _CACHED_LINE:
-            if len(self) >= _CACHE_SIZE:
-                self.clear()
-            self[line] = pair
-        return pair
-
-    def _unescape(self, line: str, name: str, value: str) -> tuple[str, str]:
-        if "\\\\" not in line:
-            # every backslash must start one of the simple escapes: replace them, then check
-            if "\\" in name:
-                name = name.replace("\\n", "\n").replace("\\c", ":")
-                if self.cr:
-                    name = name.replace("\\r", "\r")
-            if "\\" in value:
-                value = value.replace("\\n", "\n").replace("\\c", ":")
-                if self.cr:
-                    value = value.replace("\\r", "\r")
-            if "\\" not in name and "\\" not in value:
-                return name, value
-        unescape = self.slow
-        try:
-            return unescape(line.partition(":")[0]), unescape(line.partition(":")[2])
-        except _BadEscape as exc:
-            allowed = ", ".join(sorted("\\" + code for code in self.table))
-            problem = f"the invalid escape {exc.args[0]!r} (STOMP {self.version} allows only {allowed})"
-            raise _BadHeader(problem, line, "bad-escape") from None
-
-
-_ESCAPE = re.compile(r"\\(.?)", re.S)
-
-
-def _unescaper(table: dict[str, str]) -> Callable[[str], str]:
-    """A function that decodes the escapes of one version and rejects any other."""
-    simple = [("\\" + code, decoded) for code, decoded in table.items() if code != "\\"]
-
-    def decode(match: re.Match[str]) -> str:
-        decoded = table.get(match.group(1))
-        if decoded is None:
-            raise _BadEscape(match.group(0))
-        return decoded
-
-    def unescape(text: str) -> str:
-        if "\\" not in text:
-            return text
-        if "\\\\" not in text:
-            # fast path: with no escaped backslash, every backslash must start a simple escape
-            for escape, decoded in simple:
-                text = text.replace(escape, decoded)
-            if "\\" not in text:
-                return text
-            index = text.index("\\")
-            raise _BadEscape(text[index : index + 2])
-        return _ESCAPE.sub(decode, text)
-
-    return unescape
-
-
 def _line_at(buf: bytes, pos: int, index: int) -> int:
     """Byte offset of line `index` of the frame starting at `pos` (for error messages)."""
     for _ in range(index):
@@ -533,22 +468,25 @@ def _line_at(buf: bytes, pos: int, index: int) -> int:
     return pos
 
 
-def _rules(version: str) -> dict[str, tuple[_HeaderCache, bool]]:
+def _rules(version: str) -> dict[str, tuple[HeaderCache, bool]]:
     """Command -> (the cache that splits its header lines, whether it may not have a body), for `version`."""
-    escaped = _ESCAPED.get(version, _VERBATIM)
+    escaped = ESCAPED.get(version, VERBATIM)
     commands = _COMMANDS_1_0 if version == "1.0" else spec.COMMANDS
     return {
         command: (
-            _VERBATIM if command in spec.UNESCAPED_COMMANDS else escaped,
+            VERBATIM if command in spec.UNESCAPED_COMMANDS else escaped,
             version != "1.0" and command not in spec.BODY_COMMANDS,
         )
         for command in commands
     }
 
 
-_VERBATIM = _HeaderCache(None)  # 1.0, and CONNECT, STOMP and CONNECTED in 1.1+
-_ESCAPED: dict[str, _HeaderCache] = {version: _HeaderCache(version) for version in spec.VERSIONS if version != "1.0"}
-_RULES: dict[str, dict[str, tuple[_HeaderCache, bool]]] = {version: _rules(version) for version in spec.VERSIONS}
+_RULES: dict[str, dict[str, tuple[HeaderCache, bool]]] = {version: _rules(version) for version in spec.VERSIONS}
+# what `_head` looks up per frame: the cache's lookup already bound, which spares making it again for every frame
+_HEAD_RULES: dict[str, dict[str, tuple[Callable[[str], tuple[str, str]], bool]]] = {
+    version: {command: (cache.__getitem__, no_body) for command, (cache, no_body) in rules.items()}
+    for version, rules in _RULES.items()
+}
 
 
 def _no_scan(*args: object) -> int:

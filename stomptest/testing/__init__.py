@@ -2,6 +2,8 @@
 
 `FakeBroker` (a `stomptest.broker.Broker` with assertion helpers) and `ExternalBroker`
 (the handle under --stomp-url) load on first use, so importing this package stays cheap.
+`stomptest.testing.fuzzing` turns fuzz inputs into parser and broker-engine runs with their
+safety properties checked (the atheris harnesses in fuzz/ and the hostile tests use it).
 """
 
 from __future__ import annotations

@@ -5,10 +5,9 @@ Cheap on purpose (no broker, no gevent): the plugin reads these in every pytest 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, unquote, urlsplit
 
+from stomptest import urls
 from stomptest.protocol.errors import ConfigurationError
 from stomptest.protocol.spec import VERSIONS
 
@@ -16,7 +15,6 @@ DEFAULT_PROFILE = "strict"
 
 # Settings that may ride on --stomp-url's query (shared with the conformance suite's runs).
 QUERY_KEYS = ("profile", "versions", "host", "timeout")
-_SCHEMES = {"tcp": "tcp", "stomp": "tcp", "ssl": "ssl", "stomp+ssl": "ssl"}
 
 
 @dataclass(frozen=True)
@@ -40,7 +38,7 @@ class Target:
     @property
     def shown(self) -> str:
         """The URL for messages and reports: passcodes replaced by ***."""
-        return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", self.url)
+        return urls.redact(self.url)
 
 
 @dataclass(frozen=True)
@@ -71,80 +69,35 @@ def parse_versions(text: str, source: str) -> tuple[str, ...]:
 def parse_target(url: str, source: str = "--stomp-url") -> tuple[Target, dict[str, str]]:
     """Parse an external broker URL; returns the target and the query's other settings (profile, versions).
 
-    Forms: ``tcp://[login:passcode@]host:port[?host=/&profile=rabbitmq&versions=1.2&timeout=5]`` (``stomp://``
-    means tcp, ``stomp+ssl://`` means ssl) or a failover URI ``failover:(tcp://a:61613,tcp://b:61613)?...``
-    whose query holds failover options; credentials then come from the first broker's user part.
+    The grammar is `stomptest.urls`'s (``tcp://``, ``ssl://``, ``failover:(...)``, credentials before
+    the host). The query may hold this plugin's settings (profile, versions, host, timeout) and
+    failover options; the client gets the URL without the settings and without credentials, which
+    it takes as login and passcode instead.
     """
-    text = url.strip()
-    if not text:
-        raise ConfigurationError(f"{source} is empty: write e.g. tcp://127.0.0.1:61613")
-    if text.lower().startswith("failover:"):
-        return _parse_failover(text, url, source), {}
-    parts = urlsplit(text if "://" in text else f"tcp://{text}")
-    scheme = _SCHEMES.get(parts.scheme.lower())
-    if scheme is None:
-        raise ConfigurationError(
-            f"{source} {url!r}: unknown scheme {parts.scheme!r}; use tcp://, ssl://, stomp:// or failover:(...)"
-        )
+    from stomptest.client.failover import ACTIVEMQ_ONLY, OPTION_NAMES, FailoverUri
+
     try:
-        port = parts.port
-    except ValueError:
-        raise ConfigurationError(f"{source} {url!r}: the port is not a number from 0 to 65535") from None
-    if not parts.hostname or port is None:
-        raise ConfigurationError(f"{source} {url!r}: write host and port, e.g. tcp://127.0.0.1:61613")
-    query = dict(parse_qsl(parts.query, keep_blank_values=True))
-    unknown = sorted(set(query) - set(QUERY_KEYS))
-    if unknown:
-        raise ConfigurationError(
-            f"{source} {url!r}: unknown setting(s) {', '.join(unknown)}; use {', '.join(QUERY_KEYS)}"
-        )
-    timeout = _timeout(query.pop("timeout", None), url, source)
-    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+        parsed = urls.parse(url)
+        urls.check_options(parsed.without(ACTIVEMQ_ONLY), [*QUERY_KEYS, *OPTION_NAMES], "settings and failover options")
+        client = parsed.without(QUERY_KEYS, credentials=True)
+        FailoverUri(client)  # failover options are checked now, not when the first test connects
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"{source}: {exc}") from None
+    query = {name: value for name, value in parsed.options if name in QUERY_KEYS}
+    timeout = _timeout(query.pop("timeout", None), parsed.shown, source)
+    first = parsed.first
     target = Target(
         url=url,
-        client_url=f"{scheme}://{host}:{port}",
-        scheme=scheme,
-        host=parts.hostname,
-        port=port,
-        login=unquote(parts.username) if parts.username is not None else None,
-        passcode=unquote(parts.password) if parts.password is not None else None,
+        client_url=str(client),
+        scheme=first.scheme,
+        host=first.host,
+        port=first.port,
+        login=parsed.login,
+        passcode=parsed.passcode,
         vhost=query.pop("host", None),
         timeout=timeout,
     )
     return target, query
-
-
-def _parse_failover(text: str, url: str, source: str) -> Target:
-    from stomptest.client.failover import FailoverUri
-
-    rest = text[len("failover:") :]
-    rest = rest[2:] if rest.startswith("//") else rest
-    if rest.startswith("("):
-        inner, closed, after = rest[1:].partition(")")
-        if not closed:
-            raise ConfigurationError(f"{source} {url!r}: '(' without a closing ')'")
-    else:
-        inner, sep, query = rest.partition("?")
-        after = f"?{query}" if sep else ""
-    brokers = inner.split(",")
-    first, _ = parse_target(brokers[0], source)
-    plain = [parse_target(b, source)[0].client_url for b in brokers]
-    client_url = f"failover:({','.join(plain)}){after}"
-    try:
-        FailoverUri(client_url)
-    except ConfigurationError as exc:
-        raise ConfigurationError(f"{source} {url!r}: {exc}") from None
-    return Target(
-        url=url,
-        client_url=client_url,
-        scheme=first.scheme,
-        host=first.host,
-        port=first.port,
-        login=first.login,
-        passcode=first.passcode,
-        vhost=first.vhost,
-        timeout=first.timeout,
-    )
 
 
 def _timeout(text: str | None, url: str, source: str) -> float:
@@ -155,7 +108,7 @@ def _timeout(text: str | None, url: str, source: str) -> float:
     except ValueError:
         value = -1.0
     if not value > 0:
-        raise ConfigurationError(f"{source} {url!r}: timeout={text!r} must be a positive number of seconds")
+        raise ConfigurationError(f"{source}: {url!r}: timeout={text!r} must be a positive number of seconds")
     return value
 
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stomptest.client.failover import Broker, FailoverOptions, FailoverUri
+from stomptest.client.failover import Endpoint, FailoverOptions, FailoverUri
 from stomptest.protocol.errors import ConfigurationError, ConnectTimeout, StompError
 
 ISSUE_URI = (
@@ -22,9 +22,9 @@ ISSUE_URI = (
 
 def test_the_issue_example() -> None:
     uri = FailoverUri(ISSUE_URI)
-    assert uri.brokers == (Broker("tcp", "a", 61613), Broker("ssl", "b", 61614))
+    assert uri.endpoints == (Endpoint("tcp", "a", 61613), Endpoint("ssl", "b", 61614))
     assert uri.options == FailoverOptions(startupMaxReconnectAttempts=0)
-    assert [b.scheme for b in uri.brokers] == ["tcp", "ssl"]
+    assert [b.scheme for b in uri.endpoints] == ["tcp", "ssl"]
 
 
 def test_activemq_defaults() -> None:
@@ -45,21 +45,24 @@ def test_activemq_defaults() -> None:
 @pytest.mark.parametrize(
     ("text", "brokers"),
     [
-        ("tcp://localhost:61613", [Broker("tcp", "localhost", 61613)]),
-        ("ssl://h.example:61614", [Broker("ssl", "h.example", 61614)]),
-        ("failover:tcp://a:1,tcp://b:2", [Broker("tcp", "a", 1), Broker("tcp", "b", 2)]),
-        ("failover:(tcp://[::1]:61613)", [Broker("tcp", "::1", 61613)]),
-        ("failover://(tcp://a:1,ssl://[fe80::1%eth0]:2)", [Broker("tcp", "a", 1), Broker("ssl", "fe80::1%eth0", 2)]),
-        ("FAILOVER:(TCP://a:1)", [Broker("tcp", "a", 1)]),
+        ("tcp://localhost:61613", [Endpoint("tcp", "localhost", 61613)]),
+        ("ssl://h.example:61614", [Endpoint("ssl", "h.example", 61614)]),
+        ("failover:tcp://a:1,tcp://b:2", [Endpoint("tcp", "a", 1), Endpoint("tcp", "b", 2)]),
+        ("failover:(tcp://[::1]:61613)", [Endpoint("tcp", "::1", 61613)]),
+        (
+            "failover://(tcp://a:1,ssl://[fe80::1%eth0]:2)",
+            [Endpoint("tcp", "a", 1), Endpoint("ssl", "fe80::1%eth0", 2)],
+        ),
+        ("FAILOVER:(TCP://a:1)", [Endpoint("tcp", "a", 1)]),
     ],
 )
-def test_broker_forms(text: str, brokers: list[Broker]) -> None:
-    assert list(FailoverUri(text).brokers) == brokers
+def test_broker_forms(text: str, brokers: list[Endpoint]) -> None:
+    assert list(FailoverUri(text).endpoints) == brokers
 
 
 def test_broker_str_round_trips() -> None:
-    for broker in FailoverUri("failover:(tcp://a:1,ssl://[::1]:2)").brokers:
-        assert FailoverUri(str(broker)).brokers == (broker,)
+    for broker in FailoverUri("failover:(tcp://a:1,ssl://[::1]:2)").endpoints:
+        assert FailoverUri(str(broker)).endpoints == (broker,)
 
 
 def test_option_separators_and_forms() -> None:
@@ -74,7 +77,7 @@ def test_option_separators_and_forms() -> None:
 def test_plain_uri_does_not_retry_unless_told() -> None:
     plain = FailoverUri("tcp://a:1")
     assert (plain.options.startupMaxReconnectAttempts, plain.options.maxReconnectAttempts) == (0, 0)
-    assert [b for b, _ in _take(plain.attempts(random.Random(0)), 10)] == [Broker("tcp", "a", 1)]
+    assert [b for b, _ in _take(plain.attempts(random.Random(0)), 10)] == [Endpoint("tcp", "a", 1)]
     with pytest.raises(ConnectTimeout):
         next(plain.attempts(random.Random(0), reconnect=True))
     told = FailoverUri("tcp://a:1?maxReconnectAttempts=2")
@@ -85,19 +88,19 @@ def test_plain_uri_does_not_retry_unless_told() -> None:
     ("text", "names"),
     [
         ("", "empty"),
-        ("tcp://a", "no port"),
+        ("ssl://a", "no port"),
         ("tcp://a:0", "port '0'"),
         ("tcp://a:65536", "port '65536'"),
         ("tcp://a:x1", "port 'x1'"),
         ("udp://a:1", "scheme 'udp'"),
         ("tcp://:1", "no host"),
         ("tcp://[zz]:1", "IPv6"),
-        ("a:1", "not of the form"),
+        ("tcp:a:1", "not a broker URL"),
         ("failover:(tcp://a:1", "closing ')'"),
         ("failover:(tcp://a:1)x", "after ')'"),
         ("failover:()", "lists no broker"),
         ("failover:(tcp://a:1?wireFormat.maxInactivityDuration=0)", "options of its own"),
-        ("failover:(tcp://a:1,)", "''"),
+        ("failover:(tcp://a:1,)", "empty entry"),
         ("tcp://a:1?foo=1", "unknown option 'foo'"),
         ("tcp://a:1?timeout=1000", "does not support"),
         ("tcp://a:1?randomize", "not name=value"),
@@ -123,9 +126,9 @@ def test_bad_uris_name_the_part(text: str, names: str) -> None:
 # --- the reconnect policy --------------------------------------------------------------------------------------
 
 
-def _take(iterator: object, limit: int) -> list[tuple[Broker, float]]:
+def _take(iterator: object, limit: int) -> list[tuple[Endpoint, float]]:
     """Up to `limit` attempts; stops early when the policy raises ConnectTimeout."""
-    taken: list[tuple[Broker, float]] = []
+    taken: list[tuple[Endpoint, float]] = []
     try:
         for item in itertools.islice(iterator, limit):  # type: ignore[call-overload]
             taken.append(item)
@@ -170,9 +173,9 @@ def _expected_rounds(uri: FailoverUri, *, reconnect: bool) -> int | None:
 LOOK = 10  # rounds examined when unlimited
 
 
-def _rounds(uri: FailoverUri, seed: int, *, reconnect: bool) -> list[list[tuple[Broker, float]]]:
+def _rounds(uri: FailoverUri, seed: int, *, reconnect: bool) -> list[list[tuple[Endpoint, float]]]:
     """Up to LOOK rounds of attempts, split at round boundaries."""
-    size = len(uri.brokers)
+    size = len(uri.endpoints)
     taken = _take(uri.attempts(random.Random(seed), reconnect=reconnect), LOOK * size)
     assert len(taken) % size == 0  # the policy never gives up in the middle of a round
     return [taken[i : i + size] for i in range(0, len(taken), size)]
@@ -181,7 +184,7 @@ def _rounds(uri: FailoverUri, seed: int, *, reconnect: bool) -> list[list[tuple[
 @given(failover_uris(), st.booleans(), st.integers(0, 2**32))
 def test_attempt_counts_are_exact_per_round(uri: FailoverUri, reconnect: bool, seed: int) -> None:
     expected = _expected_rounds(uri, reconnect=reconnect)
-    size = len(uri.brokers)
+    size = len(uri.endpoints)
     shown = LOOK if expected is None else min(expected, LOOK)
     assert len(_rounds(uri, seed, reconnect=reconnect)) == shown
     if expected is not None:
@@ -238,11 +241,11 @@ def test_every_round_tries_every_broker_once_and_respects_order_options(
 ) -> None:
     for one_round in _rounds(uri, seed, reconnect=reconnect):
         brokers = [broker for broker, _ in one_round]
-        assert sorted(brokers, key=str) == sorted(uri.brokers, key=str)
+        assert sorted(brokers, key=str) == sorted(uri.endpoints, key=str)
         if uri.options.priorityBackup:
-            assert brokers[0] == uri.brokers[0]
+            assert brokers[0] == uri.endpoints[0]
         if not uri.options.randomize:
-            assert brokers == list(uri.brokers)
+            assert brokers == list(uri.endpoints)
 
 
 @given(failover_uris(), st.booleans(), st.integers(0, 2**32))
@@ -259,7 +262,7 @@ def test_randomize_shuffles_each_round_anew() -> None:
 
 
 def test_exponential_schedule_example() -> None:
-    a, b = Broker("tcp", "a", 1), Broker("tcp", "b", 2)
+    a, b = Endpoint("tcp", "a", 1), Endpoint("tcp", "b", 2)
     uri = FailoverUri(
         "failover:(tcp://a:1,tcp://b:2)?randomize=false&maxReconnectDelay=50&startupMaxReconnectAttempts=5"
         "&maxReconnectAttempts=3"
@@ -302,3 +305,51 @@ def test_reconnect_limit_zero_makes_no_attempt_at_all() -> None:
     with pytest.raises(ConnectTimeout, match=r"reconnect gave up after 0 round\(s\).*maxReconnectAttempts=0"):
         next(uri.attempts(random.Random(1), reconnect=True))
     assert len(_take(uri.attempts(random.Random(1)), 100)) == 2  # the first connect still tries both once
+
+
+def test_plain_urls_default_to_tcp_port_61613() -> None:
+    assert FailoverUri("tcp://a").endpoints == (Endpoint("tcp", "a", 61613),)
+    assert FailoverUri("a").endpoints == (Endpoint("tcp", "a", 61613),)
+
+
+def test_credentials_in_the_url_are_kept_and_masked() -> None:
+    uri = FailoverUri("failover:(tcp://guest:s%40cret@a:1,tcp://b:2)")
+    assert (uri.url.login, uri.url.passcode) == ("guest", "s@cret")
+    assert "s%40cret" not in repr(uri) and "***" in repr(uri)
+
+
+def test_the_old_name_broker_still_imports_with_a_warning() -> None:
+    import stomptest.client.failover as failover
+
+    with pytest.warns(DeprecationWarning, match="Broker is now Endpoint"):
+        old = failover.Broker
+    assert old is Endpoint
+    with pytest.warns(DeprecationWarning):
+        from stomptest.client.failover import Broker  # noqa: F401
+    with pytest.raises(AttributeError):
+        failover.Nothing  # noqa: B018
+
+
+@pytest.mark.parametrize("client_class", ["Client", "AsyncClient"])
+def test_credentials_in_the_url_log_in_unless_arguments_say_otherwise(client_class: str) -> None:
+    import asyncio
+
+    from stomptest.broker import Broker as FakeBroker
+    from stomptest.client import AsyncClient, Client
+    from stomptest.protocol.errors import BrokerError
+
+    with FakeBroker(users={"guest": "pa@ss"}) as broker:
+        url = f"tcp://guest:pa%40ss@127.0.0.1:{broker.port}"
+        if client_class == "Client":
+            with Client(url) as client:
+                client.send("/queue/creds", b"in", receipt=True)
+            with pytest.raises(BrokerError):
+                Client(url, passcode="wrong", connect_timeout=5).connect()
+        else:
+
+            async def run() -> None:
+                async with AsyncClient(url) as client:
+                    await client.send("/queue/creds", b"in", receipt=True)
+
+            asyncio.run(run())
+        assert len(broker.messages("/queue/creds")) == 1

@@ -13,9 +13,9 @@ import pytest
 
 from stomptest.broker import Broker
 from stomptest.client import AsyncClient, Client
-from stomptest.client.failover import Broker as Address
 from stomptest.client.transport import tls_context
 from stomptest.protocol import ConnectTimeout
+from stomptest.urls import Endpoint as Address
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import pathlib
+import shutil
 import socket
+import ssl
+import subprocess
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 
@@ -192,9 +196,11 @@ def test_settings_from_url() -> None:
     )
     assert Target.from_url("localhost").port == 61613
     url, query = split_query("stomp://h:1?profile=rabbitmq&versions=1.2")
-    assert url == "stomp://h:1" and query == {"profile": "rabbitmq", "versions": "1.2"}
-    with pytest.raises(ConfigurationError, match="unknown setting"):
+    assert url == "tcp://h:1" and query == {"profile": "rabbitmq", "versions": "1.2"}
+    with pytest.raises(ConfigurationError, match="unknown option 'colour'; the settings and failover options are"):
         split_query("stomp://h:1?colour=red")
+    with pytest.raises(ConfigurationError, match="'ssl://h' names no port"):
+        Target.from_url("ssl://h")
     with pytest.raises(ConfigurationError, match="scheme"):
         Target.from_url("http://h:1")
     assert parse_versions("1.2, 1.0") == ("1.0", "1.2")
@@ -260,3 +266,55 @@ def test_versions_the_broker_does_not_speak_are_not_applicable(scripted: Callabl
     report = run_checks(Target(port=server.port, timeout=1), checks=FAKE_CHECKS[:1])
     assert report.verdicts()["fake-pass"] == {"1.0": "pass", "1.1": "n/a", "1.2": "n/a"}
     assert "does not speak 1.1" in report.outcome("fake-pass", "1.1").notes[0]
+
+
+def test_ssl_and_failover_urls_make_targets() -> None:
+    (secure,) = Target.candidates("ssl://u:p@h:61612")
+    assert secure.tls and (secure.host, secure.port, secure.login, secure.passcode) == ("h", 61612, "u", "p")
+    assert secure.url == "ssl://h:61612" and secure.tls_context() is not None
+    members = Target.candidates("failover:(tcp://a,ssl://b:2)?randomize=false", login="x")
+    assert [(t.url, t.login) for t in members] == [("tcp://a:61613", "x"), ("ssl://b:2", "x")]
+    assert Target.from_url("failover:(tcp://a,ssl://b:2)").url == "tcp://a:61613"
+
+
+def test_failover_runs_test_the_first_reachable_member(capsys: pytest.CaptureFixture[str]) -> None:
+    from stomptest.broker import Broker
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        dead = sock.getsockname()[1]
+    with Broker() as broker:
+        url = f"failover:(tcp://127.0.0.1:{dead},tcp://127.0.0.1:{broker.port})?randomize=false"
+        assert main([url, "--checks", "connect-version", "--versions", "1.2", "-q"]) == 0
+    assert f"tcp://127.0.0.1:{broker.port}" in capsys.readouterr().out
+    assert main([f"failover:(tcp://u:secret@127.0.0.1:{dead})", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot test" in err and "u:***@" in err and "secret" not in err
+
+
+def test_cli_tls_needs_a_ca_or_insecure_and_takes_either(
+    capsys: pytest.CaptureFixture[str], tmp_path: pathlib.Path
+) -> None:
+    from stomptest.broker import Broker
+
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl is not installed, so no certificate can be made")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(cert, key)
+    with Broker(ssl_context=server) as broker:
+        url = f"ssl://127.0.0.1:{broker.port}"
+        run = [url, "--checks", "connect-version", "--versions", "1.2", "-q"]
+        assert main(run) == 2
+        assert "CERTIFICATE_VERIFY_FAILED" in capsys.readouterr().err
+        assert main([*run, "--ca", str(cert)]) == 0
+        assert main([*run, "--insecure"]) == 0
+    assert main([url, "--ca", str(tmp_path / "missing.pem")]) == 2
+    assert "cannot load CA certificates" in capsys.readouterr().err

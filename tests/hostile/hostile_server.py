@@ -12,7 +12,7 @@ import random
 import socket
 import threading
 
-from .harness import mutate
+from stomptest.testing.fuzzing import mutate
 
 SERVER_FRAMES = (
     b"MESSAGE\nsubscription:sub-1\nmessage-id:m1\ndestination:/queue/a\nack:a1\n\nbody\x00",

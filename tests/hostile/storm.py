@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from stomptest.broker import Broker
 from stomptest.client import Client
 from stomptest.protocol import ConnectionLost
+from stomptest.testing.fuzzing import hostile_session
 
-from .harness import hostile_session
 from .sockets import Outcome, exchange
 
 QUEUE = "/queue/good"

@@ -11,8 +11,7 @@ from hypothesis import strategies as st
 
 from stomptest.broker import PROFILES
 from stomptest.protocol import Frame, FrameError
-
-from .harness import drive_engine
+from stomptest.testing.fuzzing import drive_engine
 
 NAMES = ("accept-version", "host", "login", "passcode", "heart-beat", "receipt", "client-id", "STOMP")
 # ASCII digits and the separators the broker splits on; values of other characters go through the codec's tests

@@ -1,6 +1,6 @@
 """Replay the corpus: inputs the fuzzers found interesting (or crashing), kept as regression tests.
 
-Files are decoded by `harness.run_parser` (corpus/parser/) and `harness.run_engine`
+Files are decoded by `stomptest.testing.fuzzing.run_parser` (corpus/parser/) and `run_engine`
 (corpus/engine/), exactly as the atheris harnesses in fuzz/ ran them, so a crasher
 copied here from libFuzzer's crash-* file replays byte for byte.
 """
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .harness import run_engine, run_parser
+from stomptest.testing.fuzzing import run_engine, run_parser
 
 CORPUS = Path(__file__).parent / "corpus"
 PARSER = sorted((CORPUS / "parser").iterdir())

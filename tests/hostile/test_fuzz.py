@@ -1,6 +1,6 @@
 """Hypothesis fuzzing of the parser and of the broker's feed path with mutated and random streams.
 
-Properties (tests/hostile/harness.py): the parser raises nothing but `FrameError`, refuses
+Properties (stomptest/testing/fuzzing.py): the parser raises nothing but `FrameError`, refuses
 input after one, never buffers more than max_frame_bytes plus one chunk and returns no frame
 past the limits; a broker connection fed the same records no internal error, keeps its
 buffers within the limits and leaves nothing behind when the connection is lost.
@@ -13,8 +13,7 @@ from hypothesis import strategies as st
 
 from stomptest.broker import PROFILES
 from stomptest.protocol import Frame, FrameError, Heartbeat, Parser
-
-from .harness import (
+from stomptest.testing.fuzzing import (
     MAX_FRAME_BYTES,
     MAX_HEADER_BYTES,
     MAX_HEADERS,
@@ -25,6 +24,7 @@ from .harness import (
     run_engine,
     run_parser,
 )
+
 from .mutations import client_streams, hostile_streams
 
 chunk_sizes = st.lists(st.integers(1, 300), max_size=6)

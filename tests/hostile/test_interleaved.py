@@ -18,8 +18,7 @@ from stomptest.broker import PROFILES
 from stomptest.broker.connection import Connection
 from stomptest.broker.engine import Engine
 from stomptest.protocol import Frame, FrameError, Heartbeat, Parser
-
-from .harness import mutate
+from stomptest.testing.fuzzing import mutate
 
 DESTINATIONS = ("/queue/a", "/queue/b", "/topic/t")
 SEEDS = 6

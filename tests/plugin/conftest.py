@@ -1,4 +1,4 @@
-"""The plugin is tested through pytester (loaded by tests/conftest.py): sample projects run in their own sessions.
+"""The plugin is tested through pytester (loaded by the root conftest.py): sample projects run in their own sessions.
 
 pytester's in-process runs drop the modules first imported during them, so a second run
 would import gevent a second time into the same process; importing the broker host here,

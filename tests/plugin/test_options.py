@@ -44,7 +44,7 @@ def test_the_ini_url_selects_an_external_broker(pytester: pytest.Pytester) -> No
     [
         (["--stomp-profile=nope"], "*--stomp-profile: unknown broker profile 'nope'; use one of*"),
         (["--stomp-versions=1.3"], "*--stomp-versions: '1.3' is not a list of STOMP versions*"),
-        (["--stomp-url=http://x:1"], "*--stomp-url 'http://x:1': unknown scheme 'http'*"),
+        (["--stomp-url=http://x:1"], "*--stomp-url: 'http://x:1': unknown scheme 'http'*"),
     ],
 )
 def test_a_bad_option_is_a_usage_error_that_says_what_to_write(

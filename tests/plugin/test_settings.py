@@ -66,6 +66,13 @@ def test_a_url_carries_credentials_vhost_and_timeout() -> None:
     assert rest == {"profile": "rabbitmq"}
 
 
+def test_a_url_without_a_port_means_61613_and_failover_options_reach_the_client() -> None:
+    target, _ = parse_target("tcp://u:p@a?maxReconnectAttempts=2&profile=strict")
+    assert (target.host, target.port) == ("a", 61613)
+    assert target.client_url == "tcp://a:61613?maxReconnectAttempts=2"
+    assert target.shown == "tcp://u:***@a?maxReconnectAttempts=2&profile=strict"
+
+
 def test_a_failover_url_keeps_its_options_and_takes_credentials_from_the_first_broker() -> None:
     target, _ = parse_target("failover:(tcp://u:p@a:61613,ssl://b:61614)?randomize=false")
     assert target.client_url == "failover:(tcp://a:61613,ssl://b:61614)?randomize=false"
@@ -75,13 +82,14 @@ def test_a_failover_url_keeps_its_options_and_takes_credentials_from_the_first_b
 @pytest.mark.parametrize(
     ("given", "says"),
     [
-        ({"url_option": "http://a:1"}, "--stomp-url 'http://a:1': unknown scheme 'http'"),
-        ({"url_option": "tcp://a"}, "write host and port"),
-        ({"url_option": "tcp://a:99999"}, "the port is not a number"),
-        ({"url_option": "tcp://a:1?color=red"}, "unknown setting(s) color"),
+        ({"url_option": "http://a:1"}, "--stomp-url: 'http://a:1': unknown scheme 'http'"),
+        ({"url_option": "ssl://a"}, "--stomp-url: 'ssl://a' names no port, and ssl:// has no default"),
+        ({"url_option": "tcp://a:99999"}, "port '99999' is not a number from 1 to 65535"),
+        ({"url_option": "tcp://a:1?color=red"}, "unknown option 'color'; the settings and failover options are"),
+        ({"url_option": "tcp://a:1?trackMessages=true"}, "is an ActiveMQ option stomptest does not support"),
         ({"url_option": "tcp://a:1?timeout=-1"}, "timeout='-1' must be a positive number"),
-        ({"url_ini": "ftp://a:1"}, "stomp_url (ini) 'ftp://a:1'"),
-        ({"url_option": "failover:(tcp://a:1"}, "'(' without a closing ')'"),
+        ({"url_ini": "ftp://a:1"}, "stomp_url (ini): 'ftp://a:1'"),
+        ({"url_option": "failover:(tcp://a:1"}, "opens '(' without a closing ')'"),
         ({"url_option": "failover:(tcp://a:1)?maxReconnectAttempts=x"}, "maxReconnectAttempts"),
         ({"profile_option": "nope"}, "--stomp-profile: unknown broker profile 'nope'; use one of"),
         ({"profile_ini": "nope"}, "stomp_profile (ini): unknown broker profile 'nope'"),

@@ -1,4 +1,4 @@
-"""Properties of the codec, for each STOMP version, under the hypothesis profile from tests/conftest.py.
+"""Properties of the codec, for each STOMP version, under the hypothesis profile from the root conftest.py.
 
 The expected items come from the generators (stomptest.strategies), never from the
 parser itself, so a parser bug cannot hide behind its own output.
@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from stomptest import strategies as stomp
 from stomptest.protocol import HEARTBEAT, VERSIONS, Frame, FrameError, Heartbeat, Parser, spec
-from stomptest.protocol.parser import _unescaper
+from stomptest.protocol._header_lines import _unescaper
 
 versions = pytest.mark.parametrize("version", VERSIONS)
 # Drawing a whole stream costs hypothesis ~10 ms: these properties run a quarter of the

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from stomptest.protocol import HEARTBEAT, ConfigurationError, Frame, FrameError, Heartbeat, Parser
+from stomptest.protocol import _header_lines as header_lines
 from stomptest.protocol import parser as parser_module
 from stomptest.protocol.errors import FRAME_ERROR_KINDS
 from stomptest.protocol.spec import CLIENT_COMMANDS, COMMANDS_SINCE_1_1, SERVER_COMMANDS
@@ -535,24 +536,24 @@ def test_every_parse_error_has_a_codec_kind(data: bytes, version: str) -> None:
 def test_parsers_share_one_bounded_cache_per_escaping() -> None:
     a, b = Parser("1.2"), Parser("1.2")
     a.feed(b"SEND\nshared-line:1\n\n\x00")
-    escaped = parser_module._ESCAPED["1.2"]
+    escaped = header_lines.ESCAPED["1.2"]
     assert escaped["shared-line:1"] == ("shared-line", "1")
     assert b.feed(b"SEND\nshared-line:1\n\n\x00") == [Frame("SEND", [("shared-line", "1")])]
     assert not hasattr(a, "__dict__")  # slots: an idle parser holds only its own state
-    long_line = "x:" + "y" * parser_module._CACHED_LINE
+    long_line = "x:" + "y" * header_lines.CACHED_LINE
     a.feed(b"SEND\n" + long_line.encode() + b"\n\n\x00")
     assert long_line not in escaped
-    for i in range(parser_module._CACHE_SIZE + 10):
+    for i in range(header_lines.CACHE_SIZE + 10):
         a.feed(b"SEND\nn:%d\n\n\x00" % i)
-        assert len(escaped) <= parser_module._CACHE_SIZE
+        assert len(escaped) <= header_lines.CACHE_SIZE
     assert "n:0" not in escaped  # cleared when full: the oldest lines went with it
 
 
 def test_bad_lines_are_not_cached() -> None:
     with pytest.raises(FrameError):
         Parser("1.2").feed(b"SEND\nx:a\\tb\n\n\x00")
-    assert "x:a\\tb" not in parser_module._ESCAPED["1.2"]
-    assert "x:a\\tb" not in parser_module._VERBATIM
+    assert "x:a\\tb" not in header_lines.ESCAPED["1.2"]
+    assert "x:a\\tb" not in header_lines.VERBATIM
 
 
 def test_limits_of_any_size_are_accepted() -> None:

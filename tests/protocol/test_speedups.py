@@ -17,9 +17,10 @@ from hypothesis import strategies as st
 
 from stomptest import strategies as stomp
 from stomptest.protocol import VERSIONS, Frame, FrameError, Parser, spec
+from stomptest.protocol import _header_lines as header_lines
 from stomptest.protocol import frame as frame_module
 from stomptest.protocol import parser as parser_module
-from tests.hostile.harness import Outcome, parse_outcome
+from stomptest.testing.fuzzing import Outcome, parse_outcome
 from tests.protocol.test_codec_properties import mutated, small_streams
 
 try:
@@ -36,8 +37,8 @@ built = pytest.mark.skipif(
 
 
 def _clear_caches() -> None:
-    parser_module._VERBATIM.clear()
-    for cache in parser_module._ESCAPED.values():
+    header_lines.VERBATIM.clear()
+    for cache in header_lines.ESCAPED.values():
         cache.clear()
     if _speedups is not None:
         _speedups.clear()
@@ -164,12 +165,12 @@ def test_arbitrary_bytes_under_small_limits(version: str, junk: bytes, cut: int)
 def test_a_full_cache_is_emptied_not_grown() -> None:
     _clear_caches()
     parser = Parser("1.2")
-    cache = parser_module._ESCAPED["1.2"]
-    for n in range(3 * parser_module._CACHE_SIZE):
+    cache = header_lines.ESCAPED["1.2"]
+    for n in range(3 * header_lines.CACHE_SIZE):
         parser.feed(b"SEND\ndestination:/queue/%d\n\n\x00" % n)
-        assert len(cache) <= parser_module._CACHE_SIZE
-    parser.feed(b"SEND\ndestination:" + b"x" * (parser_module._CACHED_LINE + 1) + b"\n\n\x00")
-    assert all(len(line) <= parser_module._CACHED_LINE for line in cache)
+        assert len(cache) <= header_lines.CACHE_SIZE
+    parser.feed(b"SEND\ndestination:" + b"x" * (header_lines.CACHED_LINE + 1) + b"\n\n\x00")
+    assert all(len(line) <= header_lines.CACHED_LINE for line in cache)
 
 
 # -- encoding

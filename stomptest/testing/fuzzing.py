@@ -1,4 +1,4 @@
-"""What one fuzz input means, shared by the atheris harnesses (fuzz/) and the hostile tests.
+"""What one fuzz input means, shared by the atheris harnesses (fuzz/), the hostile tests and any fuzzer of yours.
 
 An input is decoded the same way everywhere, so a crasher saved by a harness replays
 byte for byte in tests/hostile/test_corpus.py: the first bytes choose the settings

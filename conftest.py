@@ -1,4 +1,4 @@
-"""Test-suite wide settings: hypothesis profiles.
+"""Settings for every pytest run from the repository: hypothesis profiles, pytester, --soak.
 
 `ci` runs thousands of examples per property and is what .ci/run selects with
 HYPOTHESIS_PROFILE=ci; `dev` keeps the local edit-test loop quick.
@@ -9,7 +9,7 @@ import os
 import pytest
 from hypothesis import HealthCheck, settings
 
-# pytester drives sample projects in tests/plugin; pytest only honours this at the top level.
+# pytester drives sample projects in tests/plugin; pytest honours pytest_plugins only in the root conftest.py.
 pytest_plugins = ["pytester"]
 
 settings.register_profile(
