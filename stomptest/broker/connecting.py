@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from stomptest.broker import wire
 from stomptest.broker.output import receipt, write
+from stomptest.broker.profiles import ErrorKind
 from stomptest.broker.reading import set_wire_version
 from stomptest.protocol.frame import HEARTBEAT, Frame
 
@@ -42,6 +43,8 @@ def on_connect(connection: Connection, frame: Frame) -> None:
         connection.fail("version", frame, version=accepted or "1.0")
         return
     version = max(common, key=lambda v: tuple(int(p) for p in v.split(".")))
+    if connection.version is not None:  # a second CONNECT (second_connect): the session goes on as it was
+        version = connection.version
     host = headers.get("host")
     if profile.host == "required" and version != "1.0" and host is None:
         connection.fail("bad-connect", frame, reason="the host header is required in STOMP 1.1 and 1.2")
@@ -64,7 +67,9 @@ def on_connect(connection: Connection, frame: Frame) -> None:
         text = headers.get("heart-beat", "0,0")
         parts = text.split(",")
         if len(parts) != 2 or not all(_is_count(p.strip()) for p in parts):
-            connection.fail("bad-connect", frame, reason=f"heart-beat:{text} is not two comma-separated integers")
+            value = next((p for p in parts if not _is_count(p.strip())), text)
+            reason = f"heart-beat:{text} is not two comma-separated integers"
+            connection.fail("bad-connect", frame, reason=reason, value=value)
             return
         beats = (int(parts[0]), int(parts[1]))
     connection.client_heartbeat = beats
@@ -74,22 +79,50 @@ def on_connect(connection: Connection, frame: Frame) -> None:
     set_wire_version(connection, "1.2" if version == "1.0" and profile.escape_1_0 == "as-1.2" else version)
     connection.login = login
     connection.host = host
-    connection.session = connection.engine.session_id(connection)
+    connection.session = connection.session or connection.engine.session_id(connection)
     connection.connect_accepted(frame)
     connection.send_interval = send_ms / 1000
     connection.receive_timeout = receive_ms * profile.heartbeat_grace / 1000
-    reply = [
-        ("version", version),
-        ("session", connection.session),
-        ("server", profile.server),
-        ("heart-beat", f"{send_ms},{receive_ms}"),
-    ]
+    if profile.connected_headers == "all":
+        reply = [
+            ("version", version),
+            ("session", connection.session),
+            ("server", profile.server),
+            ("heart-beat", f"{send_ms},{receive_ms}"),
+        ]
+    else:  # only what the client's CONNECT asked about (Artemis)
+        reply = [("version", version)] if accepted is not None else []
+        reply.append(("session", connection.session))
+        if version != "1.0":
+            reply.append(("server", profile.server))
+            if "heart-beat" in headers:
+                reply.append(("heart-beat", f"{send_ms},{receive_ms}"))
     wanted_receipt = headers.get("receipt")
     if wanted_receipt is not None and profile.echo_connect_receipt:
-        reply += [("receipt-id", wanted_receipt), ("response-id", wanted_receipt)]
+        reply.append(("receipt-id", wanted_receipt))
+        if profile.connect_receipt_response_id:
+            reply.append(("response-id", wanted_receipt))
     connection.send(Frame("CONNECTED", reply))
     if connection.send_interval or connection.receive_timeout:
         connection.on_schedule(connection)
+
+
+def out_of_turn(connection: Connection, kind: ErrorKind, frame: Frame) -> bool:
+    """A frame before CONNECT, or a second CONNECT, where the profile's broker answers no ERROR: True if handled.
+
+    Artemis (measured on 2.40.0) answers a second CONNECT with another CONNECTED, whose headers
+    follow the new CONNECT (heart-beat, receipt) but whose version and session are the first's,
+    and its subscriptions live on; it answers nothing at all to a frame before CONNECT: the
+    connection stays open but deaf, even to a CONNECT.
+    """
+    profile = connection.profile
+    if kind == "already-connected" and profile.second_connect == "connected":
+        on_connect(connection, frame)
+        return True
+    if kind == "not-connected" and profile.frame_before_connect == "ignore-all":
+        connection.deaf = True
+        return True
+    return False
 
 
 def on_disconnect(connection: Connection, frame: Frame) -> None:
@@ -104,24 +137,31 @@ def negotiate_heartbeats(connection: Connection, cx: int, cy: int) -> tuple[int,
         cx, cy = _whole_seconds(cx), _whole_seconds(cy)
     if cy and profile.heartbeat_min_send_ms:
         cy = max(cy, profile.heartbeat_min_send_ms)
+    # no beats offered: the broker may still want them (Artemis: every 30 s, so a 60 s TTL at grace 2)
+    cx = max(cx, profile.heartbeat_min_receive_ms) if cx else profile.heartbeat_default_receive_ms
     return cx, cy
 
 
 def check_connect_timeout(connection: Connection, now: float) -> None:
     """Close a connection that sent no CONNECT within the profile's `connect_timeout`."""
     timeout = connection.profile.connect_timeout
-    if timeout is not None and now >= connection.opened_at + timeout:
+    if timeout is not None and not connection.deaf and now >= connection.opened_at + timeout:
         connection.close(f"no CONNECT within {timeout:g} s")
 
 
 def connect_deadline(connection: Connection) -> float | None:
     timeout = connection.profile.connect_timeout
-    return None if timeout is None else connection.opened_at + timeout
+    return None if timeout is None or connection.deaf else connection.opened_at + timeout
 
 
 def heartbeats(connection: Connection, now: float) -> None:
     """Close a silent client, end a timed hold, and beat if nothing was sent for a while."""
     if connection.receive_timeout and now - connection.last_received > connection.receive_timeout:
+        text = connection.profile.heartbeat_timeout_error
+        if text is not None:
+            ttl_ms = str(round(connection.receive_timeout * 1000))
+            message = text.format_map({"peer": connection.peer, "ttl_ms": ttl_ms})
+            connection.send(Frame("ERROR", [("message", message)]))
         connection.close(f"no data from the client for {connection.receive_timeout:g} s (heart-beat timeout)")
         return
     if connection.hold_until is not None and now >= connection.hold_until:

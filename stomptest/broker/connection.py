@@ -91,6 +91,7 @@ class Connection:
         "_unparsed_start",
         "client_heartbeat",
         "close_reason",
+        "deaf",
         "decode_1_0",
         "engine",
         "frames_received",
@@ -147,6 +148,7 @@ class Connection:
         self._steps = _STEPS["new", None]  # the table's row for this state and version
         self.wire_out = "1.0"  # the escaping used on output (a profile may differ from the version)
         self.decode_1_0 = False  # ActiveMQ: 1.0 input escapes are decoded, leniently
+        self.deaf = False  # Artemis, after a frame before CONNECT: all input ignored (Profile.frame_before_connect)
         self.session: str | None = None
         self.login: str | None = None
         self.host: str | None = None
@@ -225,7 +227,7 @@ class Connection:
 
     def receive_data(self, data: bytes, now: float) -> None:
         """Handle bytes from the client; never raises."""
-        if self.state not in READING:
+        if self.state not in READING or self.deaf:
             return
         self.now = now
         self.last_received = now
@@ -308,7 +310,7 @@ class Connection:
         if version is None:  # before CONNECT: a CONNECT's headers are read by its own rules
             if handling == "handle":
                 _HANDLERS[command](self, frame)
-            else:
+            elif not connecting.out_of_turn(self, cast(ErrorKind, handling), frame):
                 self.fail(cast(ErrorKind, handling), frame)
             return
         if self.decode_1_0 and any("\\" in value for _, value in frame.raw_headers):
@@ -323,7 +325,7 @@ class Connection:
         if handling != "handle":
             if handling == "unknown-command":
                 self.fail("unknown-command", frame, reason=f"a client may not send {command}")
-            else:
+            elif not connecting.out_of_turn(self, cast(ErrorKind, handling), frame):
                 self.fail(cast(ErrorKind, handling), frame)
             return
         if required is None:
@@ -331,7 +333,7 @@ class Connection:
             return
         headers = frame.headers
         for name in required:
-            if name not in headers:
+            if name not in headers and not subscribing.optional(self, command, name):
                 self.fail("missing-header", frame, reason=name)
                 return
         _HANDLERS[command](self, frame)

@@ -33,6 +33,12 @@ Kind = Literal["queue", "topic"]
 AckMode = Literal["auto", "client", "client-individual"]
 
 
+# headers a dead letter gets from the broker (Profile.dead_letter_headers), replaced when it dies again
+_ORIGIN_HEADERS = frozenset(
+    {"original-destination", "_AMQ_ORIG_QUEUE", "_AMQ_ORIG_ROUTING_TYPE", "_AMQ_ORIG_ADDRESS", "_AMQ_ORIG_MESSAGE_ID"}
+)
+
+
 class Consumer(Protocol):
     """What the engine asks of a connection (connection.py's `Connection` is the one there is)."""
 
@@ -321,8 +327,9 @@ class Engine:
         for prefix, kind in _PREFIXES:
             if name.startswith(prefix) and len(name) > len(prefix):
                 return kind, name
-        if self.profile.unknown_destinations == "queue" and name:
-            return "queue", name
+        unknown = self.profile.unknown_destinations
+        if unknown != "error" and name:
+            return unknown, name
         return None
 
     def destination(self, kind: Kind, name: str, owner: int | None = None) -> Destination:
@@ -512,12 +519,27 @@ class Engine:
         target = self.destination("queue", self.profile.dead_letter_queue)
         if target.name == message.destination:
             return  # a dead letter that dies again is dropped, as brokers do by default
-        headers = tuple((n, v) for n, v in message.headers if n != "original-destination")
-        copy = self.new_message(target, (*headers, ("original-destination", message.destination)), message.body, now)
+        headers = tuple((n, v) for n, v in message.headers if n not in _ORIGIN_HEADERS)
+        copy = self.new_message(target, (*headers, *self._origin(message)), message.body, now)
         copy.message_id_given = message.message_id
         copy.had_content_length = message.had_content_length
         target.messages.append(copy)
         self.dispatch(target, now)
+
+    def _origin(self, message: Message) -> tuple[tuple[str, str], ...]:
+        """The headers that say where a dead letter came from, as the profile's broker writes them."""
+        if self.profile.dead_letter_headers == "artemis":
+            name = message.destination
+            address = name.split("/", 2)[2] if name.startswith(("/queue/", "/topic/")) else name
+            found = self.destinations.get(name)
+            routing_type = "0" if found is not None and found.kind == "topic" else "1"  # MULTICAST 0, ANYCAST 1
+            return (
+                ("_AMQ_ORIG_QUEUE", address),
+                ("_AMQ_ORIG_ROUTING_TYPE", routing_type),
+                ("_AMQ_ORIG_ADDRESS", address),
+                ("_AMQ_ORIG_MESSAGE_ID", message.message_id),
+            )
+        return (("original-destination", message.destination),)
 
     def subscribe(self, subscription: Subscription) -> None:
         subscription.destination.subscriptions.append(subscription)

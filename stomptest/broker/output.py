@@ -64,7 +64,9 @@ def fail(connection: Connection, kind: ErrorKind, frame: Frame | None, **fields:
     if frame is not None:
         values.setdefault("command", frame.command)
     values.setdefault("versions", ",".join(profile.versions))
-    message_template, body_template = profile.error_texts[kind]
+    texts = profile.error_texts
+    by_command = f"{kind} {frame.command}" if frame is not None else kind  # a command's own text, if it has one
+    message_template, body_template = texts.get(by_command) or texts[kind]
     message = wire.printable(message_template.format_map(values).replace("\n", " ").replace("\r", " "))
     body = wire.printable(body_template.format_map(values))
     headers = [("message", message)]
@@ -72,15 +74,25 @@ def fail(connection: Connection, kind: ErrorKind, frame: Frame | None, **fields:
         headers.append(("version", ",".join(profile.versions)))
     receipt = frame.headers.get("receipt") if frame is not None else None
     if receipt is not None and profile.error_receipt_id:
-        headers.append(("receipt-id", receipt))
+        unsent = profile.errors_without_receipt_id
+        if kind not in unsent and by_command not in unsent:
+            headers.append(("receipt-id", receipt))
     if body and profile.error_content_type:
         headers.append(("content-type", "text/plain"))
-    if body and profile.content_length == "always":
+    if body and content_length(connection) == "always":
         headers.append(("content-length", str(len(body.encode("utf-8")))))
     send(connection, Frame("ERROR", headers, body.encode("utf-8")))
     log.info("connection %d: ERROR (%s) %s", connection.id, kind, message)
-    if kind in profile.closing_errors:
+    if kind in profile.closing_errors or connection.version in profile.every_error_closes_in:
         connection.close(f"ERROR ({kind}): {message}")
+
+
+def content_length(connection: Connection) -> Literal["always", "as-sent"]:
+    """The profile's content-length rule in this connection's version (`content_length`, `content_length_1_0`)."""
+    profile = connection.profile
+    if connection.version == "1.0" and profile.content_length_1_0 is not None:
+        return profile.content_length_1_0
+    return profile.content_length
 
 
 def send(connection: Connection, frame: Frame) -> None:

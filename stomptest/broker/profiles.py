@@ -90,7 +90,8 @@ def _texts(**texts: tuple[str, str]) -> Mapping[str, tuple[str, str]]:
 
 
 # (message header, body) templates, formatted with str.format_map; unknown fields stay empty.
-# Fields: command, destination, id, ack, transaction, version, versions, host, login, reason, limit.
+# Fields: command, destination, id, ack, transaction, version, versions, host, login, reason, limit, value.
+# A key "KIND COMMAND" (as "missing-header SUBSCRIBE") overrides the kind's text for that command's frames.
 SPEC_ERROR_TEXTS = _texts(
     not_connected=("not connected", "{command} before CONNECT: send CONNECT (or STOMP) first\n"),
     already_connected=("already connected", "a second {command} on a connected session\n"),
@@ -199,7 +200,7 @@ ARTEMIS_ERROR_TEXTS = _texts(
     not_connected=("AMQ339003: Need to connect first", ""),
     already_connected=("AMQ339004: Already connected", ""),
     version=("AMQ339002 Stomp versions not supported {version}", "Supported protocol versions are v1.0 v1.1 v1.2"),
-    bad_connect=("{reason}", ""),
+    bad_connect=('For input string: "{value}"', ""),  # measured: heart-beat:x,y (host is not checked)
     vhost=("{reason}", ""),
     access_refused=(_ARTEMIS_LOGIN, _ARTEMIS_LOGIN),
     malformed=("AMQ339023 Invalid STOMP frame {reason}", "AMQ339024: Invalid STOMP frame: {reason}"),
@@ -218,6 +219,23 @@ ARTEMIS_ERROR_TEXTS = _texts(
     limit=("{reason}", ""),
     internal=("{reason}", ""),
 )
+# measured (A4, A16): where one kind's text differs by command. SUBSCRIBE without destination is a Java
+# NullPointerException's text, as message and body.
+_ARTEMIS_NO_ADDRESS = (
+    'Cannot invoke "org.apache.activemq.artemis.api.core.SimpleString.startsWith('
+    'org.apache.activemq.artemis.api.core.SimpleString)" because "address" is null'
+)
+ARTEMIS_ERROR_TEXTS = MappingProxyType(
+    {
+        **ARTEMIS_ERROR_TEXTS,
+        "missing-header SUBSCRIBE": (_ARTEMIS_NO_ADDRESS, _ARTEMIS_NO_ADDRESS),
+        "missing-header SEND": ("AMQ339031 Error handling send", ""),
+        "missing-header BEGIN": ("AMQ339032 Need a transaction id to begin", ""),
+        "bad-transaction BEGIN": ("Transaction already started: {transaction}", ""),
+        "bad-transaction COMMIT": ("AMQ339013 Error committing {transaction}", ""),
+        "bad-transaction ABORT": ("No transaction started: {transaction}", ""),
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -229,8 +247,11 @@ class Profile:
     versions: tuple[str, ...] = spec.VERSIONS
     # -- errors
     closing_errors: frozenset[ErrorKind] = frozenset(ERROR_KINDS)  # which ERRORs are followed by a close
+    every_error_closes_in: tuple[str, ...] = ()  # versions in which every ERROR closes (Artemis: 1.2)
     error_texts: Mapping[str, tuple[str, str]] = field(default_factory=lambda: SPEC_ERROR_TEXTS, hash=False)
     error_receipt_id: bool = True  # ERROR carries `receipt-id` when the frame had a receipt
+    # ...except the ERRORs of these kinds ("KIND" or "KIND COMMAND", as keys of error_texts; Artemis: decoder errors)
+    errors_without_receipt_id: frozenset[str] = frozenset()
     error_version_header: bool = False  # every ERROR carries `version:1.0,1.1,1.2` (RabbitMQ)
     error_content_type: bool = True  # ERROR carries content-type:text/plain
     malformed_error: bool = True  # bytes that are not a frame get an ERROR before the close (RabbitMQ: just a close)
@@ -245,20 +266,37 @@ class Profile:
     vhosts: tuple[str, ...] = ("/",)  # for host="vhost": names accepted (no host header means "/")
     default_login: str | None = None  # login assumed when CONNECT has none (RabbitMQ: guest)
     echo_connect_receipt: bool = False  # a CONNECT receipt comes back in CONNECTED (ActiveMQ)
+    connect_receipt_response_id: bool = True  # ...as `receipt-id` and also `response-id` (ActiveMQ; Artemis: no)
+    # CONNECTED headers: `version`, `session`, `server` and `heart-beat` every time ("all"), or `version` only when
+    # CONNECT had accept-version, `server` only from 1.1, `heart-beat` only when CONNECT had one ("as-asked", Artemis)
+    connected_headers: Literal["all", "as-asked"] = "all"
+    # a frame before CONNECT: ERROR not-connected ("error"), or no answer to it or to anything after it, and no
+    # connect_timeout either ("ignore-all", Artemis)
+    frame_before_connect: Literal["error", "ignore-all"] = "error"
+    # a second CONNECT: ERROR, or another CONNECTED of the same session and version (Artemis)
+    second_connect: Literal["error", "connected"] = "error"
     connect_timeout: float | None = 30.0  # seconds a connection may take to CONNECT before it is closed
     # -- heart-beats: the broker echoes the client's wishes, adjusted as below
     heartbeat_rounding: Literal["none", "whole-seconds"] = "none"  # RabbitMQ: floor to seconds, at least 1 s
     heartbeat_min_send_ms: int = 0  # the broker never beats more often than this (Artemis: 500)
+    heartbeat_min_receive_ms: int = 0  # ...nor asks the client to beat more often than this (Artemis: 500)
+    # the interval the broker asks for when the client offers no beats (0: none), in 1.0 too (Artemis: 30000)
+    heartbeat_default_receive_ms: int = 0
+    # a client closed for silence first gets an ERROR with this message (fields: peer, ttl_ms); None: just the close
+    heartbeat_timeout_error: str | None = None
     heartbeat_send_fraction: float = 1.0  # beat at this fraction of the interval (RabbitMQ: about 0.5)
     heartbeat_grace: float = 2.0  # a silent client is closed after interval x grace
     # -- destinations
-    unknown_destinations: Literal["queue", "error"] = "queue"  # names without /queue/ or /topic/
+    unknown_destinations: Literal["queue", "topic", "error"] = "queue"  # names without /queue/ or /topic/
     destination_aliases: tuple[tuple[str, str], ...] = ()  # (prefix, replacement) applied to names
     # /temp-queue/X: an ordinary name ("shared"), one per connection reached by others as /remote-temp-queue/...
     # ("connection", ActiveMQ), or only in reply-to, made into a /reply-queue/... ("reply-queue", RabbitMQ)
     temporary_destinations: Literal["shared", "connection", "reply-queue"] = "shared"
     # -- SEND
-    reserved_send_headers: Literal["drop", "error"] = "drop"  # client-supplied message-id, subscription, ...
+    # a SEND's own message-id, subscription, redelivered, ack: dropped, refused (message-id), or "keep": kept on
+    # the MESSAGE after the broker's own, except `ack`, which the broker writes after them (Artemis)
+    reserved_send_headers: Literal["drop", "error", "keep"] = "drop"
+    send_unknown_transaction: Literal["error", "drop"] = "error"  # SEND naming no open transaction (Artemis: drop)
     echo_receipt_in_message: bool = False  # the SEND's receipt header travels with the message (RabbitMQ)
     receipt_before_dispatch: bool = True  # RECEIPT of SEND/SUBSCRIBE goes out before the MESSAGEs they cause
     # every frame's NUL followed by a LF, in every version (measured: ActiveMQ 5.17 and RabbitMQ 3.10);
@@ -272,8 +310,13 @@ class Profile:
     jms_headers: Literal["always", "never"] = "never"  # expires, priority, timestamp on every MESSAGE
     persistent_header: Literal["always", "as-sent", "never"] = "never"
     content_length: Literal["always", "as-sent"] = "always"
+    content_length_1_0: Literal["always", "as-sent"] | None = None  # in a 1.0 session, if not as content_length
+    destination_type_header: bool = False  # MESSAGE carries destination-type:ANYCAST or MULTICAST (Artemis)
     # -- SUBSCRIBE and ACK
     duplicate_subscription: Literal["error", "ignore"] = "error"
+    # the id of a SUBSCRIBE that has none, from 1.1 too ({address}: the name without /queue/ or /topic/);
+    # None: required from 1.1, the destination's name in 1.0
+    anonymous_subscription_id: str | None = None
     prefetch_headers: tuple[str, ...] = ()  # SUBSCRIBE headers giving the flow-control window
     prefetch_unit: Literal["messages", "bytes"] = "messages"
     default_prefetch: int | None = None  # window for client ack modes without a header; None: unlimited
@@ -284,6 +327,8 @@ class Profile:
     nack_requeue_header: bool = False  # honour `requeue:false` on NACK (RabbitMQ: then discard)
     cumulative_nack: bool = True  # NACK in `client` mode covers earlier messages too
     dead_letter_queue: str = "/queue/DLQ"
+    # where a dead letter came from: `original-destination`, or Artemis' four _AMQ_ORIG_* headers
+    dead_letter_headers: Literal["original-destination", "artemis"] = "original-destination"
     # ActiveMQ's dead-letter strategy skips non-persistent messages (processNonPersistent=false): they are dropped
     dead_letter_non_persistent: bool = True
     max_deliveries: int | None = None  # after this many deliveries a requeued message is dead-lettered
@@ -298,6 +343,10 @@ class Profile:
         missing = sorted(set(ERROR_KINDS) - set(self.error_texts))
         if missing:
             raise ConfigurationError(f"profile {self.name!r}: error_texts lacks {', '.join(missing)}")
+        for key in set(self.error_texts) - set(ERROR_KINDS):
+            kind, _, command = key.partition(" ")
+            if kind not in ERROR_KINDS or command not in spec.CLIENT_COMMANDS:
+                raise ConfigurationError(f"profile {self.name!r}: error_texts key {key!r} is not 'KIND COMMAND'")
         if self.heartbeat_grace < 1.0:
             raise ConfigurationError("heartbeat_grace must be at least 1.0 (the negotiated interval itself)")
         if not 0 < self.heartbeat_send_fraction <= 1.0:
@@ -391,24 +440,48 @@ ARTEMIS = Profile(
     name="artemis",
     server="ActiveMQ-Artemis/2.40.0 ActiveMQ Artemis Messaging Engine",  # measured
     frame_eol=True,  # measured: NUL then LF after every frame, in every version
-    closing_errors=ALWAYS_CLOSING | {"unknown-command"},  # only version, auth and decoder errors disconnect
+    # measured: in 1.0 and 1.1 only version, auth and decoder errors disconnect; in 1.2 every ERROR does
+    closing_errors=ALWAYS_CLOSING | {"unknown-command"},
+    every_error_closes_in=("1.2",),
     error_texts=ARTEMIS_ERROR_TEXTS,
+    # measured: decoder errors, a duplicate subscription and SUBSCRIBE without destination have no receipt-id
+    errors_without_receipt_id=frozenset(
+        {"malformed", "unknown-command", "duplicate-subscription", "missing-header SUBSCRIBE"}
+    ),
     repeated_headers="last-before-1.2",
     host="ignore",
+    echo_connect_receipt=True,  # measured: CONNECTED carries receipt-id, and no response-id
+    connect_receipt_response_id=False,
+    connected_headers="as-asked",  # measured
+    frame_before_connect="ignore-all",  # measured: no answer, the connection stays open (>= 120 s)
+    second_connect="connected",  # measured: another CONNECTED, same session and version; subscriptions live on
     connect_timeout=10.0,  # measured: no CONNECT within 10 s (the acceptor's handshake timeout), closed without ERROR
     heartbeat_min_send_ms=500,
+    heartbeat_min_receive_ms=500,  # measured: heart-beat:400,400 -> 500,500
+    heartbeat_default_receive_ms=30_000,  # measured: heart-beat:0,0 -> 0,30000; no beats: closed after 60 s
+    heartbeat_timeout_error=(  # measured
+        "AMQ229014: Did not receive data from {peer} within the {ttl_ms}ms connection TTL. "
+        "The connection will now be closed."
+    ),
     heartbeat_grace=2.0,  # measured: heart-beat 1000,0 -> closed after a 2000 ms TTL (checked every 2 s)
     echo_receipt_in_message=True,  # measured: the SEND's receipt header travels with the MESSAGE
+    unknown_destinations="topic",  # measured: a name without prefix is a multicast address
+    reserved_send_headers="keep",  # measured
+    send_unknown_transaction="drop",  # measured: RECEIPT, and the message is never delivered
     id_style="artemis",
     ack_id="message-id",
     redelivered_header="always",
     jms_headers="always",
     persistent_header="always",
+    content_length_1_0="as-sent",  # measured: in 1.0 only when the SEND had one, and never on ERROR
+    destination_type_header=True,  # measured
+    anonymous_subscription_id="subscription/{address}",  # measured, in every version
     prefetch_headers=("consumer-window-size", "activemq.prefetchSize"),
     prefetch_unit="bytes",
     default_prefetch=10240,
     nack="discard",  # onNack just acknowledges
     dead_letter_queue="/queue/DLQ",
+    dead_letter_headers="artemis",  # measured
     max_deliveries=10,
     transactional_ack=False,
     # measured: a 4 MiB header and 50,000 headers are accepted (the largest tried)

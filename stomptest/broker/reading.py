@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 
 def receive(connection: Connection, data: bytes) -> None:
-    while data and connection.state in READING:
+    while data and connection.state in READING and not connection.deaf:
         if connection._skipping:
             nul = data.find(b"\x00")
             if nul < 0:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from stomptest.broker import wire
 from stomptest.broker.engine import Delivery, Message, Subscription
-from stomptest.broker.output import PendingFrame, receipt, write
+from stomptest.broker.output import PendingFrame, content_length, receipt, write
 from stomptest.broker.subscribing import owner, temporary_reply_to
 from stomptest.broker.transactions import hold
 from stomptest.protocol import spec
@@ -46,7 +46,8 @@ def on_send(connection: Connection, frame: Frame, *, committing: bool = False) -
     if resolved is None:
         connection.fail("bad-destination", frame, destination=name)
         return
-    if profile.reserved_send_headers == "error" and "message-id" in headers:
+    reserved = profile.reserved_send_headers
+    if reserved == "error" and "message-id" in headers:
         connection.fail("invalid-header", frame, reason="'message-id' header not allowed on SEND")
         return
     if not committing and "transaction" in headers and hold(connection, frame):
@@ -60,6 +61,8 @@ def on_send(connection: Connection, frame: Frame, *, committing: bool = False) -
         return
     raw = frame.raw_headers
     drop = _NOT_COPIED_ECHO if profile.echo_receipt_in_message else _NOT_COPIED
+    if reserved == "keep":
+        drop = drop - _RESERVED_HEADERS
     if len(raw) == len(headers):  # no repeated names, the usual case
         kept = [pair for pair in raw if pair[0] not in drop]
     else:
@@ -120,7 +123,7 @@ def deliver(connection: Connection, subscription: Subscription, message: Message
             ack = f"ID:stomptest-{connection.engine.port}-{connection.id}:{number}"
         else:
             ack = f"{connection.id}.{number}"
-        if connection.version == "1.2":
+        if connection.version == "1.2" and profile.reserved_send_headers != "keep":
             headers.append(("ack", ack))
     if profile.jms_headers == "always":
         headers += [
@@ -133,9 +136,13 @@ def deliver(connection: Connection, subscription: Subscription, message: Message
         headers.append(("persistent", message.persistent or "false"))
     elif persistent == "as-sent" and message.persistent is not None:
         headers.append(("persistent", message.persistent))
+    if profile.destination_type_header:
+        headers.append(("destination-type", "MULTICAST" if subscription.destination.kind == "topic" else "ANYCAST"))
     headers += message.headers
+    if tracked and connection.version == "1.2" and profile.reserved_send_headers == "keep":
+        headers.append(("ack", ack))  # after the SEND's own `ack`, which a 1.2 client reads first (Artemis)
     body = message.body
-    if profile.content_length == "always" or message.had_content_length or b"\x00" in body:
+    if content_length(connection) == "always" or message.had_content_length or b"\x00" in body:
         headers.append(("content-length", str(len(body))))
     send_message(connection, headers, body)
     if tracked:

@@ -29,7 +29,14 @@ def on_subscribe(connection: Connection, frame: Frame) -> None:
     engine = connection.engine
     headers = frame.headers
     name = headers["destination"]
-    id = headers.get("id", name)
+    id = headers.get("id")
+    if id is None:
+        template = profile.anonymous_subscription_id
+        if template is None:
+            id = name
+        else:
+            address = name.split("/", 2)[2] if name.startswith(("/queue/", "/topic/")) else name
+            id = template.format_map({"address": address})
     ack = headers.get("ack", "auto")
     if ack not in _ACK_MODES:
         connection.fail("invalid-header", frame, reason=f"ack:{ack} is not auto, client or client-individual")
@@ -60,6 +67,11 @@ def on_subscribe(connection: Connection, frame: Frame) -> None:
     else:
         engine.dispatch_subscription(subscription, connection.now)
         receipt(connection, frame)
+
+
+def optional(connection: Connection, command: str, header: str) -> bool:
+    """Whether a header the spec requires may be left out: SUBSCRIBE's `id` where the profile names one."""
+    return command == "SUBSCRIBE" and header == "id" and connection.profile.anonymous_subscription_id is not None
 
 
 def on_unsubscribe(connection: Connection, frame: Frame) -> None:

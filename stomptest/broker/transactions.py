@@ -24,6 +24,9 @@ def hold(connection: Connection, frame: Frame) -> bool:
         return False
     held = connection.transactions.get(transaction)
     if held is None:
+        if frame.command == "SEND" and connection.profile.send_unknown_transaction == "drop":
+            receipt(connection, frame)  # Artemis: acknowledged, and the message is never delivered
+            return True
         connection.fail("bad-transaction", frame, transaction=transaction, reason=f"unknown transaction {transaction}")
         return True
     if len(held) >= connection.limits.max_transaction_frames:

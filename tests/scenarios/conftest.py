@@ -58,15 +58,7 @@ SPECS = (
 # (scenario function name, target name or test id) -> what differs (measured against the real brokers on
 # 2026-11-26, Artemis on 2026-12-06; the A-numbers are the findings in docs/broker.md). A test id
 # ("real-artemis-1.0") names one version of a scenario that runs per version.
-KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {
-    ("test_connect_negotiates_each_version", "real-artemis-1.0"): (
-        "A5: Artemis' 1.0 CONNECTED has no server header; the fake sends the profile's in every version"
-    ),
-    ("test_error_for_an_unknown_kind_of_destination", "real-artemis"): (
-        "A9: a name without /queue/ or /topic/ is a multicast address on Artemis (dropped with nobody subscribed); "
-        "unknown_destinations has no such value, the fake takes it as a queue"
-    ),
-}
+KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {}
 
 
 @dataclass

@@ -36,14 +36,19 @@ def frame_eol(facts: Profile) -> bool:
     return facts.frame_eol
 
 
+def server_header(facts: Profile, version: str) -> bool:
+    """Whether CONNECTED names the server (Artemis: not in 1.0)."""
+    return facts.connected_headers == "all" or version != "1.0"
+
+
 def refuses_unknown_destinations(facts: Profile) -> bool:
     """A destination without /queue/ or /topic/ is an ERROR (else it is taken as a queue name)."""
     return facts.unknown_destinations == "error"
 
 
-def closes_after(facts: Profile, kind: str) -> bool:
+def closes_after(facts: Profile, kind: str, version: str = "1.2") -> bool:
     """Whether an ERROR of `kind` is followed by the broker closing the connection."""
-    return kind in facts.closing_errors
+    return kind in facts.closing_errors or version in facts.every_error_closes_in
 
 
 def abort_undoes_ack(facts: Profile) -> bool:
@@ -79,7 +84,9 @@ def negotiated_heartbeat(facts: Profile, asked: tuple[int, int]) -> HeartbeatInt
     server_sends = rounded(cy)
     if server_sends and facts.heartbeat_min_send_ms:
         server_sends = max(server_sends, facts.heartbeat_min_send_ms)
-    return negotiate(asked, (server_sends, rounded(cx)))
+    server_receives = rounded(cx)
+    server_receives = max(server_receives, facts.heartbeat_min_receive_ms) if cx else facts.heartbeat_default_receive_ms
+    return negotiate(asked, (server_sends, server_receives))
 
 
 def nack_outcome_without_requeue(facts: Profile) -> Literal["requeue", "dead-letter", "discard"]:

@@ -52,7 +52,10 @@ def test_connect_negotiates_each_version(target: Target, version: str) -> None:
     assert client.version == version
     assert client.connected is not None
     server = client.connected.info.server or ""
-    assert server.startswith(expect.server_name(target.facts))
+    if expect.server_header(target.facts, version):
+        assert server.startswith(expect.server_name(target.facts))
+    else:
+        assert server == ""
 
 
 @pytest.mark.parametrize("version", ["1.0", "1.2"])
@@ -283,6 +286,12 @@ def test_receipts_for_every_client_frame(target: Target) -> None:
 def test_error_for_an_unknown_kind_of_destination(target: Target) -> None:
     client = target.client()
     name = f"/stomptest-unknown-kind/{target.queue()[-12:]}"
+    if target.facts.unknown_destinations == "topic":  # Artemis: a multicast address, dropped with nobody subscribed
+        client.send(name, b"nobody listening", receipt=True)
+        subscription = client.subscribe(name, receipt=True)
+        client.send(name, b"to the subscriber", receipt=True)
+        assert must_receive(subscription).body == b"to the subscriber"  # not the first one: it was not kept
+        return
     if not expect.refuses_unknown_destinations(target.facts):
         client.send(name, b"taken as a queue", receipt=True)
         assert must_receive(client.subscribe(name)).body == b"taken as a queue"
