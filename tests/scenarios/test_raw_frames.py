@@ -19,6 +19,7 @@ from stomptest.protocol import Frame, Parser
 
 from . import expect
 from .conftest import Target
+from .test_scenarios import END, must_receive, upto_marker
 
 LOGIN = "login:guest\npasscode:guest\n"
 
@@ -313,3 +314,41 @@ def test_send_with_the_brokers_own_headers(target: Target, raw: list[Raw]) -> No
         return
     assert "mine" not in values["message-id"] and "other" not in values["subscription"]
     assert "zzz" not in values["ack"]
+
+
+# --- dead letters ------------------------------------------------------------------------------------------------
+
+
+def test_dead_letter_after_the_last_delivery(target: Target) -> None:
+    """Delivered max_deliveries times without an ACK, a message goes to the dead-letter queue, saying whence."""
+    facts = target.facts
+    if facts.max_deliveries is None:
+        pytest.skip(f"{target.name}: no delivery limit in the profile (max_deliveries=None)")
+    queue = target.queue()
+    body = f"dead on {queue}".encode()
+    target.client().send(queue, body, receipt=True)
+    for delivery in range(1, facts.max_deliveries + 1):
+        client = target.client()
+        message = must_receive(client.subscribe(queue, ack="client-individual"))
+        assert message.body == body and message.frame.headers["redelivered"] == ("true" if delivery > 1 else "false")
+        client.disconnect()  # unacknowledged: back to the queue, delivered once more
+    client = target.client()  # first: gone from the queue (the move to the dead-letter queue is done by then)
+    assert upto_marker(client, queue, client.subscribe(queue, receipt=True)) == []
+    with target.alone_on(facts.dead_letter_queue):
+        client = target.client()
+        dead = client.subscribe(facts.dead_letter_queue, ack="client-individual", receipt=True)
+        client.send(facts.dead_letter_queue, END)
+        ours = []
+        while (message := must_receive(dead)).body != END:
+            client.ack(message)
+            if message.body == body:
+                ours.append(message)
+        client.ack(message)
+    assert len(ours) == 1, ours
+    address = queue.removeprefix("/queue/")
+    if facts.dead_letter_headers == "artemis":
+        expected = {"_AMQ_ORIG_QUEUE": address, "_AMQ_ORIG_ADDRESS": address, "_AMQ_ORIG_ROUTING_TYPE": "1"}
+        assert {name: ours[0].frame.headers.get(name) for name in expected} == expected
+        assert ours[0].frame.headers["_AMQ_ORIG_MESSAGE_ID"].isdigit()
+    else:
+        assert ours[0].frame.headers["original-destination"] == queue
