@@ -4,10 +4,13 @@ CONNECT settles everything the rest of the connection reads: the version (and wi
 the escaping the parser and the output use, which a profile may change for 1.0:
 `escape_1_0`), the login, the session id and the heart-beat intervals. What a profile's
 broker checks and answers here are its settings `unescape_connect`, `host` and `vhosts`,
-`default_login`, `echo_connect_receipt`, `server` and `connect_timeout`. Heart-beats are
-negotiated the way the profile's broker does (`heartbeat_rounding`,
-`heartbeat_min_send_ms`), sent every interval times `heartbeat_send_fraction`, and a
-client silent for its interval times `heartbeat_grace` is closed. `tick` in
+`default_login`, `echo_connect_receipt` and `connect_receipt_response_id`, `server`,
+`connected_headers` and `connect_timeout`; a frame before CONNECT and a second CONNECT are
+answered as `frame_before_connect` and `second_connect` say (`out_of_turn`). Heart-beats are
+negotiated the way the profile's broker does (`heartbeat_rounding`, `heartbeat_min_send_ms`,
+`heartbeat_min_receive_ms`, `heartbeat_default_receive_ms`), sent every interval times
+`heartbeat_send_fraction`, and a client silent for its interval times `heartbeat_grace` is
+closed (after the profile's `heartbeat_timeout_error`, if it has one). `tick` in
 connection.py calls `heartbeats` and `check_connect_timeout` when `next_deadline` says.
 """
 

@@ -4,7 +4,8 @@ Every byte for the client goes through `write`, which also counts the frame, add
 profile's LF after it (`Profile.frame_eol`) and keeps it in the transcript; the host
 takes the bytes with `Connection.data_to_send()`. An ERROR's text, extra headers and
 whether it closes are all the profile's (`error_texts`, `closing_errors` and the
-`error_*` settings), read in `fail` and nowhere else.
+`error_*` settings, `errors_without_receipt_id`, `every_error_closes_in`), read in `fail`
+and nowhere else.
 
 These are functions of the connection rather than methods so that each family of
 commands can live in a module of its own; `Connection` names the ones others call as

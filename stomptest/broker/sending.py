@@ -4,7 +4,8 @@ A SEND is resolved to a destination, its frame headers dropped (those the profil
 aside: `echo_receipt_in_message`, `reserved_send_headers`), and handed to the engine,
 which calls `deliver` on each connection that gets a copy. `deliver` builds the
 MESSAGE's headers the way the profile's broker writes them (`id_style`, `ack_id`,
-`redelivered_header`, `jms_headers`, `persistent_header`, `content_length`) and
+`redelivered_header`, `jms_headers`, `persistent_header`, `destination_type_header`,
+`content_length` and `content_length_1_0`) and
 `send_message` encodes it. One SEND to one subscriber costs about 56,000 machine
 instructions (docs/benchmarks.md, "Broker"), so the small steps are written out here
 rather than called.

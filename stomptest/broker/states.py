@@ -19,7 +19,8 @@ STATES: Final[tuple[State, ...]] = ("new", "connected", "closing", "closed")
 # Two rules: every change of `Connection.state` is read from this table (`TRANSITIONS`)
 # and made nowhere else, and the table does not know profiles: the profile only decides
 # the text of an ERROR named here and whether that ERROR closes (`Profile.closing_errors`;
-# a closing ERROR is the input "close").
+# a closing ERROR is the input "close"), and, for "not-connected" and "already-connected",
+# whether the broker answers otherwise (connecting.out_of_turn: Artemis).
 # Inputs in capitals are frames from the client (any command the parser knows; HEARTBEAT
 # is an EOL between frames); in lower case, what the host or the connection itself does:
 # "tick" (a deadline came), "close" (DISCONNECT, a closing ERROR, a timeout, the test's

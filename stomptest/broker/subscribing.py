@@ -3,6 +3,7 @@
 A subscription's window (how many unacknowledged messages it may hold) comes from the
 profile's prefetch header and unit (`prefetch_headers`, `prefetch_unit`,
 `default_prefetch`, `default_topic_prefetch`); the engine checks it on each delivery.
+A SUBSCRIBE without `id` is named as `anonymous_subscription_id` says.
 Temporary destinations (`/temp-queue/`, `/temp-topic/`) are named as the profile's
 broker names them (`temporary_destinations`) and die with the connection that made them.
 """

@@ -2,7 +2,8 @@
 
 SEND, ACK and NACK that name a transaction are held (ACK and NACK only where the
 profile's broker holds them: `transactional_ack`) and applied in order at COMMIT, or
-dropped at ABORT and when the connection ends. A held SEND's RECEIPT is written when it
+dropped at ABORT and when the connection ends. A SEND naming no open transaction is an
+ERROR, or acknowledged and dropped (`send_unknown_transaction`). A held SEND's RECEIPT is written when it
 is held or at COMMIT, as the profile's broker does (`transaction_receipts`).
 """
 
