@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from stomptest.broker import wire
 from stomptest.broker.engine import Delivery, Message, Subscription
-from stomptest.broker.output import PendingFrame, content_length, receipt, write
+from stomptest.broker.output import PendingFrame, receipt, write
 from stomptest.broker.subscribing import owner, temporary_reply_to
 from stomptest.broker.transactions import hold
 from stomptest.protocol import spec
@@ -34,6 +34,8 @@ _RESERVED_HEADERS = frozenset({"message-id", "subscription", "redelivered", "ack
 # what a SEND's headers lose on the way to MESSAGE, without and with a profile's receipt echo
 _NOT_COPIED = _RESERVED_HEADERS | _FRAME_HEADERS
 _NOT_COPIED_ECHO = _NOT_COPIED - {"receipt"}
+# ...where the profile keeps the client's reserved headers (reserved_send_headers="keep"), by echo_receipt_in_message
+_NOT_COPIED_KEEP = {False: _FRAME_HEADERS, True: _FRAME_HEADERS - {"receipt"}}
 _SPECIAL = re.compile("[\\\\\n\r:\x00]")  # characters a header may need escaped (or cannot carry)
 
 
@@ -63,7 +65,7 @@ def on_send(connection: Connection, frame: Frame, *, committing: bool = False) -
     raw = frame.raw_headers
     drop = _NOT_COPIED_ECHO if profile.echo_receipt_in_message else _NOT_COPIED
     if reserved == "keep":
-        drop = drop - _RESERVED_HEADERS
+        drop = _NOT_COPIED_KEEP[profile.echo_receipt_in_message]
     if len(raw) == len(headers):  # no repeated names, the usual case
         kept = [pair for pair in raw if pair[0] not in drop]
     else:
@@ -143,7 +145,10 @@ def deliver(connection: Connection, subscription: Subscription, message: Message
     if tracked and connection.version == "1.2" and profile.reserved_send_headers == "keep":
         headers.append(("ack", ack))  # after the SEND's own `ack`, which a 1.2 client reads first (Artemis)
     body = message.body
-    if content_length(connection) == "always" or message.had_content_length or b"\x00" in body:
+    length = (
+        profile.content_length if connection.version != "1.0" else profile.content_length_1_0 or profile.content_length
+    )
+    if length == "always" or message.had_content_length or b"\x00" in body:
         headers.append(("content-length", str(len(body))))
     send_message(connection, headers, body)
     if tracked:
