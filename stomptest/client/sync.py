@@ -1,35 +1,43 @@
-"""`Client`: the blocking STOMP client, a thin I/O shell over `Session`.
+"""`Client`: the blocking STOMP client, a thin I/O shell over `ClientConnection`.
 
-Theory of operation. The calling thread builds frames with the session and writes
-them; one reader thread reads the socket, feeds the parser and the session, and
-routes each event: MESSAGEs to an inbox that `receive()` drains, RECEIPTs and ERRORs
-to the call waiting for them, other ERRORs to `on_error` or to the caller's next
-call. A second small thread exists only while heart-beats are negotiated: it writes
-an EOL when we have been quiet too long, and shuts the socket when the broker has
-been silent too long, which the reader then sees as a lost connection.
+Theory of operation. The sans-IO `ClientConnection` (stomptest/protocol/connection.py)
+builds every frame, interprets every byte the broker sends, routes each RECEIPT or
+ERROR to the call waiting for it, and keeps the inbox of received messages. This
+shell owns the socket, the threads, the clocks and the reconnection. One lock,
+`_lock`, guards the connection; `_ready` (a condition on it) wakes threads waiting
+for an answer, a message, the turn to read, or room in the inbox.
 
-Why a reader thread rather than reading in the caller: the broker's heart-beats and
-ERRORs must be noticed while the caller is busy elsewhere, and a caller blocked in
-`send()` on a full socket must not stop us from draining the broker's output.
-
-Two locks, always taken in this order: `_write_lock` keeps frames on the wire in
-the order the session made them, `_lock` guards the session. The reader only takes
-`_lock`, so a writer stuck in `sendall()` never stops reading.
+Who reads the socket: a leader/follower hand-off. The reading role is a token,
+`_reading`. A call that waits for an answer (a RECEIPT, CONNECTED, or a MESSAGE asked
+for by `receive()`) takes the token when nobody holds it and reads the socket itself,
+so the answer reaches it without a switch to another thread: a SEND->RECEIPT round
+trip costs one system call on each side and nothing more (measured: docs/benchmarks.md).
+Calls that find the token taken wait on `_ready` and are woken when what was read
+answers them, or when the token is free again. The background reader thread takes
+the token only when no call has waited for `_HAND_BACK` seconds, so that heart-beats,
+ERRORs and messages for other subscriptions are noticed while the caller is busy
+elsewhere; when it holds the token and a call starts to wait, it hands the token back
+after its current read. A reader blocked in `recv()` is woken through a socket pair
+(`_wake`) when a waiting call has something else to look at (an unsubscribe, a close).
+Whoever reads an end of the connection leaves it in `_ended`; the reader thread then
+handles it: the failover sleeps and reconnection happen there, never in a caller.
 
 Writes are coalesced. Every socket has TCP_NODELAY (a request that waits for an
 answer must not sit in Nagle's buffer), so writing each small frame at once would
 make one TCP segment per frame and the broker one read per frame. Instead a frame
-nobody waits for (a SEND or ACK without receipt) is appended to a buffer that a
-flusher thread writes out as soon as it gets to run, usually together with the
-frames that followed meanwhile; anything that waits for an answer (receipts,
-DISCONNECT, heart-beats, and `receive()` before it blocks) flushes the buffer itself,
-and so does a buffer past `_FLUSH_BYTES`.
+nobody waits for is left in the connection's outgoing buffer, which a flusher thread
+writes out as soon as it gets to run, usually together with the frames that followed
+meanwhile; anything that waits for an answer writes the buffer itself, and so does a
+buffer past `FLUSH_BYTES`. `_send_lock`, taken under `_lock` when bytes are taken from
+the buffer, keeps the batches on the wire in the order the session made the frames,
+while a writer stuck in `sendall()` never stops anyone from reading.
 
-On a lost connection the reader thread asks the failover policy for attempts,
-connects, negotiates, replays the subscriptions, and tells the caller through
-`on_connection_lost(lost, cause)` and `on_reconnect(connected)`. Messages delivered
-but not acknowledged are in `lost.unacknowledged` (the broker redelivers them) and
-are no longer handed out by `receive()`.
+Bounded memory: past `max_unconsumed` messages not yet taken by `receive()`, nobody
+reads the socket (the connection says `reading_paused`) until `receive()` makes room,
+so TCP back-pressure reaches the broker; the heart-beat check excuses the silence.
+A second small thread exists only while heart-beats are negotiated: it writes an EOL
+when we have been quiet too long, and shuts the socket when the broker has been
+silent too long, which whoever reads then sees as a lost connection.
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ import collections
 import contextlib
 import logging
 import random
+import select
 import socket
 import ssl
 import threading
@@ -48,51 +57,31 @@ from typing import Final
 
 from stomptest.client import transport
 from stomptest.client.failover import Broker, FailoverUri
-from stomptest.client.options import calls_answered_by, check_wait, client_options, stale_ack_error
+from stomptest.client.options import check_wait, client_options, stale_ack_error
+from stomptest.protocol.connection import DEFAULT_MAX_UNCONSUMED, ClientConnection
 from stomptest.protocol.errors import (
     BrokerError,
     ConnectionLost,
     ConnectTimeout,
-    FrameError,
     ProtocolError,
     RemoteProtocolError,
     StompError,
 )
-from stomptest.protocol.frame import Frame, HeadersArg, Heartbeat
-from stomptest.protocol.parser import Parser
-from stomptest.protocol.session import (
-    CONNECTED,
-    CONNECTING,
-    DISCONNECTING,
-    Connected,
-    Error,
-    Lost,
-    Message,
-    Receipt,
-    Session,
-)
-from stomptest.protocol.session import Subscription as SessionSubscription
+from stomptest.protocol.events import Answer, Broken, Connected, Error, Lost, Message, Notice, Receipt, Unsolicited
+from stomptest.protocol.events import Subscription as SessionSubscription
+from stomptest.protocol.frame import Frame, HeadersArg
+from stomptest.protocol.session import Session
 
 log = logging.getLogger("stomptest.client")
 
 _RECV_SIZE: Final = 256 * 1024
-_FLUSH_BYTES: Final = 64 * 1024
 _JOIN_TIMEOUT: Final = 5.0
+_HAND_BACK: Final = 0.01
+"""Seconds without a waiting call before the reader thread takes the socket back from the callers."""
 
 LostCallback = Callable[[Lost, BaseException], None]
 ReconnectCallback = Callable[[Connected], None]
 ErrorCallback = Callable[[StompError], None]
-
-
-class _Waiter:
-    """One call waiting for a RECEIPT (or the ERROR answering it)."""
-
-    __slots__ = ("error", "event", "receipt")
-
-    def __init__(self) -> None:
-        self.event = threading.Event()
-        self.receipt: Receipt | None = None
-        self.error: BaseException | None = None
 
 
 class ClientSubscription:
@@ -161,6 +150,7 @@ class Client:
         connect_timeout: float = transport.DEFAULT_CONNECT_TIMEOUT,
         receipt_timeout: float = 10.0,
         heartbeat_grace: float = 2.0,
+        max_unconsumed: int = DEFAULT_MAX_UNCONSUMED,
         on_connection_lost: LostCallback | None = None,
         on_reconnect: ReconnectCallback | None = None,
         on_error: ErrorCallback | None = None,
@@ -178,56 +168,52 @@ class Client:
             connect_timeout=connect_timeout,
             receipt_timeout=receipt_timeout,
             heartbeat_grace=heartbeat_grace,
+            max_unconsumed=max_unconsumed,
         )
         self.uri = self.options.uri
-        self._session = self.options.new_session()
-        self._connect_options = self.options.connect
-        self._ssl_context = self.options.ssl_context
+        self._connection = self.options.new_connection()
         self.connect_timeout = self.options.connect_timeout
         self.receipt_timeout = self.options.receipt_timeout
-        self._grace = self.options.heartbeat_grace
         self.on_connection_lost = on_connection_lost
         self.on_reconnect = on_reconnect
         self.on_error = on_error
         self._rng = rng if rng is not None else random.Random()
 
         self._lock = threading.Lock()
-        self._write_lock = threading.Lock()
-        self._encoder = transport.Encoder()
-        self._pending: list[bytes] = []  # encoded frames not yet written (guarded by _write_lock)
-        self._pending_bytes = 0
-        self._flush_wake = threading.Event()
-        self._send_lock = threading.Lock()  # taken under _write_lock, held while writing: keeps batches in order
-        self._flusher: threading.Thread | None = None
-        self._inbox: collections.deque[tuple[int, Message]] = collections.deque()
-        self._inbox_lock = threading.Lock()
-        self._inbox_cond = threading.Condition(self._inbox_lock)
-        self._inbox_waiting = 0
-        self._waiters: dict[str, _Waiter] = {}
+        self._ready = threading.Condition(self._lock)
+        self._sleepers = 0  # calls waiting on _ready (guarded by _lock): no notify without one
+        # The reader thread waits apart, woken only when it has something to do (an end, room in the inbox):
+        # a wake-up per call would make it fight the caller for the GIL on every round trip.
+        self._reader_wake = threading.Condition(self._lock)
+        self._send_lock = threading.Lock()  # taken under _lock, held while writing: keeps batches in order
+        self._reading = False  # the reading token (guarded by _lock)
+        self._callers_waiting = 0  # calls waiting for an answer or a message (guarded by _lock)
+        self._handed_back = 0.0  # when a call last gave the token back
+        self._caller_reads = False  # a call holds the token (may sleep in select()): poke _wake to rouse it
+        self._wake_out, self._wake_in = socket.socketpair()
+        self._wake_out.setblocking(False)
+        self._wake_in.setblocking(False)
+        self._answers: dict[str, Receipt | BaseException] = {}
+        self._ended: BaseException | None = None  # the current connection ended; the reader thread handles it
         self._errors: collections.deque[StompError] = collections.deque()
         self._sock: socket.socket | None = None
         self._reader: threading.Thread | None = None
         self._beater: threading.Thread | None = None
+        self._flusher: threading.Thread | None = None
+        self._flush_wake = threading.Event()
         self._beat_wake = threading.Event()
         self._stop = threading.Event()
         self._online = threading.Event()
         self._status = "new"  # new, connected, reconnecting, failed, closed
         self._failure: ConnectionLost | None = None
         self._closing = False
-        self._generation = 0
         self._overdue: ConnectionLost | None = None
         self._lost_transactions: set[str] = set()
-        self._last_sent = 0.0
-        self._last_received = 0.0
         self.broker: Broker | None = None
         """The broker of the current (or last) connection."""
-        self.connected: Connected | None = None
-        """The last `Connected` event: negotiated version, heart-beat, server."""
         self.lost: Lost | None = None
         """What the last lost connection left behind (None until one is lost)."""
         self.reconnects = 0
-        self.heartbeats_received = 0
-        self.heartbeats_sent = 0
 
     def __repr__(self) -> str:
         return f"<Client {self.uri.uri!r} {self._status}>"
@@ -237,11 +223,39 @@ class Client:
     @property
     def session(self) -> Session:
         """The sans-IO session underneath (read it; do not drive it)."""
-        return self._session
+        return self._connection.session
+
+    @property
+    def connection(self) -> ClientConnection:
+        """The sans-IO client connection underneath (read it; do not drive it)."""
+        return self._connection
+
+    @property
+    def on_error(self) -> ErrorCallback | None:
+        """Receives ERRORs that answer no waiting call; without it the next call raises them."""
+        return self._on_error
+
+    @on_error.setter
+    def on_error(self, callback: ErrorCallback | None) -> None:
+        self._on_error = callback
+        self._connection.errors_have_handler = callback is not None
+
+    @property
+    def connected(self) -> Connected | None:
+        """The last `Connected` event: negotiated version, heart-beat, server."""
+        return self._connection.connected
+
+    @property
+    def heartbeats_received(self) -> int:
+        return self._connection.heartbeats_received
+
+    @property
+    def heartbeats_sent(self) -> int:
+        return self._connection.heartbeats_sent
 
     @property
     def version(self) -> str:
-        return self._session.version
+        return self._connection.session.version
 
     @property
     def is_connected(self) -> bool:
@@ -255,7 +269,7 @@ class Client:
     def unacknowledged(self) -> tuple[Message, ...]:
         """Messages delivered on this connection and not yet acknowledged, oldest first."""
         with self._lock:
-            return self._session.unacknowledged()
+            return self._connection.session.unacknowledged()
 
     # --- connecting -------------------------------------------------------------------------------------------
 
@@ -274,12 +288,30 @@ class Client:
         self._stop.clear()
         self._closing = False
         self._failure = None
-        self._generation += 1
-        sock, parser, connected, leftovers = self._establish(reconnect=False)
-        self._start(sock, parser, leftovers)
+        with self._lock:
+            self._ended = None
+            self._reading = True  # the reader thread starts with the token: no call may read the new socket before
+        try:
+            sock, connected = self._establish(reconnect=False)
+        except BaseException:
+            with self._lock:
+                self._reading = False
+            raise
+        self._sock = sock
+        self._status = "connected"
+        self._online.set()
+        with self._lock:
+            self._reading = False  # the socket is ready for whoever reads first
+            self._notify()
+        self._reader = threading.Thread(target=self._read_loop, args=(sock,), name="stomptest-reader", daemon=True)
+        self._reader.start()
+        if self._flusher is None:
+            self._flusher = threading.Thread(target=self._flush_loop, name="stomptest-flusher", daemon=True)
+            self._flusher.start()
+        self._ensure_beater()
         return connected
 
-    def _establish(self, *, reconnect: bool) -> tuple[socket.socket, Parser, Connected, list[Frame | Heartbeat]]:
+    def _establish(self, *, reconnect: bool) -> tuple[socket.socket, Connected]:
         attempts = self.uri.attempts(self._rng, reconnect=reconnect)
         last: BaseException | None = None
         while True:
@@ -292,13 +324,13 @@ class Client:
             if self._stop.is_set() and reconnect:
                 raise ConnectionLost("disconnect() was called while reconnecting")
             try:
-                sock = transport.open_socket(broker, self._ssl_context, self.connect_timeout)
+                sock = transport.open_socket(broker, self.options.ssl_context, self.connect_timeout)
             except OSError as exc:
                 last = exc
                 log.debug("connecting to %s failed: %s", broker, exc)
                 continue
             try:
-                parser, connected, leftovers = self._handshake(sock)
+                connected = self._handshake(sock)
             except (BrokerError, ProtocolError) as exc:
                 _close(sock)
                 if not isinstance(exc, RemoteProtocolError):
@@ -310,16 +342,16 @@ class Client:
                 last = exc
                 continue
             self.broker = broker
-            return sock, parser, connected, leftovers
+            return sock, connected
 
-    def _handshake(self, sock: socket.socket) -> tuple[Parser, Connected, list[Frame | Heartbeat]]:
-        """CONNECT, wait for CONNECTED, and replay subscriptions, all on `sock` before the reader starts."""
+    def _handshake(self, sock: socket.socket) -> Connected:
+        """CONNECT, wait for CONNECTED, and replay subscriptions, all on `sock` before anyone else reads it."""
+        connection = self._connection
         try:
             with self._lock:
-                frame = self._session.connect(**self._connect_options)
-            parser = Parser(self._session.offered_versions[-1])
+                data = connection.open(time.monotonic())
             sock.settimeout(self.connect_timeout)
-            sock.sendall(frame.encode(self._session.offered_versions[-1]))
+            sock.sendall(data)
             deadline = time.monotonic() + self.connect_timeout
             while True:
                 if time.monotonic() > deadline:
@@ -327,175 +359,219 @@ class Client:
                 data = sock.recv(_RECV_SIZE)
                 if not data:
                     raise ConnectionLost("the broker closed the connection before answering CONNECT")
-                items = parser.feed(data)
-                for index, item in enumerate(items):
-                    with self._lock:
-                        event = self._session.receive(item)
-                    if isinstance(event, Error):
-                        raise event.exception
-                    if isinstance(event, Connected):
-                        parser.version = event.version
+                with self._lock:
+                    notices = connection.receive_data(data, time.monotonic())
+                for index, notice in enumerate(notices):
+                    if isinstance(notice, Error):
+                        raise notice.exception
+                    if isinstance(notice, (Unsolicited, Broken)):
+                        raise notice.error
+                    if isinstance(notice, Connected):
                         with self._lock:
-                            replay = self._session.replay()
-                        for subscribe in replay:
-                            sock.sendall(subscribe.encode(event.version))
+                            replay = connection.data_to_send(time.monotonic())
+                        if replay:
+                            sock.sendall(replay)
                         sock.settimeout(None)
-                        now = time.monotonic()
-                        self._last_sent = self._last_received = now
-                        self.connected = event
-                        return parser, event, items[index + 1 :]
+                        self._handle(notices[index + 1 :])
+                        return notice
         except BaseException:
             with self._lock:
-                if self._session.state is CONNECTING or self._session.state is CONNECTED:
-                    self._session.connection_lost()
+                connection.connection_lost()
             raise
 
-    def _start(self, sock: socket.socket, parser: Parser, leftovers: list[Frame | Heartbeat]) -> None:
-        self._sock = sock
-        self._status = "connected"
-        self._online.set()
-        self._reader = threading.Thread(
-            target=self._read_loop, args=(sock, parser, leftovers), name="stomptest-reader", daemon=True
-        )
-        self._reader.start()
-        if self._flusher is None:
-            self._flusher = threading.Thread(target=self._flush_loop, name="stomptest-flusher", daemon=True)
-            self._flusher.start()
-        self._ensure_beater()
-
     def _ensure_beater(self) -> None:
-        intervals = self._session.heartbeat
+        intervals = self._connection.session.heartbeat
         if (intervals.send or intervals.receive) and self._beater is None:
             self._beater = threading.Thread(target=self._beat_loop, name="stomptest-heartbeat", daemon=True)
             self._beater.start()
         self._beat_wake.set()
 
-    # --- the reader thread ------------------------------------------------------------------------------------
+    # --- reading: the token, the reader thread, and what was read ---------------------------------------------
 
-    def _read_loop(self, sock: socket.socket, parser: Parser, leftovers: list[Frame | Heartbeat]) -> None:
+    def _read_loop(self, sock: socket.socket) -> None:
+        """The reader thread: read while no call waits, and handle every end of a connection."""
         while True:
-            cause = self._read_connection(sock, parser, leftovers)
-            next_connection = self._connection_ended(sock, cause)
-            if next_connection is None:
+            cause = self._serve(sock)
+            next_sock = self._connection_ended(sock, cause)
+            if next_sock is None:
                 return
-            sock, parser, leftovers = next_connection
+            sock = next_sock
 
-    def _read_connection(
-        self, sock: socket.socket, parser: Parser, leftovers: list[Frame | Heartbeat]
-    ) -> BaseException:
-        try:
-            self._dispatch(leftovers)
-            recv = sock.recv
-            while True:
-                data = recv(_RECV_SIZE)
-                if not data:
-                    return self._overdue or ConnectionLost("the broker closed the connection")
-                self._last_received = time.monotonic()
-                try:
-                    items = parser.feed(data)
-                except FrameError as exc:
-                    self._dispatch(list(exc.frames))
-                    return ConnectionLost(f"the broker sent bytes that are not STOMP: {exc}")
-                self._dispatch(items)
-        except OSError as exc:
-            return self._overdue or ConnectionLost(f"the connection failed: {exc}")
-        except BaseException as exc:  # a bug or a broker breaking the rules: end this connection, never the thread
-            return exc
-
-    def _dispatch(self, items: list[Frame | Heartbeat]) -> None:
-        if not items:
-            return
-        events: list[Message | Receipt | Error | Connected | Heartbeat] = []
-        problem: StompError | None = None
-        with self._lock:
-            receive = self._session.receive
-            for item in items:
-                try:
-                    events.append(receive(item))
-                except ProtocolError as exc:  # the broker broke the rules: report it, keep reading
-                    problem = exc
+    def _serve(self, sock: socket.socket) -> BaseException:
+        """Read `sock` whenever the callers leave it; return why the connection ended (then holding the token)."""
+        connection = self._connection
+        while True:
+            with self._lock:
+                while True:
+                    if self._ended is not None:
+                        cause, self._ended = self._ended, None
+                        self._reading = True  # kept through the reconnection: nobody reads a socket being replaced
+                        return cause
+                    if self._reading or self._callers_waiting:
+                        self._reader_wake.wait(_HAND_BACK)  # a poll, not a notify per call
+                        continue
+                    if connection.reading_paused:
+                        self._reader_wake.wait()
+                        continue
+                    idle = time.monotonic() - self._handed_back
+                    if idle < _HAND_BACK:
+                        self._reader_wake.wait(_HAND_BACK - idle)
+                        continue
+                    self._reading = True
                     break
-            generation = self._generation
-        messages = [(generation, e) for e in events if type(e) is Message]
-        if messages:
-            with self._inbox_cond:
-                self._inbox.extend(messages)
-                if self._inbox_waiting:
-                    self._inbox_cond.notify_all()
-            if len(messages) == len(events) and problem is None:
-                return
-        # ActiveMQ and RabbitMQ end every frame with NUL and LF: as many heart-beats as frames, counted at once
-        others = [e for e in events if type(e) is not Message and type(e) is not Heartbeat]
-        self.heartbeats_received += len(events) - len(messages) - len(others)
-        for event in others:
-            if isinstance(event, Receipt):
-                waiter = self._waiters.pop(event.receipt_id, None)
-                if waiter is not None:
-                    waiter.receipt = event
-                    waiter.event.set()
-            elif isinstance(event, Error):
-                self._on_error_frame(event)
-        if problem is not None:
-            self._report(problem)
+            try:
+                self._read_once(sock, None)
+            finally:
+                with self._lock:
+                    self._reading = False
+                    self._notify()
 
-    def _on_error_frame(self, event: Error) -> None:
-        answered = calls_answered_by(event, list(self._waiters), self.on_error is not None)
-        for receipt_id in answered:
-            waiter = self._waiters.pop(receipt_id)
-            waiter.error = event.exception
-            waiter.event.set()
-        if not answered:
-            self._report(event.exception)
+    def _sleep(self, timeout: float | None) -> None:
+        """Wait on `_ready` (the caller holds `_lock`)."""
+        self._sleepers += 1
+        try:
+            self._ready.wait(timeout)
+        finally:
+            self._sleepers -= 1
+
+    def _notify(self) -> None:
+        if self._sleepers:
+            self._ready.notify_all()
+
+    def _read_once(self, sock: socket.socket, deadline: float | None) -> None:
+        """One read of `sock` by the token's holder, handled; returns early at `deadline` or when poked."""
+        if (deadline is not None or self._callers_waiting) and not self._wait_readable(sock, deadline):
+            return
+        try:
+            data = sock.recv(_RECV_SIZE)
+        except OSError as exc:
+            self._end(sock, self._overdue or ConnectionLost(f"the connection failed: {exc}"))
+            return
+        if not data:
+            self._end(sock, self._overdue or ConnectionLost("the broker closed the connection"))
+            return
+        with self._lock:
+            notices = self._connection.receive_data(data, time.monotonic())
+            reports = self._route(notices, sock) if notices else None
+            self._notify()
+        if reports:
+            for error in reports:
+                self._report(error)
+
+    def _wait_readable(self, sock: socket.socket, deadline: float | None) -> bool:
+        """Whether `sock` has bytes before `deadline`; False when poked through `_wake` or out of time."""
+        if isinstance(sock, ssl.SSLSocket) and sock.pending():
+            return True
+        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+        try:
+            readable, _, _ = select.select([sock, self._wake_out], [], [], remaining)
+        except (OSError, ValueError):
+            return True  # a closed socket: recv() says how it ended
+        if self._wake_out in readable:
+            with contextlib.suppress(OSError):
+                self._wake_out.recv(4096)
+        return sock in readable
+
+    def _poke(self) -> None:
+        """Rouse a call reading the socket, to look at what changed (the caller holds `_lock`).
+
+        A poke that comes before the call sleeps in select() stays in the socket pair and
+        makes that select() return at once: a wake-up is never lost, at worst spurious.
+        """
+        if self._caller_reads:
+            with contextlib.suppress(OSError):
+                self._wake_in.send(b"\0")
+
+    def _end(self, sock: socket.socket, cause: BaseException) -> None:
+        with self._lock:
+            if self._ended is None and self._sock is sock:
+                self._ended = cause
+            self._notify()
+            self._reader_wake.notify()
+
+    def _handle(self, notices: list[Notice], sock: socket.socket | None = None) -> None:
+        """Act on what the connection made of the bytes read: answers to waiting calls, errors, a broken stream."""
+        with self._lock:
+            reports = self._route(notices, sock)
+            self._notify()
+        for error in reports:
+            self._report(error)
+
+    def _route(self, notices: list[Notice], sock: socket.socket | None) -> list[StompError]:
+        """Answers to their waiting calls, a broken stream ended; the errors to report (the caller holds `_lock`)."""
+        reports: list[StompError] = []
+        for notice in notices:
+            if type(notice) is Answer:
+                self._answers[notice.receipt_id] = notice.receipt or notice.error  # type: ignore[assignment]
+            elif isinstance(notice, Unsolicited):
+                reports.append(notice.error)
+            elif isinstance(notice, Broken) and sock is not None and self._ended is None and self._sock is sock:
+                self._ended = notice.error
+                self._reader_wake.notify()
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+        return reports
 
     def _report(self, error: StompError) -> None:
         """An error nobody waits for: to `on_error`, or raised by the caller's next call."""
-        if self.on_error is not None:
+        callback = self._on_error
+        if callback is not None:
             try:
-                self.on_error(error)
+                callback(error)
             except Exception:
                 log.exception("on_error callback failed")
             return
         self._errors.append(error)
-        self._wake_inbox()
+        self._wake()
 
-    def _wake_inbox(self) -> None:
-        with self._inbox_cond:
-            self._inbox_cond.notify_all()
+    def _wake(self) -> None:
+        """Wake every waiting call to look again (a status change, an unsubscribe, an error to raise)."""
+        with self._lock:
+            self._notify()
+            self._reader_wake.notify()
+            self._poke()
 
-    def _connection_ended(
-        self, sock: socket.socket, cause: BaseException
-    ) -> tuple[socket.socket, Parser, list[Frame | Heartbeat]] | None:
-        """Clean up after a connection ended; reconnect unless it was our own disconnect."""
+    # --- lost connections -------------------------------------------------------------------------------------
+
+    def _connection_ended(self, sock: socket.socket, cause: BaseException) -> socket.socket | None:
+        """Clean up after a connection ended (holding the token); reconnect unless it was our own disconnect."""
         _close(sock)
         self._online.clear()
-        with self._write_lock, self._lock:
-            clean = self._closing or self._session.state is DISCONNECTING
-            lost = self._session.connection_lost()
-            self._generation += 1
+        with self._lock:
+            clean = self._closing or self._connection.clean_end
+            lost, waiting = self._connection.connection_lost()
+            failed = cause if isinstance(cause, ConnectionLost) else ConnectionLost(str(cause))
+            for receipt_id in waiting:
+                self._answers[receipt_id] = failed
             if not clean:
                 self._status = "reconnecting"
-            self._pending.clear()  # frames of the lost connection never go to the next one
-            self._pending_bytes = 0
-        self._fail_waiters(cause if isinstance(cause, ConnectionLost) else ConnectionLost(str(cause)))
+            self._notify()
         if clean:
+            with self._lock:
+                self._reading = False
+                self._notify()
             return None
         self.lost = lost
         self._lost_transactions = set(lost.transactions)
-        self._status = "reconnecting"
-        self._wake_inbox()
+        self._wake()
         self._tell_lost(lost, cause)
         self._overdue = None
         try:
-            sock, parser, connected, leftovers = self._establish(reconnect=True)
+            sock, connected = self._establish(reconnect=True)
         except (StompError, OSError) as exc:
             failure = ConnectionLost(f"connection lost ({cause}), and reconnecting failed: {exc}")
             failure.__cause__ = exc
             self._failure = failure
             self._status = "closed" if self._stop.is_set() else "failed"
             self._online.set()  # wake callers waiting for the reconnection: they raise `failure`
-            self._wake_inbox()
+            with self._lock:
+                self._reading = False
+            self._wake()
             return None
         self._sock = sock
+        with self._lock:
+            self._reading = False
+            self._notify()
         self.reconnects += 1
         self._status = "connected"
         self._online.set()
@@ -505,7 +581,7 @@ class Client:
                 self.on_reconnect(connected)
             except Exception:
                 log.exception("on_reconnect callback failed")
-        return sock, parser, leftovers
+        return sock
 
     def _tell_lost(self, lost: Lost, cause: BaseException) -> None:
         if self.on_connection_lost is not None:
@@ -524,13 +600,7 @@ class Client:
             len(lost.receipts),
         )
 
-    def _fail_waiters(self, error: ConnectionLost) -> None:
-        waiters, self._waiters = self._waiters, {}
-        for waiter in waiters.values():
-            waiter.error = error
-            waiter.event.set()
-
-    # --- the heart-beat thread --------------------------------------------------------------------------------
+    # --- the heart-beat and flusher threads -------------------------------------------------------------------
 
     def _beat_loop(self) -> None:
         while not self._stop.is_set():
@@ -543,90 +613,41 @@ class Client:
         sock = self._sock
         if self._status != "connected" or sock is None:
             return None
-        session = self._session
-        due = session.heartbeat_due(self._last_sent, self._last_received, time.monotonic(), self._grace)
-        if due.silent_for is not None:
-            self._overdue = ConnectionLost(due.lost_message(session.heartbeat.receive))
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            return None
-        if due.beat:
-            with self._write_lock:
-                with self._lock:
-                    data = session.beat() if session.state is CONNECTED else b""
-                taken = None
-                if data and sock is self._sock:
-                    self._pending.append(data)
-                    taken = self._take_locked()
-            if taken is not None:
-                with contextlib.suppress(ConnectionLost):  # the reader reports the loss
-                    self._send_taken(sock, taken, "a heart-beat")
-                self.heartbeats_sent += 1
+        connection = self._connection
+        with self._lock:
+            due = connection.heartbeat_due(time.monotonic())
+            if due.silent_for is not None:
+                self._overdue = ConnectionLost(due.lost_message(connection.session.heartbeat.receive))
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                return None
+            data = b""
+            if due.beat and sock is self._sock and connection.beat():
+                data = self._take_locked()
+        if data:
+            with contextlib.suppress(ConnectionLost):  # whoever reads reports the loss
+                self._send_taken(sock, data, "a heart-beat")
         return due.wake_in
 
-    # --- caller-side helpers ----------------------------------------------------------------------------------
+    def _flush_loop(self) -> None:
+        while not self._stop.is_set():
+            self._flush_wake.wait()
+            self._flush_wake.clear()
+            with contextlib.suppress(ConnectionLost):  # whoever reads reports the loss
+                self.flush()
 
-    def _raise_pending(self) -> None:
-        if self._errors:
-            raise self._errors.popleft()
+    # --- writing ----------------------------------------------------------------------------------------------
 
-    def _ready(self) -> None:
-        """Raise what is pending; wait out a reconnection; refuse when the client is down."""
-        self._raise_pending()
-        if self._status == "reconnecting":
-            self._online.wait()
-            self._raise_pending()
-        if self._failure is not None and self._status in ("failed", "closed"):
-            raise self._failure
-        if self._status != "connected":
-            raise ProtocolError(f"the client is {self._status}: call connect() first")
+    def _take_locked(self) -> bytes:
+        """Take the buffered bytes and the turn to write them (the caller holds `_lock`).
 
-    def _write(self, build: Callable[[Session], Frame], waiter: bool = False) -> tuple[Frame, _Waiter | None]:
-        """Make a frame with the session and write it, in session order; optionally register a receipt waiter."""
-        if self._errors or self._status != "connected":
-            self._ready()
-        with self._write_lock:
-            sock = self._sock
-            with self._lock:
-                try:
-                    frame = build(self._session)
-                except ProtocolError:
-                    if self._status != "connected":
-                        raise self._down() from None
-                    raise
-                version = self._session.version
-                registered: _Waiter | None = None
-                receipt_id = frame.headers.get("receipt") if waiter else None
-                if receipt_id is not None:
-                    registered = self._waiters[receipt_id] = _Waiter()
-            if sock is None:
-                raise self._down()
-            data = self._encoder.encode(frame, version)
-            wake = not self._pending
-            self._pending.append(data)
-            self._pending_bytes += len(data)
-            taken = None
-            if registered is not None or frame.command == "DISCONNECT" or self._pending_bytes >= _FLUSH_BYTES:
-                taken = self._take_locked()
-        if taken is not None:
-            self._send_taken(sock, taken, frame.command)
-        elif wake:
-            self._flush_wake.set()
-        return frame, registered
-
-    def _take_locked(self) -> bytes | None:
-        """Take the buffered frames and the turn to write them (the caller holds `_write_lock`).
-
-        Writing happens after `_write_lock` is released, so callers can go on buffering
-        meanwhile; `_send_lock`, taken here in buffer order, keeps the batches in order.
+        Writing happens after `_lock` is released, so others can go on building frames
+        and reading meanwhile; `_send_lock`, taken here in buffer order, keeps the
+        batches in order.
         """
-        pending = self._pending
-        if not pending:
-            return None
-        data = pending[0] if len(pending) == 1 else b"".join(pending)
-        pending.clear()
-        self._pending_bytes = 0
-        self._send_lock.acquire()
+        data = self._connection.data_to_send(time.monotonic())
+        if data:
+            self._send_lock.acquire()
         return data
 
     def _send_taken(self, sock: socket.socket, data: bytes, what: str) -> None:
@@ -638,41 +659,135 @@ class Client:
             raise ConnectionLost(f"writing {what} failed: {exc}") from exc
         finally:
             self._send_lock.release()
-        self._last_sent = time.monotonic()
 
     def flush(self) -> None:
         """Write out frames still buffered (see the module docstring); calls that wait do it themselves."""
-        if not self._pending:
+        if not self._connection.has_data_to_send:
             return
-        with self._write_lock:
+        with self._lock:
             sock = self._sock
-            taken = self._take_locked() if sock is not None else None
-        if sock is not None and taken is not None:
-            self._send_taken(sock, taken, "buffered frames")
+            data = self._take_locked() if sock is not None else b""
+        if sock is not None and data:
+            self._send_taken(sock, data, "buffered frames")
 
-    def _flush_loop(self) -> None:
-        while not self._stop.is_set():
-            self._flush_wake.wait()
-            self._flush_wake.clear()
-            with contextlib.suppress(ConnectionLost):  # the reader reports the loss
-                self.flush()
+    def _raise_pending(self) -> None:
+        if self._errors:
+            raise self._errors.popleft()
+
+    def _check_ready(self) -> None:
+        """Raise what is pending; wait out a reconnection; refuse when the client is down."""
+        self._raise_pending()
+        if self._status == "reconnecting":
+            self._online.wait()
+            self._raise_pending()
+        if self._failure is not None and self._status in ("failed", "closed"):
+            raise self._failure
+        if self._status != "connected":
+            raise ProtocolError(f"the client is {self._status}: call connect() first")
 
     def _down(self) -> StompError:
         if self._failure is not None:
             return self._failure
         return ConnectionLost(f"the connection was lost (client {self._status}); retry once it is back")
 
-    def _await(self, frame: Frame, waiter: _Waiter | None, timeout: float | None = None) -> Receipt | None:
-        if waiter is None:
+    def _write(self, build: Callable[[Session], Frame], wait: bool = False) -> tuple[Frame, str | None]:
+        """Make a frame with the connection and write it, in session order; the receipt id to wait for, if any."""
+        if self._errors or self._status != "connected":
+            self._check_ready()
+        with self._lock:
+            sock = self._sock
+            wake = not self._connection.has_data_to_send
+            try:
+                frame, receipt_id, urgent = self._connection.send_frame(build, wait=wait)
+            except ProtocolError:
+                if self._status != "connected":
+                    raise self._down() from None
+                raise
+            if sock is None:
+                if receipt_id is not None:
+                    self._connection.forget(receipt_id)
+                raise self._down()
+            data = self._take_locked() if urgent else b""
+            if receipt_id is not None:
+                self._callers_waiting += 1  # uncounted by _await, which must follow
+        if data:
+            try:
+                self._send_taken(sock, data, frame.command)
+            except BaseException:
+                if receipt_id is not None:
+                    with self._lock:
+                        self._callers_waiting -= 1
+                raise
+        elif wake:
+            self._flush_wake.set()
+        return frame, receipt_id
+
+    def _await(self, frame: Frame, receipt_id: str | None, timeout: float | None = None) -> Receipt | None:
+        """Wait for the answer to `receipt_id`, reading the socket ourselves when nobody else is.
+
+        `_write` counted this call in `_callers_waiting` already, so that the reader thread
+        does not take the socket between the write and the wait; every way out of here
+        uncounts it, and hands the token on if this call holds it.
+        """
+        if receipt_id is None:
             return None
         limit = self.receipt_timeout if timeout is None else timeout
-        if not waiter.event.wait(limit):
-            receipt_id = frame.headers.get("receipt", "")
-            self._waiters.pop(receipt_id, None)
-            raise ConnectionLost(f"no RECEIPT for {frame.command} (receipt {receipt_id!r}) within {limit:g} s")
-        if waiter.error is not None:
-            raise waiter.error
-        return waiter.receipt
+        deadline = time.monotonic() + limit
+        answers = self._answers
+        sock: socket.socket | None = None
+        answer: Receipt | BaseException | None = None
+        try:
+            while answer is None:
+                with self._lock:
+                    if sock is not None:  # read last round: hand the token on (and maybe take it again below)
+                        self._release_token()
+                        sock = None
+                    answer = answers.pop(receipt_id, None)
+                    if answer is None:
+                        if time.monotonic() >= deadline:
+                            self._connection.forget(receipt_id)
+                            raise ConnectionLost(
+                                f"no RECEIPT for {frame.command} (receipt {receipt_id!r}) within {limit:g} s"
+                            )
+                        sock = self._take_token()
+                        if sock is None:
+                            self._sleep(deadline - time.monotonic())
+                if sock is not None:
+                    self._read_once(sock, deadline)
+        finally:
+            with self._lock:
+                if sock is not None:
+                    self._release_token()
+                self._callers_waiting -= 1
+                self._handed_back = time.monotonic()
+                self._notify()
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+
+    def _release_token(self) -> None:
+        """A call that read gives the token back (the caller holds `_lock`)."""
+        self._reading = False
+        self._caller_reads = False
+        self._handed_back = time.monotonic()
+        self._notify()
+
+    def _take_token(self) -> socket.socket | None:
+        """The socket to read when the token is free and reading is allowed (the caller holds `_lock`)."""
+        sock = self._sock
+        if self._reading or sock is None or self._ended is not None or self._connection.reading_paused:
+            return None
+        self._reading = True
+        self._caller_reads = True
+        return sock
+
+    def _lead(self, sock: socket.socket, deadline: float | None) -> None:
+        """Read once as the token's holder, then hand the token on."""
+        try:
+            self._read_once(sock, deadline)
+        finally:
+            with self._lock:
+                self._release_token()
 
     # --- operations -------------------------------------------------------------------------------------------
 
@@ -685,11 +800,11 @@ class Client:
         transaction: str | None = None,
     ) -> Frame:
         """SEND; with `receipt=True`, return only once the broker confirmed it (BrokerError if it refused)."""
-        frame, waiter = self._write(
+        frame, receipt_id = self._write(
             lambda s: s.send(destination, body, headers=headers or (), transaction=transaction, receipt=receipt),
             receipt,
         )
-        self._await(frame, waiter)
+        self._await(frame, receipt_id)
         return frame
 
     def subscribe(
@@ -708,8 +823,8 @@ class Client:
             made.append(subscription)
             return frame
 
-        frame, waiter = self._write(build, receipt)
-        self._await(frame, waiter)
+        frame, receipt_id = self._write(build, receipt)
+        self._await(frame, receipt_id)
         return ClientSubscription(self, made[0])
 
     def unsubscribe(
@@ -721,67 +836,89 @@ class Client:
     ) -> None:
         """UNSUBSCRIBE by subscription object, id, or (1.0) destination."""
         target = subscription.key if isinstance(subscription, ClientSubscription) else subscription
-        frame, waiter = self._write(lambda s: s.unsubscribe(target, destination=destination, receipt=receipt), receipt)
-        self._wake_inbox()  # iterators over it may stop
-        self._await(frame, waiter)
+        frame, receipt_id = self._write(
+            lambda s: s.unsubscribe(target, destination=destination, receipt=receipt), receipt
+        )
+        self._wake()  # iterators over it may stop
+        self._await(frame, receipt_id)
 
     def receive(
         self, timeout: float | None = None, *, subscription: ClientSubscription | None = None
     ) -> Message | None:
         """The next MESSAGE (of any subscription, or of `subscription`), or None after `timeout` seconds."""
-        if subscription is None and self._inbox and not self._errors:
+        if subscription is None and self._connection.unconsumed and not self._errors:
             # What a consumer keeping up with the broker hits once per message: a message is waiting.
             check_wait("timeout", timeout)
-            with self._inbox_lock:
-                message = self._take(None)
+            message = self._take(None)
             if message is not None:
                 return message
         key = subscription.key if subscription is not None else None
         return self._next_message(check_wait("timeout", timeout), key)
 
+    def _take(self, key: str | None) -> Message | None:
+        with self._lock:
+            message, notices = self._take_locked_message(key)
+        if notices:
+            self._handle(notices, self._sock)
+        return message
+
+    def _take_locked_message(self, key: str | None) -> tuple[Message | None, list[Notice]]:
+        """The next message for `key`, and what moving the backlog on brought (the caller holds `_lock`)."""
+        connection = self._connection
+        message = connection.take(key)
+        if not connection.room_made:
+            return message, []
+        connection.room_made = False
+        notices = connection.receive_data(b"", time.monotonic()) if connection.has_backlog else []
+        self._notify()  # room again: whoever waits to read may
+        self._reader_wake.notify()
+        return message, notices
+
     def _next_message(self, timeout: float | None, key: str | None, *, stop_when_gone: bool = False) -> Message | None:
         deadline = None if timeout is None else time.monotonic() + timeout
-        if self._pending and not self._inbox:
+        connection = self._connection
+        if connection.has_data_to_send and not connection.unconsumed:
             with contextlib.suppress(ConnectionLost):  # a reply may depend on what we sent; a loss is reported below
                 self.flush()
-        with self._inbox_cond:
+        with self._lock:
+            self._callers_waiting += 1
+        try:
             while True:
                 self._raise_pending()
-                message = self._take(key)
+                notices: list[Notice] = []
+                with self._lock:
+                    message, notices = self._take_locked_message(key)
+                    sock = None
+                    if message is None and not self._errors:
+                        if self._status in ("failed", "closed", "new"):
+                            if stop_when_gone:
+                                return None
+                            if self._failure is not None:
+                                raise self._failure
+                            raise ProtocolError(f"receive() on a client that is {self._status}: connect() first")
+                        if (
+                            stop_when_gone
+                            and key is not None
+                            and all(s.key != key for s in connection.session.subscriptions)
+                        ):
+                            return None
+                        remaining = None if deadline is None else deadline - time.monotonic()
+                        if remaining is not None and remaining <= 0:
+                            return None
+                        sock = self._take_token() if self._status == "connected" else None
+                        if sock is None:
+                            self._sleep(remaining)
+                if notices:
+                    self._handle(notices, self._sock)
                 if message is not None:
                     return message
-                if self._status in ("failed", "closed", "new"):
-                    if stop_when_gone:
-                        return None
-                    if self._failure is not None:
-                        raise self._failure
-                    raise ProtocolError(f"receive() on a client that is {self._status}: connect() first")
-                if stop_when_gone and key is not None and all(s.key != key for s in self._session.subscriptions):
-                    return None
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    return None
-                self._inbox_waiting += 1
-                try:
-                    self._inbox_cond.wait(remaining)
-                finally:
-                    self._inbox_waiting -= 1
-
-    def _take(self, key: str | None) -> Message | None:
-        inbox = self._inbox
-        generation = self._generation
-        if key is None:
-            while inbox:
-                born, message = inbox.popleft()
-                if born == generation or not message.needs_ack:
-                    return message
-            return None
-        for index, (born, message) in enumerate(inbox):
-            mine = message.subscription is not None and message.subscription.key == key
-            if mine and (born == generation or not message.needs_ack):
-                del inbox[index]
-                return message
-        return None
+                if sock is not None:
+                    self._lead(sock, deadline)
+        finally:
+            with self._lock:
+                self._callers_waiting -= 1
+                self._handed_back = time.monotonic()
+                self._notify()
 
     def ack(
         self,
@@ -818,17 +955,17 @@ class Client:
         headers: HeadersArg | None,
     ) -> None:
         try:
-            frame, waiter = self._write(
+            frame, receipt_id = self._write(
                 lambda s: command(s, message, transaction=transaction, receipt=receipt, headers=headers or ()), receipt
             )
         except ProtocolError as exc:
             raise stale_ack_error(self.lost, message, command.__name__, exc) from exc
-        self._await(frame, waiter)
+        self._await(frame, receipt_id)
 
     def begin(self, transaction: str | None = None, *, receipt: bool = False) -> str:
         """BEGIN a transaction; returns its id."""
-        frame, waiter = self._write(lambda s: s.begin(transaction, receipt=receipt), receipt)
-        self._await(frame, waiter)
+        frame, receipt_id = self._write(lambda s: s.begin(transaction, receipt=receipt), receipt)
+        self._await(frame, receipt_id)
         return frame.headers["transaction"]
 
     def commit(self, transaction: str, *, receipt: bool = False) -> None:
@@ -848,8 +985,8 @@ class Client:
                 return session.commit(transaction, receipt=receipt)
             return session.abort(transaction, receipt=receipt)
 
-        frame, waiter = self._write(build, receipt)
-        self._await(frame, waiter)
+        frame, receipt_id = self._write(build, receipt)
+        self._await(frame, receipt_id)
 
     @contextlib.contextmanager
     def transaction(self, *, receipt: bool = False) -> Iterator[str]:
@@ -858,7 +995,7 @@ class Client:
         try:
             yield transaction
         except BaseException:
-            if transaction in self._session.transactions:
+            if transaction in self.session.transactions:
                 with contextlib.suppress(StompError):
                     self.abort(transaction)
             raise
@@ -876,8 +1013,8 @@ class Client:
         try:
             if self._status == "connected":
                 try:
-                    frame, waiter = self._write(lambda s: s.disconnect(receipt=receipt), receipt)
-                    self._await(frame, waiter, timeout)
+                    frame, receipt_id = self._write(lambda s: s.disconnect(receipt=receipt), receipt)
+                    self._await(frame, receipt_id, timeout)
                 except ConnectionLost:
                     pass  # the broker may close first; the connection ends either way
                 except BrokerError as exc:
@@ -901,21 +1038,21 @@ class Client:
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
+            self._end(sock, ConnectionLost("the client disconnected"))  # for a reader thread not in recv()
+        self._wake()
         self._join_threads()
         if sock is not None:
             _close(sock)
+        failed = ConnectionLost("the client disconnected")
         with self._lock:
-            if self._session.state is DISCONNECTING:
-                self._session.close()
-            elif self._session.state is not CONNECTED and self._session.state is not CONNECTING:
-                pass
-            else:
-                self._session.connection_lost()
+            for receipt_id in self._connection.close():
+                self._answers[receipt_id] = failed
+            self._reading = False
+            self._ended = None
         self._sock = None
         self._status = "closed"
         self._online.set()
-        self._fail_waiters(ConnectionLost("the client disconnected"))
-        self._wake_inbox()
+        self._wake()
 
     def _join_threads(self) -> None:
         current = threading.current_thread()

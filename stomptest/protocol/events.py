@@ -16,7 +16,7 @@ from typing import Final
 
 from stomptest.protocol import commands
 from stomptest.protocol.commands import ConnectedInfo, MessageInfo
-from stomptest.protocol.errors import BrokerError, ProtocolError
+from stomptest.protocol.errors import BrokerError, ConnectionLost, ProtocolError, StompError
 from stomptest.protocol.frame import Frame, Heartbeat
 from stomptest.protocol.heartbeat import HeartbeatIntervals
 from stomptest.protocol.spec import Version
@@ -209,4 +209,46 @@ class Lost:
     """Messages delivered but not acknowledged (an ACK in a transaction that died does not count): redelivered."""
 
 
-__all__ = ["Connected", "Error", "Event", "Lost", "Message", "Receipt", "Subscription", "delivered"]
+# --- notices returned by ClientConnection.receive_data() --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The answer to the call waiting for receipt `receipt_id`: its `receipt`, or the `error` the broker sent."""
+
+    receipt_id: str
+    receipt: Receipt | None
+    error: BrokerError | None
+
+
+@dataclass(frozen=True)
+class Unsolicited:
+    """An error no waiting call takes: an ERROR, or the broker breaking the protocol. The shell reports it."""
+
+    error: StompError
+
+
+@dataclass(frozen=True)
+class Broken:
+    """The broker sent bytes that are not STOMP: the shell closes the transport, with `error` as the cause."""
+
+    error: ConnectionLost
+
+
+Notice = Connected | Error | Answer | Unsolicited | Broken
+
+
+__all__ = [
+    "Answer",
+    "Broken",
+    "Connected",
+    "Error",
+    "Event",
+    "Lost",
+    "Message",
+    "Notice",
+    "Receipt",
+    "Subscription",
+    "Unsolicited",
+    "delivered",
+]
