@@ -1,16 +1,19 @@
-"""`AsyncClient`: the asyncio STOMP client, a thin I/O shell over `Session`.
+"""`AsyncClient`: the asyncio STOMP client, a thin I/O shell over `ClientConnection`.
 
-Theory of operation. An `asyncio.Protocol` feeds received bytes to the parser and
-the session and routes each event as the blocking client does: MESSAGEs to an inbox
-that `receive()` and `async for message in subscription` drain, RECEIPTs and ERRORs
-to the future waiting for them, other ERRORs to `on_error` or to the next call.
+Theory of operation. An `asyncio.Protocol` hands received bytes to the sans-IO
+`ClientConnection` (stomptest/protocol/connection.py), which parses them, keeps the
+messages in its inbox for `receive()` and `async for message in subscription`, and
+says which waiting call each RECEIPT or ERROR answers; this shell resolves the future
+of that call, and reports other errors to `on_error` or to the next call.
 Everything runs on the event loop, so there are no locks; writes go through the
 transport (with back-pressure: a send waits while the transport's buffer is full).
 Frames nobody waits for are coalesced until the loop next runs its callbacks (or
 64 KiB), so a burst of sends becomes one write instead of one TCP segment per frame
 on a TCP_NODELAY socket; anything that waits for an answer is written at once.
-A heart-beat task exists while heart-beats are negotiated, and a reconnect task
-after a lost connection walks the failover policy, negotiates and replays the
+Past `max_unconsumed` messages not yet received, the transport stops reading
+(`pause_reading()`) until `receive()` makes room, so TCP back-pressure reaches the
+broker. A heart-beat task exists while heart-beats are negotiated, and a reconnect
+task after a lost connection walks the failover policy, negotiates and replays the
 subscriptions before `on_reconnect` is called.
 """
 
@@ -29,34 +32,23 @@ from typing import Any
 
 from stomptest.client import transport
 from stomptest.client.failover import Broker, FailoverUri
-from stomptest.client.options import calls_answered_by, check_wait, client_options, stale_ack_error
+from stomptest.client.options import check_wait, client_options, stale_ack_error
+from stomptest.protocol.connection import DEFAULT_MAX_UNCONSUMED, ClientConnection
 from stomptest.protocol.errors import (
     BrokerError,
     ConnectionLost,
     ConnectTimeout,
-    FrameError,
     ProtocolError,
     RemoteProtocolError,
     StompError,
 )
-from stomptest.protocol.frame import Frame, HeadersArg, Heartbeat
-from stomptest.protocol.parser import Parser
-from stomptest.protocol.session import (
-    CONNECTED,
-    CONNECTING,
-    DISCONNECTING,
-    Connected,
-    Error,
-    Lost,
-    Message,
-    Receipt,
-    Session,
-)
-from stomptest.protocol.session import Subscription as SessionSubscription
+from stomptest.protocol.events import Answer, Broken, Connected, Error, Lost, Message, Notice, Receipt, Unsolicited
+from stomptest.protocol.events import Subscription as SessionSubscription
+from stomptest.protocol.frame import Frame, HeadersArg
+from stomptest.protocol.session import Session
 
 log = logging.getLogger("stomptest.client")
 
-_FLUSH_BYTES = 64 * 1024
 
 LostCallback = Callable[[Lost, BaseException], Any]
 ReconnectCallback = Callable[[Connected], Any]
@@ -109,9 +101,9 @@ class AsyncSubscription:
 
 
 class _Protocol(asyncio.Protocol):
-    def __init__(self, client: AsyncClient, parser: Parser) -> None:
+    def __init__(self, client: AsyncClient) -> None:
         self.client = client
-        self.parser = parser
+        self.reading_paused = False
         self.transport: asyncio.Transport | None = None
         self.paused = False
         self.drained: asyncio.Future[None] | None = None
@@ -125,16 +117,15 @@ class _Protocol(asyncio.Protocol):
         client = self.client
         if client._protocol is not self:
             return
-        client._last_received = time.monotonic()
-        try:
-            items = self.parser.feed(data)
-        except FrameError as exc:
-            client._dispatch(list(exc.frames))
-            client._cause = ConnectionLost(f"the broker sent bytes that are not STOMP: {exc}")
-            assert self.transport is not None
-            self.transport.abort()
-            return
-        client._dispatch(items)
+        connection = client._connection
+        notices = connection.receive_data(data, time.monotonic())
+        if connection.unconsumed:
+            client._wake_inbox()
+        if notices:
+            client._act(notices)
+        if connection.reading_paused and self.transport is not None and not self.reading_paused:
+            self.reading_paused = True
+            self.transport.pause_reading()
 
     def eof_received(self) -> bool | None:
         return None  # close our side too
@@ -182,6 +173,7 @@ class AsyncClient:
         connect_timeout: float = transport.DEFAULT_CONNECT_TIMEOUT,
         receipt_timeout: float = 10.0,
         heartbeat_grace: float = 2.0,
+        max_unconsumed: int = DEFAULT_MAX_UNCONSUMED,
         on_connection_lost: LostCallback | None = None,
         on_reconnect: ReconnectCallback | None = None,
         on_error: ErrorCallback | None = None,
@@ -199,19 +191,16 @@ class AsyncClient:
             connect_timeout=connect_timeout,
             receipt_timeout=receipt_timeout,
             heartbeat_grace=heartbeat_grace,
+            max_unconsumed=max_unconsumed,
         )
         self.uri = self.options.uri
-        self._session = self.options.new_session()
+        self._connection = self.options.new_connection()
         self.on_connection_lost = on_connection_lost
         self.on_reconnect = on_reconnect
         self.on_error = on_error
         self._rng = rng if rng is not None else random.Random()
         self._protocol: _Protocol | None = None
-        self._encoder = transport.Encoder()
-        self._pending: list[bytes] = []
-        self._pending_bytes = 0
         self._flush_scheduled = False
-        self._inbox: collections.deque[tuple[int, Message]] = collections.deque()
         self._inbox_waiters: list[asyncio.Future[None]] = []
         self._waiters: dict[str, asyncio.Future[Receipt]] = {}
         self._errors: collections.deque[StompError] = collections.deque()
@@ -219,7 +208,6 @@ class AsyncClient:
         self._status = "new"
         self._failure: ConnectionLost | None = None
         self._closing = False
-        self._generation = 0
         self._cause: ConnectionLost | None = None
         self._online: asyncio.Event | None = None
         self._stop: asyncio.Event | None = None
@@ -227,25 +215,49 @@ class AsyncClient:
         self._beat_wake: asyncio.Event | None = None
         self._reconnector: asyncio.Task[None] | None = None
         self._lost_transactions: set[str] = set()
-        self._last_sent = 0.0
-        self._last_received = 0.0
         self.broker: Broker | None = None
-        self.connected: Connected | None = None
         self.lost: Lost | None = None
         self.reconnects = 0
-        self.heartbeats_received = 0
-        self.heartbeats_sent = 0
 
     def __repr__(self) -> str:
         return f"<AsyncClient {self.uri.uri!r} {self._status}>"
 
     @property
     def session(self) -> Session:
-        return self._session
+        """The sans-IO session underneath (read it; do not drive it)."""
+        return self._connection.session
+
+    @property
+    def connection(self) -> ClientConnection:
+        """The sans-IO client connection underneath (read it; do not drive it)."""
+        return self._connection
+
+    @property
+    def on_error(self) -> ErrorCallback | None:
+        """Receives ERRORs that answer no waiting call; without it the next call raises them."""
+        return self._on_error
+
+    @on_error.setter
+    def on_error(self, callback: ErrorCallback | None) -> None:
+        self._on_error = callback
+        self._connection.errors_have_handler = callback is not None
+
+    @property
+    def connected(self) -> Connected | None:
+        """The last `Connected` event: negotiated version, heart-beat, server."""
+        return self._connection.connected
+
+    @property
+    def heartbeats_received(self) -> int:
+        return self._connection.heartbeats_received
+
+    @property
+    def heartbeats_sent(self) -> int:
+        return self._connection.heartbeats_sent
 
     @property
     def version(self) -> str:
-        return self._session.version
+        return self._connection.session.version
 
     @property
     def is_connected(self) -> bool:
@@ -256,7 +268,7 @@ class AsyncClient:
         return self._status
 
     def unacknowledged(self) -> tuple[Message, ...]:
-        return self._session.unacknowledged()
+        return self._connection.session.unacknowledged()
 
     # --- connecting -------------------------------------------------------------------------------------------
 
@@ -272,7 +284,6 @@ class AsyncClient:
         self._beat_wake = asyncio.Event()
         self._closing = False
         self._failure = None
-        self._generation += 1
         connected = await self._establish(reconnect=False)
         if self._protocol is None:
             # Lost right behind CONNECTED: _connection_lost already owns the state (reconnecting or failed).
@@ -315,8 +326,7 @@ class AsyncClient:
     async def _open(self, broker: Broker) -> Connected:
         loop = asyncio.get_running_loop()
         context = transport.tls_context(broker, self.options.ssl_context)
-        parser = Parser(self._session.offered_versions[-1])
-        protocol = _Protocol(self, parser)
+        protocol = _Protocol(self)
         self._protocol = protocol
         self._connecting = loop.create_future()
         try:
@@ -330,27 +340,21 @@ class AsyncClient:
             sock = sock_transport.get_extra_info("socket")
             if sock is not None:
                 transport.set_options(sock)
-            frame = self._session.connect(**self.options.connect)
-            sock_transport.write(frame.encode(self._session.offered_versions[-1]))
+            sock_transport.write(self._connection.open(time.monotonic()))
             connected = await self._connecting
-            parser.version = connected.version
-            for subscribe in self._session.replay():
-                sock_transport.write(subscribe.encode(connected.version))
-            self._last_sent = self._last_received = time.monotonic()
-            self.connected = connected
+            self.flush()  # the SUBSCRIBE frames to replay
             return connected
         except BaseException:
             self._protocol = None
             if protocol.transport is not None:
                 protocol.transport.abort()
-            if self._session.state is CONNECTING or self._session.state is CONNECTED:
-                self._session.connection_lost()
+            self._connection.connection_lost()
             raise
         finally:
             self._connecting = None
 
     def _ensure_beater(self) -> None:
-        intervals = self._session.heartbeat
+        intervals = self._connection.session.heartbeat
         if (intervals.send or intervals.receive) and self._beater is None:
             self._beater = asyncio.get_running_loop().create_task(self._beat_loop())
         if self._beat_wake is not None:
@@ -358,50 +362,37 @@ class AsyncClient:
 
     # --- received frames --------------------------------------------------------------------------------------
 
-    def _dispatch(self, items: list[Frame | Heartbeat]) -> None:
-        session = self._session
-        generation = self._generation
-        added = False
-        for item in items:
-            try:
-                event = session.receive(item)
-            except ProtocolError as exc:
-                self._report(exc)
-                return
-            kind = type(event)
-            if kind is Message:
-                assert isinstance(event, Message)
-                self._inbox.append((generation, event))
-                added = True
-            elif kind is Heartbeat:
-                self.heartbeats_received += 1
-            elif isinstance(event, Receipt):
-                waiter = self._waiters.pop(event.receipt_id, None)
-                if waiter is not None and not waiter.done():
-                    waiter.set_result(event)
-            elif isinstance(event, Connected):
+    def _act(self, notices: list[Notice]) -> None:
+        """Resolve the futures of the calls answered, report errors nobody waits for, drop a broken stream."""
+        for notice in notices:
+            if isinstance(notice, Answer):
+                future = self._waiters.pop(notice.receipt_id, None)
+                if future is not None and not future.done():
+                    if notice.error is not None:
+                        future.set_exception(notice.error)
+                    else:
+                        assert notice.receipt is not None
+                        future.set_result(notice.receipt)
+            elif isinstance(notice, Connected):
                 if self._connecting is not None and not self._connecting.done():
-                    self._connecting.set_result(event)
-            elif isinstance(event, Error):
+                    self._connecting.set_result(notice)
+            elif isinstance(notice, Error):
                 if self._connecting is not None and not self._connecting.done():
-                    self._connecting.set_exception(event.exception)
+                    self._connecting.set_exception(notice.exception)
+            elif isinstance(notice, Unsolicited):
+                if self._connecting is not None and not self._connecting.done():
+                    self._connecting.set_exception(notice.error)
                 else:
-                    self._on_error_frame(event)
-        if added:
-            self._wake_inbox()
-
-    def _on_error_frame(self, event: Error) -> None:
-        answered = calls_answered_by(event, list(self._waiters), self.on_error is not None)
-        for receipt_id in answered:
-            future = self._waiters.pop(receipt_id)
-            if not future.done():
-                future.set_exception(event.exception)
-        if not answered:
-            self._report(event.exception)
+                    self._report(notice.error)
+            elif isinstance(notice, Broken):
+                self._cause = notice.error
+                protocol = self._protocol
+                if protocol is not None and protocol.transport is not None:
+                    protocol.transport.abort()
 
     def _report(self, error: StompError) -> None:
-        if self.on_error is not None:
-            self._call_back(self.on_error, error)
+        if self._on_error is not None:
+            self._call_back(self._on_error, error)
             return
         self._errors.append(error)
         self._wake_inbox()
@@ -427,8 +418,6 @@ class AsyncClient:
         if self._protocol is not protocol:
             return
         self._protocol = None
-        self._pending.clear()  # frames of the lost connection never go to the next one
-        self._pending_bytes = 0
         cause: BaseException = self._cause or (
             ConnectionLost(f"the connection failed: {exc}")
             if exc
@@ -438,9 +427,8 @@ class AsyncClient:
         if self._connecting is not None and not self._connecting.done():
             self._connecting.set_exception(ConnectionLost(f"the connection ended before CONNECTED: {cause}"))
             return
-        clean = self._closing or self._session.state is DISCONNECTING
-        lost = self._session.connection_lost()
-        self._generation += 1
+        clean = self._closing or self._connection.clean_end
+        lost, _ = self._connection.connection_lost()  # frames not yet written die with it
         self._fail_waiters(cause if isinstance(cause, ConnectionLost) else ConnectionLost(str(cause)))
         if clean:
             self._wake_inbox()
@@ -510,20 +498,16 @@ class AsyncClient:
 
     def _beat_once(self) -> float | None:
         protocol = self._protocol
-        session = self._session
+        connection = self._connection
         if self._status != "connected" or protocol is None or protocol.transport is None:
             return None
-        now = time.monotonic()
-        due = session.heartbeat_due(self._last_sent, self._last_received, now, self.options.heartbeat_grace)
+        due = connection.heartbeat_due(time.monotonic())
         if due.silent_for is not None:
-            self._cause = ConnectionLost(due.lost_message(session.heartbeat.receive))
+            self._cause = ConnectionLost(due.lost_message(connection.session.heartbeat.receive))
             protocol.transport.abort()
             return None
-        if due.beat and session.state is CONNECTED:
-            self._pending.append(session.beat())
+        if due.beat and connection.beat():
             self.flush()
-            self.heartbeats_sent += 1
-            self._last_sent = now
         return due.wake_in
 
     # --- caller-side helpers ----------------------------------------------------------------------------------
@@ -552,19 +536,15 @@ class AsyncClient:
         if self._protocol is not protocol or protocol.transport is None or protocol.transport.is_closing():
             raise self._down()
         try:
-            frame = build(self._session)
+            frame, receipt_id, urgent = self._connection.send_frame(build, wait=wait)
         except ProtocolError:
             if self._status != "connected":
                 raise self._down() from None
             raise
-        receipt_id = frame.headers.get("receipt") if wait else None
         future: asyncio.Future[Receipt] | None = None
         if receipt_id is not None:
             future = self._waiters[receipt_id] = asyncio.get_running_loop().create_future()
-        data = self._encoder.encode(frame, self._session.version)
-        self._pending.append(data)
-        self._pending_bytes += len(data)
-        if future is not None or frame.command == "DISCONNECT" or self._pending_bytes >= _FLUSH_BYTES:
+        if urgent:
             self.flush()
         elif not self._flush_scheduled:
             self._flush_scheduled = True
@@ -576,6 +556,7 @@ class AsyncClient:
             receipt = await asyncio.wait_for(asyncio.shield(future), limit)
         except asyncio.TimeoutError:
             self._waiters.pop(receipt_id or "", None)
+            self._connection.forget(receipt_id or "")
             raise ConnectionLost(
                 f"no RECEIPT for {frame.command} (receipt {receipt_id!r}) within {limit:g} s"
             ) from None
@@ -583,14 +564,10 @@ class AsyncClient:
 
     def flush(self) -> None:
         """Hand the coalesced frames to the transport now."""
-        pending = self._pending
         protocol = self._protocol
-        if not pending or protocol is None or protocol.transport is None:
+        if protocol is None or protocol.transport is None or not self._connection.has_data_to_send:
             return
-        protocol.transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
-        pending.clear()
-        self._pending_bytes = 0
-        self._last_sent = time.monotonic()
+        protocol.transport.write(self._connection.data_to_send(time.monotonic()))
 
     def _scheduled_flush(self) -> None:
         self._flush_scheduled = False
@@ -670,7 +647,7 @@ class AsyncClient:
                 if self._failure is not None:
                     raise self._failure
                 raise ProtocolError(f"receive() on a client that is {self._status}: connect() first")
-            if stop_when_gone and key is not None and all(s.key != key for s in self._session.subscriptions):
+            if stop_when_gone and key is not None and all(s.key != key for s in self.session.subscriptions):
                 return None
             remaining = None if deadline is None else deadline - loop.time()
             if remaining is not None and remaining <= 0:
@@ -685,20 +662,20 @@ class AsyncClient:
                     timer.cancel()
 
     def _take(self, key: str | None) -> Message | None:
-        inbox = self._inbox
-        generation = self._generation
-        if key is None:
-            while inbox:
-                born, message = inbox.popleft()
-                if born == generation or not message.needs_ack:
-                    return message
-            return None
-        for index, (born, message) in enumerate(inbox):
-            mine = message.subscription is not None and message.subscription.key == key
-            if mine and (born == generation or not message.needs_ack):
-                del inbox[index]
-                return message
-        return None
+        connection = self._connection
+        message = connection.take(key)
+        if connection.room_made:
+            connection.room_made = False
+            if connection.has_backlog:
+                notices = connection.receive_data(b"", time.monotonic())
+                if notices:
+                    self._act(notices)
+            protocol = self._protocol
+            if protocol is not None and protocol.reading_paused and not connection.reading_paused:
+                protocol.reading_paused = False
+                if protocol.transport is not None:
+                    protocol.transport.resume_reading()
+        return message
 
     async def ack(
         self,
@@ -760,7 +737,7 @@ class AsyncClient:
         try:
             yield transaction
         except BaseException:
-            if transaction in self._session.transactions:
+            if transaction in self.session.transactions:
                 with contextlib.suppress(StompError):
                     await self.abort(transaction)
             raise
@@ -809,10 +786,7 @@ class AsyncClient:
                     await task
         self._beater = None
         self._reconnector = None
-        if self._session.state is DISCONNECTING:
-            self._session.close()
-        elif self._session.state is CONNECTED or self._session.state is CONNECTING:
-            self._session.connection_lost()
+        self._connection.close()
         self._status = "closed"
         if self._online is not None:
             self._online.set()
