@@ -25,7 +25,7 @@ from stomptest.protocol.connection import DEFAULT_MAX_UNCONSUMED, ClientConnecti
 from stomptest.protocol.errors import BrokerError, ConnectionLost, ProtocolError, RemoteProtocolError, StompError
 from stomptest.protocol.events import Connected, Lost, Message
 from stomptest.protocol.events import Subscription as SessionSubscription
-from stomptest.protocol.frame import HeadersArg
+from stomptest.protocol.frame import Frame, HeadersArg
 from stomptest.protocol.session import Session
 
 log = logging.getLogger("stomptest.client")
@@ -193,6 +193,25 @@ class ClientBase:
         if self._failure is not None:
             return self._failure
         return ConnectionLost(f"the connection was lost (client {self._status}); retry once it is back")
+
+    def _send_frame(self, build: Callable[[Session], Frame], wait: bool) -> tuple[Frame, str | None, bool]:
+        """`ClientConnection.send_frame`, a refusal while the client is down said as the loss it is."""
+        try:
+            return self._connection.send_frame(build, wait=wait)
+        except ProtocolError:
+            if self._status != "connected":
+                raise self._down() from None
+            raise
+
+    def _stopped_receiving(self, stop_when_gone: bool) -> bool:
+        """For a wait for a message: True when the client is down and an iterator ends; `receive()` raises."""
+        if self._status not in ("failed", "closed", "new"):
+            return False
+        if stop_when_gone:
+            return True
+        if self._failure is not None:
+            raise self._failure
+        raise ProtocolError(f"receive() on a client that is {self._status}: connect() first")
 
     def _check_lost_transaction(self, action: str, transaction: str) -> None:
         if transaction in self._lost_transactions:

@@ -31,7 +31,7 @@ import time
 from typing import Final
 
 from stomptest.client.threads import RECV_SIZE, ThreadedShell
-from stomptest.protocol.errors import ConnectionLost, ProtocolError
+from stomptest.protocol.errors import ConnectionLost
 from stomptest.protocol.events import Message, Notice, Receipt
 from stomptest.protocol.frame import Frame
 
@@ -209,12 +209,8 @@ class ReadingShell(ThreadedShell):
                     message, notices = self._take_locked_message(key)
                     sock = None
                     if message is None and not self._errors:
-                        if self._status in ("failed", "closed", "new"):
-                            if stop_when_gone:
-                                return None
-                            if self._failure is not None:
-                                raise self._failure
-                            raise ProtocolError(f"receive() on a client that is {self._status}: connect() first")
+                        if self._stopped_receiving(stop_when_gone):
+                            return None
                         if (
                             stop_when_gone
                             and key is not None

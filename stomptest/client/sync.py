@@ -180,10 +180,7 @@ class Client(ReadingShell):
         self._end_transaction("abort", transaction, receipt)
 
     def _end_transaction(self, action: str, transaction: str, receipt: bool) -> None:
-        if transaction in self._lost_transactions:
-            raise ConnectionLost(
-                f"cannot {action}() transaction {transaction!r}: the broker aborted it when the connection was lost"
-            )
+        self._check_lost_transaction(action, transaction)
 
         def build(session: Session) -> Frame:
             if action == "commit":

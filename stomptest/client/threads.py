@@ -418,12 +418,7 @@ class ThreadedShell(ClientBase):
         with self._lock:
             sock = self._sock
             wake = not self._connection.has_data_to_send
-            try:
-                frame, receipt_id, urgent = self._connection.send_frame(build, wait=wait)
-            except ProtocolError:
-                if self._status != "connected":
-                    raise self._down() from None
-                raise
+            frame, receipt_id, urgent = self._send_frame(build, wait)
             if sock is None:
                 if receipt_id is not None:
                     self._connection.forget(receipt_id)
