@@ -71,25 +71,42 @@ class ReadingShell(ThreadedShell):
                     self._reading = False
                     self._notify()
 
-    def _read_once(self, sock: socket.socket, deadline: float | None) -> None:
-        """One read of `sock` by the token's holder, handled; returns early at `deadline` or when poked."""
+    def _read_once(
+        self, sock: socket.socket, deadline: float | None, receipt_id: str | None = None
+    ) -> Receipt | BaseException | None:
+        """One read of `sock` by the token's holder, handled; returns early at `deadline` or when poked.
+
+        With `receipt_id` (the caller's own), an answer to it that this read brought is
+        taken, and the token handed on, under the same lock as the read was handled:
+        the round trip's common case costs one more acquisition of `_lock`, not three.
+        """
         if (deadline is not None or self._callers_waiting) and not self._wait_readable(sock, deadline):
-            return
+            return None
         try:
             data = sock.recv(RECV_SIZE)
         except OSError as exc:
             self._end(sock, self._overdue or ConnectionLost(f"the connection failed: {exc}"))
-            return
+            return None
         if not data:
             self._end(sock, self._overdue or ConnectionLost("the broker closed the connection"))
-            return
+            return None
+        answer = None
         with self._lock:
             notices = self._connection.receive_data(data, time.monotonic())
             reports = self._route(notices, sock) if notices else None
-            self._notify()
+            if receipt_id is not None:
+                answer = self._answers.pop(receipt_id, None)
+                if answer is not None:
+                    self._callers_waiting -= 1
+                    self._release_token()  # notifies
+                else:
+                    self._notify()
+            else:
+                self._notify()
         if reports:
             for error in reports:
                 self._report(error)
+        return answer
 
     def _wait_readable(self, sock: socket.socket, deadline: float | None) -> bool:
         """Whether `sock` has bytes before `deadline`; False when poked through `_wake` or out of time."""
@@ -121,6 +138,7 @@ class ReadingShell(ThreadedShell):
         answers = self._answers
         sock: socket.socket | None = None
         answer: Receipt | BaseException | None = None
+        handed_on = False  # _read_once took the answer, handed the token on and uncounted this call
         try:
             while answer is None:
                 with self._lock:
@@ -138,14 +156,18 @@ class ReadingShell(ThreadedShell):
                         if sock is None:
                             self._sleep(deadline - time.monotonic())
                 if sock is not None:
-                    self._read_once(sock, deadline)
+                    answer = self._read_once(sock, deadline, receipt_id)
+                    if answer is not None:
+                        sock = None
+                        handed_on = True
         finally:
-            with self._lock:
-                if sock is not None:
-                    self._release_token()
-                self._callers_waiting -= 1
-                self._handed_back = time.monotonic()
-                self._notify()
+            if not handed_on:
+                with self._lock:
+                    if sock is not None:
+                        self._release_token()
+                    self._callers_waiting -= 1
+                    self._handed_back = time.monotonic()
+                    self._notify()
         if isinstance(answer, BaseException):
             raise answer
         return answer

@@ -147,10 +147,17 @@ class ClientConnection:
         that waits, DISCONNECT, or a buffer past `FLUSH_BYTES`.
         """
         frame = build(self.session)
-        receipt_id = frame.headers.get("receipt") if wait else None
+        receipt_id = None
+        if wait:
+            for name, value in frame.raw_headers:  # the first wins, as in `Frame.headers`, without building it
+                if name == "receipt":
+                    receipt_id = value
+                    break
         if receipt_id is not None:
             self._awaited[receipt_id] = None
-        data = self._encoder.encode(frame, self.session.version)
+            data = frame.encode(self.session.version)  # a receipt id never repeats: nothing for the encoder to keep
+        else:
+            data = self._encoder.encode(frame, self.session.version)
         self._outgoing.append(data)
         self._outgoing_bytes += len(data)
         urgent = receipt_id is not None or frame.command == "DISCONNECT" or self._outgoing_bytes >= FLUSH_BYTES
@@ -222,10 +229,14 @@ class ClientConnection:
 
     def _dispatch(self, items: list[Frame | Heartbeat]) -> list[Notice]:
         notices: list[Notice] = []
-        receive = self.session.receive
+        session = self.session
+        receive = session.receive
         inbox = self._inbox
         beats = 0
         for item in items:
+            if type(item) is Heartbeat and session.state is CONNECTED:
+                beats += 1  # ActiveMQ and RabbitMQ write an EOL after every frame: as many beats as frames
+                continue
             try:
                 event = receive(item)
             except ProtocolError as exc:  # the broker broke the rules: report it, keep reading

@@ -6,6 +6,9 @@ from typing import Final
 
 from stomptest.protocol.frame import Frame
 
+_UNIQUE: Final = frozenset({"content-length", "receipt"})
+"""Headers that make a header block worth no caching: a written length, a receipt id that never repeats."""
+
 
 class Encoder:
     """`Frame.encode`, remembering the header block of SEND frames that repeat (the same destination and headers).
@@ -32,7 +35,7 @@ class Encoder:
         if head is not None and b"\x00" not in body:
             return b"".join((head, body, b"\x00"))
         data = frame.encode(version)
-        if b"\x00" not in body and all(name != "content-length" for name, _ in frame.raw_headers):
+        if b"\x00" not in body and all(name not in _UNIQUE for name, _ in frame.raw_headers):
             if len(self._heads) >= self._LIMIT:
                 self._heads.clear()
             self._heads[key] = data[: len(data) - len(body) - 1]

@@ -212,7 +212,7 @@ class Lost:
 # --- notices returned by ClientConnection.receive_data() --------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Answer:
     """The answer to the call waiting for receipt `receipt_id`: its `receipt`, or the `error` the broker sent."""
 
@@ -221,14 +221,14 @@ class Answer:
     error: BrokerError | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Unsolicited:
     """An error no waiting call takes: an ERROR, or the broker breaking the protocol. The shell reports it."""
 
     error: StompError
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Broken:
     """The broker sent bytes that are not STOMP: the shell closes the transport, with `error` as the cause."""
 
