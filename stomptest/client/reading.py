@@ -9,7 +9,7 @@ How: the reading role is a token, `_reading`. A call that waits takes the token 
 nobody holds it and reads the socket itself; calls that find it taken wait on
 `_ready` and are woken when what was read answers them, or when the token is free
 again, to take it in turn. The reader thread takes the token only when no call has
-waited for `_HAND_BACK` seconds, so that heart-beats, ERRORs and messages for other
+waited for `threads.HAND_BACK` seconds, so that heart-beats, ERRORs and messages for other
 subscriptions are still noticed while the caller is busy elsewhere; when it holds the
 token as a call starts to wait, it hands the token back after its current read. A
 call reading in select() is woken through a socket pair when something else changed
@@ -28,15 +28,11 @@ import select
 import socket
 import ssl
 import time
-from typing import Final
 
 from stomptest.client.threads import RECV_SIZE, ThreadedShell
 from stomptest.protocol.errors import ConnectionLost
 from stomptest.protocol.events import Message, Notice, Receipt
 from stomptest.protocol.frame import Frame
-
-_HAND_BACK: Final = 0.01
-"""Seconds without a waiting call before the reader thread takes the socket back from the calls."""
 
 
 class ReadingShell(ThreadedShell):
@@ -53,14 +49,14 @@ class ReadingShell(ThreadedShell):
                         self._reading = True  # kept through the reconnection: nobody reads a socket being replaced
                         return cause
                     if self._reading or self._callers_waiting:
-                        self._reader_wake.wait(_HAND_BACK)  # a poll, not a notify per call
+                        self._reader_wake.wait(self._hand_back)  # a poll, not a notify per call
                         continue
                     if connection.reading_paused:
                         self._reader_wake.wait()
                         continue
                     idle = time.monotonic() - self._handed_back
-                    if idle < _HAND_BACK:
-                        self._reader_wake.wait(_HAND_BACK - idle)
+                    if idle < self._hand_back:
+                        self._reader_wake.wait(self._hand_back - idle)
                         continue
                     self._reading = True
                     break

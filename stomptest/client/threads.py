@@ -50,6 +50,11 @@ from stomptest.protocol.session import Session
 log = logging.getLogger("stomptest.client")
 
 RECV_SIZE: Final = 256 * 1024
+HAND_BACK: Final = 0.01
+"""Seconds without a waiting call before the reader thread takes the socket back from the calls (`_hand_back`).
+
+Long enough that calls following each other (a test's steps) keep reading for themselves;
+short enough that what the broker sends meanwhile waits in the kernel only briefly."""
 _JOIN_TIMEOUT: Final = 5.0
 
 
@@ -67,6 +72,7 @@ class ThreadedShell(ClientBase):
         self._reading = False  # the reading token (guarded by _lock)
         self._callers_waiting = 0  # calls waiting for an answer or a message (guarded by _lock)
         self._handed_back = 0.0  # when a call last gave the token back
+        self._hand_back = HAND_BACK
         self._caller_reads = False  # a call holds the token (may sleep in select()): poke _wake to rouse it
         self._wake_pair: tuple[socket.socket, socket.socket] | None = None  # made by connect(), closed by _shutdown()
         self._answers: dict[str, Receipt | BaseException] = {}
@@ -117,6 +123,7 @@ class ThreadedShell(ClientBase):
             for end in self._wake_pair:
                 end.setblocking(False)
         with self._lock:
+            self._handed_back = time.monotonic()  # the caller's next call comes soon: leave the socket to it
             self._reading = False  # the socket is ready for whoever reads first
             self._notify()
         self._reader = threading.Thread(target=self._read_loop, args=(sock,), name="stomptest-reader", daemon=True)
