@@ -343,6 +343,7 @@ class EventLoopShell(ClientBase):
         future: asyncio.Future[Receipt] | None = None
         if receipt_id is not None:
             future = self._waiters[receipt_id] = asyncio.get_running_loop().create_future()
+            self._resume_reading()  # the answer is behind the messages that filled the inbox
         if urgent:
             self.flush()
         elif not self._flush_scheduled:
@@ -407,12 +408,16 @@ class EventLoopShell(ClientBase):
                 notices = connection.receive_data(b"", time.monotonic())
                 if notices:
                     self._act(notices)
-            protocol = self._protocol
-            if protocol is not None and protocol.reading_paused and not connection.reading_paused:
-                protocol.reading_paused = False
-                if protocol.transport is not None:
-                    protocol.transport.resume_reading()
+            self._resume_reading()
         return message
+
+    def _resume_reading(self) -> None:
+        """Read again once the connection allows it: room in the inbox, or a call waiting for its answer."""
+        protocol = self._protocol
+        if protocol is not None and protocol.reading_paused and not self._connection.reading_paused:
+            protocol.reading_paused = False
+            if protocol.transport is not None:
+                protocol.transport.resume_reading()
 
     async def close(self) -> None:
         """Close at once, without DISCONNECT."""
