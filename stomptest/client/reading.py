@@ -192,24 +192,22 @@ class ReadingShell(ThreadedShell):
             with self._lock:
                 self._release_token()
 
-    def _take(self, key: str | None) -> Message | None:
-        with self._lock:
-            message, notices = self._take_locked_message(key)
-        if notices:
-            self._handle(notices, self._sock)
-        return message
-
     def _take_locked_message(self, key: str | None) -> tuple[Message | None, list[Notice]]:
         """The next message for `key`, and what moving the backlog on brought (the caller holds `_lock`)."""
         connection = self._connection
         message = connection.take(key)
         if not connection.room_made:
             return message, []
+        return message, self._made_room()
+
+    def _made_room(self) -> list[Notice]:
+        """A take made room in a full inbox: move the backlog on, let whoever waits to read (holding `_lock`)."""
+        connection = self._connection
         connection.room_made = False
         notices = connection.receive_data(b"", time.monotonic()) if connection.has_backlog else []
-        self._notify()  # room again: whoever waits to read may
+        self._notify()
         self._reader_wake.notify()
-        return message, notices
+        return notices
 
     def _next_message(self, timeout: float | None, key: str | None, *, stop_when_gone: bool = False) -> Message | None:
         deadline = None if timeout is None else time.monotonic() + timeout

@@ -116,10 +116,16 @@ class Client(ReadingShell):
         self, timeout: float | None = None, *, subscription: ClientSubscription | None = None
     ) -> Message | None:
         """The next MESSAGE (of any subscription, or of `subscription`), or None after `timeout` seconds."""
-        if subscription is None and self._connection.unconsumed and not self._errors:
+        connection = self._connection
+        if subscription is None and connection.unconsumed and not self._errors:
             # What a consumer keeping up with the broker hits once per message: a message is waiting.
-            check_wait("timeout", timeout)
-            message = self._take(None)
+            if timeout is not None:
+                check_wait("timeout", timeout)
+            with self._lock:
+                message = connection.take()
+                notices = self._made_room() if connection.room_made else None
+            if notices:
+                self._handle(notices, self._sock)
             if message is not None:
                 return message
         key = subscription.key if subscription is not None else None

@@ -27,6 +27,7 @@ from stomptest.protocol.spec import VERSIONS, Version
 if TYPE_CHECKING:
     from stomptest.protocol import commands, heartbeat
     from stomptest.protocol.commands import ConnectedInfo, MessageInfo
+    from stomptest.protocol.connection import ClientConnection
     from stomptest.protocol.events import Connected, Error, Lost, Message, Receipt, Subscription
     from stomptest.protocol.heartbeat import HeartbeatIntervals
     from stomptest.protocol.session import Session
@@ -39,6 +40,7 @@ _LAZY = {
     "ConnectedInfo": "stomptest.protocol.commands",
     "MessageInfo": "stomptest.protocol.commands",
     "HeartbeatIntervals": "stomptest.protocol.heartbeat",
+    "ClientConnection": "stomptest.protocol.connection",
     **dict.fromkeys(("Connected", "Error", "Lost", "Message", "Receipt", "Subscription"), "stomptest.protocol.events"),
     "Session": "stomptest.protocol.session",
     "State": "stomptest.protocol.state",
@@ -59,6 +61,7 @@ __all__ = [
     "HEARTBEAT",
     "VERSIONS",
     "BrokerError",
+    "ClientConnection",
     "ConfigurationError",
     "ConnectTimeout",
     "Connected",

@@ -250,5 +250,4 @@ __all__ = [
     "Receipt",
     "Subscription",
     "Unsolicited",
-    "delivered",
 ]
