@@ -68,18 +68,28 @@ class ReadingShell(ThreadedShell):
                     self._notify()
 
     def _read_once(
-        self, sock: socket.socket, deadline: float | None, receipt_id: str | None = None
+        self, sock: socket.socket, deadline: float | None, receipt_id: str | None = None, *, eager: bool = False
     ) -> Receipt | BaseException | None:
         """One read of `sock` by the token's holder, handled; returns early at `deadline` or when poked.
 
         With `receipt_id` (the caller's own), an answer to it that this read brought is
         taken, and the token handed on, under the same lock as the read was handled:
         the round trip's common case costs one more acquisition of `_lock`, not three.
+
+        `eager` (a consumer keeping up with a stream of messages) first tries a read that
+        does not block: the next messages are usually there already, and one system call
+        instead of two (select, recv) is worth a µs a message at ActiveMQ's pace. A call
+        waiting for the answer to what it just sent goes to select() at once.
         """
-        if (deadline is not None or self._callers_waiting) and not self._wait_readable(sock, deadline):
-            return None
+        data = None
         try:
-            data = sock.recv(RECV_SIZE)
+            if eager and type(sock) is socket.socket:
+                with contextlib.suppress(BlockingIOError):
+                    data = sock.recv(RECV_SIZE, socket.MSG_DONTWAIT)
+            if data is None:
+                if (deadline is not None or self._callers_waiting) and not self._wait_readable(sock, deadline):
+                    return None
+                data = sock.recv(RECV_SIZE)
         except OSError as exc:
             self._end(sock, self._overdue or ConnectionLost(f"the connection failed: {exc}"))
             return None
@@ -184,10 +194,10 @@ class ReadingShell(ThreadedShell):
         self._caller_reads = True
         return sock
 
-    def _lead(self, sock: socket.socket, deadline: float | None) -> None:
+    def _lead(self, sock: socket.socket, deadline: float | None, *, eager: bool = False) -> None:
         """Read once as the token's holder, then hand the token on."""
         try:
-            self._read_once(sock, deadline)
+            self._read_once(sock, deadline, eager=eager)
         finally:
             with self._lock:
                 self._release_token()
@@ -244,7 +254,7 @@ class ReadingShell(ThreadedShell):
                 if message is not None:
                     return message
                 if sock is not None:
-                    self._lead(sock, deadline)
+                    self._lead(sock, deadline, eager=True)
         finally:
             with self._lock:
                 self._callers_waiting -= 1

@@ -293,9 +293,9 @@ class _RecordingSocket:
         self.sock = sock
         self.readers: list[str] = []
 
-    def recv(self, size: int) -> bytes:
+    def recv(self, size: int, *flags: int) -> bytes:
         self.readers.append(threading.current_thread().name)
-        return self.sock.recv(size)
+        return self.sock.recv(size, *flags)
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.sock, name)
