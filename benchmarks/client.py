@@ -16,8 +16,8 @@ in every round, and the best result of each is kept: on a shared machine the bes
 one least disturbed by other work.
 
 --cpu measures instead our client's own CPU per message, without sockets or a broker: MESSAGE
-frames as ActiveMQ sends them, pre-encoded, fed through the parser, the session and the reader's
-dispatch to the inbox and taken by receive(); and send() down to the encoded bytes.
+frames as ActiveMQ sends them, pre-encoded, fed through the client connection (parser, session,
+inbox) and taken by receive(); and send() down to the encoded bytes.
 
 Run: .venv/bin/python benchmarks/client.py [--quick] [--repeat N] [--brokers fake,rabbitmq,activemq]
      [--clients stomptest,stomp.py,stompest] [--cpu]
@@ -467,12 +467,13 @@ def client_cpu(count: int, repeat: int) -> None:
             pass
 
     client = Client("tcp://127.0.0.1:1")
-    session = client._session
-    session.connect(host="/")
-    session.receive(Frame("CONNECTED", {"version": "1.2"}))
+    connection = client.connection
+    connection.open(0.0)
+    connection.receive_data(Frame("CONNECTED", {"version": "1.2"}).encode(), 0.0)
     client._status = "connected"
     client._sock = NullSocket()  # type: ignore[assignment]
-    session.subscribe("/queue/a", id="1")
+    connection.send_frame(lambda session: session.subscribe("/queue/a", id="1")[0])
+    connection.data_to_send(0.0)
     headers = [
         ("destination", "/queue/a"),
         ("message-id", "ID:host-40000-1764180000000-1:1:1:1:1"),
@@ -491,9 +492,8 @@ def client_cpu(count: int, repeat: int) -> None:
             parser.feed(chunk)
 
     def receive() -> None:
-        parser = Parser("1.2")
         for _ in range(count // batch):
-            client._dispatch(parser.feed(chunk))
+            connection.receive_data(chunk, 0.0)
             for _ in range(batch):
                 client.receive(1.0)
 

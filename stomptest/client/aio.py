@@ -1,93 +1,36 @@
-"""`AsyncClient`: the asyncio STOMP client, a thin I/O shell over `Session`.
+"""`AsyncClient`: the asyncio STOMP client, a thin shell over the sans-IO `ClientConnection`.
 
-Theory of operation. An `asyncio.Protocol` feeds received bytes to the parser and
-the session and routes each event as the blocking client does: MESSAGEs to an inbox
-that `receive()` and `async for message in subscription` drain, RECEIPTs and ERRORs
-to the future waiting for them, other ERRORs to `on_error` or to the next call.
-Everything runs on the event loop, so there are no locks; writes go through the
-transport (with back-pressure: a send waits while the transport's buffer is full).
-Frames nobody waits for are coalesced until the loop next runs its callbacks (or
-64 KiB), so a burst of sends becomes one write instead of one TCP segment per frame
-on a TCP_NODELAY socket; anything that waits for an answer is written at once.
-A heart-beat task exists while heart-beats are negotiated, and a reconnect task
-after a lost connection walks the failover policy, negotiates and replays the
-subscriptions before `on_reconnect` is called.
+The calls a user makes, as coroutines; the transport, the tasks and the reconnection
+are in stomptest/client/loop.py. Every frame is built, and every byte interpreted, by
+the connection (stomptest/protocol/connection.py), which the blocking `Client` drives
+too. Use an `AsyncClient` from one event loop; its callbacks may be plain functions or
+coroutine functions.
 """
 
 from __future__ import annotations
 
-import asyncio
-import collections
 import contextlib
 import logging
-import random
-import ssl
-import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from types import TracebackType
-from typing import Any
 
-from stomptest.client import transport
-from stomptest.client.failover import Endpoint, FailoverUri
-from stomptest.client.options import calls_answered_by, check_wait, client_options, stale_ack_error
-from stomptest.protocol.errors import (
-    BrokerError,
-    ConnectionLost,
-    ConnectTimeout,
-    FrameError,
-    ProtocolError,
-    RemoteProtocolError,
-    StompError,
-)
-from stomptest.protocol.frame import Frame, HeadersArg, Heartbeat
-from stomptest.protocol.parser import Parser
-from stomptest.protocol.session import (
-    CONNECTED,
-    CONNECTING,
-    DISCONNECTING,
-    Connected,
-    Error,
-    Lost,
-    Message,
-    Receipt,
-    Session,
-)
-from stomptest.protocol.session import Subscription as SessionSubscription
+from stomptest.client.base import SubscriptionHandle
+from stomptest.client.loop import EventLoopShell
+from stomptest.client.options import check_wait, stale_ack_error
+from stomptest.protocol.errors import BrokerError, ConnectionLost, ProtocolError, StompError
+from stomptest.protocol.events import Message
+from stomptest.protocol.events import Subscription as SessionSubscription
+from stomptest.protocol.frame import Frame, HeadersArg
+from stomptest.protocol.session import Session
 
 log = logging.getLogger("stomptest.client")
 
-_FLUSH_BYTES = 64 * 1024
 
-LostCallback = Callable[[Lost, BaseException], Any]
-ReconnectCallback = Callable[[Connected], Any]
-ErrorCallback = Callable[[StompError], Any]
-
-
-class AsyncSubscription:
+class AsyncSubscription(SubscriptionHandle["AsyncClient"]):
     """A subscription made by `AsyncClient.subscribe()`: `async for message in subscription`.
 
     Iteration ends once the subscription is unsubscribed or the client disconnected.
     """
-
-    def __init__(self, client: AsyncClient, subscription: SessionSubscription) -> None:
-        self.client = client
-        self.subscription = subscription
-
-    @property
-    def id(self) -> str | None:
-        return self.subscription.id
-
-    @property
-    def destination(self) -> str:
-        return self.subscription.destination
-
-    @property
-    def ack(self) -> str:
-        return self.subscription.ack
-
-    @property
-    def key(self) -> str:
-        return self.subscription.key
 
     async def receive(self, timeout: float | None = None) -> Message | None:
         return await self.client.receive(timeout, subscription=self)
@@ -104,504 +47,14 @@ class AsyncSubscription:
             raise StopAsyncIteration
         return message
 
-    def __repr__(self) -> str:
-        return f"<AsyncSubscription {self.key!r} to {self.destination!r} ack={self.ack}>"
 
-
-class _Protocol(asyncio.Protocol):
-    def __init__(self, client: AsyncClient, parser: Parser) -> None:
-        self.client = client
-        self.parser = parser
-        self.transport: asyncio.Transport | None = None
-        self.paused = False
-        self.drained: asyncio.Future[None] | None = None
-        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-
-    def data_received(self, data: bytes) -> None:
-        client = self.client
-        if client._protocol is not self:
-            return
-        client._last_received = time.monotonic()
-        try:
-            items = self.parser.feed(data)
-        except FrameError as exc:
-            client._dispatch(list(exc.frames))
-            client._cause = ConnectionLost(f"the broker sent bytes that are not STOMP: {exc}")
-            assert self.transport is not None
-            self.transport.abort()
-            return
-        client._dispatch(items)
-
-    def eof_received(self) -> bool | None:
-        return None  # close our side too
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if not self.closed.done():
-            self.closed.set_result(None)
-        if self.drained is not None and not self.drained.done():
-            self.drained.set_result(None)
-        self.client._connection_lost(self, exc)
-
-    def pause_writing(self) -> None:
-        self.paused = True
-
-    def resume_writing(self) -> None:
-        self.paused = False
-        if self.drained is not None and not self.drained.done():
-            self.drained.set_result(None)
-
-    async def drain(self) -> None:
-        if self.paused:
-            self.drained = asyncio.get_running_loop().create_future()
-            await self.drained
-
-
-class AsyncClient:
+class AsyncClient(EventLoopShell):
     """An asyncio STOMP client; the same options and operations as `Client`, as coroutines.
 
     ``async with AsyncClient(url) as client:`` connects on entry and disconnects on
     exit. Use it from one event loop. Callbacks may be plain functions or coroutine
-    functions. See docs/client.md.
+    functions. Options: see `ClientBase` and docs/client.md.
     """
-
-    def __init__(
-        self,
-        url: str | FailoverUri,
-        *,
-        version: str | Sequence[str] = "1.2",
-        login: str | None = None,
-        passcode: str | None = None,
-        host: str | None = "/",
-        heartbeat: tuple[int, int] = (0, 0),
-        headers: HeadersArg = (),
-        ssl_context: ssl.SSLContext | None = None,
-        connect_timeout: float = transport.DEFAULT_CONNECT_TIMEOUT,
-        receipt_timeout: float = 10.0,
-        heartbeat_grace: float = 2.0,
-        on_connection_lost: LostCallback | None = None,
-        on_reconnect: ReconnectCallback | None = None,
-        on_error: ErrorCallback | None = None,
-        rng: random.Random | None = None,
-    ) -> None:
-        self.options = client_options(
-            url,
-            version=version,
-            login=login,
-            passcode=passcode,
-            host=host,
-            heartbeat=heartbeat,
-            headers=headers,
-            ssl_context=ssl_context,
-            connect_timeout=connect_timeout,
-            receipt_timeout=receipt_timeout,
-            heartbeat_grace=heartbeat_grace,
-        )
-        self.uri = self.options.uri
-        self._session = self.options.new_session()
-        self.on_connection_lost = on_connection_lost
-        self.on_reconnect = on_reconnect
-        self.on_error = on_error
-        self._rng = rng if rng is not None else random.Random()
-        self._protocol: _Protocol | None = None
-        self._encoder = transport.Encoder()
-        self._pending: list[bytes] = []
-        self._pending_bytes = 0
-        self._flush_scheduled = False
-        self._inbox: collections.deque[tuple[int, Message]] = collections.deque()
-        self._inbox_waiters: list[asyncio.Future[None]] = []
-        self._waiters: dict[str, asyncio.Future[Receipt]] = {}
-        self._errors: collections.deque[StompError] = collections.deque()
-        self._connecting: asyncio.Future[Connected] | None = None
-        self._status = "new"
-        self._failure: ConnectionLost | None = None
-        self._closing = False
-        self._generation = 0
-        self._cause: ConnectionLost | None = None
-        self._online: asyncio.Event | None = None
-        self._stop: asyncio.Event | None = None
-        self._beater: asyncio.Task[None] | None = None
-        self._beat_wake: asyncio.Event | None = None
-        self._reconnector: asyncio.Task[None] | None = None
-        self._lost_transactions: set[str] = set()
-        self._last_sent = 0.0
-        self._last_received = 0.0
-        self.broker: Endpoint | None = None
-        self.connected: Connected | None = None
-        self.lost: Lost | None = None
-        self.reconnects = 0
-        self.heartbeats_received = 0
-        self.heartbeats_sent = 0
-
-    def __repr__(self) -> str:
-        return f"<AsyncClient {self.uri.uri!r} {self._status}>"
-
-    @property
-    def session(self) -> Session:
-        return self._session
-
-    @property
-    def version(self) -> str:
-        return self._session.version
-
-    @property
-    def is_connected(self) -> bool:
-        return self._status == "connected"
-
-    @property
-    def status(self) -> str:
-        return self._status
-
-    def unacknowledged(self) -> tuple[Message, ...]:
-        return self._session.unacknowledged()
-
-    # --- connecting -------------------------------------------------------------------------------------------
-
-    async def connect(self) -> Connected:
-        """Connect through the failover policy and negotiate (see `Client.connect`)."""
-        if self._status in ("connected", "reconnecting"):
-            raise ProtocolError(f"the client is {self._status} already: disconnect() first")
-        if self._beater is not None:  # left from a connection that failed for good
-            self._beater.cancel()
-            self._beater = None
-        self._online = asyncio.Event()
-        self._stop = asyncio.Event()
-        self._beat_wake = asyncio.Event()
-        self._closing = False
-        self._failure = None
-        self._generation += 1
-        connected = await self._establish(reconnect=False)
-        if self._protocol is None:
-            # Lost right behind CONNECTED: _connection_lost already owns the state (reconnecting or failed).
-            return connected
-        self._status = "connected"
-        self._online.set()
-        self._ensure_beater()
-        return connected
-
-    async def _establish(self, *, reconnect: bool) -> Connected:
-        attempts = self.uri.attempts(self._rng, reconnect=reconnect)
-        last: BaseException | None = None
-        assert self._stop is not None
-        while True:
-            try:
-                broker, delay = next(attempts)
-            except ConnectTimeout as exc:
-                raise transport.gave_up(exc, last) from last
-            if delay > 0:
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), delay)
-            if self._stop.is_set():
-                raise ConnectionLost("disconnect() was called while connecting")
-            try:
-                connected = await asyncio.wait_for(self._open(broker), self.options.connect_timeout)
-            except BrokerError:
-                raise
-            except ProtocolError as exc:
-                if not isinstance(exc, RemoteProtocolError):
-                    raise  # our own mistake (e.g. a subscription that cannot be replayed): retrying will not help
-                last = exc
-                continue
-            except (OSError, StompError, asyncio.TimeoutError) as exc:
-                last = exc
-                log.debug("connecting to %s failed: %r", broker, exc)
-                continue
-            self.broker = broker
-            return connected
-
-    async def _open(self, broker: Endpoint) -> Connected:
-        loop = asyncio.get_running_loop()
-        context = transport.tls_context(broker, self.options.ssl_context)
-        parser = Parser(self._session.offered_versions[-1])
-        protocol = _Protocol(self, parser)
-        self._protocol = protocol
-        self._connecting = loop.create_future()
-        try:
-            sock_transport, _ = await loop.create_connection(
-                lambda: protocol,
-                broker.host,
-                broker.port,
-                ssl=context,
-                server_hostname=broker.host if context is not None else None,
-            )
-            sock = sock_transport.get_extra_info("socket")
-            if sock is not None:
-                transport.set_options(sock)
-            frame = self._session.connect(**self.options.connect)
-            sock_transport.write(frame.encode(self._session.offered_versions[-1]))
-            connected = await self._connecting
-            parser.version = connected.version
-            for subscribe in self._session.replay():
-                sock_transport.write(subscribe.encode(connected.version))
-            self._last_sent = self._last_received = time.monotonic()
-            self.connected = connected
-            return connected
-        except BaseException:
-            self._protocol = None
-            if protocol.transport is not None:
-                protocol.transport.abort()
-            if self._session.state is CONNECTING or self._session.state is CONNECTED:
-                self._session.connection_lost()
-            raise
-        finally:
-            self._connecting = None
-
-    def _ensure_beater(self) -> None:
-        intervals = self._session.heartbeat
-        if (intervals.send or intervals.receive) and self._beater is None:
-            self._beater = asyncio.get_running_loop().create_task(self._beat_loop())
-        if self._beat_wake is not None:
-            self._beat_wake.set()
-
-    # --- received frames --------------------------------------------------------------------------------------
-
-    def _dispatch(self, items: list[Frame | Heartbeat]) -> None:
-        session = self._session
-        generation = self._generation
-        added = False
-        for item in items:
-            try:
-                event = session.receive(item)
-            except ProtocolError as exc:
-                self._report(exc)
-                return
-            kind = type(event)
-            if kind is Message:
-                assert isinstance(event, Message)
-                self._inbox.append((generation, event))
-                added = True
-            elif kind is Heartbeat:
-                self.heartbeats_received += 1
-            elif isinstance(event, Receipt):
-                waiter = self._waiters.pop(event.receipt_id, None)
-                if waiter is not None and not waiter.done():
-                    waiter.set_result(event)
-            elif isinstance(event, Connected):
-                if self._connecting is not None and not self._connecting.done():
-                    self._connecting.set_result(event)
-            elif isinstance(event, Error):
-                if self._connecting is not None and not self._connecting.done():
-                    self._connecting.set_exception(event.exception)
-                else:
-                    self._on_error_frame(event)
-        if added:
-            self._wake_inbox()
-
-    def _on_error_frame(self, event: Error) -> None:
-        answered = calls_answered_by(event, list(self._waiters), self.on_error is not None)
-        for receipt_id in answered:
-            future = self._waiters.pop(receipt_id)
-            if not future.done():
-                future.set_exception(event.exception)
-        if not answered:
-            self._report(event.exception)
-
-    def _report(self, error: StompError) -> None:
-        if self.on_error is not None:
-            self._call_back(self.on_error, error)
-            return
-        self._errors.append(error)
-        self._wake_inbox()
-
-    def _call_back(self, callback: Callable[..., Any], *args: Any) -> None:
-        try:
-            result = callback(*args)
-            if asyncio.iscoroutine(result):
-                task = asyncio.get_running_loop().create_task(result)
-                task.add_done_callback(_log_failure)
-        except Exception:
-            log.exception("client callback %r failed", callback)
-
-    def _wake_inbox(self) -> None:
-        waiters, self._inbox_waiters = self._inbox_waiters, []
-        for future in waiters:
-            if not future.done():
-                future.set_result(None)
-
-    # --- lost connections -------------------------------------------------------------------------------------
-
-    def _connection_lost(self, protocol: _Protocol, exc: Exception | None) -> None:
-        if self._protocol is not protocol:
-            return
-        self._protocol = None
-        self._pending.clear()  # frames of the lost connection never go to the next one
-        self._pending_bytes = 0
-        cause: BaseException = self._cause or (
-            ConnectionLost(f"the connection failed: {exc}")
-            if exc
-            else ConnectionLost("the broker closed the connection")
-        )
-        self._cause = None
-        if self._connecting is not None and not self._connecting.done():
-            self._connecting.set_exception(ConnectionLost(f"the connection ended before CONNECTED: {cause}"))
-            return
-        clean = self._closing or self._session.state is DISCONNECTING
-        lost = self._session.connection_lost()
-        self._generation += 1
-        self._fail_waiters(cause if isinstance(cause, ConnectionLost) else ConnectionLost(str(cause)))
-        if clean:
-            self._wake_inbox()
-            return
-        self.lost = lost
-        self._lost_transactions = set(lost.transactions)
-        self._status = "reconnecting"
-        if self._online is not None:
-            self._online.clear()
-        self._wake_inbox()
-        if self.on_connection_lost is not None:
-            self._call_back(self.on_connection_lost, lost, cause)
-        else:
-            log.warning(
-                "connection to %s lost (%s): %d unacknowledged message(s) will be redelivered, "
-                "%d transaction(s) aborted, %d receipt(s) never came; reconnecting",
-                self.broker,
-                cause,
-                len(lost.unacknowledged),
-                len(lost.transactions),
-                len(lost.receipts),
-            )
-        self._reconnector = asyncio.get_running_loop().create_task(self._reconnect(cause))
-
-    async def _reconnect(self, cause: BaseException) -> None:
-        assert self._online is not None and self._stop is not None
-        try:
-            connected = await self._establish(reconnect=True)
-        except (StompError, OSError) as exc:
-            failure = ConnectionLost(f"connection lost ({cause}), and reconnecting failed: {exc}")
-            failure.__cause__ = exc
-            self._failure = failure
-            self._status = "closed" if self._stop.is_set() else "failed"
-            self._online.set()
-            self._wake_inbox()
-            if self._beater is not None:
-                self._beater.cancel()
-                self._beater = None
-            return
-        finally:
-            if self._reconnector is asyncio.current_task():
-                self._reconnector = None
-        self.reconnects += 1
-        if self._protocol is None:  # lost again at once: the reconnect that loss started owns the state
-            return
-        self._status = "connected"
-        self._online.set()
-        self._ensure_beater()
-        if self.on_reconnect is not None:
-            self._call_back(self.on_reconnect, connected)
-
-    def _fail_waiters(self, error: ConnectionLost) -> None:
-        waiters, self._waiters = self._waiters, {}
-        for future in waiters.values():
-            if not future.done():
-                future.set_exception(error)
-
-    # --- heart-beats ------------------------------------------------------------------------------------------
-
-    async def _beat_loop(self) -> None:
-        assert self._stop is not None and self._beat_wake is not None
-        while not self._stop.is_set():
-            self._beat_wake.clear()
-            timeout = self._beat_once()
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._beat_wake.wait(), timeout)
-
-    def _beat_once(self) -> float | None:
-        protocol = self._protocol
-        session = self._session
-        if self._status != "connected" or protocol is None or protocol.transport is None:
-            return None
-        now = time.monotonic()
-        due = session.heartbeat_due(self._last_sent, self._last_received, now, self.options.heartbeat_grace)
-        if due.silent_for is not None:
-            self._cause = ConnectionLost(due.lost_message(session.heartbeat.receive))
-            protocol.transport.abort()
-            return None
-        if due.beat and session.state is CONNECTED:
-            self._pending.append(session.beat())
-            self.flush()
-            self.heartbeats_sent += 1
-            self._last_sent = now
-        return due.wake_in
-
-    # --- caller-side helpers ----------------------------------------------------------------------------------
-
-    def _raise_pending(self) -> None:
-        if self._errors:
-            raise self._errors.popleft()
-
-    async def _ready(self) -> _Protocol:
-        self._raise_pending()
-        if self._status == "reconnecting" and self._online is not None:
-            await self._online.wait()
-            self._raise_pending()
-        if self._failure is not None and self._status in ("failed", "closed"):
-            raise self._failure
-        protocol = self._protocol
-        if self._status != "connected" or protocol is None or protocol.transport is None:
-            raise ProtocolError(f"the client is {self._status}: call connect() first")
-        return protocol
-
-    async def _write(
-        self, build: Callable[[Session], Frame], wait: bool = False, timeout: float | None = None
-    ) -> tuple[Frame, Receipt | None]:
-        protocol = await self._ready()
-        await protocol.drain()
-        if self._protocol is not protocol or protocol.transport is None or protocol.transport.is_closing():
-            raise self._down()
-        try:
-            frame = build(self._session)
-        except ProtocolError:
-            if self._status != "connected":
-                raise self._down() from None
-            raise
-        receipt_id = frame.headers.get("receipt") if wait else None
-        future: asyncio.Future[Receipt] | None = None
-        if receipt_id is not None:
-            future = self._waiters[receipt_id] = asyncio.get_running_loop().create_future()
-        data = self._encoder.encode(frame, self._session.version)
-        self._pending.append(data)
-        self._pending_bytes += len(data)
-        if future is not None or frame.command == "DISCONNECT" or self._pending_bytes >= _FLUSH_BYTES:
-            self.flush()
-        elif not self._flush_scheduled:
-            self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._scheduled_flush)
-        if future is None:
-            return frame, None
-        limit = self.options.receipt_timeout if timeout is None else timeout
-        try:
-            receipt = await asyncio.wait_for(asyncio.shield(future), limit)
-        except asyncio.TimeoutError:
-            self._waiters.pop(receipt_id or "", None)
-            raise ConnectionLost(
-                f"no RECEIPT for {frame.command} (receipt {receipt_id!r}) within {limit:g} s"
-            ) from None
-        return frame, receipt
-
-    def flush(self) -> None:
-        """Hand the coalesced frames to the transport now."""
-        pending = self._pending
-        protocol = self._protocol
-        if not pending or protocol is None or protocol.transport is None:
-            return
-        protocol.transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
-        pending.clear()
-        self._pending_bytes = 0
-        self._last_sent = time.monotonic()
-
-    def _scheduled_flush(self) -> None:
-        self._flush_scheduled = False
-        self.flush()
-
-    def _down(self) -> StompError:
-        if self._failure is not None:
-            return self._failure
-        return ConnectionLost(f"the connection was lost (client {self._status}); retry once it is back")
-
-    # --- operations -------------------------------------------------------------------------------------------
 
     async def send(
         self,
@@ -654,52 +107,6 @@ class AsyncClient:
         key = subscription.key if subscription is not None else None
         return await self._next_message(check_wait("timeout", timeout), key)
 
-    async def _next_message(
-        self, timeout: float | None, key: str | None, *, stop_when_gone: bool = False
-    ) -> Message | None:
-        loop = asyncio.get_running_loop()
-        deadline = None if timeout is None else loop.time() + timeout
-        while True:
-            self._raise_pending()
-            message = self._take(key)
-            if message is not None:
-                return message
-            if self._status in ("failed", "closed", "new"):
-                if stop_when_gone:
-                    return None
-                if self._failure is not None:
-                    raise self._failure
-                raise ProtocolError(f"receive() on a client that is {self._status}: connect() first")
-            if stop_when_gone and key is not None and all(s.key != key for s in self._session.subscriptions):
-                return None
-            remaining = None if deadline is None else deadline - loop.time()
-            if remaining is not None and remaining <= 0:
-                return None
-            future: asyncio.Future[None] = loop.create_future()
-            self._inbox_waiters.append(future)
-            timer = loop.call_later(remaining, _wake, future) if remaining is not None else None
-            try:
-                await future
-            finally:
-                if timer is not None:
-                    timer.cancel()
-
-    def _take(self, key: str | None) -> Message | None:
-        inbox = self._inbox
-        generation = self._generation
-        if key is None:
-            while inbox:
-                born, message = inbox.popleft()
-                if born == generation or not message.needs_ack:
-                    return message
-            return None
-        for index, (born, message) in enumerate(inbox):
-            mine = message.subscription is not None and message.subscription.key == key
-            if mine and (born == generation or not message.needs_ack):
-                del inbox[index]
-                return message
-        return None
-
     async def ack(
         self,
         message: Message,
@@ -747,12 +154,6 @@ class AsyncClient:
         self._check_lost_transaction("abort", transaction)
         await self._write(lambda s: s.abort(transaction, receipt=receipt), receipt)
 
-    def _check_lost_transaction(self, action: str, transaction: str) -> None:
-        if transaction in self._lost_transactions:
-            raise ConnectionLost(
-                f"cannot {action}() transaction {transaction!r}: the broker aborted it when the connection was lost"
-            )
-
     @contextlib.asynccontextmanager
     async def transaction(self, *, receipt: bool = False) -> AsyncIterator[str]:
         """BEGIN, yield the id; COMMIT on success, ABORT when the block raises."""
@@ -760,7 +161,7 @@ class AsyncClient:
         try:
             yield transaction
         except BaseException:
-            if transaction in self._session.transactions:
+            if transaction in self.session.transactions:
                 with contextlib.suppress(StompError):
                     await self.abort(transaction)
             raise
@@ -783,42 +184,6 @@ class AsyncClient:
             await self._shutdown()
         self._raise_pending()
 
-    async def close(self) -> None:
-        """Close at once, without DISCONNECT."""
-        self._closing = True
-        if self._stop is not None:
-            self._stop.set()
-        await self._shutdown()
-
-    async def _shutdown(self) -> None:
-        self.flush()  # frames sent without receipt still go out before the close
-        if self._beat_wake is not None:
-            self._beat_wake.set()
-        protocol = self._protocol
-        if protocol is not None and protocol.transport is not None:
-            protocol.transport.close()
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(asyncio.shield(protocol.closed), 5.0)
-            if self._protocol is protocol:  # connection_lost never came
-                protocol.transport.abort()
-                self._protocol = None
-        for task in (self._beater, self._reconnector):
-            if task is not None and not task.done():
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-        self._beater = None
-        self._reconnector = None
-        if self._session.state is DISCONNECTING:
-            self._session.close()
-        elif self._session.state is CONNECTED or self._session.state is CONNECTING:
-            self._session.connection_lost()
-        self._status = "closed"
-        if self._online is not None:
-            self._online.set()
-        self._fail_waiters(ConnectionLost("the client disconnected"))
-        self._wake_inbox()
-
     async def __aenter__(self) -> AsyncClient:
         await self.connect()
         return self
@@ -833,16 +198,6 @@ class AsyncClient:
             await self.disconnect()
         except StompError as pending:
             log.error("while leaving the client's async with block on %r: the broker had also sent %s", exc, pending)
-
-
-def _wake(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
-
-
-def _log_failure(task: asyncio.Task[Any]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.error("client callback failed", exc_info=task.exception())
 
 
 __all__ = ["AsyncClient", "AsyncSubscription"]

@@ -1,4 +1,4 @@
-"""The options both clients take, checked once: versions, CONNECT headers, timeouts, heart-beats."""
+"""The options both clients take, checked once: versions, CONNECT headers, timeouts, heart-beats, bounds."""
 
 from __future__ import annotations
 
@@ -10,9 +10,12 @@ from typing import Any
 from stomptest.client import transport
 from stomptest.client.failover import FailoverUri
 from stomptest.protocol import heartbeat as _heartbeat
+from stomptest.protocol.connection import DEFAULT_MAX_UNCONSUMED, ClientConnection, check_max_unconsumed
+from stomptest.protocol.connection import calls_answered_by as calls_answered_by  # moved; the old name stays
 from stomptest.protocol.errors import ConfigurationError, ConnectionLost, ProtocolError, StompError
+from stomptest.protocol.events import Lost, Message
 from stomptest.protocol.frame import HeadersArg
-from stomptest.protocol.session import Error, Lost, Message, Session
+from stomptest.protocol.session import Session
 from stomptest.protocol.spec import VERSIONS
 
 
@@ -29,9 +32,19 @@ class ClientOptions:
     connect_timeout: float
     receipt_timeout: float
     heartbeat_grace: float
+    max_unconsumed: int = DEFAULT_MAX_UNCONSUMED
 
     def new_session(self) -> Session:
         return Session(self.highest, versions=self.versions)
+
+    def new_connection(self) -> ClientConnection:
+        """The sans-IO connection a client shell drives: a new session, the CONNECT options, the bounds."""
+        return ClientConnection(
+            self.new_session(),
+            self.connect,
+            heartbeat_grace=self.heartbeat_grace,
+            max_unconsumed=self.max_unconsumed,
+        )
 
 
 def client_options(
@@ -47,6 +60,7 @@ def client_options(
     connect_timeout: float,
     receipt_timeout: float,
     heartbeat_grace: float,
+    max_unconsumed: int = DEFAULT_MAX_UNCONSUMED,
 ) -> ClientOptions:
     uri = transport.parse_url(url)
     highest, versions = offered_versions(version)
@@ -73,6 +87,7 @@ def client_options(
         connect_timeout=_seconds("connect_timeout", connect_timeout),
         receipt_timeout=_seconds("receipt_timeout", receipt_timeout),
         heartbeat_grace=float(heartbeat_grace),
+        max_unconsumed=check_max_unconsumed(max_unconsumed),
     )
 
 
@@ -104,19 +119,6 @@ def _seconds(name: str, value: float) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
         raise ConfigurationError(f"{name} must be a number of seconds > 0, not {value!r}")
     return float(value)
-
-
-def calls_answered_by(error: Error, waiting: Sequence[str], on_error_set: bool) -> list[str]:
-    """The receipt ids of the waiting calls that an ERROR answers; empty: nobody's, report it.
-
-    An ERROR naming a waited-for receipt answers that call. Any other (RabbitMQ names no
-    receipt in most of its ERRORs) most likely answers whatever is being waited for, unless
-    the caller takes unsolicited ERRORs through `on_error`.
-    """
-    receipt_id = error.request.headers.get("receipt") if error.request is not None else None
-    if receipt_id is not None and receipt_id in waiting:
-        return [receipt_id]
-    return [] if on_error_set else list(waiting)
 
 
 def stale_ack_error(lost: Lost | None, message: Message, action: str, error: ProtocolError) -> StompError:

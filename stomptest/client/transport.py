@@ -11,11 +11,10 @@ from __future__ import annotations
 import contextlib
 import socket
 import ssl
-from typing import Final
 
 from stomptest.client.failover import Endpoint, FailoverUri
+from stomptest.protocol.encoder import Encoder as Encoder  # moved to the protocol layer; the old name stays
 from stomptest.protocol.errors import ConfigurationError, ConnectTimeout
-from stomptest.protocol.frame import Frame
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
 
@@ -64,35 +63,3 @@ def gave_up(error: ConnectTimeout, last: BaseException | None) -> ConnectTimeout
     if last is None:
         return error
     return ConnectTimeout(f"{error}; last failure: {type(last).__name__}: {last}")
-
-
-class Encoder:
-    """`Frame.encode`, remembering the header block of SEND frames that repeat (the same destination and headers).
-
-    A SEND's wire bytes are its header block, then the body, then a NUL, as long as no
-    content-length has to be written (the body holds no NUL and the headers name none):
-    the header block depends on the headers and the version alone, so it is encoded,
-    and checked, once. Everything else goes through `Frame.encode` every time.
-    """
-
-    __slots__ = ("_heads",)
-
-    _LIMIT: Final = 256  # header blocks kept; frames with unique headers (receipt ids) only churn a small dict
-
-    def __init__(self) -> None:
-        self._heads: dict[tuple[str, tuple[tuple[str, str], ...]], bytes] = {}
-
-    def encode(self, frame: Frame, version: str) -> bytes:
-        if frame.command != "SEND":
-            return frame.encode(version)
-        body = frame.body
-        key = (version, frame.raw_headers)
-        head = self._heads.get(key)
-        if head is not None and b"\x00" not in body:
-            return b"".join((head, body, b"\x00"))
-        data = frame.encode(version)
-        if b"\x00" not in body and all(name != "content-length" for name, _ in frame.raw_headers):
-            if len(self._heads) >= self._LIMIT:
-                self._heads.clear()
-            self._heads[key] = data[: len(data) - len(body) - 1]
-        return data

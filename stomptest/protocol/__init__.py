@@ -27,17 +27,11 @@ from stomptest.protocol.spec import VERSIONS, Version
 if TYPE_CHECKING:
     from stomptest.protocol import commands, heartbeat
     from stomptest.protocol.commands import ConnectedInfo, MessageInfo
+    from stomptest.protocol.connection import ClientConnection
+    from stomptest.protocol.events import Connected, Error, Lost, Message, Receipt, Subscription
     from stomptest.protocol.heartbeat import HeartbeatIntervals
-    from stomptest.protocol.session import (
-        Connected,
-        Error,
-        Lost,
-        Message,
-        Receipt,
-        Session,
-        State,
-        Subscription,
-    )
+    from stomptest.protocol.session import Session
+    from stomptest.protocol.state import State
 
 # name -> the module that defines it, for the layers loaded on first use
 _LAZY = {
@@ -46,10 +40,10 @@ _LAZY = {
     "ConnectedInfo": "stomptest.protocol.commands",
     "MessageInfo": "stomptest.protocol.commands",
     "HeartbeatIntervals": "stomptest.protocol.heartbeat",
-    **dict.fromkeys(
-        ("Connected", "Error", "Lost", "Message", "Receipt", "Session", "State", "Subscription"),
-        "stomptest.protocol.session",
-    ),
+    "ClientConnection": "stomptest.protocol.connection",
+    **dict.fromkeys(("Connected", "Error", "Lost", "Message", "Receipt", "Subscription"), "stomptest.protocol.events"),
+    "Session": "stomptest.protocol.session",
+    "State": "stomptest.protocol.state",
 }
 
 
@@ -67,6 +61,7 @@ __all__ = [
     "HEARTBEAT",
     "VERSIONS",
     "BrokerError",
+    "ClientConnection",
     "ConfigurationError",
     "ConnectTimeout",
     "Connected",

@@ -7,7 +7,7 @@ event (`Connected`, `Message`, `Receipt`, `Error`, or the `Heartbeat` itself). T
 session never touches a socket or a clock: `connection_lost()` and `close()` tell it
 that the transport ended, and heart-beat deadlines take clock values as arguments.
 
-Two rules, as in h11: every state transition is in `_TRANSITIONS` below and nowhere
+Two rules, as in h11: every state transition is in `state.TRANSITIONS` and nowhere
 else; a call that is illegal in the current state raises before anything changes, with
 `ProtocolError` when our side misused the session and `RemoteProtocolError` when the
 broker sent something it should not have.
@@ -24,244 +24,30 @@ Two ways for a connection to end, kept apart on purpose:
 
 from __future__ import annotations
 
-import enum
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import FrozenInstanceError, dataclass
+from collections.abc import Iterable, Mapping
 from typing import Final, Literal, cast
 
 from stomptest.protocol import commands, spec
 from stomptest.protocol import heartbeat as _heartbeat
+from stomptest.protocol.acknowledgements import Ledger
 from stomptest.protocol.commands import ConnectedInfo, MessageInfo
 from stomptest.protocol.errors import BrokerError, ProtocolError, RemoteProtocolError
+from stomptest.protocol.events import Connected, Error, Event, Lost, Message, Receipt, Subscription, delivered
 from stomptest.protocol.frame import HEARTBEAT, Frame, HeadersArg, Heartbeat
 from stomptest.protocol.heartbeat import HeartbeatIntervals
 from stomptest.protocol.spec import VERSIONS, Version
-
-
-class State(enum.Enum):
-    """Where the session is in its life."""
-
-    DISCONNECTED = "disconnected"
-    CONNECTING = "connecting"
-    CONNECTED = "connected"
-    DISCONNECTING = "disconnecting"
-
-
-DISCONNECTED: Final = State.DISCONNECTED
-CONNECTING: Final = State.CONNECTING
-CONNECTED: Final = State.CONNECTED
-DISCONNECTING: Final = State.DISCONNECTING
-
-# Every transition of the session, and nothing else. Inputs in lower case are our
-# calls, in upper case what the broker sent; "RECEIPT-DISCONNECT" is the receipt for
-# our DISCONNECT, "HEARTBEAT" an EOL between frames. A pair missing here is illegal.
-_CLIENT_FRAMES: Final = ("send", "subscribe", "unsubscribe", "ack", "nack", "begin", "commit", "abort")
-_TRANSITIONS: Final[dict[tuple[State, str], State]] = {
-    (DISCONNECTED, "connect"): CONNECTING,
-    (DISCONNECTED, "close"): DISCONNECTED,
-    (DISCONNECTED, "connection_lost"): DISCONNECTED,
-    (DISCONNECTED, "HEARTBEAT"): DISCONNECTED,  # EOLs after the last frame (RECEIPT\0\n) arrive after the end
-    (CONNECTING, "CONNECTED"): CONNECTED,
-    (CONNECTING, "ERROR"): DISCONNECTED,
-    (CONNECTING, "HEARTBEAT"): CONNECTING,
-    (CONNECTING, "connection_lost"): DISCONNECTED,
-    **{(CONNECTED, name): CONNECTED for name in _CLIENT_FRAMES},
-    (CONNECTED, "replay"): CONNECTED,
-    (CONNECTED, "beat"): CONNECTED,
-    (CONNECTED, "disconnect"): DISCONNECTING,
-    (CONNECTED, "MESSAGE"): CONNECTED,
-    (CONNECTED, "RECEIPT"): CONNECTED,
-    (CONNECTED, "ERROR"): CONNECTED,  # most brokers keep the connection open after ERROR; the transport says if not
-    (CONNECTED, "HEARTBEAT"): CONNECTED,
-    (CONNECTED, "connection_lost"): DISCONNECTED,
-    (DISCONNECTING, "MESSAGE"): DISCONNECTING,  # already in flight when the broker read DISCONNECT
-    (DISCONNECTING, "RECEIPT"): DISCONNECTING,
-    (DISCONNECTING, "RECEIPT-DISCONNECT"): DISCONNECTED,
-    (DISCONNECTING, "ERROR"): DISCONNECTING,
-    (DISCONNECTING, "HEARTBEAT"): DISCONNECTING,
-    (DISCONNECTING, "close"): DISCONNECTED,
-    (DISCONNECTING, "connection_lost"): DISCONNECTED,
-}
-
-_HINTS: Final[dict[State, str]] = {
-    DISCONNECTED: "call connect() and feed the broker's CONNECTED to receive() first",
-    CONNECTING: "wait until receive() has returned Connected",
-    CONNECTED: "the session is connected already",
-    DISCONNECTING: "DISCONNECT has been sent; close() or wait for its receipt, then connect() again",
-}
+from stomptest.protocol.state import (
+    CONNECTED,
+    CONNECTING,
+    DISCONNECTED,
+    DISCONNECTING,
+    TRANSITIONS,
+    State,
+    next_state,
+)
 
 _RECENT_RECEIPTS: Final = 1024  # completed receipt ids remembered to tell "repeated" from "unexpected"
-
-
-# --- what the session records ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Subscription:
-    """A subscription as sent: `frame` is the SUBSCRIBE frame, headers and receipt included, that `replay()` resends.
-
-    `id` is None only for 1.0 subscriptions keyed by destination.
-    """
-
-    id: str | None
-    destination: str
-    ack: commands.AckMode
-    frame: Frame
-
-    @property
-    def key(self) -> str:
-        """What names the subscription on the connection: its id, or in 1.0 without one, its destination."""
-        return self.id if self.id is not None else self.destination
-
-    @property
-    def receipt(self) -> str | None:
-        return self.frame.headers.get("receipt")
-
-
-# --- events returned by receive() ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Connected:
-    """The broker accepted CONNECT; `heartbeat` holds the negotiated intervals (ms)."""
-
-    info: ConnectedInfo
-    heartbeat: HeartbeatIntervals
-    frame: Frame
-
-    @property
-    def version(self) -> Version:
-        return self.info.version
-
-
-class Message:
-    """A MESSAGE. `subscription` is None when it belongs to none we hold (see `Session.receive`).
-
-    Immutable, compared and hashed by its fields like the other events. A plain class
-    with slots rather than a dataclass because one is made per message received: the
-    session builds `info` only when asked for it (an ack:auto message is usually
-    consumed without it), from headers it checked on arrival.
-    """
-
-    __slots__ = ("_info", "_version", "frame", "needs_ack", "subscription")
-    __match_args__ = ("frame", "info", "subscription", "needs_ack")
-
-    frame: Frame
-    subscription: Subscription | None
-    needs_ack: bool
-    """True when the subscription's ack mode asks us to ACK or NACK it."""
-    _info: MessageInfo | None
-    _version: str
-
-    def __init__(self, frame: Frame, info: MessageInfo, subscription: Subscription | None, needs_ack: bool) -> None:
-        _set_frame(self, frame)
-        _set_info(self, info)
-        _set_version(self, "")
-        _set_subscription(self, subscription)
-        _set_needs_ack(self, needs_ack)
-
-    @property
-    def info(self) -> MessageInfo:
-        """The ids that acknowledge this message (`commands.MessageInfo`)."""
-        info = self._info
-        if info is None:
-            info = commands.message(self.frame, self._version)
-            _set_info(self, info)
-        return info
-
-    @property
-    def destination(self) -> str:
-        return self.info.destination
-
-    @property
-    def message_id(self) -> str:
-        return self.info.message_id
-
-    @property
-    def body(self) -> bytes:
-        return self.frame.body
-
-    def _fields(self) -> tuple[Frame, MessageInfo, Subscription | None, bool]:
-        return (self.frame, self.info, self.subscription, self.needs_ack)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self._fields() == other._fields()
-
-    def __hash__(self) -> int:
-        return hash(self._fields())
-
-    def __repr__(self) -> str:
-        return (
-            f"Message(frame={self.frame!r}, info={self.info!r}, subscription={self.subscription!r}, "
-            f"needs_ack={self.needs_ack!r})"
-        )
-
-    def __reduce__(self) -> tuple[type[Message], tuple[Frame, MessageInfo, Subscription | None, bool]]:
-        return (Message, self._fields())
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise FrozenInstanceError(f"cannot assign to field {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        raise FrozenInstanceError(f"cannot delete field {name!r}")
-
-
-_set_frame: Final[Callable[[Message, Frame], None]] = vars(Message)["frame"].__set__
-_set_info: Final[Callable[[Message, MessageInfo | None], None]] = vars(Message)["_info"].__set__
-_set_version: Final[Callable[[Message, str], None]] = vars(Message)["_version"].__set__
-_set_subscription: Final[Callable[[Message, Subscription | None], None]] = vars(Message)["subscription"].__set__
-_set_needs_ack: Final[Callable[[Message, bool], None]] = vars(Message)["needs_ack"].__set__
-_new_message: Final = object.__new__
-
-
-def _delivered(frame: Frame, version: str, subscription: Subscription) -> Message:
-    """An ack:auto MESSAGE whose headers `Session.receive` checked: `info` is built on first use."""
-    message: Message = _new_message(Message)
-    _set_frame(message, frame)
-    _set_info(message, None)
-    _set_version(message, version)
-    _set_subscription(message, subscription)
-    _set_needs_ack(message, False)
-    return message
-
-
-@dataclass(frozen=True)
-class Receipt:
-    """The broker processed `request` (the frame that asked for receipt `receipt_id`)."""
-
-    receipt_id: str
-    request: Frame
-    frame: Frame
-
-
-@dataclass(frozen=True)
-class Error:
-    """The broker sent ERROR. `request` is the frame it answers when it names a receipt we were waiting for.
-
-    During CONNECTING it means the connection was refused: the session is DISCONNECTED
-    again and `exception` says why (listing both sides' versions when that was the cause).
-    """
-
-    frame: Frame
-    exception: BrokerError
-    request: Frame | None = None
-
-
-Event = Connected | Message | Receipt | Error | Heartbeat
-
-
-@dataclass(frozen=True)
-class Lost:
-    """What died with a connection: returned by `connection_lost()` for the client to report."""
-
-    transactions: tuple[str, ...] = ()
-    receipts: tuple[Frame, ...] = ()
-    """Frames whose receipts never came: the broker may or may not have processed them."""
-    unacknowledged: tuple[Message, ...] = ()
-    """Messages delivered but not acknowledged (an ACK in a transaction that died does not count): redelivered."""
 
 
 # --- the session -----------------------------------------------------------------------------------------------
@@ -293,12 +79,8 @@ class Session:
         self._receipts: OrderedDict[str, Frame] = OrderedDict()
         self._completed: deque[str] = deque(maxlen=_RECENT_RECEIPTS)
         self._disconnect_receipt: str | None = None
-        # open transaction -> its ACKs/NACKs, as (subscription key, message identity), applied at COMMIT
-        self._transactions: OrderedDict[str, set[tuple[str, str]]] = OrderedDict()
+        self._ledger = Ledger()  # unacknowledged messages, open transactions and what they acknowledge
         self._unsubscribed: set[str] = set()
-        # subscription key -> message identity -> (delivery number, message), in delivery order
-        self._unacked: OrderedDict[str, OrderedDict[str, tuple[int, Message]]] = OrderedDict()
-        self._deliveries = 0
         self._lost_unacked: tuple[Message, ...] = ()
         # Across connections (until a clean disconnect):
         self._subscriptions: OrderedDict[str, Subscription] = OrderedDict()
@@ -340,7 +122,7 @@ class Session:
     @property
     def transactions(self) -> tuple[str, ...]:
         """Transactions open on this connection, in the order begun."""
-        return tuple(self._transactions)
+        return tuple(self._ledger.transactions)
 
     @property
     def subscriptions(self) -> tuple[Subscription, ...]:
@@ -357,10 +139,7 @@ class Session:
         """
         if self._state is DISCONNECTED:
             return tuple(m for m in self._lost_unacked if subscription is None or _key_of(m) == subscription)
-        if subscription is not None:
-            return tuple(m for _, m in self._unacked.get(subscription, {}).values())
-        merged = sorted((entry for pending in self._unacked.values() for entry in pending.values()), key=_first)
-        return tuple(m for _, m in merged)
+        return self._ledger.pending(subscription)
 
     # --- connecting and disconnecting --------------------------------------------------------------------------
 
@@ -401,7 +180,7 @@ class Session:
         frame = commands.disconnect(self.version, receipt=receipt_id)
         self._remember_receipt(receipt_id, frame)
         self._disconnect_receipt = receipt_id
-        self._transactions.clear()
+        self._ledger.abort_all()
         self._state = after
         return frame
 
@@ -420,7 +199,7 @@ class Session:
         after = self._next("connection_lost")
         if before is DISCONNECTED:
             return Lost()  # nothing was open; what an earlier loss left stays readable
-        lost = Lost(tuple(self._transactions), tuple(self._receipts.values()), self.unacknowledged())
+        lost = Lost(tuple(self._ledger.transactions), tuple(self._receipts.values()), self.unacknowledged())
         if before is DISCONNECTING:
             self._forget_all()
         else:
@@ -438,16 +217,7 @@ class Session:
         self._next("replay")
         pending = [sub for key, sub in self._subscriptions.items() if key not in self._active]
         for sub in pending:
-            if sub.id is None and self.version != "1.0":
-                raise ProtocolError(
-                    f"subscription to {sub.destination!r} was made in STOMP 1.0 without an id and cannot be "
-                    f"replayed in {self.version}: unsubscribe() it and subscribe() again with an id"
-                )
-            if sub.ack == "client-individual" and self.version == "1.0":
-                raise ProtocolError(
-                    f"subscription {sub.key!r} uses ack:client-individual, which STOMP 1.0 lacks: "
-                    "unsubscribe() it and subscribe() again with ack='client'"
-                )
+            sub.check_carried_by(self.version)
             if sub.receipt is not None and sub.receipt in self._receipts:
                 raise ProtocolError(
                     f"cannot replay the subscription {sub.key!r}: its receipt id {sub.receipt!r} is already "
@@ -539,9 +309,7 @@ class Session:
         self._remember_receipt(receipt_id, frame)
         del self._subscriptions[key]
         self._active.discard(key)
-        self._unacked.pop(key, None)
-        for claims in self._transactions.values():
-            claims.difference_update([claim for claim in claims if claim[0] == key])
+        self._ledger.unsubscribed(key)
         self._unsubscribed.add(key)
         return frame
 
@@ -578,13 +346,13 @@ class Session:
         """BEGIN a transaction; its id (generated unless given) is the frame's `transaction` header."""
         self._next("begin")
         if transaction is None:
-            transaction = self._generate("tx", self._transactions)
-        elif transaction in self._transactions:
+            transaction = self._generate("tx", self._ledger.transactions)
+        elif transaction in self._ledger.transactions:
             raise ProtocolError(f"transaction {transaction!r} is open already: commit() or abort() it first")
         receipt_id = self._new_receipt(receipt)
         frame = commands.begin(self.version, transaction, receipt=receipt_id)
         self._remember_receipt(receipt_id, frame)
-        self._transactions[transaction] = set()
+        self._ledger.begin(transaction)
         return frame
 
     def commit(self, transaction: str, *, receipt: bool | str | None = None) -> Frame:
@@ -637,7 +405,7 @@ class Session:
                 and "destination" in headers
                 and "message-id" in headers
             ):
-                return _delivered(frame, self._version, subscription)  # type: ignore[arg-type]
+                return delivered(frame, self._version, subscription)  # type: ignore[arg-type]
             return self._on_message(frame)
         if isinstance(frame, Heartbeat):
             if self._state is not CONNECTED:  # legal in every state; only the state table says what follows
@@ -685,11 +453,7 @@ class Session:
         event = Message(frame, info, subscription, needs_ack)
         if needs_ack:
             assert subscription is not None
-            pending = self._unacked.setdefault(subscription.key, OrderedDict())
-            identity = _identity(info)
-            pending.pop(identity, None)  # a redelivery goes to the back
-            self._deliveries += 1
-            pending[identity] = (self._deliveries, event)
+            self._ledger.delivered(subscription, info, event)
         return event
 
     def _on_receipt(self, frame: Frame) -> Receipt:
@@ -726,14 +490,8 @@ class Session:
     # --- helpers -----------------------------------------------------------------------------------------------
 
     def _next(self, action: str) -> State:
-        """The state after `action`, or the error saying why it cannot happen now."""
-        after = _TRANSITIONS.get((self._state, action))
-        if after is not None:
-            return after
-        state = self._state.name
-        if action.isupper():
-            raise RemoteProtocolError(f"the broker sent {action.split('-')[0]} while the session is {state}")
-        raise ProtocolError(f"cannot {action}() while the session is {state}: {_HINTS[self._state]}")
+        """The state after `action`, or the error saying why it cannot happen now (see `state.next_state`)."""
+        return next_state(self._state, action)
 
     def _generate(self, prefix: str, taken: Mapping[str, object]) -> str:
         while True:
@@ -758,8 +516,8 @@ class Session:
             self._receipts[receipt_id] = frame
 
     def _check_transaction(self, transaction: str | None, action: str) -> None:
-        if transaction is not None and transaction not in self._transactions:
-            open_ = ", ".join(repr(t) for t in self._transactions) or "none"
+        if transaction is not None and transaction not in self._ledger.transactions:
+            open_ = ", ".join(repr(t) for t in self._ledger.transactions) or "none"
             raise ProtocolError(
                 f"cannot {action}() in unknown transaction {transaction!r} (open: {open_}): begin() it first"
             )
@@ -773,12 +531,7 @@ class Session:
         build = commands.commit if action == "commit" else commands.abort
         frame = build(self.version, transaction, receipt=receipt_id)
         self._remember_receipt(receipt_id, frame)
-        claims = self._transactions.pop(transaction)
-        if action == "commit":
-            for key, identity in claims:
-                pending = self._unacked.get(key)
-                if pending is not None:
-                    pending.pop(identity, None)  # gone already when acknowledged twice by cumulative ACKs
+        self._ledger.end(transaction, commit=action == "commit")
         return frame
 
     def _acknowledge(
@@ -796,53 +549,20 @@ class Session:
             info = commands.message(message, self.version)
         else:
             raise TypeError(f"{action}() takes the Message event or the MESSAGE frame, not {type(message).__name__}")
-        identity = _identity(info)
         subscription = self._find_subscription(info)
         if subscription is None:
             raise ProtocolError(
                 f"cannot {action}() message {info.message_id!r}: its subscription is not held "
                 "(unsubscribed, or never made on this session)"
             )
-        if subscription.ack == "auto":
-            raise ProtocolError(
-                f"cannot {action}() message {info.message_id!r}: subscription {subscription.key!r} is ack:auto, "
-                "so the broker considers it acknowledged on delivery (and in 1.2 sends no 'ack' header to quote); "
-                "subscribe with ack='client' or 'client-individual' to acknowledge messages"
-            )
-        pending = self._unacked.get(subscription.key, OrderedDict())
-        if identity not in pending:
-            raise ProtocolError(
-                f"message {info.message_id!r} on subscription {subscription.key!r} is not awaiting "
-                f"acknowledgement: it was acknowledged already, or delivered on an earlier connection "
-                f"(the broker redelivers those)"
-            )
-        holder = next((tx for tx, claims in self._transactions.items() if (subscription.key, identity) in claims), None)
-        if holder is not None:
-            raise ProtocolError(
-                f"message {info.message_id!r} on subscription {subscription.key!r} is acknowledged already in "
-                f"open transaction {holder!r}, which settles it at commit(); abort() that transaction first "
-                "to acknowledge the message another way"
-            )
+        self._ledger.check(action, subscription, info)
         self._check_transaction(transaction, action)
         receipt_id = self._new_receipt(receipt)
         build = commands.ack if action == "ack" else commands.nack
         frame = build(self.version, info, transaction=transaction, receipt=receipt_id, headers=headers)
         self._remember_receipt(receipt_id, frame)
-        if subscription.ack == "client":
-            # Cumulative: this message and everything delivered before it on the subscription.
-            covered: list[str] = []
-            for earlier in pending:
-                covered.append(earlier)
-                if earlier == identity:
-                    break
-        else:
-            covered = [identity]
-        if transaction is None:
-            for each in covered:
-                del pending[each]
-        else:
-            # The spec: an aborted transaction's acknowledgements are not applied, so wait for COMMIT.
-            self._transactions[transaction].update((subscription.key, each) for each in covered)
+        # The spec: an aborted transaction's acknowledgements are not applied, so a transacted one waits for COMMIT.
+        self._ledger.acknowledge(subscription, info, transaction)
         return frame
 
     def _find_subscription(self, info: MessageInfo) -> Subscription | None:
@@ -860,9 +580,8 @@ class Session:
         self._receipts.clear()
         self._completed.clear()
         self._disconnect_receipt = None
-        self._transactions.clear()
+        self._ledger.clear()
         self._unsubscribed.clear()
-        self._unacked.clear()
         self._active.clear()
 
     def _forget_all(self) -> None:
@@ -871,14 +590,10 @@ class Session:
         self._subscriptions.clear()
 
 
-def _identity(info: MessageInfo) -> str:
-    """What tells messages apart on a subscription: the 1.2 ack id when there is one, else the message-id."""
-    return f"ack:{info.ack}" if info.ack is not None else f"id:{info.message_id}"
-
-
 def _key_of(message: Message) -> str | None:
     return message.subscription.key if message.subscription is not None else None
 
 
-def _first(entry: tuple[int, Message]) -> int:
-    return entry[0]
+# The events and states moved to `events` and `state`; importing them from here keeps working.
+__all__ = ["CONNECTED", "CONNECTING", "DISCONNECTED", "DISCONNECTING", "TRANSITIONS", "BrokerError", "Connected"]
+__all__ += ["Error", "Event", "Lost", "Message", "Receipt", "Session", "State", "Subscription"]

@@ -284,3 +284,40 @@ def test_pending_error_is_raised_by_disconnect_after_closing(broker: Broker) -> 
         client.disconnect()
     assert client.status == "closed"
     broker.wait_for_connections(0, exactly=True)
+
+
+class _RecordingSocket:
+    """Wraps the client's socket to record which thread read each time."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.readers: list[str] = []
+
+    def recv(self, size: int, *flags: int) -> bytes:
+        self.readers.append(threading.current_thread().name)
+        return self.sock.recv(size, *flags)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.sock, name)
+
+
+def test_a_waiting_call_reads_its_answer_itself(broker: Broker) -> None:
+    with Client(broker.url) as client:
+        client._hand_back = 3600.0  # the reader thread leaves the socket to the calls throughout
+        client.subscribe("/queue/own", receipt=True)  # by now the reader thread waits, not in recv()
+        recording = _RecordingSocket(client._sock)  # type: ignore[arg-type]
+        client._sock = recording  # type: ignore[assignment]
+        for number in range(20):
+            client.send("/queue/own", b"%d" % number, receipt=True)
+        assert [client.receive(timeout=5) is not None for _ in range(20)] == [True] * 20
+        client._sock = recording.sock
+    assert recording.readers and set(recording.readers) == {threading.current_thread().name}
+
+
+def test_the_reader_thread_reads_while_no_call_waits(broker: Broker) -> None:
+    with Client(broker.url) as client, Client(broker.url) as producer:
+        client.subscribe("/queue/idle", receipt=True)
+        producer.send("/queue/idle", b"while nobody waits", receipt=True)
+        broker.wait_for(lambda _: client.connection.unconsumed == 1, what="the reader thread to read the MESSAGE")
+        message = client.receive(timeout=0)
+        assert message is not None and message.headers["destination"] == "/queue/idle"
