@@ -133,6 +133,9 @@ KNOWN_DIFFERENCES: tuple[KnownDifference, ...] = (
     KnownDifference("second-connect", ALL, "N9", "a second CONNECT (RabbitMQ: close, no ERROR; ActiveMQ: stays open)"),
     KnownDifference("duplicate-begin", RABBITMQ, "N10", "BEGIN of a transaction already open"),
     KnownDifference("queue-rotation", ALL, "N11", "a second subscriber on a queue someone subscribes to"),
+    KnownDifference(
+        "ack-unknown-delivery", RABBITMQ, "N13", "ACK/NACK of a delivery not awaiting one (auto ack, acked twice)"
+    ),
     KnownDifference("subscribe-without-id", RABBITMQ, "item 7; N6", "SUBSCRIBE/UNSUBSCRIBE without id in 1.1/1.2"),
 )
 
