@@ -360,7 +360,7 @@ class Differential(RuleBasedStateMachine):
             requeue = "false"
         command = "NACK" if nack else "ACK"
         if self._avoid("ack-unknown-delivery"):
-            # only deliveries still waiting for an acknowledgement: RabbitMQ closes on any other
+            # only deliveries still waiting for an acknowledgement: both brokers may close on any other
             candidates = [
                 position
                 for position, message in enumerate(twin.messages["real"])
