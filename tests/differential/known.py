@@ -139,6 +139,12 @@ KNOWN_DIFFERENCES: tuple[KnownDifference, ...] = (
         "N13; N14",
         "ACK/NACK of a delivery not awaiting one (RabbitMQ: always closes; ActiveMQ 1.0/1.1: closes once subscribed)",
     ),
+    KnownDifference(
+        "unsubscribe-by-destination",
+        RABBITMQ,
+        "N15",
+        "UNSUBSCRIBE by destination of a subscription made with an id",
+    ),
     KnownDifference("subscribe-without-id", RABBITMQ, "item 7; N6", "SUBSCRIBE/UNSUBSCRIBE without id in 1.1/1.2"),
 )
 
