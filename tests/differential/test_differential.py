@@ -258,8 +258,9 @@ class Differential(RuleBasedStateMachine):
         version=st.sampled_from([None, "1.0", "1.1", "1.2", "1.0,1.1,1.2", "1.1,1.2"]),
         heartbeat=st.sampled_from([None, "0,0", "0,1000", "1000,0", "1000,1000"]),
         command=st.sampled_from(["CONNECT", "CONNECT", "STOMP"]),
+        receipt=st.sampled_from([False, False, True]),
     )
-    def connect(self, version: str | None, heartbeat: str | None, command: str) -> None:
+    def connect(self, version: str | None, heartbeat: str | None, command: str, receipt: bool) -> None:
         twin = Twin(len(self.twins), self.addresses)
         self.twins.append(twin)
         for link in twin.links.values():
@@ -272,6 +273,8 @@ class Differential(RuleBasedStateMachine):
             heartbeat = None
         if heartbeat is not None:
             lines.append(f"heart-beat:{heartbeat}")
+        if receipt:
+            lines.append(f"receipt:{self._receipt()}")  # not awaited: CONNECT has no RECEIPT (ActiveMQ echoes it)
         twin.client_beats = heartbeat is not None and not heartbeat.startswith("0,")
         data = ("\n".join(lines) + "\n\n\0").encode()
         self._step(f"{command} {version} {heartbeat}", [(twin, lambda side: data)])
@@ -330,7 +333,9 @@ class Differential(RuleBasedStateMachine):
         body=st.sampled_from([b"", b"x", b"hello world", b"a\x00b"]),
         receipt=st.booleans(),
         transaction=st.sampled_from([None, None, "t1", "t2"]),
-        extra=st.sampled_from([None, "custom", "content-type", "persistent", "content-length", "reply-to"]),
+        extra=st.sampled_from(
+            [None, "custom", "content-type", "persistent", "content-length", "reply-to", "colon", "escaped", "priority"]
+        ),
     )
     def send(
         self, which: int, destination: str, body: bytes, receipt: bool, transaction: str | None, extra: str | None
@@ -345,6 +350,9 @@ class Differential(RuleBasedStateMachine):
             "persistent": "persistent:true",
             "content-length": f"content-length:{len(body)}",
             "reply-to": f"reply-to:/queue/{self.run}-reply",
+            "colon": "x-colon:a:b",  # a raw ':' in a value
+            "escaped": "x-escaped:a\\cb\\nc\\\\d",  # the 1.1/1.2 escapes; literal text in 1.0
+            "priority": "priority:7",
         }
         if extra is not None:
             lines.append(headers[extra])
@@ -474,25 +482,22 @@ class Differential(RuleBasedStateMachine):
         self._step("UNSUBSCRIBE", [(twin, lambda side: data)], receipts)
 
     @precondition(lambda self: self._open_twins())
-    @rule(which=st.integers(0, 2), receipt=st.booleans())
-    def disconnect(self, which: int, receipt: bool) -> None:
+    @rule(which=st.integers(0, 2), receipt=st.booleans(), abrupt=st.sampled_from([False, False, True]))
+    def disconnect(self, which: int, receipt: bool, abrupt: bool) -> None:
+        """DISCONNECT, or (abrupt) the client closes its socket and its unacknowledged messages go back."""
         twin = self._pick(which)
+        if abrupt:
+            for link in twin.links.values():
+                link.close()
+            self.sent.append(f"step {self.steps + 1} conn {twin.number}: <client closes the socket>")
+            self._step("drop", [])
+            return
         receipts = {}
         data = b"DISCONNECT\n\n\0"
         if receipt:
             receipts[twin] = self._receipt()
             data = f"DISCONNECT\nreceipt:{receipts[twin]}\n\n\0".encode()
         self._step("DISCONNECT", [(twin, lambda side: data)], receipts)
-
-    @precondition(lambda self: self._open_twins())
-    @rule(which=st.integers(0, 2))
-    def drop(self, which: int) -> None:
-        """The client goes away without DISCONNECT (its unacknowledged messages go back)."""
-        twin = self._pick(which)
-        for link in twin.links.values():
-            link.close()
-        self.sent.append(f"step {self.steps + 1} conn {twin.number}: <client closes the socket>")
-        self._step("drop", [])
 
     @precondition(lambda self: self._open_twins() or len(self.twins) >= MAX_OPENED)
     @rule(long=st.sampled_from([False, False, False, False, False, True]))
