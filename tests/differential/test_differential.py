@@ -287,6 +287,7 @@ class Differential(RuleBasedStateMachine):
         subscription=st.sampled_from(["s1", "s2", "s3", None]),
         receipt=st.booleans(),
         prefetch=st.sampled_from([None, None, 1, 2]),
+        selector=st.sampled_from([None, None, None, "priority > 5"]),
     )
     def subscribe(
         self,
@@ -296,6 +297,7 @@ class Differential(RuleBasedStateMachine):
         subscription: str | None,
         receipt: bool,
         prefetch: int | None,
+        selector: str | None,
     ) -> None:
         twin = self._pick(which)
         if subscription is None and twin.version != "1.0" and self._avoid("subscribe-without-id"):
@@ -319,6 +321,8 @@ class Differential(RuleBasedStateMachine):
             lines.append(f"ack:{ack}")
         if prefetch is not None:
             lines += [f"prefetch-count:{prefetch}", f"activemq.prefetchSize:{prefetch}"]
+        if selector is not None:
+            lines.append(f"selector:{selector}")
         receipts = {}
         if receipt:
             receipts[twin] = self._receipt()
@@ -334,7 +338,18 @@ class Differential(RuleBasedStateMachine):
         receipt=st.booleans(),
         transaction=st.sampled_from([None, None, "t1", "t2"]),
         extra=st.sampled_from(
-            [None, "custom", "content-type", "persistent", "content-length", "reply-to", "colon", "escaped", "priority"]
+            [
+                None,
+                "custom",
+                "content-type",
+                "persistent",
+                "content-length",
+                "reply-to",
+                "colon",
+                "escaped",
+                "priority",
+                "expired",
+            ]
         ),
     )
     def send(
@@ -353,6 +368,7 @@ class Differential(RuleBasedStateMachine):
             "colon": "x-colon:a:b",  # a raw ':' in a value
             "escaped": "x-escaped:a\\cb\\nc\\\\d",  # the 1.1/1.2 escapes; literal text in 1.0
             "priority": "priority:7",
+            "expired": "expires:1",  # ActiveMQ: an absolute time long past
         }
         if extra is not None:
             lines.append(headers[extra])
