@@ -69,6 +69,19 @@ def _drop_empty_content_length(frames: list[Seen]) -> list[Seen]:
     ]
 
 
+def _drop_repeated_headers(frames: list[Seen]) -> list[Seen]:
+    deduplicated = []
+    for frame in frames:
+        seen: set[str] = set()
+        headers = []
+        for name, value in frame.headers:
+            if name not in seen or frame.command != "MESSAGE":
+                headers.append((name, value))
+            seen.add(name)
+        deduplicated.append(Seen(frame.command, tuple(headers), frame.body))
+    return deduplicated
+
+
 def _error_text(frames: list[Seen]) -> list[Seen]:
     masked = []
     for frame in frames:
@@ -116,6 +129,13 @@ KNOWN_DIFFERENCES: tuple[KnownDifference, ...] = (
         "N12",
         "MESSAGE with an empty body carries content-length:0",
         _drop_empty_content_length,
+    ),
+    KnownDifference(
+        "repeated-jms-headers",
+        ACTIVEMQ,
+        "N16",
+        "priority/expires/persistent/timestamp from SEND appear twice on the MESSAGE",
+        _drop_repeated_headers,
     ),
     KnownDifference("error-texts", ALL, "items 5 (c), 6, 7; N7", "ERROR message headers and bodies", _error_text),
     # avoided inputs
