@@ -165,6 +165,7 @@ KNOWN_DIFFERENCES: tuple[KnownDifference, ...] = (
         "N15",
         "UNSUBSCRIBE by destination of a subscription made with an id",
     ),
+    KnownDifference("selectors", ACTIVEMQ, "N17", "SUBSCRIBE with a JMS selector (the fake ignores it)"),
     KnownDifference("subscribe-without-id", RABBITMQ, "item 7; N6", "SUBSCRIBE/UNSUBSCRIBE without id in 1.1/1.2"),
 )
 
