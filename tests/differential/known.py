@@ -148,7 +148,12 @@ KNOWN_DIFFERENCES: tuple[KnownDifference, ...] = (
     KnownDifference("crlf-before-1.2", ALL, "item 5 (f); N5", "CRLF line ends on a 1.0/1.1 connection"),
     KnownDifference("rabbitmq-destinations", RABBITMQ, "item 6", "/queue/a/b, /queue, /exchange/..., bare names"),
     KnownDifference("activemq-destinations", ACTIVEMQ, "item 6; N2", "destinations without /queue/ or /topic/"),
-    KnownDifference("duplicate-subscription", RABBITMQ, "item 6", "a second SUBSCRIBE with an id in use"),
+    KnownDifference(
+        "duplicate-subscription",
+        ALL,
+        "item 6 (RabbitMQ); N18 (ActiveMQ)",
+        "a second SUBSCRIBE with an id in use (RabbitMQ: ERROR and close; ActiveMQ: both subscriptions live)",
+    ),
     KnownDifference("heartbeat-1.0", ALL, "N8", "heart-beat header on a 1.0 CONNECT is negotiated"),
     KnownDifference("second-connect", ALL, "N9", "a second CONNECT (RabbitMQ: close, no ERROR; ActiveMQ: stays open)"),
     KnownDifference("duplicate-begin", RABBITMQ, "N10", "BEGIN of a transaction already open"),
