@@ -64,7 +64,7 @@ class KeepingDatabase(DirectoryBasedExampleDatabase):
 
 
 SETTINGS = settings(
-    max_examples=int(os.environ.get("STOMPTEST_DIFFERENTIAL_EXAMPLES", "20")),
+    max_examples=int(os.environ.get("STOMPTEST_DIFFERENTIAL_EXAMPLES", "15")),
     stateful_step_count=15,
     deadline=None,
     database=KeepingDatabase(str(EXAMPLES)),
