@@ -29,7 +29,7 @@ import socket
 import ssl
 import time
 
-from stomptest.client.threads import RECV_SIZE, ThreadedShell
+from stomptest.client.threads import ThreadedShell
 from stomptest.protocol.errors import ConnectionLost
 from stomptest.protocol.events import Message, Notice, Receipt
 from stomptest.protocol.frame import Frame
@@ -85,11 +85,11 @@ class ReadingShell(ThreadedShell):
         try:
             if eager and type(sock) is socket.socket:
                 with contextlib.suppress(BlockingIOError):
-                    data = sock.recv(RECV_SIZE, socket.MSG_DONTWAIT)
+                    data = self._recv(sock, socket.MSG_DONTWAIT)
             if data is None:
                 if (deadline is not None or self._callers_waiting) and not self._wait_readable(sock, deadline):
                     return None
-                data = sock.recv(RECV_SIZE)
+                data = self._recv(sock)
         except OSError as exc:
             self._end(sock, self._overdue or ConnectionLost(f"the connection failed: {exc}"))
             return None

@@ -78,6 +78,9 @@ class ThreadedShell(ClientBase):
         self._answers: dict[str, Receipt | BaseException] = {}
         self._ended: BaseException | None = None  # the current connection ended; the reader thread handles it
         self._sock: socket.socket | None = None
+        # Whoever holds the reading token reads into this one buffer: a fresh recv(RECV_SIZE) would have the
+        # allocator map and unmap 256 KiB for every read (three system calls on each round trip).
+        self._recv_view = memoryview(bytearray(RECV_SIZE))
         self._reader: threading.Thread | None = None
         self._beater: threading.Thread | None = None
         self._flusher: threading.Thread | None = None
@@ -163,6 +166,11 @@ class ThreadedShell(ClientBase):
             self.broker = broker
             return sock, connected
 
+    def _recv(self, sock: socket.socket, flags: int = 0) -> bytes:
+        """One read of `sock`, copied out of the shared buffer (only the token's holder calls this)."""
+        view = self._recv_view
+        return bytes(view[: sock.recv_into(view, RECV_SIZE, flags)])
+
     def _handshake(self, sock: socket.socket) -> Connected:
         """CONNECT, wait for CONNECTED, and replay subscriptions, all on `sock` before anyone else reads it."""
         connection = self._connection
@@ -175,7 +183,7 @@ class ThreadedShell(ClientBase):
             while True:
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"no CONNECTED within connect_timeout={self.connect_timeout:g} s")
-                data = sock.recv(RECV_SIZE)
+                data = self._recv(sock)
                 if not data:
                     raise ConnectionLost("the broker closed the connection before answering CONNECT")
                 with self._lock:

@@ -297,6 +297,10 @@ class _RecordingSocket:
         self.readers.append(threading.current_thread().name)
         return self.sock.recv(size, *flags)
 
+    def recv_into(self, buffer: memoryview, size: int, *flags: int) -> int:
+        self.readers.append(threading.current_thread().name)
+        return self.sock.recv_into(buffer, size, *flags)
+
     def __getattr__(self, name: str) -> object:
         return getattr(self.sock, name)
 
