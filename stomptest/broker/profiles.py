@@ -307,7 +307,7 @@ class Profile:
     reserved_send_headers: Literal["drop", "error", "keep"] = "drop"
     send_unknown_transaction: Literal["error", "drop"] = "error"  # SEND naming no open transaction (Artemis: drop)
     echo_receipt_in_message: bool = False  # the SEND's receipt header travels with the message (RabbitMQ)
-    receipt_before_dispatch: bool = True  # RECEIPT of SEND/SUBSCRIBE goes out before the MESSAGEs they cause
+    receipt_before_dispatch: bool = True  # RECEIPT of SEND goes out before the MESSAGEs it causes (SUBSCRIBE: always)
     # every frame's NUL followed by a LF, in every version (measured: ActiveMQ 5.17 and RabbitMQ 3.10);
     # a 1.1+ client reads that LF as a heart-beat
     frame_eol: bool = False
@@ -344,6 +344,7 @@ class Profile:
     # -- transactions
     transactional_ack: bool = True  # Artemis ignores `transaction` on ACK/NACK
     transaction_receipts: Literal["immediate", "at-commit"] = "immediate"  # SEND receipts (RabbitMQ: at COMMIT)
+    message_transaction_header: bool = False  # a committed SEND's `transaction` travels with it (RabbitMQ, Artemis)
     limits: Limits = field(default_factory=Limits)
 
     def __post_init__(self) -> None:
@@ -421,6 +422,7 @@ RABBITMQ = Profile(
     escape_1_0="as-1.2",
     unescape_connect=True,
     transaction_receipts="at-commit",
+    message_transaction_header=True,  # measured (issue 18): MESSAGE ... receipt:ts1, transaction:tx1, content-length
     error_receipt_id=False,  # measured: bogus ACK id -> ERROR without receipt-id
     error_version_header=True,
     host="vhost",
@@ -485,6 +487,7 @@ ARTEMIS = Profile(
     echo_receipt_in_message=True,  # measured: the SEND's receipt header travels with the MESSAGE
     unknown_destinations="topic",  # measured: a name without prefix is a multicast address
     reserved_send_headers="keep",  # measured
+    message_transaction_header=True,  # measured (issue 18, 2.40.0): MESSAGE ... receipt:ts1, transaction:tx1
     send_unknown_transaction="drop",  # measured: RECEIPT, and the message is never delivered
     id_style="artemis",
     ack_id="message-id",

@@ -5,6 +5,11 @@ profile's broker holds them: `transactional_ack`) and applied in order at COMMIT
 dropped at ABORT and when the connection ends. A SEND naming no open transaction is an
 ERROR, or acknowledged and dropped (`send_unknown_transaction`). A held SEND's RECEIPT is written when it
 is held or at COMMIT, as the profile's broker does (`transaction_receipts`).
+
+At COMMIT, RabbitMQ, ActiveMQ and Artemis (measured, issue 18) all write the COMMIT's RECEIPT
+first, then the MESSAGEs the transaction sends, then (RabbitMQ) the RECEIPTs it held for the
+SENDs, in SEND order; RabbitMQ and Artemis keep the SEND's `transaction` header on the MESSAGE
+(`message_transaction_header`, sending.py).
 """
 
 from __future__ import annotations
@@ -61,14 +66,15 @@ def on_commit(connection: Connection, frame: Frame) -> None:
     if held is None:
         connection.fail("bad-transaction", frame, transaction=transaction, reason=f"unknown transaction {transaction}")
         return
-    late_receipts = connection.profile.transaction_receipts == "at-commit"
+    receipt(connection, frame)
     for item in held:
         if connection.state != "connected":
             return
         connection.commit_held(item)
-        if late_receipts and item.command == "SEND":
-            receipt(connection, item)
-    receipt(connection, frame)
+    if connection.profile.transaction_receipts == "at-commit":
+        for item in held:
+            if item.command == "SEND" and connection.state == "connected":
+                receipt(connection, item)
 
 
 def on_abort(connection: Connection, frame: Frame) -> None:
