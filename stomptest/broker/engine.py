@@ -6,9 +6,13 @@ a clock: every call that needs the time receives `now` (seconds since the epoch)
 knows a connection only as a `Consumer`, the few things dispatch asks of one, so this
 module imports no connection: connection.py imports the engine, never the other way.
 
-A queue keeps its messages in sequence order and hands them round-robin to the
-subscriptions that have room (flow control: prefetch windows and `max_unacknowledged`,
-and a connection whose unsent output is full has no room). A topic copies each message
+A queue keeps its messages in sequence order and hands them to the subscriptions that
+have room (flow control: prefetch windows and `max_unacknowledged`, and a connection
+whose unsent output is full has no room) in rotation: its `subscriptions` list is the
+rotation, the one served goes to the back and a new one joins at the back. RabbitMQ,
+ActiveMQ and Artemis all do so (issue 18, N11: one message queued before A subscribes,
+then B subscribes, then four more: A A B A B; "the one after the last served" would
+give A B A B A). A topic copies each message
 to every subscription's own `pending` list, so a slow subscriber delays only itself.
 A message that goes back to a queue (disconnect, UNSUBSCRIBE, NACK) is merged back in
 sequence order, so per destination the order holds even across redeliveries.
@@ -215,7 +219,6 @@ class Destination:
         self.owner = owner  # the connection a temporary destination belongs to
         self.subscriptions: list[Subscription] = []
         self.messages: deque[Message] = deque()  # queues only
-        self.next_subscriber = 0  # round-robin position (queues only)
 
 
 class Queue(Destination):
@@ -414,7 +417,6 @@ class Engine:
                 if not chosen.has_room(self.limits.max_unacknowledged):
                     messages.append(message)
                     return
-                destination.next_subscriber = 1
                 if not (message.expires and message.expires < now * 1000):
                     chosen.connection.deliver(chosen, message)
                 return
@@ -452,18 +454,17 @@ class Engine:
         while messages and subscriptions:
             count = len(subscriptions)
             chosen = None
-            if count == 1:  # the usual case, without the round-robin arithmetic
+            if count == 1:  # the usual case, without the rotation
                 candidate = subscriptions[0]
                 if candidate.has_room(limit):
                     chosen = candidate
-                    destination.next_subscriber = 1  # as the round-robin below leaves it
-            else:
-                start = destination.next_subscriber % count
-                for step in range(count):
-                    candidate = subscriptions[(start + step) % count]
+            else:  # the first in the rotation with room is served and goes to the back (see the module docstring)
+                for index, candidate in enumerate(subscriptions):
                     if candidate.has_room(limit):
                         chosen = candidate
-                        destination.next_subscriber = start + step + 1
+                        if index < count - 1:
+                            del subscriptions[index]
+                            subscriptions.append(candidate)
                         break
             if chosen is None:
                 return
