@@ -122,3 +122,35 @@ def test_competing_consumers_are_served_in_rotation(target: Target, opened: list
         _send(producer, queue, f"m{index}")
         served.append(_served({"a": a, "b": b}))
     assert "".join(served) == "aabab"
+
+
+def test_an_ack_receipt_comes_before_the_message_it_lets_through(target: Target, opened: list[Raw]) -> None:
+    """Prefetch 1, two queued: the ACK's RECEIPT, then the second MESSAGE (measured on both brokers)."""
+    facts = target.facts
+    if not facts.prefetch_headers:
+        pytest.skip(f"{target.name}: no prefetch window to fill")
+    queue = target.queue()
+    producer = _connected(target, opened)
+    for index in range(2):
+        _send(producer, queue, f"n{index}")
+    window = "".join(f"{name}:{1 if facts.prefetch_unit == 'messages' else 0}\n" for name in facts.prefetch_headers)
+    consumer = _connected(target, opened)
+    consumer.send(f"SUBSCRIBE\nid:7\ndestination:{queue}\nack:client-individual\n{window}receipt:sub\n\n\x00")
+    assert _describe(consumer.next()) == "RECEIPT sub"
+    first = consumer.next()
+    assert _describe(first) == "MESSAGE n0"
+    consumer.send(f"ACK\nid:{first.headers['ack']}\nreceipt:ack1\n\n\x00")
+    assert [_describe(consumer.next()) for _ in range(2)] == ["RECEIPT ack1", "MESSAGE n1"]
+
+
+def test_a_send_to_the_connections_own_subscription(target: Target, opened: list[Raw]) -> None:
+    """RabbitMQ: the MESSAGE, then the SEND's RECEIPT; ActiveMQ and Artemis: the other way round."""
+    queue = target.queue()
+    connection = _connected(target, opened)
+    connection.send(f"SUBSCRIBE\nid:9\ndestination:{queue}\nreceipt:sub\n\n\x00")
+    assert _describe(connection.next()) == "RECEIPT sub"
+    connection.send(f"SEND\ndestination:{queue}\nreceipt:own\n\nz\x00")
+    expected = ["RECEIPT own", "MESSAGE z"]
+    if not target.facts.receipt_before_dispatch:
+        expected.reverse()
+    assert [_describe(connection.next()) for _ in expected] == expected
