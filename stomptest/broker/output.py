@@ -5,7 +5,7 @@ profile's LF after it (`Profile.frame_eol`) and keeps it in the transcript; the 
 takes the bytes with `Connection.data_to_send()`. An ERROR's text, extra headers and
 whether it closes are all the profile's (`error_texts`, `closing_errors` and the
 `error_*` settings, `errors_without_receipt_id`, `every_error_closes_in`), read in `fail`
-and nowhere else.
+and nowhere else; the order of a frame's headers is the profile's `header_order` (`send`).
 
 These are functions of the connection rather than methods so that each family of
 commands can live in a module of its own; `Connection` names the ones others call as
@@ -104,6 +104,12 @@ def send(connection: Connection, frame: Frame) -> None:
     if hold is not None and (not hold or frame.command in hold):
         connection.held.append(frame)
         return
+    for command, names in connection.profile.header_order:  # CONNECTED and ERROR in the broker's order (N1)
+        if command == frame.command:
+            rank = {name: index for index, name in enumerate(names)}
+            ordered = sorted(frame.raw_headers, key=lambda pair: rank.get(pair[0], len(names)))
+            frame = Frame(frame.command, ordered, frame.body)
+            break
     write(connection, encode(connection, frame), frame)
 
 

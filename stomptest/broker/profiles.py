@@ -344,6 +344,8 @@ class Profile:
     # -- transactions
     transactional_ack: bool = True  # Artemis ignores `transaction` on ACK/NACK
     transaction_receipts: Literal["immediate", "at-commit"] = "immediate"  # SEND receipts (RabbitMQ: at COMMIT)
+    # the order the broker writes the headers of these frames in, by command (names not listed keep theirs, after)
+    header_order: tuple[tuple[str, tuple[str, ...]], ...] = ()
     message_transaction_header: bool = False  # a committed SEND's `transaction` travels with it (RabbitMQ, Artemis)
     limits: Limits = field(default_factory=Limits)
 
@@ -392,6 +394,10 @@ ACTIVEMQ = Profile(
     heartbeat_check="grid",
     heartbeat_send="grid",  # measured: first beat at 2T after CONNECTED, then every T
     heartbeats_in_1_0=True,  # measured: 1.0 CONNECT heart-beat:200,200 -> 200,200, beats, silent client closed
+    header_order=(  # measured (issue 18, N1)
+        ("CONNECTED", ("server", "heart-beat", "session", "response-id", "receipt-id", "version")),
+        ("ERROR", ("content-type", "receipt-id", "message")),
+    ),
     unknown_destinations="queue",  # measured: SEND to /bogus/x or bogus-x gets its RECEIPT
     temporary_destinations="connection",
     reserved_send_headers="drop",
@@ -434,6 +440,10 @@ RABBITMQ = Profile(
     heartbeat_grace=2.0,
     heartbeat_check="grid",
     heartbeats_in_1_0=True,  # measured: 1.0 CONNECT heart-beat:1000,1000 -> 1000,1000, beats, closed at 3 s
+    header_order=(  # measured (issue 18, N1)
+        ("CONNECTED", ("server", "session", "heart-beat", "version")),
+        ("ERROR", ("message", "content-type", "version", "content-length")),
+    ),
     unknown_destinations="error",
     destination_aliases=(("/amq/queue/", "/queue/"), ("/exchange/amq.topic/", "/topic/")),
     temporary_destinations="reply-queue",

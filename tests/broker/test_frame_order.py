@@ -101,3 +101,24 @@ def test_a_consumer_without_room_keeps_its_place(profile: str) -> None:
     a.send("ACK", {"id": first[0].headers["ack"]})
     producer.send("SEND", {"destination": "/queue/q"}, "m2")
     assert _said(a.frames()) == ["MESSAGE m2"]
+
+
+@pytest.mark.parametrize(
+    ("profile", "connected", "error"),
+    [
+        (
+            "activemq",
+            ["server", "heart-beat", "session", "response-id", "receipt-id", "version"],
+            ["content-type", "receipt-id", "message"],
+        ),
+        ("rabbitmq", ["server", "session", "heart-beat", "version"], ["message", "content-type", "version"]),
+    ],
+)
+def test_header_order_of_connected_and_error(profile: str, connected: list[str], error: list[str]) -> None:
+    """N1, measured on ActiveMQ 5.17.2 and RabbitMQ 3.10.8 (MESSAGE: RabbitMQ's matched already)."""
+    peer = Peer(engine(profile))
+    frame = peer.connect("1.2", login="guest", passcode="guest", receipt="cr")
+    assert [name for name, _ in frame.raw_headers] == connected
+    reply = peer.send("UNSUBSCRIBE", {"id": "nope", "receipt": "ur"})
+    names = [name for name, _ in reply[0].raw_headers]
+    assert [name for name in names if name != "content-length"] == error

@@ -154,3 +154,31 @@ def test_a_send_to_the_connections_own_subscription(target: Target, opened: list
     if not target.facts.receipt_before_dispatch:
         expected.reverse()
     assert [_describe(connection.next()) for _ in expected] == expected
+
+
+def _in_profile_order(target: Target, frame: Frame) -> None:
+    orders = dict(target.facts.header_order)
+    if frame.command not in orders:
+        pytest.skip(f"{target.name}: no measured header order for {frame.command}")
+    names = [name for name, _ in frame.raw_headers]
+    listed = [name for name in names if name in orders[frame.command]]
+    assert listed == [name for name in orders[frame.command] if name in names], names
+    assert names[: len(listed)] == listed, names  # names the profile does not list come after
+
+
+@pytest.mark.parametrize("version", ["1.0", "1.2"])
+def test_connected_headers_in_the_brokers_order(target: Target, opened: list[Raw], version: str) -> None:
+    """N1, measured: RabbitMQ server, session, heart-beat, version; ActiveMQ server, heart-beat, session, version."""
+    connection = Raw(target, version)
+    opened.append(connection)
+    _in_profile_order(target, connection.connect(version, "receipt:cr\n"))
+
+
+def test_error_headers_in_the_brokers_order(target: Target, opened: list[Raw]) -> None:
+    """N1, measured: RabbitMQ message, content-type, version, content-length; ActiveMQ content-type, receipt-id,
+    message."""
+    connection = _connected(target, opened)
+    connection.send("UNSUBSCRIBE\nid:nope\nreceipt:ur\n\n\x00")
+    error = connection.next()
+    assert error.command == "ERROR", error
+    _in_profile_order(target, error)
