@@ -5,7 +5,7 @@ profile's LF after it (`Profile.frame_eol`) and keeps it in the transcript; the 
 takes the bytes with `Connection.data_to_send()`. An ERROR's text, extra headers and
 whether it closes are all the profile's (`error_texts`, `closing_errors` and the
 `error_*` settings, `errors_without_receipt_id`, `every_error_closes_in`), read in `fail`
-and nowhere else; the order of a frame's headers is the profile's `header_order` (`send`).
+and nowhere else.
 
 These are functions of the connection rather than methods so that each family of
 commands can live in a module of its own; `Connection` names the ones others call as
@@ -97,7 +97,7 @@ def content_length(connection: Connection) -> Literal["always", "as-sent"]:
 
 
 def send(connection: Connection, frame: Frame) -> None:
-    """Queue a frame for the client (held back if a hold fault matches it)."""
+    """Queue a frame for the client (held back if a hold fault matches it), its headers in `header_order`."""
     if connection.state == "closed":
         return
     hold = connection.hold_commands

@@ -5,11 +5,6 @@ profile's broker holds them: `transactional_ack`) and applied in order at COMMIT
 dropped at ABORT and when the connection ends. A SEND naming no open transaction is an
 ERROR, or acknowledged and dropped (`send_unknown_transaction`). A held SEND's RECEIPT is written when it
 is held or at COMMIT, as the profile's broker does (`transaction_receipts`).
-
-At COMMIT, RabbitMQ, ActiveMQ and Artemis (measured, issue 18) all write the COMMIT's RECEIPT
-first, then the MESSAGEs the transaction sends, then (RabbitMQ) the RECEIPTs it held for the
-SENDs, in SEND order; RabbitMQ and Artemis keep the SEND's `transaction` header on the MESSAGE
-(`message_transaction_header`, sending.py).
 """
 
 from __future__ import annotations
@@ -60,7 +55,13 @@ def on_begin(connection: Connection, frame: Frame) -> None:
 
 
 def on_commit(connection: Connection, frame: Frame) -> None:
-    """COMMIT: apply the held frames in order (`Connection.commit_held` runs each one's handler)."""
+    """COMMIT: apply the held frames in order (`Connection.commit_held` runs each one's handler).
+
+    RabbitMQ, ActiveMQ and Artemis (measured, issue 18) all write the COMMIT's RECEIPT first,
+    then the MESSAGEs the transaction sends, then (RabbitMQ, `transaction_receipts`) the
+    RECEIPTs held for its SENDs, in SEND order; RabbitMQ and Artemis keep the SEND's
+    `transaction` header on the MESSAGE (`message_transaction_header`, sending.py).
+    """
     transaction = frame.headers["transaction"]
     held = connection.transactions.pop(transaction, None)
     if held is None:
