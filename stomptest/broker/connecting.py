@@ -12,10 +12,21 @@ negotiated the way the profile's broker does (`heartbeat_rounding`, `heartbeat_m
 `heartbeat_send_fraction`, and a client silent for its interval times `heartbeat_grace` is
 closed (after the profile's `heartbeat_timeout_error`, if it has one). `tick` in
 connection.py calls `heartbeats` and `check_connect_timeout` when `next_deadline` says.
+
+Whose clock decides (issue 18, measured). With `heartbeat_check="timer"` the silence is
+looked for all the time; with "grid" (RabbitMQ, ActiveMQ) only at whole intervals T from
+CONNECTED, and a check closes the connection when no byte came in the last `heartbeat_grace`
+whole intervals, the one holding CONNECT counting as heard: a client silent from the start
+is closed at 3T, one whose last byte came in (2T, 3T) at 5T, so always 2T-3T after the
+last byte. With `heartbeat_send="grid"` (ActiveMQ) the broker looks at whole send periods
+from CONNECTED and beats unless a frame went out in the period just ended; CONNECTED is
+such a frame, so the first beat comes at 2T. 1.0 connections negotiate heart-beats only
+with `heartbeats_in_1_0`. The grids cost nothing per frame: `frames_sent` is counted anyway.
 """
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from stomptest.broker import wire
@@ -66,7 +77,7 @@ def on_connect(connection: Connection, frame: Frame) -> None:
         connection.fail("access-refused", frame, login=login or "")
         return
     beats = (0, 0)
-    if version != "1.0":
+    if version != "1.0" or profile.heartbeats_in_1_0:
         text = headers.get("heart-beat", "0,0")
         parts = text.split(",")
         if len(parts) != 2 or not all(_is_count(p.strip()) for p in parts):
@@ -105,6 +116,9 @@ def on_connect(connection: Connection, frame: Frame) -> None:
         reply.append(("receipt-id", wanted_receipt))
         if profile.connect_receipt_response_id:
             reply.append(("response-id", wanted_receipt))
+    connection.heartbeats_from = connection.now  # the origin of the grids (heartbeat_check, heartbeat_send)
+    connection.beat_check = 1
+    connection.beat_mark = connection.frames_sent  # CONNECTED, written next, counts in the first period
     connection.send(Frame("CONNECTED", reply))
     if connection.send_interval or connection.receive_timeout:
         connection.on_schedule(connection)
@@ -159,7 +173,11 @@ def connect_deadline(connection: Connection) -> float | None:
 
 def heartbeats(connection: Connection, now: float) -> None:
     """Close a silent client, end a timed hold, and beat if nothing was sent for a while."""
-    if connection.receive_timeout and now - connection.last_received > connection.receive_timeout:
+    if connection.receive_timeout and (
+        now >= _silence_check(connection) - 1e-9
+        if connection.profile.heartbeat_check == "grid"
+        else now - connection.last_received > connection.receive_timeout
+    ):
         text = connection.profile.heartbeat_timeout_error
         if text is not None:
             ttl_ms = str(round(connection.receive_timeout * 1000))
@@ -170,7 +188,9 @@ def heartbeats(connection: Connection, now: float) -> None:
     if connection.hold_until is not None and now >= connection.hold_until:
         connection.release()
     period = connection.send_interval * connection.profile.heartbeat_send_fraction
-    if period and not connection.heartbeats_paused and now - connection.last_sent >= period:
+    if period and connection.profile.heartbeat_send == "grid":
+        _beat_on_grid(connection, now, period)
+    elif period and not connection.heartbeats_paused and now - connection.last_sent >= period:
         if connection.out:  # output is waiting for the client: a newline behind it says nothing more
             connection.last_sent = now
         else:
@@ -180,13 +200,44 @@ def heartbeats(connection: Connection, now: float) -> None:
 def heartbeat_deadline(connection: Connection) -> float | None:
     deadlines = []
     if connection.receive_timeout:
-        deadlines.append(connection.last_received + connection.receive_timeout + 0.001)
+        if connection.profile.heartbeat_check == "grid":
+            deadlines.append(_silence_check(connection))
+        else:
+            deadlines.append(connection.last_received + connection.receive_timeout + 0.001)
     period = connection.send_interval * connection.profile.heartbeat_send_fraction
     if period and not connection.heartbeats_paused:
-        deadlines.append(connection.last_sent + period)
+        if connection.profile.heartbeat_send == "grid":
+            deadlines.append(connection.heartbeats_from + connection.beat_check * period)
+        else:
+            deadlines.append(connection.last_sent + period)
     if connection.hold_until is not None:
         deadlines.append(connection.hold_until)
     return min(deadlines) if deadlines else None
+
+
+def _silence_check(connection: Connection) -> float:
+    """heartbeat_check="grid": the check that closes the connection unless a byte comes first.
+
+    Intervals are counted from CONNECTED; the one the last byte came in is heard, and the check
+    after `heartbeat_grace` silent intervals closes (CONNECT itself lies in interval 0).
+    """
+    grace = connection.profile.heartbeat_grace
+    interval = connection.receive_timeout / grace
+    origin = connection.heartbeats_from
+    heard = max(0, math.floor((connection.last_received - origin) / interval + 1e-9))
+    return origin + (heard + int(grace) + 1) * interval
+
+
+def _beat_on_grid(connection: Connection, now: float, period: float) -> None:
+    """heartbeat_send="grid": at each whole period from CONNECTED, beat unless a frame went out in the last one."""
+    origin = connection.heartbeats_from
+    if now < origin + connection.beat_check * period - 1e-9:
+        return
+    connection.beat_check = math.floor((now - origin) / period + 1e-9) + 1
+    quiet = connection.frames_sent == connection.beat_mark
+    connection.beat_mark = connection.frames_sent
+    if quiet and not connection.heartbeats_paused and not connection.out:
+        write(connection, b"\n", HEARTBEAT)
 
 
 def _whole_seconds(ms: int) -> int:

@@ -89,6 +89,8 @@ class Connection:
         "_steps",
         "_unparsed",
         "_unparsed_start",
+        "beat_check",
+        "beat_mark",
         "client_heartbeat",
         "close_reason",
         "deaf",
@@ -96,6 +98,7 @@ class Connection:
         "engine",
         "frames_received",
         "frames_sent",
+        "heartbeats_from",
         "heartbeats_paused",
         "held",
         "hold_commands",
@@ -169,6 +172,9 @@ class Connection:
         self.last_sent = now
         # faults
         self.heartbeats_paused = False
+        self.heartbeats_from = now  # CONNECTED's time: where the heart-beat grids start (connecting.py)
+        self.beat_check = 1  # the next whole send period at which heartbeat_send="grid" looks
+        self.beat_mark = 0  # frames_sent at the last such look
         self.hold_commands: frozenset[str] | None = None
         self.hold_until: float | None = None  # None with hold_commands set: until release()
         self.held: list[Frame] = []

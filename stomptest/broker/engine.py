@@ -1,4 +1,7 @@
-"""The shared side of the broker: destinations, messages, subscriptions and dispatch.
+"""The shared side of the broker: routing, dispatch, redelivery and dead letters.
+
+The objects it moves (messages, destinations, subscriptions, deliveries) are defined in
+destinations.py and importable from here too.
 
 Theory of operation. The engine is plain state, driven by `Connection` objects (one per
 client, see connection.py) and by the test-side API; it never does I/O and never reads
@@ -6,9 +9,13 @@ a clock: every call that needs the time receives `now` (seconds since the epoch)
 knows a connection only as a `Consumer`, the few things dispatch asks of one, so this
 module imports no connection: connection.py imports the engine, never the other way.
 
-A queue keeps its messages in sequence order and hands them round-robin to the
-subscriptions that have room (flow control: prefetch windows and `max_unacknowledged`,
-and a connection whose unsent output is full has no room). A topic copies each message
+A queue keeps its messages in sequence order and hands them to the subscriptions that
+have room (flow control: prefetch windows and `max_unacknowledged`, and a connection
+whose unsent output is full has no room) in rotation: its `subscriptions` list is the
+rotation, the one served goes to the back and a new one joins at the back. RabbitMQ,
+ActiveMQ and Artemis all do so (issue 18, N11: one message queued before A subscribes,
+then B subscribes, then four more: A A B A B; "the one after the last served" would
+give A B A B A). A topic copies each message
 to every subscription's own `pending` list, so a slow subscriber delays only itself.
 A message that goes back to a queue (disconnect, UNSUBSCRIBE, NACK) is merged back in
 sequence order, so per destination the order holds even across redeliveries.
@@ -21,209 +28,43 @@ import random
 import string
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING
 
-from stomptest.broker.profiles import ErrorKind, Limits, Profile
+from stomptest.broker.destinations import (
+    AckMode,
+    Consumer,
+    Delivery,
+    Destination,
+    Kind,
+    Message,
+    Queue,
+    Subscription,
+    Topic,
+)
+from stomptest.broker.profiles import Limits, Profile
 
 if TYPE_CHECKING:
     from stomptest.broker.connection import Connection
-    from stomptest.protocol.frame import Frame
 
-Kind = Literal["queue", "topic"]
-AckMode = Literal["auto", "client", "client-individual"]
+# the data model lives in destinations.py; these names stay importable from here
+__all__ = [
+    "AckMode",
+    "Consumer",
+    "Delivery",
+    "Destination",
+    "Engine",
+    "Kind",
+    "Message",
+    "Queue",
+    "Subscription",
+    "Topic",
+]
 
 
 # headers a dead letter gets from the broker (Profile.dead_letter_headers), replaced when it dies again
 _ORIGIN_HEADERS = frozenset(
     {"original-destination", "_AMQ_ORIG_QUEUE", "_AMQ_ORIG_ROUTING_TYPE", "_AMQ_ORIG_ADDRESS", "_AMQ_ORIG_MESSAGE_ID"}
 )
-
-
-class Consumer(Protocol):
-    """What the engine asks of a connection (connection.py's `Connection` is the one there is)."""
-
-    @property
-    def id(self) -> int: ...
-
-    @property
-    def session(self) -> str | None: ...
-
-    @property
-    def writable(self) -> bool:
-        """Whether more MESSAGEs may be queued to it now (flow control)."""
-        ...
-
-    @property
-    def closed(self) -> bool: ...
-
-    def deliver(self, subscription: Subscription, message: Message) -> None:
-        """Write `message` as a MESSAGE for `subscription`."""
-
-    def fail(self, kind: ErrorKind, frame: Frame | None, **fields: str) -> None:
-        """Answer with the profile's ERROR for `kind` (a slow consumer: "limit")."""
-
-
-class Message:
-    """One message held by the broker (its headers are the user headers of the SEND)."""
-
-    __slots__ = (
-        "body",
-        "deliveries",
-        "destination",
-        "expires",
-        "had_content_length",
-        "headers",
-        "id_prefix",
-        "message_id_given",
-        "persistent",
-        "priority",
-        "sequence",
-        "timestamp",
-    )
-
-    def __init__(
-        self,
-        sequence: int,
-        destination: str,
-        headers: tuple[tuple[str, str], ...],
-        body: bytes,
-        id_prefix: str,
-        timestamp: int,
-        expires: int = 0,
-        priority: int = 4,
-        persistent: str | None = None,
-        had_content_length: bool = False,
-    ) -> None:
-        self.sequence = sequence
-        self.destination = destination
-        self.headers = headers
-        self.body = body
-        self.id_prefix = id_prefix  # shared between messages: the id is made only when asked for
-        self.message_id_given: str | None = None
-        self.timestamp = timestamp
-        self.expires = expires
-        self.priority = priority
-        self.persistent = persistent
-        self.had_content_length = had_content_length
-        self.deliveries = 0
-
-    def copy(self) -> Message:
-        """The same message for one more topic subscriber, with a delivery count of its own."""
-        copy = Message(
-            self.sequence,
-            self.destination,
-            self.headers,
-            self.body,
-            self.id_prefix,
-            self.timestamp,
-            self.expires,
-            self.priority,
-            self.persistent,
-            self.had_content_length,
-        )
-        copy.message_id_given = self.message_id_given
-        copy.deliveries = self.deliveries
-        return copy
-
-    @property
-    def message_id(self) -> str:
-        """The broker's id for this message (built on demand: a million queued ids would cost 60 MB)."""
-        given = self.message_id_given
-        return given if given is not None else self.id_prefix + str(self.sequence)
-
-
-class Delivery:
-    """A message handed to a subscription in a client ack mode and not yet acknowledged."""
-
-    __slots__ = ("ack", "message", "message_id", "subscription")
-
-    def __init__(self, message: Message, subscription: Subscription, message_id: str, ack: str) -> None:
-        self.message = message
-        self.subscription = subscription
-        self.message_id = message_id
-        self.ack = ack
-
-
-class Subscription:
-    """A SUBSCRIBE of one connection; `unacked` is ordered by delivery, keyed by ack id."""
-
-    __slots__ = (
-        "ack",
-        "connection",
-        "destination",
-        "headers",
-        "id",
-        "pending",
-        "serial",
-        "unacked",
-        "unacked_by_message_id",
-        "unacked_bytes",
-        "window",
-        "window_unit",
-    )
-
-    def __init__(
-        self,
-        connection: Consumer,
-        id: str,
-        destination: Destination,
-        ack: AckMode,
-        window: int | None,
-        window_unit: str,
-        serial: int,
-        headers: Mapping[str, str],
-    ) -> None:
-        self.connection = connection
-        self.id = id
-        self.destination = destination
-        self.ack = ack
-        self.window = window  # None: no window beyond Limits.max_unacknowledged
-        self.window_unit = window_unit
-        self.serial = serial
-        self.headers = dict(headers)
-        self.unacked: dict[str, Delivery] = {}
-        self.unacked_by_message_id: dict[str, str] = {}
-        self.unacked_bytes = 0
-        # topics only: messages copied to this subscriber and not yet delivered
-        self.pending: deque[Message] | None = deque() if destination.kind == "topic" else None
-
-    def has_room(self, limit: int) -> bool:
-        """Whether one more message may be delivered now (flow control)."""
-        if not self.connection.writable:
-            return False
-        if self.ack == "auto":
-            return True
-        count = len(self.unacked)
-        if count >= limit:
-            return False
-        window = self.window
-        if window is None:
-            return True
-        if self.window_unit == "bytes":
-            # Artemis: a byte window; 0 means one message at a time, and one message is always allowed
-            return count == 0 or self.unacked_bytes < window
-        return count < window
-
-
-class Destination:
-    """A named place to send to; `kind` says how messages are routed."""
-
-    kind: Kind = "queue"
-
-    def __init__(self, name: str, owner: int | None = None) -> None:
-        self.name = name
-        self.owner = owner  # the connection a temporary destination belongs to
-        self.subscriptions: list[Subscription] = []
-        self.messages: deque[Message] = deque()  # queues only
-        self.next_subscriber = 0  # round-robin position (queues only)
-
-
-class Queue(Destination):
-    kind: Kind = "queue"
-
-
-class Topic(Destination):
-    kind: Kind = "topic"
 
 
 _PREFIXES: tuple[tuple[str, Kind], ...] = (
@@ -414,7 +255,6 @@ class Engine:
                 if not chosen.has_room(self.limits.max_unacknowledged):
                     messages.append(message)
                     return
-                destination.next_subscriber = 1
                 if not (message.expires and message.expires < now * 1000):
                     chosen.connection.deliver(chosen, message)
                 return
@@ -452,18 +292,17 @@ class Engine:
         while messages and subscriptions:
             count = len(subscriptions)
             chosen = None
-            if count == 1:  # the usual case, without the round-robin arithmetic
+            if count == 1:  # the usual case, without the rotation
                 candidate = subscriptions[0]
                 if candidate.has_room(limit):
                     chosen = candidate
-                    destination.next_subscriber = 1  # as the round-robin below leaves it
-            else:
-                start = destination.next_subscriber % count
-                for step in range(count):
-                    candidate = subscriptions[(start + step) % count]
+            else:  # the first in the rotation with room is served and goes to the back (see the module docstring)
+                for index, candidate in enumerate(subscriptions):
                     if candidate.has_room(limit):
                         chosen = candidate
-                        destination.next_subscriber = start + step + 1
+                        if index < count - 1:
+                            del subscriptions[index]
+                            subscriptions.append(candidate)
                         break
             if chosen is None:
                 return

@@ -97,13 +97,19 @@ def content_length(connection: Connection) -> Literal["always", "as-sent"]:
 
 
 def send(connection: Connection, frame: Frame) -> None:
-    """Queue a frame for the client (held back if a hold fault matches it)."""
+    """Queue a frame for the client (held back if a hold fault matches it), its headers in `header_order`."""
     if connection.state == "closed":
         return
     hold = connection.hold_commands
     if hold is not None and (not hold or frame.command in hold):
         connection.held.append(frame)
         return
+    for command, names in connection.profile.header_order:  # CONNECTED and ERROR in the broker's order (N1)
+        if command == frame.command:
+            rank = {name: index for index, name in enumerate(names)}
+            ordered = sorted(frame.raw_headers, key=lambda pair: rank.get(pair[0], len(names)))
+            frame = Frame(frame.command, ordered, frame.body)
+            break
     write(connection, encode(connection, frame), frame)
 
 

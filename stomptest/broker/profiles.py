@@ -286,6 +286,15 @@ class Profile:
     heartbeat_timeout_error: str | None = None
     heartbeat_send_fraction: float = 1.0  # beat at this fraction of the interval (RabbitMQ: about 0.5)
     heartbeat_grace: float = 2.0  # a silent client is closed after interval x grace
+    # when the broker looks for that silence: all the time ("timer"), or only at whole intervals from CONNECTED,
+    # closing at the first such check after more than `heartbeat_grace` intervals without a byte ("grid":
+    # RabbitMQ and ActiveMQ, measured: closed 2T-3T after the last byte, 3T after CONNECTED if silent at once)
+    heartbeat_check: Literal["timer", "grid"] = "timer"
+    # when the broker beats: once nothing was written for the send period ("timer"), or at whole periods from
+    # CONNECTED unless a frame (CONNECTED too, beats not) was written in the period just ended ("grid":
+    # ActiveMQ, measured: first beat at 2T, a RECEIPT at 1.5T moves it to 3T)
+    heartbeat_send: Literal["timer", "grid"] = "timer"
+    heartbeats_in_1_0: bool = False  # a 1.0 CONNECT's heart-beat header is negotiated (RabbitMQ, ActiveMQ)
     # -- destinations
     unknown_destinations: Literal["queue", "topic", "error"] = "queue"  # names without /queue/ or /topic/
     destination_aliases: tuple[tuple[str, str], ...] = ()  # (prefix, replacement) applied to names
@@ -298,7 +307,7 @@ class Profile:
     reserved_send_headers: Literal["drop", "error", "keep"] = "drop"
     send_unknown_transaction: Literal["error", "drop"] = "error"  # SEND naming no open transaction (Artemis: drop)
     echo_receipt_in_message: bool = False  # the SEND's receipt header travels with the message (RabbitMQ)
-    receipt_before_dispatch: bool = True  # RECEIPT of SEND/SUBSCRIBE goes out before the MESSAGEs they cause
+    receipt_before_dispatch: bool = True  # RECEIPT of SEND goes out before the MESSAGEs it causes (SUBSCRIBE: always)
     # every frame's NUL followed by a LF, in every version (measured: ActiveMQ 5.17 and RabbitMQ 3.10);
     # a 1.1+ client reads that LF as a heart-beat
     frame_eol: bool = False
@@ -335,6 +344,9 @@ class Profile:
     # -- transactions
     transactional_ack: bool = True  # Artemis ignores `transaction` on ACK/NACK
     transaction_receipts: Literal["immediate", "at-commit"] = "immediate"  # SEND receipts (RabbitMQ: at COMMIT)
+    # the order the broker writes the headers of these frames in, by command (names not listed keep theirs, after)
+    header_order: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    message_transaction_header: bool = False  # a committed SEND's `transaction` travels with it (RabbitMQ, Artemis)
     limits: Limits = field(default_factory=Limits)
 
     def __post_init__(self) -> None:
@@ -349,6 +361,8 @@ class Profile:
                 raise ConfigurationError(f"profile {self.name!r}: error_texts key {key!r} is not 'KIND COMMAND'")
         if self.heartbeat_grace < 1.0:
             raise ConfigurationError("heartbeat_grace must be at least 1.0 (the negotiated interval itself)")
+        if self.heartbeat_check == "grid" and self.heartbeat_grace != int(self.heartbeat_grace):
+            raise ConfigurationError("heartbeat_grace must be a whole number of intervals with heartbeat_check='grid'")
         if not 0 < self.heartbeat_send_fraction <= 1.0:
             raise ConfigurationError("heartbeat_send_fraction must be in (0, 1]")
         if self.ack_id == "message-id" and not (
@@ -375,7 +389,15 @@ ACTIVEMQ = Profile(
     host="ignore",
     echo_connect_receipt=True,
     connect_timeout=30.0,  # measured
-    heartbeat_grace=3.0,  # measured: heart-beat 1000 -> silent client closed after 3.0 s
+    # measured (issue 18): checks every T from CONNECTED, closed at the first finding more than 2T of silence
+    heartbeat_grace=2.0,
+    heartbeat_check="grid",
+    heartbeat_send="grid",  # measured: first beat at 2T after CONNECTED, then every T
+    heartbeats_in_1_0=True,  # measured: 1.0 CONNECT heart-beat:200,200 -> 200,200, beats, silent client closed
+    header_order=(  # measured (issue 18, N1)
+        ("CONNECTED", ("server", "heart-beat", "session", "response-id", "receipt-id", "version")),
+        ("ERROR", ("content-type", "receipt-id", "message")),
+    ),
     unknown_destinations="queue",  # measured: SEND to /bogus/x or bogus-x gets its RECEIPT
     temporary_destinations="connection",
     reserved_send_headers="drop",
@@ -406,6 +428,7 @@ RABBITMQ = Profile(
     escape_1_0="as-1.2",
     unescape_connect=True,
     transaction_receipts="at-commit",
+    message_transaction_header=True,  # measured (issue 18): MESSAGE ... receipt:ts1, transaction:tx1, content-length
     error_receipt_id=False,  # measured: bogus ACK id -> ERROR without receipt-id
     error_version_header=True,
     host="vhost",
@@ -413,7 +436,14 @@ RABBITMQ = Profile(
     connect_timeout=10.0,  # measured
     heartbeat_rounding="whole-seconds",
     heartbeat_send_fraction=0.5,  # measured: 7 EOLs in 3.5 s for 1000 ms
-    heartbeat_grace=3.0,  # measured: silent client closed after 3.0 s
+    # measured (issue 18): checks every Tn from CONNECTED, closed at the first finding more than 2Tn of silence
+    heartbeat_grace=2.0,
+    heartbeat_check="grid",
+    heartbeats_in_1_0=True,  # measured: 1.0 CONNECT heart-beat:1000,1000 -> 1000,1000, beats, closed at 3 s
+    header_order=(  # measured (issue 18, N1)
+        ("CONNECTED", ("server", "session", "heart-beat", "version")),
+        ("ERROR", ("message", "content-type", "version", "content-length")),
+    ),
     unknown_destinations="error",
     destination_aliases=(("/amq/queue/", "/queue/"), ("/exchange/amq.topic/", "/topic/")),
     temporary_destinations="reply-queue",
@@ -467,6 +497,7 @@ ARTEMIS = Profile(
     echo_receipt_in_message=True,  # measured: the SEND's receipt header travels with the MESSAGE
     unknown_destinations="topic",  # measured: a name without prefix is a multicast address
     reserved_send_headers="keep",  # measured
+    message_transaction_header=True,  # measured (issue 18, 2.40.0): MESSAGE ... receipt:ts1, transaction:tx1
     send_unknown_transaction="drop",  # measured: RECEIPT, and the message is never delivered
     id_style="artemis",
     ack_id="message-id",

@@ -1,7 +1,8 @@
 """SEND, and the MESSAGEs it becomes: the broker's hot path.
 
 A SEND is resolved to a destination, its frame headers dropped (those the profile keeps
-aside: `echo_receipt_in_message`, `reserved_send_headers`), and handed to the engine,
+aside: `echo_receipt_in_message`, `reserved_send_headers`, and at COMMIT
+`message_transaction_header`), and handed to the engine,
 which calls `deliver` on each connection that gets a copy. `deliver` builds the
 MESSAGE's headers the way the profile's broker writes them (`id_style`, `ack_id`,
 `redelivered_header`, `jms_headers`, `persistent_header`, `destination_type_header`,
@@ -66,6 +67,8 @@ def on_send(connection: Connection, frame: Frame, *, committing: bool = False) -
     drop = _NOT_COPIED_ECHO if profile.echo_receipt_in_message else _NOT_COPIED
     if reserved == "keep":
         drop = _NOT_COPIED_KEEP[profile.echo_receipt_in_message]
+    if committing and profile.message_transaction_header:
+        drop = drop - {"transaction"}  # kept, and written after the SEND's other headers (RabbitMQ, Artemis)
     if len(raw) == len(headers):  # no repeated names, the usual case
         kept = [pair for pair in raw if pair[0] not in drop]
     else:
@@ -76,6 +79,8 @@ def on_send(connection: Connection, frame: Frame, *, committing: bool = False) -
                 seen.add(pair[0])
                 if pair[0] not in drop:
                     kept.append(pair)
+    if committing and profile.message_transaction_header:
+        kept = [pair for pair in kept if pair[0] != "transaction"] + [("transaction", headers["transaction"])]
     reply_to = headers.get("reply-to")
     if reply_to is not None and reply_to.startswith(("/temp-queue/", "/temp-topic/")):
         index = [name for name, _ in kept].index("reply-to")

@@ -62,12 +62,9 @@ def on_subscribe(connection: Connection, frame: Frame) -> None:
     subscription = add_subscription(
         connection, id, destination, cast(AckMode, ack), None if window < 0 else window, headers
     )
-    if profile.receipt_before_dispatch:
-        receipt(connection, frame)
-        engine.dispatch_subscription(subscription, connection.now)
-    else:
-        engine.dispatch_subscription(subscription, connection.now)
-        receipt(connection, frame)
+    # the RECEIPT before the backlog it opens, in every profile: RabbitMQ, ActiveMQ and Artemis (issue 18)
+    receipt(connection, frame)
+    engine.dispatch_subscription(subscription, connection.now)
 
 
 def optional(connection: Connection, command: str, header: str) -> bool:

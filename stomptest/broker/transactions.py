@@ -55,20 +55,27 @@ def on_begin(connection: Connection, frame: Frame) -> None:
 
 
 def on_commit(connection: Connection, frame: Frame) -> None:
-    """COMMIT: apply the held frames in order (`Connection.commit_held` runs each one's handler)."""
+    """COMMIT: apply the held frames in order (`Connection.commit_held` runs each one's handler).
+
+    RabbitMQ, ActiveMQ and Artemis (measured, issue 18) all write the COMMIT's RECEIPT first,
+    then the MESSAGEs the transaction sends, then (RabbitMQ, `transaction_receipts`) the
+    RECEIPTs held for its SENDs, in SEND order; RabbitMQ and Artemis keep the SEND's
+    `transaction` header on the MESSAGE (`message_transaction_header`, sending.py).
+    """
     transaction = frame.headers["transaction"]
     held = connection.transactions.pop(transaction, None)
     if held is None:
         connection.fail("bad-transaction", frame, transaction=transaction, reason=f"unknown transaction {transaction}")
         return
-    late_receipts = connection.profile.transaction_receipts == "at-commit"
+    receipt(connection, frame)
     for item in held:
         if connection.state != "connected":
             return
         connection.commit_held(item)
-        if late_receipts and item.command == "SEND":
-            receipt(connection, item)
-    receipt(connection, frame)
+    if connection.profile.transaction_receipts == "at-commit":
+        for item in held:
+            if item.command == "SEND" and connection.state == "connected":
+                receipt(connection, item)
 
 
 def on_abort(connection: Connection, frame: Frame) -> None:
