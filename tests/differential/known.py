@@ -34,23 +34,6 @@ def _sort_headers(frames: list[Seen]) -> list[Seen]:
     return [Seen(frame.command, tuple(sorted(frame.headers)), frame.body) for frame in frames]
 
 
-def _receipts_first(frames: list[Seen]) -> list[Seen]:
-    return sorted(frames, key=lambda frame: frame.command != "RECEIPT")
-
-
-def _drop_topic_redelivered(frames: list[Seen]) -> list[Seen]:
-    return [
-        frame.without("redelivered")
-        if frame.command == "MESSAGE" and (frame.header("destination") or "").startswith("/topic/")
-        else frame
-        for frame in frames
-    ]
-
-
-def _drop_transaction(frames: list[Seen]) -> list[Seen]:
-    return [frame.without("transaction") if frame.command == "MESSAGE" else frame for frame in frames]
-
-
 def _drop_subscription_named_after_destination(frames: list[Seen]) -> list[Seen]:
     return [
         frame.without("subscription")
@@ -104,19 +87,6 @@ KNOWN_DIFFERENCES: tuple[KnownDifference, ...] = (
     # masks
     KnownDifference("header-order", ALL, "N1 header order", "headers compared as a sorted list", _sort_headers),
     KnownDifference(
-        "topic-redelivered", ALL, "item 1", "topic copies after the first marked redelivered", _drop_topic_redelivered
-    ),
-    KnownDifference(
-        "receipt-order",
-        ALL,
-        "item 4 (a), (b)",
-        "RECEIPT of SUBSCRIBE/COMMIT after the MESSAGEs it releases",
-        _receipts_first,
-    ),
-    KnownDifference(
-        "transaction-header", RABBITMQ, "item 4 (b)", "MESSAGE keeps the SEND's transaction header", _drop_transaction
-    ),
-    KnownDifference(
         "subscription-without-id",
         ALL,
         "item 7",
@@ -154,10 +124,8 @@ KNOWN_DIFFERENCES: tuple[KnownDifference, ...] = (
         "item 6 (RabbitMQ); N18 (ActiveMQ)",
         "a second SUBSCRIBE with an id in use (RabbitMQ: ERROR and close; ActiveMQ: both subscriptions live)",
     ),
-    KnownDifference("heartbeat-1.0", ALL, "N8", "heart-beat header on a 1.0 CONNECT is negotiated"),
     KnownDifference("second-connect", ALL, "N9", "a second CONNECT (RabbitMQ: close, no ERROR; ActiveMQ: stays open)"),
     KnownDifference("duplicate-begin", RABBITMQ, "N10", "BEGIN of a transaction already open"),
-    KnownDifference("queue-rotation", ALL, "N11", "a second subscriber on a queue someone subscribes to"),
     KnownDifference(
         "ack-unknown-delivery",
         ALL,

@@ -271,8 +271,6 @@ class Differential(RuleBasedStateMachine):
         if version is not None:
             lines.append(f"accept-version:{version}")
         lines += ["host:/", "login:guest", "passcode:guest"]
-        if version in (None, "1.0") and self._avoid("heartbeat-1.0"):
-            heartbeat = None
         if heartbeat is not None:
             lines.append(f"heart-beat:{heartbeat}")
         if receipt:
@@ -310,10 +308,6 @@ class Differential(RuleBasedStateMachine):
             if subscription is None:
                 return
         name = self._destination(destination)
-        if name.startswith("/queue/") and self._avoid("queue-rotation"):
-            holders = [other for other in self._open_twins() if name in other.subscriptions.values()]
-            if holders:
-                return
         twin.subscriptions[subscription or f"destination:{name}"] = name
         twin.ack_modes[subscription or name] = ack or "auto"
         lines = ["SUBSCRIBE", f"destination:{name}"]
@@ -566,8 +560,8 @@ def test_known_differences_name_their_findings(profile: str) -> None:
     assert all(entry.finding and entry.what for entry in KNOWN_DIFFERENCES)
     used = {entry for _, avoid in DESTINATIONS.values() for entry in avoid}
     used |= {avoid for _, avoid in MUTATIONS.values()}
-    used |= {"subscribe-without-id", "duplicate-subscription", "nack-1.0", "requeue-False", "heartbeat-1.0"}
-    used |= {"duplicate-begin", "queue-rotation", "ack-unknown-delivery", "unsubscribe-by-destination"}
+    used |= {"subscribe-without-id", "duplicate-subscription", "nack-1.0", "requeue-False"}
+    used |= {"duplicate-begin", "ack-unknown-delivery", "unsubscribe-by-destination"}
     used |= {"selectors"}
     unknown = {key for key in used if key is not None} - set(keys)
     assert not unknown, f"avoid keys without an entry: {unknown}"
