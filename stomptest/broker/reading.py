@@ -5,11 +5,13 @@ pipelined behind CONNECT are read with the escaping of the version it negotiates
 After a refused frame the connection either closes or, where the profile's broker
 carries on (RabbitMQ after "Bad command"), skips to the frame's NUL with a fresh
 parser; ActiveMQ's way with undefined escapes is a repair of the bytes, not an ERROR
-(`Profile.undefined_escapes`).
+(`Profile.undefined_escapes`), and so is a body on a frame that may have none where the
+profile's broker ignores it (`Profile.bodyless_frame_bodies`).
 """
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from stomptest.broker import output, wire
@@ -93,13 +95,19 @@ def _parse_error(connection: Connection, error: FrameError) -> bytes:
         if repaired is not None and repaired != stream[start:]:  # ActiveMQ passes an undefined escape through
             _new_parser(connection)
             return repaired
+    if error.kind == "body-not-allowed" and connection.profile.bodyless_frame_bodies == "ignore":
+        return _without_body(connection, stream, at)
     command = ""
     kind: ErrorKind = "malformed"
     bad: Frame | None = None
     if error.kind == "unknown-command":
         command, bad = wire.bad_frame_head(stream, at)
         kind = "not-connected" if connection.state == "new" and command else "unknown-command"
-    connection.fail(kind, bad, command=command, reason=text)
+    version, nack_1_0 = connection.version, connection.profile.nack_in_1_0
+    if command == "NACK" and version == "1.0" and nack_1_0 != "unknown-command" and bad is not None:
+        connection.handle_frame(bad)  # a 1.0 parser knows no NACK; the profile's broker answers it (nack_in_1_0)
+    else:
+        connection.fail(kind, bad, command=command, reason=text)
     if connection.state != "connected":
         return b""
     # recoverable (RabbitMQ keeps the connection after "Bad command"): skip the bad frame
@@ -109,6 +117,28 @@ def _parse_error(connection: Connection, error: FrameError) -> bytes:
         connection._skipping = True
         return b""
     return stream[nul + 1 :]
+
+
+def _without_body(connection: Connection, stream: bytes, at: int) -> bytes:
+    """The frame whose body starts at `at` without its body, and what follows it (bodyless_frame_bodies="ignore").
+
+    Measured (issue 18): ActiveMQ and RabbitMQ read a CONNECT, SUBSCRIBE, BEGIN, UNSUBSCRIBE
+    or DISCONNECT with a body as if it had none, in every version.
+    """
+    start = stream.rfind(b"\x00", 0, at) + 1  # back to the frame's start, past EOLs between frames
+    while stream[start : start + 1] in (b"\n", b"\r"):
+        start += 1
+    head = _CONTENT_LENGTH.sub(b"", stream[start:at]) + b"\x00"  # without the length of the body it drops
+    _new_parser(connection)
+    nul = stream.find(b"\x00", at)
+    if nul >= 0:
+        return head + stream[nul + 1 :]
+    rest = _feed(connection, head)  # the body's NUL has not come yet: the frame now, its body skipped later
+    connection._skipping = connection.state in READING
+    return rest
+
+
+_CONTENT_LENGTH = re.compile(rb"(?m)^content-length:[^\n]*\n")
 
 
 def _new_parser(connection: Connection) -> None:
