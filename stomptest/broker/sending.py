@@ -153,10 +153,12 @@ def deliver(connection: Connection, subscription: Subscription, message: Message
     length = (
         profile.content_length if connection.version != "1.0" else profile.content_length_1_0 or profile.content_length
     )
-    if length == "non-empty":  # RabbitMQ: on a body, whatever the SEND said
+    if length == "always":
+        headers.append(("content-length", str(len(body))))
+    elif length == "non-empty":  # RabbitMQ: on a body, whatever the SEND said
         if body:
             headers.append(("content-length", str(len(body))))
-    elif length == "always" or message.had_content_length or b"\x00" in body:
+    elif message.had_content_length or b"\x00" in body:
         headers.append(("content-length", str(len(body))))
     send_message(connection, headers, body)
     if tracked:
