@@ -84,7 +84,8 @@ def fail(connection: Connection, kind: ErrorKind, frame: Frame | None, **fields:
         headers.append(("content-length", str(len(body.encode("utf-8")))))
     send(connection, Frame("ERROR", headers, body.encode("utf-8")))
     log.info("connection %d: ERROR (%s) %s", connection.id, kind, message)
-    if frame is not None and kind in profile.receipt_after_error:  # RabbitMQ: the refused frame's RECEIPT too
+    after = profile.receipt_after_error
+    if frame is not None and (kind in after or by_command in after):  # RabbitMQ: the refused frame's RECEIPT too
         receipt(connection, frame)
     if kind in profile.closing_errors or connection.version in profile.every_error_closes_in:
         connection.close(f"ERROR ({kind}): {message}")

@@ -32,6 +32,8 @@ ErrorKind = Literal[
     "missing-header",  # a required header is missing
     "invalid-header",  # a header the broker refuses (RabbitMQ: message-id on SEND)
     "bad-destination",  # a destination name the broker does not know how to route
+    "invalid-destination",  # RabbitMQ: a name of a known kind that breaks its rules (/queue/a/b, /exchange)
+    "not-found",  # RabbitMQ: an exchange that does not exist
     "duplicate-subscription",
     "unknown-subscription",
     "unknown-ack",  # ACK/NACK naming no unacknowledged message
@@ -111,6 +113,8 @@ SPEC_ERROR_TEXTS = _texts(
     bad_destination=("bad destination", "{destination!r} is not a destination: use /queue/NAME or /topic/NAME\n"),
     duplicate_subscription=("duplicate subscription", "subscription id {id!r} is already in use on this connection\n"),
     unknown_subscription=("unknown subscription", "no subscription with id {id!r} on this connection\n"),
+    invalid_destination=("invalid destination", "{reason}\n"),
+    not_found=("not found", "{reason}\n"),
     unknown_ack=("unknown ack", "{command} names {ack!r}, which is no unacknowledged message of this connection\n"),
     precondition_failed=("precondition failed", "{reason}\n"),
     bad_transaction=("bad transaction", "{reason}\n"),
@@ -153,6 +157,8 @@ ACTIVEMQ_ERROR_TEXTS = _texts(
         "/queue/ /topic/ /temp-queue/ /temp-topic/",
         "org.apache.activemq.transport.stomp.ProtocolException: Illegal destination name: [{destination}]" + _AMQ_TRACE,
     ),
+    invalid_destination=("{reason}", "{reason}"),
+    not_found=("{reason}", "{reason}"),
     duplicate_subscription=(
         "Duplicate subscription id: {id}",
         "org.apache.activemq.transport.stomp.ProtocolException: Duplicate subscription id: {id}" + _AMQ_TRACE,
@@ -201,10 +207,13 @@ RABBITMQ_ERROR_TEXTS = _texts(
     unknown_command=("Bad command", 'Could not interpret command "{command}"\n'),
     missing_header=("Missing {reason}", "{command} must include a '{reason}' header\n"),
     invalid_header=("Invalid header", "{reason}\n"),
-    bad_destination=(
+    bad_destination=(  # measured (issue 18)
         "Unknown destination",
-        "'{destination}' is not a valid destination.\nValid destination types are: /exchange, /topic or /queue.\n",
+        "'{destination}' is not a valid destination.\nValid destination types are: /temp-queue, /exchange, /topic, "
+        "/queue, /amq/queue, /reply-queue/.\n",
     ),
+    invalid_destination=("Invalid destination", "{reason}\n"),  # measured (issue 18): reason names the rule
+    not_found=("not_found", "NOT_FOUND - {reason}"),  # measured (issue 18), no LF
     duplicate_subscription=(  # measured (issue 18), without LF
         "Duplicated subscription identifier",
         "A subscription identified by 'T_{id}' already exists.",
@@ -236,6 +245,8 @@ ARTEMIS_ERROR_TEXTS = _texts(
     missing_header=("AMQ339025: {command} requires the {reason} header", ""),
     invalid_header=("{reason}", ""),
     bad_destination=("AMQ339021: illegal destination {destination}", ""),
+    invalid_destination=("AMQ339021: illegal destination {destination}", ""),
+    not_found=("{reason}", ""),
     duplicate_subscription=(
         "There already is a subscription for: {id}. Either use unique subscription IDs or do not create multiple "
         "subscriptions for the same destination",
@@ -285,8 +296,9 @@ class Profile:
     error_content_type: bool = True  # ERROR carries content-type:text/plain
     malformed_error: bool = True  # bytes that are not a frame get an ERROR before the close (RabbitMQ: just a close)
     version_error_header: bool = True  # the no-common-version ERROR lists the versions (ActiveMQ: no)
-    # ERRORs followed by the RECEIPT the refused frame asked for, before the close (RabbitMQ: duplicate id)
-    receipt_after_error: frozenset[ErrorKind] = frozenset()
+    # ERRORs ("KIND" or "KIND COMMAND") followed by the RECEIPT the refused frame asked for, before the close
+    # (RabbitMQ: a duplicate id, an unknown exchange on SUBSCRIBE)
+    receipt_after_error: frozenset[str] = frozenset()
     # -- leniency (issue 18)
     # a body on a frame that may not have one (CONNECT, SUBSCRIBE, BEGIN, ...): ERROR, or the body is ignored
     bodyless_frame_bodies: Literal["error", "ignore"] = "error"
@@ -325,6 +337,10 @@ class Profile:
     heartbeat_grace: float = 2.0  # a silent client is closed after interval x grace
     # -- destinations
     unknown_destinations: Literal["queue", "topic", "error"] = "queue"  # names without /queue/ or /topic/
+    # how names are checked and named beyond that: as given; ActiveMQ (a name without /queue/ or /topic/ is the
+    # queue /queue/NAME, and /queue/ or /topic/ alone closes the connection without a frame); RabbitMQ (a bare
+    # name is /queue/NAME, a queue's or topic's name has no '/', /exchange/E needs a known exchange E)
+    destination_names: Literal["as-given", "activemq", "rabbitmq"] = "as-given"
     destination_aliases: tuple[tuple[str, str], ...] = ()  # (prefix, replacement) applied to names
     # /temp-queue/X: an ordinary name ("shared"), one per connection reached by others as /remote-temp-queue/...
     # ("connection", ActiveMQ), or only in reply-to, made into a /reply-queue/... ("reply-queue", RabbitMQ)
@@ -433,6 +449,7 @@ ACTIVEMQ = Profile(
     connect_timeout=30.0,  # measured
     heartbeat_grace=3.0,  # measured: heart-beat 1000 -> silent client closed after 3.0 s
     unknown_destinations="queue",  # measured: SEND to /bogus/x or bogus-x gets its RECEIPT
+    destination_names="activemq",  # measured (issue 18): MESSAGE says /queue//bogus/x, /queue/bogus-x
     temporary_destinations="connection",
     reserved_send_headers="drop",
     id_style="activemq",
@@ -463,9 +480,10 @@ RABBITMQ = Profile(
     frame_eol=True,
     # measured: even a refused CONNECT (version, vhost, login) leaves the connection open
     closing_errors=(ALWAYS_CLOSING - {"version", "vhost", "access-refused"})
-    | {"duplicate-subscription", "precondition-failed", "limit"},
+    | {"duplicate-subscription", "precondition-failed", "not-found", "limit"},
     error_texts=RABBITMQ_ERROR_TEXTS,
-    receipt_after_error=frozenset({"duplicate-subscription"}),  # measured (issue 18): ERROR, RECEIPT, close
+    receipt_after_error=frozenset({"duplicate-subscription", "not-found SUBSCRIBE"}),  # measured (issue 18)
+    destination_names="rabbitmq",  # measured (issue 18)
     second_connect="close",  # measured (issue 18): no frame
     bodyless_frame_bodies="ignore",  # measured (issue 18)
     trim_1_0_values="leading",  # measured (issue 18)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from stomptest.broker import wire
 from stomptest.broker.engine import Delivery, Message, Subscription
 from stomptest.broker.output import PendingFrame, receipt, write
-from stomptest.broker.subscribing import owner, temporary_reply_to
+from stomptest.broker.subscribing import owner, refuse_destination, temporary_reply_to
 from stomptest.broker.transactions import hold
 from stomptest.protocol import spec
 from stomptest.protocol.frame import Frame, encode_parts
@@ -48,11 +48,11 @@ def on_send(connection: Connection, frame: Frame, *, committing: bool = False) -
     name = headers["destination"]
     resolved = engine.resolve(name, connection)
     if resolved is None:
-        connection.fail("bad-destination", frame, destination=name)
+        refuse_destination(connection, frame, name)
         return
     reserved = profile.reserved_send_headers
     if reserved == "error" and "message-id" in headers:
-        connection.fail("invalid-header", frame, reason="'message-id' header not allowed on SEND")
+        connection.fail("invalid-header", frame, reason="'message-id' is not allowed on 'SEND'.")  # measured
         return
     if not committing and "transaction" in headers and hold(connection, frame):
         return

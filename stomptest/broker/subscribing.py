@@ -6,7 +6,9 @@ profile's prefetch header and unit (`prefetch_headers`, `prefetch_unit`,
 A SUBSCRIBE without `id` (in 1.0, or in every version: `subscribe_without_id`) is named as
 `anonymous_subscription_id` says; its MESSAGEs carry that name as `subscription` or no such
 header (`subscription_header_without_id`), and UNSUBSCRIBE by `destination` finds it, or any
-subscription to the destination (`unsubscribe_by_destination`).
+subscription to the destination (`unsubscribe_by_destination`). A destination the engine does
+not resolve is answered as the profile's broker answers it (`refuse_destination`:
+`destination_names`, RabbitMQ's texts, ActiveMQ's silent close).
 Temporary destinations (`/temp-queue/`, `/temp-topic/`) are named as the profile's
 broker names them (`temporary_destinations`) and die with the connection that made them.
 """
@@ -44,7 +46,7 @@ def on_subscribe(connection: Connection, frame: Frame) -> None:
         return
     resolved = engine.resolve(name, connection)
     if resolved is None:
-        connection.fail("bad-destination", frame, destination=name)
+        refuse_destination(connection, frame, name)
         return
     if id in connection.subscriptions:
         if profile.duplicate_subscription == "ignore":
@@ -119,6 +121,46 @@ def on_unsubscribe(connection: Connection, frame: Frame) -> None:
         connection.unacked.pop(key, None)
     connection.engine.unsubscribe(subscription, connection.now)
     receipt(connection, frame)
+
+
+# RabbitMQ's known exchanges (measured, issue 18: any other is `not_found`)
+_RABBITMQ_EXCHANGES = frozenset({"amq.direct", "amq.topic", "amq.fanout", "amq.headers", "amq.match"})
+
+
+def refuse_destination(connection: Connection, frame: Frame, name: str) -> None:
+    """The answer to a SEND or SUBSCRIBE whose destination the engine did not resolve (`destination_names`).
+
+    Measured (issue 18): ActiveMQ closes without a frame on /queue/ and /topic/; RabbitMQ
+    reports a forbidden message-id first, then tells the rule the name breaks.
+    """
+    profile = connection.profile
+    names = profile.destination_names
+    if names == "activemq" and name in ("/queue/", "/topic/"):
+        connection.close(f"destination {name} has no name (closed without ERROR)")
+        return
+    if names != "rabbitmq":
+        connection.fail("bad-destination", frame, destination=name)
+        return
+    if frame.command == "SEND" and profile.reserved_send_headers == "error" and "message-id" in frame.headers:
+        connection.fail("invalid-header", frame, reason="'message-id' is not allowed on 'SEND'.")
+        return
+    for prefix in ("/queue", "/topic", "/exchange"):
+        if name == prefix or name.startswith(prefix + "/"):
+            rest = name[len(prefix) :]
+            exchange = rest[1:].split("/", 1)[0]
+            if prefix == "/exchange" and exchange and exchange not in _RABBITMQ_EXCHANGES:
+                host = connection.host or "/"
+                connection.fail("not-found", frame, reason=f"no exchange '{exchange}' in vhost '{host}'")
+                return
+            if prefix != "/exchange" or not exchange:
+                reason = f"'{rest}' is not a valid {prefix[1:]} destination"
+                connection.fail("invalid-destination", frame, destination=name, reason=reason)
+                return
+    if name.startswith("/temp-queue/"):
+        reason = f"'{name}' is not a valid destination for '{frame.command}'"
+        connection.fail("invalid-destination", frame, destination=name, reason=reason)
+        return
+    connection.fail("bad-destination", frame, destination=name)
 
 
 def _anonymous_id(template: str, name: str) -> str:

@@ -188,10 +188,10 @@ def test_artemis_never_beats_faster_than_500_ms() -> None:
 
 def test_unknown_destination_names() -> None:
     # Measured: ActiveMQ 5.17.2 takes a name without a known prefix as a queue (RECEIPT, then delivered);
-    # RabbitMQ refuses it with an ERROR.
-    [reply] = connected(engine("rabbitmq")).send("SEND", {"destination": "plain"}, b"x")
+    # RabbitMQ refuses /plain/x with an ERROR, and takes a bare name as /queue/NAME (issue 18).
+    [reply] = connected(engine("rabbitmq")).send("SEND", {"destination": "/plain/x"}, b"x")
     assert reply.command == "ERROR"
-    for name in ("strict", "activemq"):
+    for name in ("strict", "activemq", "rabbitmq"):
         [reply] = connected(engine(name)).send("SEND", {"destination": "plain", "receipt": "r"}, b"x")
         assert reply.command == "RECEIPT", name
 

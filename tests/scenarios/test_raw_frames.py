@@ -11,6 +11,7 @@ after a frame before CONNECT), where a CONNECTED that never comes is waited for 
 from __future__ import annotations
 
 import socket
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -555,3 +556,66 @@ def test_unsubscribe_by_destination(target: Target, raw: list[Raw]) -> None:
     assert reply.headers["message"] == _error_text(target, "unknown-subscription", "UNSUBSCRIBE", **fields)
     assert reply.body.decode() == _error_body(target, "unknown-subscription", "UNSUBSCRIBE", **fields)
     assert [frame.body for frame in _marker(connection, queue)] == []  # s3 still subscribed: the marker came
+
+
+# What SEND and SUBSCRIBE to odd names get, by `destination_names` (measured, issue 18): "ok NAME" (accepted, and
+# the MESSAGE says NAME), "close" (no frame), or the ERROR's message and body; "then close" after an ERROR (and
+# "with receipt": the refused frame's RECEIPT before the close). {U} stands for a fresh name.
+_DESTINATIONS: dict[str, dict[str, str]] = {
+    "rabbitmq": {
+        "/queue/a/{U}": "Invalid destination|'/a/{U}' is not a valid queue destination\n",
+        "/queue/": "Invalid destination|'/' is not a valid queue destination\n",
+        "/exchange//{U}": "Invalid destination|'//{U}' is not a valid exchange destination\n",
+        "/exchange/{U}": "not_found|NOT_FOUND - no exchange '{U}' in vhost '/'|then close",
+        "/foo/{U}": "Unknown destination|'/foo/{U}' is not a valid destination.\nValid destination types are: "
+        "/temp-queue, /exchange, /topic, /queue, /amq/queue, /reply-queue/.\n",
+        "{U}": "ok /queue/{U}",
+    },
+    "activemq": {
+        "/queue/a/{U}": "ok /queue/a/{U}",
+        "/queue/": "close",
+        "/topic/": "close",
+        "/foo/{U}": "ok /queue//foo/{U}",
+        "/exchange/{U}": "ok /queue//exchange/{U}",
+        "{U}": "ok /queue/{U}",
+    },
+    "as-given": {"/queue/a/{U}": "ok /queue/a/{U}"},
+}
+
+
+@pytest.mark.parametrize("command", ["SEND", "SUBSCRIBE"])
+@pytest.mark.parametrize("case", range(6))
+def test_destination_names(target: Target, raw: list[Raw], command: str, case: int) -> None:
+    cases = list(_DESTINATIONS[target.facts.destination_names].items())
+    if case >= len(cases):
+        pytest.skip(
+            f"{target.name}: {len(cases)} measured names for destination_names={target.facts.destination_names}"
+        )
+    pattern, outcome = cases[case]
+    unique = f"stomptest-{uuid.uuid4().hex[:12]}"
+    name = pattern.replace("{U}", unique)
+    connection = _open(target, raw)
+    connection.connect()
+    if outcome.startswith("ok "):
+        connection.send(f"SUBSCRIBE\nid:1\ndestination:{name}\nreceipt:r-sub\n\n\x00")
+        assert connection.next().headers.get("receipt-id") == "r-sub"
+        connection.send(f"SEND\ndestination:{name}\n\nx\x00")
+        message = connection.next()
+        assert message.command == "MESSAGE", message
+        assert message.headers["destination"] == outcome[3:].replace("{U}", unique)
+        return
+    if command == "SEND":
+        connection.send(f"SEND\ndestination:{name}\nreceipt:r\n\nx\x00")
+    else:
+        connection.send(f"SUBSCRIBE\nid:1\ndestination:{name}\nreceipt:r\n\n\x00")
+    if outcome == "close":
+        with pytest.raises(AssertionError, match="closed"):
+            connection.next()
+        return
+    message, body, *after = outcome.split("|")
+    error = connection.next()
+    assert error.command == "ERROR", error
+    assert (error.headers["message"], error.body.decode()) == (message, body.replace("{U}", unique))
+    if after and command == "SUBSCRIBE" and f"not-found {command}" in target.facts.receipt_after_error:
+        assert connection.next().headers.get("receipt-id") == "r"
+    assert connection.closes() == bool(after)
