@@ -73,7 +73,7 @@ def on_nack_1_0(connection: Connection, frame: Frame) -> None:
     if connection.profile.nack_in_1_0 == "error":  # ActiveMQ: an ERROR that says so, and the connection stays
         connection.fail("invalid-header", frame, reason="NACK received but connection is in v1.0 mode.")
     elif "message-id" not in frame.headers:
-        connection.fail("missing-header", frame, reason="message-id")
+        connection.fail("missing-header", frame, reason="message-id", header="message-id")
     else:  # RabbitMQ: as in 1.1
         on_nack(connection, frame)
 

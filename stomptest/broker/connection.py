@@ -343,7 +343,7 @@ class Connection:
         headers = frame.headers
         for name in required:
             if name not in headers and not subscribing.optional(self, command, name):
-                self.fail("missing-header", frame, reason=name)
+                self.fail("missing-header", frame, reason=name, header=name)
                 return
         _HANDLERS[command](self, frame)
 

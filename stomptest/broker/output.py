@@ -67,7 +67,9 @@ def fail(connection: Connection, kind: ErrorKind, frame: Frame | None, **fields:
     values.setdefault("versions", ",".join(profile.versions))
     texts = profile.error_texts
     by_command = f"{kind} {frame.command}" if frame is not None else kind  # a command's own text, if it has one
-    message_template, body_template = texts.get(by_command) or texts[kind]
+    header = fields.get("header")  # a text of its own for this command and header ("KIND COMMAND HEADER")?
+    own = texts.get(f"{by_command} {header}") if header is not None and frame is not None else None
+    message_template, body_template = own or texts.get(by_command) or texts[kind]
     message = wire.printable(message_template.format_map(values).replace("\n", " ").replace("\r", " "))
     body = wire.printable(body_template.format_map(values))
     headers = [("message", message)]

@@ -98,7 +98,8 @@ def _texts(**texts: tuple[str, str]) -> Mapping[str, tuple[str, str]]:
 # Fields: command, destination, id, ack, transaction, version, versions, host, login, reason, limit, value,
 # header (the header that named the thing: UNSUBSCRIBE's `id` or `destination`, ACK's `id` or `message-id`),
 # message_id (ACK/NACK: the message-id header, "null" in 1.2, as ActiveMQ writes it).
-# A key "KIND COMMAND" (as "missing-header SUBSCRIBE") overrides the kind's text for that command's frames.
+# A key "KIND COMMAND" (as "missing-header SUBSCRIBE") overrides the kind's text for that command's frames, and
+# "KIND COMMAND HEADER" (as "missing-header ACK id") that for the header the error is about (the field `header`).
 SPEC_ERROR_TEXTS = _texts(
     not_connected=("not connected", "{command} before CONNECT: send CONNECT (or STOMP) first\n"),
     already_connected=("already connected", "a second {command} on a connected session\n"),
@@ -178,7 +179,7 @@ ACTIVEMQ_ERROR_TEXTS = _texts(
     internal=("{reason}", "{reason}"),
 )
 
-# measured (issue 18): ActiveMQ's texts where one kind's text differs by command
+# measured (issue 18): ActiveMQ's texts where one kind's text differs by command (and header)
 ACTIVEMQ_ERROR_TEXTS = MappingProxyType(
     {
         **ACTIVEMQ_ERROR_TEXTS,
@@ -187,6 +188,25 @@ ACTIVEMQ_ERROR_TEXTS = MappingProxyType(
             "org.apache.activemq.transport.stomp.ProtocolException: The transaction was already started: "
             "{transaction}" + _AMQ_TRACE,
         ),
+        # measured (issue 18): a missing header's text depends on the command and the header
+        **{
+            f"missing-header {command} {header}": (
+                text,
+                f"org.apache.activemq.transport.stomp.ProtocolException: {text}" + _AMQ_TRACE,
+            )
+            for command, header, text in (
+                ("SUBSCRIBE", "destination", "Invalid empty or 'null' Destination header"),
+                ("SUBSCRIBE", "id", "SUBSCRIBE received without a subscription id!"),
+                ("UNSUBSCRIBE", "id", "UNSUBSCRIBE received without a subscription id!"),
+                ("ACK", "id", "ACK received without a ack id for acknowledge!"),
+                ("NACK", "id", "NACK received without a ack id for acknowledge!"),
+                ("ACK", "message-id", "ACK received without a message-id to acknowledge!"),
+                ("NACK", "message-id", "NACK received without a message-id to acknowledge!"),
+                ("ACK", "subscription", "ACK received without a subscription id for acknowledge!"),
+                ("NACK", "subscription", "NACK received without a subscription id for acknowledge!"),
+                ("BEGIN", "transaction", "Must specify the transaction you are beginning"),
+            )
+        },
         "invalid-header NACK": (  # a NACK on a 1.0 connection (nack_in_1_0="error")
             "NACK received but connection is in v1.0 mode.",
             "org.apache.activemq.transport.stomp.ProtocolException: NACK received but connection is in v1.0 mode."
@@ -197,7 +217,7 @@ ACTIVEMQ_ERROR_TEXTS = MappingProxyType(
 
 # RabbitMQ: short message headers, explanatory bodies (measured texts where we have them).
 RABBITMQ_ERROR_TEXTS = _texts(
-    not_connected=("Illegal command", "You must log in using CONNECT first\n"),
+    not_connected=("Illegal command", "You must log in using CONNECT first"),  # measured (issue 18): no LF
     already_connected=("Duplicated CONNECT", "A CONNECT frame was already received on this connection\n"),
     version=("Version mismatch", "Supported versions are {versions}\n"),
     bad_connect=("Bad CONNECT", "{reason}\n"),
@@ -205,7 +225,7 @@ RABBITMQ_ERROR_TEXTS = _texts(
     access_refused=("Bad CONNECT", "Access refused for user '{login}'\n"),  # measured (issue 18): with LF
     malformed=("Invalid frame", "Could not parse frame: {reason}\n"),
     unknown_command=("Bad command", 'Could not interpret command "{command}"\n'),
-    missing_header=("Missing {reason}", "{command} must include a '{reason}' header\n"),
+    missing_header=("Missing {reason}", "\"{command}\" must include a '{reason}' header\n"),  # measured (issue 18)
     invalid_header=("Invalid header", "{reason}\n"),
     bad_destination=(  # measured (issue 18)
         "Unknown destination",
@@ -227,6 +247,19 @@ RABBITMQ_ERROR_TEXTS = _texts(
     bad_transaction=("Bad transaction", "{reason}\n"),
     limit=("Resource limit", "{reason}\n"),
     internal=("Internal error", "{reason}\n"),
+)
+
+# measured (issue 18): RabbitMQ's texts where one kind's text differs by command
+RABBITMQ_ERROR_TEXTS = MappingProxyType(
+    {
+        **RABBITMQ_ERROR_TEXTS,
+        "missing-header ACK": ("Missing header", '"{command}" must include the "{reason}" header\n'),
+        "missing-header NACK": ("Missing header", '"{command}" must include the "{reason}" header\n'),
+        "missing-header UNSUBSCRIBE": (
+            "Missing destination or id",
+            "UNSUBSCRIBE must include a 'destination' or 'id' header",
+        ),
+    }
 )
 
 # Artemis: measured on 2.40.0 where a template can say it (version, login, decoder errors, subscriptions,
@@ -271,6 +304,10 @@ ARTEMIS_ERROR_TEXTS = MappingProxyType(
         "missing-header SUBSCRIBE": (_ARTEMIS_NO_ADDRESS, _ARTEMIS_NO_ADDRESS),
         "missing-header SEND": ("AMQ339031 Error handling send", ""),
         "missing-header BEGIN": ("AMQ339032 Need a transaction id to begin", ""),
+        # measured (issue 18, test_missing_header_texts)
+        "missing-header ACK id": ("AMQ339039 No id header in ACK/NACK frame.", ""),
+        "missing-header ACK message-id": ("AMQ339018 Error acknowledging message null", ""),
+        "missing-header UNSUBSCRIBE id": ("AMQ339037 Must specify the subscription's id", ""),
         "bad-transaction BEGIN": ("Transaction already started: {transaction}", ""),
         "bad-transaction COMMIT": ("AMQ339013 Error committing {transaction}", ""),
         "bad-transaction ABORT": ("No transaction started: {transaction}", ""),
@@ -417,8 +454,11 @@ class Profile:
             raise ConfigurationError(f"profile {self.name!r}: error_texts lacks {', '.join(missing)}")
         for key in set(self.error_texts) - set(ERROR_KINDS):
             kind, _, command = key.partition(" ")
+            command = command.partition(" ")[0]  # "KIND COMMAND" or "KIND COMMAND HEADER"
             if kind not in ERROR_KINDS or command not in spec.CLIENT_COMMANDS:
-                raise ConfigurationError(f"profile {self.name!r}: error_texts key {key!r} is not 'KIND COMMAND'")
+                raise ConfigurationError(
+                    f"profile {self.name!r}: error_texts key {key!r} is not 'KIND COMMAND' or 'KIND COMMAND HEADER'"
+                )
         if self.heartbeat_grace < 1.0:
             raise ConfigurationError("heartbeat_grace must be at least 1.0 (the negotiated interval itself)")
         if not 0 < self.heartbeat_send_fraction <= 1.0:

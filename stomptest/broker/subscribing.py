@@ -109,7 +109,7 @@ def on_unsubscribe(connection: Connection, frame: Frame) -> None:
                 subscription = candidate
                 break
     else:
-        connection.fail("missing-header", frame, reason="id")
+        connection.fail("missing-header", frame, reason="id", header="id")
         return
     if subscription is None:
         header = "id" if "id" in headers else "destination"

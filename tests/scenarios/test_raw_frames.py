@@ -619,3 +619,33 @@ def test_destination_names(target: Target, raw: list[Raw], command: str, case: i
     if after and command == "SUBSCRIBE" and f"not-found {command}" in target.facts.receipt_after_error:
         assert connection.next().headers.get("receipt-id") == "r"
     assert connection.closes() == bool(after)
+
+
+@pytest.mark.parametrize(
+    ("version", "command", "headers", "missing"),
+    [
+        ("1.2", "SUBSCRIBE", "id:1\n", "destination"),
+        ("1.2", "ACK", "message-id:x\n", "id"),
+        ("1.1", "ACK", "subscription:1\n", "message-id"),
+        ("1.2", "UNSUBSCRIBE", "", "id"),
+        ("1.2", "BEGIN", "", "transaction"),
+    ],
+)
+def test_missing_header_texts(
+    target: Target, raw: list[Raw], version: str, command: str, headers: str, missing: str
+) -> None:
+    """A frame without a header it needs: the ERROR's message and body, by command and header (issue 18)."""
+    connection = _open(target, raw, version)
+    connection.connect(version)
+    connection.send(f"{command}\n{headers}receipt:r\n\n\x00")
+    error = connection.next()
+    assert error.command == "ERROR", error
+    texts = target.facts.error_texts
+    message, body = (
+        texts.get(f"missing-header {command} {missing}")
+        or texts.get(f"missing-header {command}")
+        or texts["missing-header"]
+    )
+    fields = {"command": command, "reason": missing, "header": missing}
+    assert error.headers["message"] == message.format(**fields)
+    assert error.body.decode().split("\n\tat ")[0] == body.format(**fields).split("\n\tat ")[0]
