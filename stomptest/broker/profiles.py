@@ -341,6 +341,10 @@ class Profile:
     bodyless_frame_bodies: Literal["error", "ignore"] = "error"
     # 1.0 header values: kept as sent, or trimmed of leading (RabbitMQ) or leading and trailing (ActiveMQ) blanks
     trim_1_0_values: Literal["none", "leading", "both"] = "none"
+    header_without_colon: Literal["error", "ignore"] = "error"  # a header line with no ':' (ActiveMQ: skipped)
+    # CR LF line ends in 1.0 and 1.1: refused, read as LF (RabbitMQ), or read as LF in 1.0 and with the CR kept
+    # in 1.1 header values (ActiveMQ: `receipt:b` CR LF is answered with `receipt-id:b` CR)
+    crlf_before_1_2: Literal["error", "strip", "activemq"] = "error"
     # -- escaping
     escape_1_0: Literal["none", "as-1.2", "decode-input"] = "none"  # escapes in a 1.0 session (see docs/broker.md)
     unescape_connect: bool = False  # CONNECT values are unescaped as in 1.2 (RabbitMQ)
@@ -502,6 +506,8 @@ ACTIVEMQ = Profile(
     subscription_header_without_id=False,  # measured (issue 18)
     bodyless_frame_bodies="ignore",  # measured (issue 18)
     trim_1_0_values="both",  # measured (issue 18)
+    header_without_colon="ignore",  # measured (issue 18)
+    crlf_before_1_2="activemq",  # measured (issue 18)
     nack_in_1_0="error",  # measured (issue 18)
     unparsable_ack_closes_in=("1.0", "1.1"),  # measured (issue 18)
     prefetch_headers=("activemq.prefetchSize",),
@@ -527,6 +533,7 @@ RABBITMQ = Profile(
     second_connect="close",  # measured (issue 18): no frame
     bodyless_frame_bodies="ignore",  # measured (issue 18)
     trim_1_0_values="leading",  # measured (issue 18)
+    crlf_before_1_2="strip",  # measured (issue 18): in 1.1 (its 1.0 is read as 1.2 already, escape_1_0)
     subscribe_without_id="always",  # measured (issue 18)
     subscription_header_without_id=False,  # measured (issue 18)
     unsubscribe_by_destination="id-less-only",  # measured (issue 18)
@@ -582,6 +589,7 @@ ARTEMIS = Profile(
     ),
     repeated_headers="last-before-1.2",
     trim_1_0_values="leading",  # measured (issue 18): `receipt: r1` is r1
+    header_without_colon="ignore",  # measured (issue 18), 1.0 and 1.2
     bodyless_frame_bodies="ignore",  # measured (issue 18): CONNECT, SUBSCRIBE, BEGIN, DISCONNECT, every version
     host="ignore",
     echo_connect_receipt=True,  # measured: CONNECTED carries receipt-id, and no response-id

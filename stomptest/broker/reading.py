@@ -6,7 +6,8 @@ After a refused frame the connection either closes or, where the profile's broke
 carries on (RabbitMQ after "Bad command"), skips to the frame's NUL with a fresh
 parser; ActiveMQ's way with undefined escapes is a repair of the bytes, not an ERROR
 (`Profile.undefined_escapes`), and so is a body on a frame that may have none where the
-profile's broker ignores it (`Profile.bodyless_frame_bodies`).
+profile's broker ignores it (`Profile.bodyless_frame_bodies`), a header line without ':'
+(`header_without_colon`) and CR LF line ends before 1.2 (`crlf_before_1_2`).
 """
 
 from __future__ import annotations
@@ -95,8 +96,16 @@ def _parse_error(connection: Connection, error: FrameError) -> bytes:
         if repaired is not None and repaired != stream[start:]:  # ActiveMQ passes an undefined escape through
             _new_parser(connection)
             return repaired
-    if error.kind == "body-not-allowed" and connection.profile.bodyless_frame_bodies == "ignore":
+    profile = connection.profile
+    if error.kind == "body-not-allowed" and profile.bodyless_frame_bodies == "ignore":
         return _without_body(connection, stream, at)
+    if (error.kind == "bad-header-line" and profile.header_without_colon == "ignore") or (
+        error.kind == "unknown-command" and profile.crlf_before_1_2 != "error"
+    ):
+        repaired = _lenient_head(connection, stream, at, error.kind)
+        if repaired is not None:
+            _new_parser(connection)
+            return repaired
     command = ""
     kind: ErrorKind = "malformed"
     bad: Frame | None = None
@@ -136,6 +145,39 @@ def _without_body(connection: Connection, stream: bytes, at: int) -> bytes:
     rest = _feed(connection, head)  # the body's NUL has not come yet: the frame now, its body skipped later
     connection._skipping = connection.state in READING
     return rest
+
+
+def _lenient_head(connection: Connection, stream: bytes, at: int, kind: str) -> bytes | None:
+    """The refused frame's head as the profile's broker reads it, and what follows; None if that changes nothing.
+
+    Measured (issue 18): ActiveMQ skips a header line without ':' (`header_without_colon`);
+    before 1.2, RabbitMQ reads CR LF as LF, and ActiveMQ too in 1.0 while in 1.1 it keeps the CR
+    in header values (`crlf_before_1_2`).
+    """
+    start = stream.rfind(b"\x00", 0, at) + 1
+    while stream[start : start + 1] in (b"\n", b"\r"):
+        start += 1
+    end = stream.find(b"\n\n", start)
+    crlf_end = stream.find(b"\n\r\n", start)
+    if crlf_end >= 0 and (end < 0 or crlf_end < end):
+        end, blank = crlf_end, 3
+    else:
+        blank = 2
+    if end < 0:
+        return None  # the head has not all come yet: the error stands
+    lines = stream[start : end + 1].split(b"\n")[:-1]
+    if kind == "bad-header-line":
+        lines = lines[:1] + [line for line in lines[1:] if b":" in line]
+    elif not lines[0].endswith(b"\r"):
+        return None
+    elif connection.profile.crlf_before_1_2 == "activemq" and connection.version == "1.1":
+        lines[0] = lines[0][:-1]  # the command's CR only; the values keep theirs
+    else:
+        lines = [line[:-1] if line.endswith(b"\r") else line for line in lines]
+    head = b"\n".join(lines) + b"\n\n"
+    if head == stream[start : end + blank]:
+        return None
+    return head + stream[end + blank :]
 
 
 _CONTENT_LENGTH = re.compile(rb"(?m)^content-length:[^\n]*\n")

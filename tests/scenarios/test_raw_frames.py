@@ -36,6 +36,9 @@ KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {
         "id: AMQ339018, the profile's one text); the fake keeps no record of auto deliveries to tell them apart"
         for v in ("1.0", "1.1", "1.2")
     },
+    ("test_crlf_line_ends_before_1_2", "real-artemis-1.0"): "Artemis answers a 1.0 frame with CR LF line ends "
+    "with nothing, and the next frame with 'AMQ339032 Need a transaction id to begin' (it reads the two as one); "
+    "the profile refuses the CR LF frame (crlf_before_1_2='error')",
 }
 
 
@@ -649,3 +652,37 @@ def test_missing_header_texts(
     fields = {"command": command, "reason": missing, "header": missing}
     assert error.headers["message"] == message.format(**fields)
     assert error.body.decode().split("\n\tat ")[0] == body.format(**fields).split("\n\tat ")[0]
+
+
+@pytest.mark.parametrize("version", ["1.0", "1.2"])
+def test_a_header_line_without_colon(target: Target, raw: list[Raw], version: str) -> None:
+    if version not in expect.versions(target.facts):
+        pytest.skip(f"{target.name} does not speak STOMP {version}")
+    connection = _open(target, raw, version)
+    connection.connect(version)
+    connection.send("BEGIN\ntransaction:t1\nnocolon\nreceipt:r-begin\n\n\x00")
+    if target.facts.header_without_colon == "ignore":  # ActiveMQ: the line is skipped
+        assert connection.next().headers.get("receipt-id") == "r-begin"
+        assert not connection.closes()
+        return
+    with pytest.raises(AssertionError, match="closed"):  # malformed: closed, after an ERROR or not
+        while connection.next().command == "ERROR":
+            pass
+
+
+@pytest.mark.parametrize("version", ["1.0", "1.1"])
+def test_crlf_line_ends_before_1_2(target: Target, raw: list[Raw], version: str) -> None:
+    if version not in expect.versions(target.facts):
+        pytest.skip(f"{target.name} does not speak STOMP {version}")
+    facts = target.facts
+    connection = _open(target, raw, version)
+    connection.connect(version)
+    connection.send("BEGIN\r\ntransaction:t1\r\nreceipt:r-begin\r\n\r\n\x00")
+    reply = connection.next()
+    read_as_1_2 = version == "1.0" and facts.escape_1_0 == "as-1.2"  # RabbitMQ reads 1.0 by 1.2's rules
+    if facts.crlf_before_1_2 == "error" and not read_as_1_2:
+        assert reply.command == "ERROR", reply
+        return
+    kept = facts.crlf_before_1_2 == "activemq" and version == "1.1"  # ActiveMQ 1.1: the CR stays in the value
+    assert reply.command == "RECEIPT" and reply.headers["receipt-id"] == ("r-begin\r" if kept else "r-begin"), reply
+    assert not connection.closes()
