@@ -1,14 +1,22 @@
 """ACK and NACK: a client's answer to a MESSAGE it received in a client ack mode.
 
 1.2 names the delivery by the MESSAGE's `ack` header; 1.0 and 1.1 by `message-id` (1.1
-with its `subscription`, which a profile may not check: `ack_checks_subscription`). In
+with its `subscription`, which a profile may not check, `ack_checks_subscription`, or
+not need, `ack_requires_subscription_1_1`; a 1.0 NACK is as `nack_in_1_0` says). In
 ack mode `client` an ACK covers every earlier delivery of its subscription (a NACK too
 where the profile says so: `cumulative_nack`). What a NACK does to the message is the
 profile's `nack` setting: delivered again, dead-lettered, or dropped.
+
+An ACK or NACK that finds nothing is an ERROR unknown-ack, except where the profile's broker
+does more (measured, issue 18): RabbitMQ answers an id of its own format that names no
+pending delivery with the RECEIPT and a closing precondition_failed (`unknown_delivery_ack`);
+ActiveMQ closes a 1.0 or 1.1 connection that has a subscription without a word when the
+message-id is not of its format (`unparsable_ack_closes_in`).
 """
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from stomptest.broker.engine import Delivery, Message
@@ -18,6 +26,10 @@ from stomptest.protocol.frame import Frame
 
 if TYPE_CHECKING:
     from stomptest.broker.connection import Connection
+
+_RABBITMQ_DELIVERY = re.compile(r"[TQ]_.*@@(.+)@@([0-9]+)")  # message-id (and ack) of id_style "rabbitmq"
+# what ActiveMQ can read as a message id (measured, issue 18: `ID:...:1:9` gets the ERROR, `none` the close)
+_ACTIVEMQ_MESSAGE_ID = re.compile(r".*:-?[0-9]+")
 
 
 def on_ack(connection: Connection, frame: Frame, *, committing: bool = False) -> None:
@@ -43,7 +55,7 @@ def on_nack(connection: Connection, frame: Frame, *, committing: bool = False) -
     subscription = delivery.subscription
     messages = _take(connection, delivery, subscription.ack == "client" and profile.cumulative_nack)
     policy = profile.nack
-    if policy == "requeue" and profile.nack_requeue_header and frame.headers.get("requeue") == "false":
+    if policy == "requeue" and profile.nack_requeue_header and frame.headers.get("requeue") in ("false", "False"):
         policy = "discard"
     engine = connection.engine
     if policy == "requeue":
@@ -56,29 +68,57 @@ def on_nack(connection: Connection, frame: Frame, *, committing: bool = False) -
     engine.dispatch_subscription(subscription, connection.now)
 
 
+def on_nack_1_0(connection: Connection, frame: Frame) -> None:
+    """NACK on a 1.0 connection, which 1.0 does not have, where the profile's broker answers it (`nack_in_1_0`)."""
+    if connection.profile.nack_in_1_0 == "error":  # ActiveMQ: an ERROR that says so, and the connection stays
+        connection.fail("invalid-header", frame, reason="NACK received but connection is in v1.0 mode.")
+    elif "message-id" not in frame.headers:
+        connection.fail("missing-header", frame, reason="message-id", header="message-id")
+    else:  # RabbitMQ: as in 1.1
+        on_nack(connection, frame)
+
+
 def _find_delivery(connection: Connection, frame: Frame) -> Delivery | None:
     headers = frame.headers
     if connection.version == "1.2":
         key = headers["id"]
         delivery = connection.unacked.get(key)
         if delivery is None:
-            connection.fail("unknown-ack", frame, ack=key)
+            _not_found(connection, frame, key, "id")
         return delivery
     message_id = headers["message-id"]
     candidates = list(connection.subscriptions.values())
-    if connection.version == "1.1":
-        subscription = connection.subscriptions.get(headers["subscription"])
+    named = headers.get("subscription") if connection.version == "1.1" else None  # optional: see optional()
+    if named is not None:
+        subscription = connection.subscriptions.get(named)
         if subscription is not None:
             candidates = [subscription]
         elif connection.profile.ack_checks_subscription:
-            connection.fail("unknown-ack", frame, ack=message_id, id=headers["subscription"])
+            connection.fail("unknown-ack", frame, ack=message_id, id=named, header="message-id", message_id=message_id)
             return None
     for candidate in candidates:
         found = candidate.unacked_by_message_id.get(message_id)
         if found is not None:
             return candidate.unacked[found]
-    connection.fail("unknown-ack", frame, ack=message_id)
+    _not_found(connection, frame, message_id, "message-id")
     return None
+
+
+def _not_found(connection: Connection, frame: Frame, key: str, header: str) -> None:
+    """An ACK or NACK that names nothing to acknowledge: ERROR, or what the profile's broker does instead."""
+    profile = connection.profile
+    if profile.unknown_delivery_ack == "precondition-failed":
+        own = _RABBITMQ_DELIVERY.fullmatch(key)
+        if own is not None and own.group(1) == connection.session:  # RabbitMQ: a delivery that awaits no ACK
+            receipt(connection, frame)
+            connection.fail("precondition-failed", frame, reason=f"unknown delivery tag {own.group(2)}")
+            return
+    closes = connection.version in profile.unparsable_ack_closes_in and connection.subscriptions
+    if closes and _ACTIVEMQ_MESSAGE_ID.fullmatch(key) is None:
+        connection.close(f"{frame.command} of message-id {key}, not the broker's format (closed without ERROR)")
+        return
+    message_id = "null" if header == "id" else key  # ActiveMQ's text: the 1.2 id is no message-id
+    connection.fail("unknown-ack", frame, ack=key, header=header, message_id=message_id)
 
 
 def _take(connection: Connection, delivery: Delivery, cumulative: bool) -> list[Message]:

@@ -90,6 +90,7 @@ def on_connect(connection: Connection, frame: Frame) -> None:
     receive_ms, send_ms = negotiate_heartbeats(connection, *beats)
     connection.version = version
     connection.decode_1_0 = version == "1.0" and profile.escape_1_0 == "decode-input"
+    connection.trim_1_0 = profile.trim_1_0_values if version == "1.0" and profile.trim_1_0_values != "none" else None
     set_wire_version(connection, "1.2" if version == "1.0" and profile.escape_1_0 == "as-1.2" else version)
     connection.login = login
     connection.host = host
@@ -127,14 +128,18 @@ def on_connect(connection: Connection, frame: Frame) -> None:
 def out_of_turn(connection: Connection, kind: ErrorKind, frame: Frame) -> bool:
     """A frame before CONNECT, or a second CONNECT, where the profile's broker answers no ERROR: True if handled.
 
+    RabbitMQ 3.10.8 closes at a second CONNECT without a frame (measured, issue 18).
     Artemis (measured on 2.40.0) answers a second CONNECT with another CONNECTED, whose headers
     follow the new CONNECT (heart-beat, receipt) but whose version and session are the first's,
     and its subscriptions live on; it answers nothing at all to a frame before CONNECT: the
     connection stays open but deaf, even to a CONNECT.
     """
     profile = connection.profile
-    if kind == "already-connected" and profile.second_connect == "connected":
-        on_connect(connection, frame)
+    if kind == "already-connected" and profile.second_connect != "error":
+        if profile.second_connect == "connected":
+            on_connect(connection, frame)
+        else:  # RabbitMQ (measured, issue 18): closed without a frame
+            connection.close("a second CONNECT")
         return True
     if kind == "not-connected" and profile.frame_before_connect == "ignore-all":
         connection.deaf = True

@@ -89,6 +89,7 @@ class Connection:
         "_steps",
         "_unparsed",
         "_unparsed_start",
+        "anonymous",
         "beat_check",
         "beat_mark",
         "client_heartbeat",
@@ -126,6 +127,7 @@ class Connection:
         "transcript",
         "transcript_beats",
         "transcript_bytes",
+        "trim_1_0",
         "unacked",
         "version",
         "wire_out",
@@ -151,6 +153,7 @@ class Connection:
         self._steps = _STEPS["new", None]  # the table's row for this state and version
         self.wire_out = "1.0"  # the escaping used on output (a profile may differ from the version)
         self.decode_1_0 = False  # ActiveMQ: 1.0 input escapes are decoded, leniently
+        self.trim_1_0: str | None = None  # 1.0 with a profile that trims header values: "leading" or "both"
         self.deaf = False  # Artemis, after a frame before CONNECT: all input ignored (Profile.frame_before_connect)
         self.session: str | None = None
         self.login: str | None = None
@@ -158,6 +161,7 @@ class Connection:
         self.close_reason: str | None = None
         self.client_heartbeat = (0, 0)
         self.subscriptions: dict[str, Subscription] = {}
+        self.anonymous: set[str] = set()  # ids of the subscriptions made without `id` (subscribing.py)
         self.unacked: dict[str, Delivery] = {}
         self.transactions: dict[str, list[Frame]] = {}
         self.transcript: deque[TranscriptEntry] = deque()
@@ -319,6 +323,8 @@ class Connection:
             elif not connecting.out_of_turn(self, cast(ErrorKind, handling), frame):
                 self.fail(cast(ErrorKind, handling), frame)
             return
+        if self.trim_1_0 is not None:  # a 1.0 connection whose broker trims blanks (Profile.trim_1_0_values)
+            frame = wire.trim_values(frame, self.trim_1_0)
         if self.decode_1_0 and any("\\" in value for _, value in frame.raw_headers):
             frame = Frame(command, [(n, wire.lenient_unescape(v)) for n, v in frame.raw_headers], frame.body)
         elif (
@@ -335,12 +341,15 @@ class Connection:
                 self.fail(cast(ErrorKind, handling), frame)
             return
         if required is None:
+            if command == "NACK" and self.profile.nack_in_1_0 != "unknown-command":
+                acknowledging.on_nack_1_0(self, frame)
+                return
             self.fail("unknown-command", frame, reason=f"{command} does not exist in STOMP {version}")
             return
         headers = frame.headers
         for name in required:
             if name not in headers and not subscribing.optional(self, command, name):
-                self.fail("missing-header", frame, reason=name)
+                self.fail("missing-header", frame, reason=name, header=name)
                 return
         _HANDLERS[command](self, frame)
 

@@ -165,11 +165,19 @@ class Engine:
         return resolved
 
     def _route(self, name: str) -> tuple[Kind, str] | None:
+        names = self.profile.destination_names  # issue 18: how the profile's broker reads and names them
+        if names == "rabbitmq":  # a bare name is a queue; a queue's or topic's name has no '/'
+            if name and not name.startswith("/"):
+                return "queue", "/queue/" + name
+            if name.startswith(("/queue/", "/topic/")) and "/" in name[7:]:
+                return None
         for prefix, kind in _PREFIXES:
             if name.startswith(prefix) and len(name) > len(prefix):
                 return kind, name
         unknown = self.profile.unknown_destinations
         if unknown != "error" and name:
+            if names == "activemq":  # a queue named by the whole string, /queue/ and /topic/ refused
+                return None if name in ("/queue/", "/topic/") else (unknown, "/queue/" + name)
             return unknown, name
         return None
 

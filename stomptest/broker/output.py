@@ -4,7 +4,7 @@ Every byte for the client goes through `write`, which also counts the frame, add
 profile's LF after it (`Profile.frame_eol`) and keeps it in the transcript; the host
 takes the bytes with `Connection.data_to_send()`. An ERROR's text, extra headers and
 whether it closes are all the profile's (`error_texts`, `closing_errors` and the
-`error_*` settings, `errors_without_receipt_id`, `every_error_closes_in`), read in `fail`
+`error_*` settings, `errors_without_receipt_id`, `every_error_closes_in`, `receipt_after_error`), read in `fail`
 and nowhere else.
 
 These are functions of the connection rather than methods so that each family of
@@ -67,28 +67,33 @@ def fail(connection: Connection, kind: ErrorKind, frame: Frame | None, **fields:
     values.setdefault("versions", ",".join(profile.versions))
     texts = profile.error_texts
     by_command = f"{kind} {frame.command}" if frame is not None else kind  # a command's own text, if it has one
-    message_template, body_template = texts.get(by_command) or texts[kind]
+    header = fields.get("header")  # a text of its own for this command and header ("KIND COMMAND HEADER")?
+    own = texts.get(f"{by_command} {header}") if header is not None and frame is not None else None
+    message_template, body_template = own or texts.get(by_command) or texts[kind]
     message = wire.printable(message_template.format_map(values).replace("\n", " ").replace("\r", " "))
     body = wire.printable(body_template.format_map(values))
     headers = [("message", message)]
     if (kind == "version" and profile.version_error_header) or profile.error_version_header:
         headers.append(("version", ",".join(profile.versions)))
-    receipt = frame.headers.get("receipt") if frame is not None else None
-    if receipt is not None and profile.error_receipt_id:
+    wanted = frame.headers.get("receipt") if frame is not None else None
+    if wanted is not None and profile.error_receipt_id:
         unsent = profile.errors_without_receipt_id
         if kind not in unsent and by_command not in unsent:
-            headers.append(("receipt-id", receipt))
+            headers.append(("receipt-id", wanted))
     if body and profile.error_content_type:
         headers.append(("content-type", "text/plain"))
-    if body and content_length(connection) == "always":
+    if body and content_length(connection) != "as-sent":
         headers.append(("content-length", str(len(body.encode("utf-8")))))
     send(connection, Frame("ERROR", headers, body.encode("utf-8")))
     log.info("connection %d: ERROR (%s) %s", connection.id, kind, message)
+    after = profile.receipt_after_error
+    if frame is not None and (kind in after or by_command in after):  # RabbitMQ: the refused frame's RECEIPT too
+        receipt(connection, frame)
     if kind in profile.closing_errors or connection.version in profile.every_error_closes_in:
         connection.close(f"ERROR ({kind}): {message}")
 
 
-def content_length(connection: Connection) -> Literal["always", "as-sent"]:
+def content_length(connection: Connection) -> Literal["always", "as-sent", "non-empty"]:
     """The profile's content-length rule in this connection's version (`content_length`, `content_length_1_0`)."""
     profile = connection.profile
     if connection.version == "1.0" and profile.content_length_1_0 is not None:

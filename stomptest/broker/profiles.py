@@ -32,18 +32,23 @@ ErrorKind = Literal[
     "missing-header",  # a required header is missing
     "invalid-header",  # a header the broker refuses (RabbitMQ: message-id on SEND)
     "bad-destination",  # a destination name the broker does not know how to route
+    "invalid-destination",  # RabbitMQ: a name of a known kind that breaks its rules (/queue/a/b, /exchange)
+    "not-found",  # RabbitMQ: an exchange that does not exist
     "duplicate-subscription",
     "unknown-subscription",
     "unknown-ack",  # ACK/NACK naming no unacknowledged message
+    "precondition-failed",  # RabbitMQ: ACK/NACK of a delivery of its own that awaits no acknowledgement
     "bad-transaction",  # unknown transaction, or BEGIN of one already open
     "limit",  # too many connections, queued or pending messages
     "internal",  # a bug in stomptest: never expected, always reported by Broker.check()
 ]
 ERROR_KINDS: tuple[ErrorKind, ...] = ErrorKind.__args__  # type: ignore[attr-defined]
 
-# Errors every profile treats as fatal: the connection cannot be in a usable state after them.
+# Errors every shipped profile treats as fatal. A frame before CONNECT and a second CONNECT are not among
+# them: measured (issue 18), ActiveMQ and RabbitMQ answer a frame before CONNECT with an ERROR and read on,
+# and ActiveMQ answers a second CONNECT so too (strict closes after both: its closing_errors has every kind).
 ALWAYS_CLOSING: frozenset[ErrorKind] = frozenset(
-    {"not-connected", "already-connected", "version", "bad-connect", "vhost", "access-refused", "malformed", "internal"}
+    {"version", "bad-connect", "vhost", "access-refused", "malformed", "internal"}
 )
 
 
@@ -90,8 +95,11 @@ def _texts(**texts: tuple[str, str]) -> Mapping[str, tuple[str, str]]:
 
 
 # (message header, body) templates, formatted with str.format_map; unknown fields stay empty.
-# Fields: command, destination, id, ack, transaction, version, versions, host, login, reason, limit, value.
-# A key "KIND COMMAND" (as "missing-header SUBSCRIBE") overrides the kind's text for that command's frames.
+# Fields: command, destination, id, ack, transaction, version, versions, host, login, reason, limit, value,
+# header (the header that named the thing: UNSUBSCRIBE's `id` or `destination`, ACK's `id` or `message-id`),
+# message_id (ACK/NACK: the message-id header, "null" in 1.2, as ActiveMQ writes it).
+# A key "KIND COMMAND" (as "missing-header SUBSCRIBE") overrides the kind's text for that command's frames, and
+# "KIND COMMAND HEADER" (as "missing-header ACK id") that for the header the error is about (the field `header`).
 SPEC_ERROR_TEXTS = _texts(
     not_connected=("not connected", "{command} before CONNECT: send CONNECT (or STOMP) first\n"),
     already_connected=("already connected", "a second {command} on a connected session\n"),
@@ -106,7 +114,10 @@ SPEC_ERROR_TEXTS = _texts(
     bad_destination=("bad destination", "{destination!r} is not a destination: use /queue/NAME or /topic/NAME\n"),
     duplicate_subscription=("duplicate subscription", "subscription id {id!r} is already in use on this connection\n"),
     unknown_subscription=("unknown subscription", "no subscription with id {id!r} on this connection\n"),
+    invalid_destination=("invalid destination", "{reason}\n"),
+    not_found=("not found", "{reason}\n"),
     unknown_ack=("unknown ack", "{command} names {ack!r}, which is no unacknowledged message of this connection\n"),
+    precondition_failed=("precondition failed", "{reason}\n"),
     bad_transaction=("bad transaction", "{reason}\n"),
     limit=("limit exceeded", "{reason}\n"),
     internal=("internal error", "{reason}\n"),
@@ -147,6 +158,8 @@ ACTIVEMQ_ERROR_TEXTS = _texts(
         "/queue/ /topic/ /temp-queue/ /temp-topic/",
         "org.apache.activemq.transport.stomp.ProtocolException: Illegal destination name: [{destination}]" + _AMQ_TRACE,
     ),
+    invalid_destination=("{reason}", "{reason}"),
+    not_found=("{reason}", "{reason}"),
     duplicate_subscription=(
         "Duplicate subscription id: {id}",
         "org.apache.activemq.transport.stomp.ProtocolException: Duplicate subscription id: {id}" + _AMQ_TRACE,
@@ -155,41 +168,98 @@ ACTIVEMQ_ERROR_TEXTS = _texts(
         "No subscription matched.",
         "org.apache.activemq.transport.stomp.ProtocolException: No subscription matched." + _AMQ_TRACE,
     ),
-    unknown_ack=(
-        "Unexpected ACK received for message-id [{ack}]",
-        "org.apache.activemq.transport.stomp.ProtocolException: Unexpected ACK received for message-id [{ack}]"
-        + _AMQ_TRACE,
+    unknown_ack=(  # measured (issue 18): NACK says NACK, and a 1.2 id is written as [null]
+        "Unexpected {command} received for message-id [{message_id}]",
+        "org.apache.activemq.transport.stomp.ProtocolException: Unexpected {command} received for message-id "
+        "[{message_id}]" + _AMQ_TRACE,
     ),
+    precondition_failed=("{reason}", "{reason}"),
     bad_transaction=("{reason}", "org.apache.activemq.transport.stomp.ProtocolException: {reason}" + _AMQ_TRACE),
     limit=("{reason}", "org.apache.activemq.transport.stomp.ProtocolException: {reason}" + _AMQ_TRACE),
     internal=("{reason}", "{reason}"),
 )
 
+# measured (issue 18): ActiveMQ's texts where one kind's text differs by command (and header)
+ACTIVEMQ_ERROR_TEXTS = MappingProxyType(
+    {
+        **ACTIVEMQ_ERROR_TEXTS,
+        "bad-transaction BEGIN": (
+            "The transaction was already started: {transaction}",
+            "org.apache.activemq.transport.stomp.ProtocolException: The transaction was already started: "
+            "{transaction}" + _AMQ_TRACE,
+        ),
+        # measured (issue 18): a missing header's text depends on the command and the header
+        **{
+            f"missing-header {command} {header}": (
+                text,
+                f"org.apache.activemq.transport.stomp.ProtocolException: {text}" + _AMQ_TRACE,
+            )
+            for command, header, text in (
+                ("SUBSCRIBE", "destination", "Invalid empty or 'null' Destination header"),
+                ("SUBSCRIBE", "id", "SUBSCRIBE received without a subscription id!"),
+                ("UNSUBSCRIBE", "id", "UNSUBSCRIBE received without a subscription id!"),
+                ("ACK", "id", "ACK received without a ack id for acknowledge!"),
+                ("NACK", "id", "NACK received without a ack id for acknowledge!"),
+                ("ACK", "message-id", "ACK received without a message-id to acknowledge!"),
+                ("NACK", "message-id", "NACK received without a message-id to acknowledge!"),
+                ("ACK", "subscription", "ACK received without a subscription id for acknowledge!"),
+                ("NACK", "subscription", "NACK received without a subscription id for acknowledge!"),
+                ("BEGIN", "transaction", "Must specify the transaction you are beginning"),
+            )
+        },
+        "invalid-header NACK": (  # a NACK on a 1.0 connection (nack_in_1_0="error")
+            "NACK received but connection is in v1.0 mode.",
+            "org.apache.activemq.transport.stomp.ProtocolException: NACK received but connection is in v1.0 mode."
+            + _AMQ_TRACE,
+        ),
+    }
+)
+
 # RabbitMQ: short message headers, explanatory bodies (measured texts where we have them).
 RABBITMQ_ERROR_TEXTS = _texts(
-    not_connected=("Illegal command", "You must log in using CONNECT first\n"),
+    not_connected=("Illegal command", "You must log in using CONNECT first"),  # measured (issue 18): no LF
     already_connected=("Duplicated CONNECT", "A CONNECT frame was already received on this connection\n"),
     version=("Version mismatch", "Supported versions are {versions}\n"),
     bad_connect=("Bad CONNECT", "{reason}\n"),
     vhost=("Bad CONNECT", "Virtual host '{host}' access denied"),
-    access_refused=("Bad CONNECT", "Access refused for user '{login}'"),
+    access_refused=("Bad CONNECT", "Access refused for user '{login}'\n"),  # measured (issue 18): with LF
     malformed=("Invalid frame", "Could not parse frame: {reason}\n"),
     unknown_command=("Bad command", 'Could not interpret command "{command}"\n'),
-    missing_header=("Missing {reason}", "{command} must include a '{reason}' header\n"),
+    missing_header=("Missing {reason}", "\"{command}\" must include a '{reason}' header\n"),  # measured (issue 18)
     invalid_header=("Invalid header", "{reason}\n"),
-    bad_destination=(
+    bad_destination=(  # measured (issue 18)
         "Unknown destination",
-        "'{destination}' is not a valid destination.\nValid destination types are: /exchange, /topic or /queue.\n",
+        "'{destination}' is not a valid destination.\nValid destination types are: /temp-queue, /exchange, /topic, "
+        "/queue, /amq/queue, /reply-queue/.\n",
     ),
-    duplicate_subscription=(
+    invalid_destination=("Invalid destination", "{reason}\n"),  # measured (issue 18): reason names the rule
+    not_found=("not_found", "NOT_FOUND - {reason}"),  # measured (issue 18), no LF
+    duplicate_subscription=(  # measured (issue 18), without LF
         "Duplicated subscription identifier",
-        'A subscription identified by "{id}" already exists.\n',
+        "A subscription identified by 'T_{id}' already exists.",
     ),
-    unknown_subscription=("Bad UNSUBSCRIBE", "Subscription to {id} not found.\n"),
-    unknown_ack=("Invalid header", "{command} frame with an unknown 'id' or 'message-id' header: {ack}\n"),
+    unknown_subscription=(  # measured (issue 18)
+        "No subscription found",
+        "UNSUBSCRIBE must refer to an existing subscription.\nSubscription to \"{header}='{id}'\" not found.\n",
+    ),
+    unknown_ack=("Invalid header", '"{command}" must include a valid "{header}" header\n'),  # measured (issue 18)
+    precondition_failed=("precondition_failed", "PRECONDITION_FAILED - {reason}"),  # measured (issue 18), no LF
     bad_transaction=("Bad transaction", "{reason}\n"),
     limit=("Resource limit", "{reason}\n"),
     internal=("Internal error", "{reason}\n"),
+)
+
+# measured (issue 18): RabbitMQ's texts where one kind's text differs by command
+RABBITMQ_ERROR_TEXTS = MappingProxyType(
+    {
+        **RABBITMQ_ERROR_TEXTS,
+        "missing-header ACK": ("Missing header", '"{command}" must include the "{reason}" header\n'),
+        "missing-header NACK": ("Missing header", '"{command}" must include the "{reason}" header\n'),
+        "missing-header UNSUBSCRIBE": (
+            "Missing destination or id",
+            "UNSUBSCRIBE must include a 'destination' or 'id' header",
+        ),
+    }
 )
 
 # Artemis: measured on 2.40.0 where a template can say it (version, login, decoder errors, subscriptions,
@@ -208,6 +278,8 @@ ARTEMIS_ERROR_TEXTS = _texts(
     missing_header=("AMQ339025: {command} requires the {reason} header", ""),
     invalid_header=("{reason}", ""),
     bad_destination=("AMQ339021: illegal destination {destination}", ""),
+    invalid_destination=("AMQ339021: illegal destination {destination}", ""),
+    not_found=("{reason}", ""),
     duplicate_subscription=(
         "There already is a subscription for: {id}. Either use unique subscription IDs or do not create multiple "
         "subscriptions for the same destination",
@@ -215,6 +287,7 @@ ARTEMIS_ERROR_TEXTS = _texts(
     ),
     unknown_subscription=("Cannot unsubscribe as no subscription exists for id: {id}", ""),
     unknown_ack=("AMQ339018 Error acknowledging message {ack}", ""),
+    precondition_failed=("{reason}", ""),
     bad_transaction=("AMQ339018: {reason}", ""),
     limit=("{reason}", ""),
     internal=("{reason}", ""),
@@ -231,6 +304,10 @@ ARTEMIS_ERROR_TEXTS = MappingProxyType(
         "missing-header SUBSCRIBE": (_ARTEMIS_NO_ADDRESS, _ARTEMIS_NO_ADDRESS),
         "missing-header SEND": ("AMQ339031 Error handling send", ""),
         "missing-header BEGIN": ("AMQ339032 Need a transaction id to begin", ""),
+        # measured (issue 18, test_missing_header_texts)
+        "missing-header ACK id": ("AMQ339039 No id header in ACK/NACK frame.", ""),
+        "missing-header ACK message-id": ("AMQ339018 Error acknowledging message null", ""),
+        "missing-header UNSUBSCRIBE id": ("AMQ339037 Must specify the subscription's id", ""),
         "bad-transaction BEGIN": ("Transaction already started: {transaction}", ""),
         "bad-transaction COMMIT": ("AMQ339013 Error committing {transaction}", ""),
         "bad-transaction ABORT": ("No transaction started: {transaction}", ""),
@@ -256,6 +333,18 @@ class Profile:
     error_content_type: bool = True  # ERROR carries content-type:text/plain
     malformed_error: bool = True  # bytes that are not a frame get an ERROR before the close (RabbitMQ: just a close)
     version_error_header: bool = True  # the no-common-version ERROR lists the versions (ActiveMQ: no)
+    # ERRORs ("KIND" or "KIND COMMAND") followed by the RECEIPT the refused frame asked for, before the close
+    # (RabbitMQ: a duplicate id, an unknown exchange on SUBSCRIBE)
+    receipt_after_error: frozenset[str] = frozenset()
+    # -- leniency (issue 18)
+    # a body on a frame that may not have one (CONNECT, SUBSCRIBE, BEGIN, ...): ERROR, or the body is ignored
+    bodyless_frame_bodies: Literal["error", "ignore"] = "error"
+    # 1.0 header values: kept as sent, or trimmed of leading (RabbitMQ) or leading and trailing (ActiveMQ) blanks
+    trim_1_0_values: Literal["none", "leading", "both"] = "none"
+    header_without_colon: Literal["error", "ignore"] = "error"  # a header line with no ':' (ActiveMQ: skipped)
+    # CR LF line ends in 1.0 and 1.1: refused, read as LF (RabbitMQ), or read as LF in 1.0 and with the CR kept
+    # in 1.1 header values (ActiveMQ: `receipt:b` CR LF is answered with `receipt-id:b` CR)
+    crlf_before_1_2: Literal["error", "strip", "activemq"] = "error"
     # -- escaping
     escape_1_0: Literal["none", "as-1.2", "decode-input"] = "none"  # escapes in a 1.0 session (see docs/broker.md)
     unescape_connect: bool = False  # CONNECT values are unescaped as in 1.2 (RabbitMQ)
@@ -273,8 +362,9 @@ class Profile:
     # a frame before CONNECT: ERROR not-connected ("error"), or no answer to it or to anything after it, and no
     # connect_timeout either ("ignore-all", Artemis)
     frame_before_connect: Literal["error", "ignore-all"] = "error"
-    # a second CONNECT: ERROR, or another CONNECTED of the same session and version (Artemis)
-    second_connect: Literal["error", "connected"] = "error"
+    # a second CONNECT: ERROR, a close without any frame (RabbitMQ), or another CONNECTED of the same
+    # session and version (Artemis)
+    second_connect: Literal["error", "close", "connected"] = "error"
     connect_timeout: float | None = 30.0  # seconds a connection may take to CONNECT before it is closed
     # -- heart-beats: the broker echoes the client's wishes, adjusted as below
     heartbeat_rounding: Literal["none", "whole-seconds"] = "none"  # RabbitMQ: floor to seconds, at least 1 s
@@ -297,6 +387,10 @@ class Profile:
     heartbeats_in_1_0: bool = False  # a 1.0 CONNECT's heart-beat header is negotiated (RabbitMQ, ActiveMQ)
     # -- destinations
     unknown_destinations: Literal["queue", "topic", "error"] = "queue"  # names without /queue/ or /topic/
+    # how names are checked and named beyond that: as given; ActiveMQ (a name without /queue/ or /topic/ is the
+    # queue /queue/NAME, and /queue/ or /topic/ alone closes the connection without a frame); RabbitMQ (a bare
+    # name is /queue/NAME, a queue's or topic's name has no '/', /exchange/E needs a known exchange E)
+    destination_names: Literal["as-given", "activemq", "rabbitmq"] = "as-given"
     destination_aliases: tuple[tuple[str, str], ...] = ()  # (prefix, replacement) applied to names
     # /temp-queue/X: an ordinary name ("shared"), one per connection reached by others as /remote-temp-queue/...
     # ("connection", ActiveMQ), or only in reply-to, made into a /reply-queue/... ("reply-queue", RabbitMQ)
@@ -318,11 +412,19 @@ class Profile:
     redelivered_header: Literal["always", "when-true", "never"] = "never"
     jms_headers: Literal["always", "never"] = "never"  # expires, priority, timestamp on every MESSAGE
     persistent_header: Literal["always", "as-sent", "never"] = "never"
-    content_length: Literal["always", "as-sent"] = "always"
+    content_length: Literal["always", "as-sent", "non-empty"] = "always"  # "non-empty": only on a body (RabbitMQ)
     content_length_1_0: Literal["always", "as-sent"] | None = None  # in a 1.0 session, if not as content_length
     destination_type_header: bool = False  # MESSAGE carries destination-type:ANYCAST or MULTICAST (Artemis)
     # -- SUBSCRIBE and ACK
     duplicate_subscription: Literal["error", "ignore"] = "error"
+    # SUBSCRIBE (and UNSUBSCRIBE by destination) without `id`: in 1.0 only, or in every version (RabbitMQ)
+    subscribe_without_id: Literal["1.0", "always"] = "1.0"
+    # a MESSAGE of a subscription made without `id` carries `subscription` (its made-up id), or none (measured:
+    # ActiveMQ and RabbitMQ; RabbitMQ's message-id then starts Q_<destination> instead of T_<id>)
+    subscription_header_without_id: bool = True
+    # UNSUBSCRIBE by `destination` ends any subscription to it, or only one made without `id` (RabbitMQ; Artemis,
+    # which looks for the id in anonymous_subscription_id)
+    unsubscribe_by_destination: Literal["any", "id-less-only"] = "any"
     # the id of a SUBSCRIBE that has none, from 1.1 too ({address}: the name without /queue/ or /topic/);
     # None: required from 1.1, the destination's name in 1.0
     anonymous_subscription_id: str | None = None
@@ -331,9 +433,19 @@ class Profile:
     default_prefetch: int | None = None  # window for client ack modes without a header; None: unlimited
     default_topic_prefetch: int | None = None
     ack_checks_subscription: bool = True  # 1.1 ACK with an unknown subscription is an error
+    ack_requires_subscription_1_1: bool = True  # 1.1 ACK/NACK without `subscription` is an error (RabbitMQ: no)
+    # an ACK/NACK naming a delivery of the broker's own id format that awaits no acknowledgement: ERROR
+    # unknown-ack, or (RabbitMQ) RECEIPT, then the closing ERROR precondition-failed naming its delivery tag
+    unknown_delivery_ack: Literal["unknown-ack", "precondition-failed"] = "unknown-ack"
+    # versions in which an ACK/NACK whose message-id is not of the broker's format (ActiveMQ: not ending in
+    # ":<number>", as `none`) closes the connection without a frame once it has a subscription (ActiveMQ: 1.0, 1.1)
+    unparsable_ack_closes_in: tuple[str, ...] = ()
     # -- NACK and redelivery
     nack: Literal["requeue", "dead-letter", "discard"] = "requeue"
-    nack_requeue_header: bool = False  # honour `requeue:false` on NACK (RabbitMQ: then discard)
+    nack_requeue_header: bool = False  # honour `requeue:false` (or `False`) on NACK (RabbitMQ: then discard)
+    # NACK on a 1.0 connection: ERROR unknown-command, handled as in 1.1 (RabbitMQ), or ERROR invalid-header
+    # whose text says so (ActiveMQ)
+    nack_in_1_0: Literal["unknown-command", "accept", "error"] = "unknown-command"
     cumulative_nack: bool = True  # NACK in `client` mode covers earlier messages too
     dead_letter_queue: str = "/queue/DLQ"
     # where a dead letter came from: `original-destination`, or Artemis' four _AMQ_ORIG_* headers
@@ -347,6 +459,7 @@ class Profile:
     # the order the broker writes the headers of these frames in, by command (names not listed keep theirs, after)
     header_order: tuple[tuple[str, tuple[str, ...]], ...] = ()
     message_transaction_header: bool = False  # a committed SEND's `transaction` travels with it (RabbitMQ, Artemis)
+    duplicate_begin: Literal["error", "ignore"] = "error"  # BEGIN of an open transaction (RabbitMQ: RECEIPT)
     limits: Limits = field(default_factory=Limits)
 
     def __post_init__(self) -> None:
@@ -357,8 +470,11 @@ class Profile:
             raise ConfigurationError(f"profile {self.name!r}: error_texts lacks {', '.join(missing)}")
         for key in set(self.error_texts) - set(ERROR_KINDS):
             kind, _, command = key.partition(" ")
+            command = command.partition(" ")[0]  # "KIND COMMAND" or "KIND COMMAND HEADER"
             if kind not in ERROR_KINDS or command not in spec.CLIENT_COMMANDS:
-                raise ConfigurationError(f"profile {self.name!r}: error_texts key {key!r} is not 'KIND COMMAND'")
+                raise ConfigurationError(
+                    f"profile {self.name!r}: error_texts key {key!r} is not 'KIND COMMAND' or 'KIND COMMAND HEADER'"
+                )
         if self.heartbeat_grace < 1.0:
             raise ConfigurationError("heartbeat_grace must be at least 1.0 (the negotiated interval itself)")
         if self.heartbeat_check == "grid" and self.heartbeat_grace != int(self.heartbeat_grace):
@@ -399,6 +515,7 @@ ACTIVEMQ = Profile(
         ("ERROR", ("content-type", "receipt-id", "message")),
     ),
     unknown_destinations="queue",  # measured: SEND to /bogus/x or bogus-x gets its RECEIPT
+    destination_names="activemq",  # measured (issue 18): MESSAGE says /queue//bogus/x, /queue/bogus-x
     temporary_destinations="connection",
     reserved_send_headers="drop",
     id_style="activemq",
@@ -408,6 +525,13 @@ ACTIVEMQ = Profile(
     persistent_header="as-sent",
     content_length="as-sent",
     duplicate_subscription="ignore",
+    subscription_header_without_id=False,  # measured (issue 18)
+    bodyless_frame_bodies="ignore",  # measured (issue 18)
+    trim_1_0_values="both",  # measured (issue 18)
+    header_without_colon="ignore",  # measured (issue 18)
+    crlf_before_1_2="activemq",  # measured (issue 18)
+    nack_in_1_0="error",  # measured (issue 18)
+    unparsable_ack_closes_in=("1.0", "1.1"),  # measured (issue 18)
     prefetch_headers=("activemq.prefetchSize",),
     default_prefetch=1000,
     default_topic_prefetch=32767,
@@ -423,8 +547,23 @@ RABBITMQ = Profile(
     server="RabbitMQ/3.10.8",
     frame_eol=True,
     # measured: even a refused CONNECT (version, vhost, login) leaves the connection open
-    closing_errors=(ALWAYS_CLOSING - {"version", "vhost", "access-refused"}) | {"duplicate-subscription", "limit"},
+    closing_errors=(ALWAYS_CLOSING - {"version", "vhost", "access-refused"})
+    | {"duplicate-subscription", "precondition-failed", "not-found", "limit"},
     error_texts=RABBITMQ_ERROR_TEXTS,
+    receipt_after_error=frozenset({"duplicate-subscription", "not-found SUBSCRIBE"}),  # measured (issue 18)
+    destination_names="rabbitmq",  # measured (issue 18)
+    second_connect="close",  # measured (issue 18): no frame
+    bodyless_frame_bodies="ignore",  # measured (issue 18)
+    trim_1_0_values="leading",  # measured (issue 18)
+    crlf_before_1_2="strip",  # measured (issue 18): in 1.1 (its 1.0 is read as 1.2 already, escape_1_0)
+    subscribe_without_id="always",  # measured (issue 18)
+    subscription_header_without_id=False,  # measured (issue 18)
+    unsubscribe_by_destination="id-less-only",  # measured (issue 18)
+    ack_requires_subscription_1_1=False,  # measured (issue 18)
+    unknown_delivery_ack="precondition-failed",  # measured (issue 18)
+    nack_in_1_0="accept",  # measured (issue 18): RECEIPT, then delivered again
+    duplicate_begin="ignore",  # measured (issue 18)
+    content_length="non-empty",  # measured (issue 18): no content-length on an empty body
     escape_1_0="as-1.2",
     unescape_connect=True,
     transaction_receipts="at-commit",
@@ -479,6 +618,9 @@ ARTEMIS = Profile(
         {"malformed", "unknown-command", "duplicate-subscription", "missing-header SUBSCRIBE"}
     ),
     repeated_headers="last-before-1.2",
+    trim_1_0_values="leading",  # measured (issue 18): `receipt: r1` is r1
+    header_without_colon="ignore",  # measured (issue 18), 1.0 and 1.2
+    bodyless_frame_bodies="ignore",  # measured (issue 18): CONNECT, SUBSCRIBE, BEGIN, DISCONNECT, every version
     host="ignore",
     echo_connect_receipt=True,  # measured: CONNECTED carries receipt-id, and no response-id
     connect_receipt_response_id=False,
@@ -504,9 +646,11 @@ ARTEMIS = Profile(
     redelivered_header="always",
     jms_headers="always",
     persistent_header="always",
+    content_length="non-empty",  # measured (issue 18): none on an empty 1.2 MESSAGE
     content_length_1_0="as-sent",  # measured: in 1.0 only when the SEND had one, and never on ERROR
     destination_type_header=True,  # measured
     anonymous_subscription_id="subscription/{address}",  # measured, in every version
+    unsubscribe_by_destination="id-less-only",  # measured (issue 18): by the id the destination gives
     prefetch_headers=("consumer-window-size", "activemq.prefetchSize"),
     prefetch_unit="bytes",
     default_prefetch=10240,

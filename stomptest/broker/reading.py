@@ -5,11 +5,14 @@ pipelined behind CONNECT are read with the escaping of the version it negotiates
 After a refused frame the connection either closes or, where the profile's broker
 carries on (RabbitMQ after "Bad command"), skips to the frame's NUL with a fresh
 parser; ActiveMQ's way with undefined escapes is a repair of the bytes, not an ERROR
-(`Profile.undefined_escapes`).
+(`Profile.undefined_escapes`), and so is a body on a frame that may have none where the
+profile's broker ignores it (`Profile.bodyless_frame_bodies`), a header line without ':'
+(`header_without_colon`) and CR LF line ends before 1.2 (`crlf_before_1_2`).
 """
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from stomptest.broker import output, wire
@@ -93,13 +96,27 @@ def _parse_error(connection: Connection, error: FrameError) -> bytes:
         if repaired is not None and repaired != stream[start:]:  # ActiveMQ passes an undefined escape through
             _new_parser(connection)
             return repaired
+    profile = connection.profile
+    if error.kind == "body-not-allowed" and profile.bodyless_frame_bodies == "ignore":
+        return _without_body(connection, stream, at)
+    if (error.kind == "bad-header-line" and profile.header_without_colon == "ignore") or (
+        error.kind == "unknown-command" and profile.crlf_before_1_2 != "error"
+    ):
+        repaired = _lenient_head(connection, stream, at, error.kind)
+        if repaired is not None:
+            _new_parser(connection)
+            return repaired
     command = ""
     kind: ErrorKind = "malformed"
     bad: Frame | None = None
     if error.kind == "unknown-command":
         command, bad = wire.bad_frame_head(stream, at)
         kind = "not-connected" if connection.state == "new" and command else "unknown-command"
-    connection.fail(kind, bad, command=command, reason=text)
+    version, nack_1_0 = connection.version, connection.profile.nack_in_1_0
+    if command == "NACK" and version == "1.0" and nack_1_0 != "unknown-command" and bad is not None:
+        connection.handle_frame(bad)  # a 1.0 parser knows no NACK; the profile's broker answers it (nack_in_1_0)
+    else:
+        connection.fail(kind, bad, command=command, reason=text)
     if connection.state != "connected":
         return b""
     # recoverable (RabbitMQ keeps the connection after "Bad command"): skip the bad frame
@@ -109,6 +126,61 @@ def _parse_error(connection: Connection, error: FrameError) -> bytes:
         connection._skipping = True
         return b""
     return stream[nul + 1 :]
+
+
+def _without_body(connection: Connection, stream: bytes, at: int) -> bytes:
+    """The frame whose body starts at `at` without its body, and what follows it (bodyless_frame_bodies="ignore").
+
+    Measured (issue 18): ActiveMQ and RabbitMQ read a CONNECT, SUBSCRIBE, BEGIN, UNSUBSCRIBE
+    or DISCONNECT with a body as if it had none, in every version.
+    """
+    start = stream.rfind(b"\x00", 0, at) + 1  # back to the frame's start, past EOLs between frames
+    while stream[start : start + 1] in (b"\n", b"\r"):
+        start += 1
+    head = _CONTENT_LENGTH.sub(b"", stream[start:at]) + b"\x00"  # without the length of the body it drops
+    _new_parser(connection)
+    nul = stream.find(b"\x00", at)
+    if nul >= 0:
+        return head + stream[nul + 1 :]
+    rest = _feed(connection, head)  # the body's NUL has not come yet: the frame now, its body skipped later
+    connection._skipping = connection.state in READING
+    return rest
+
+
+def _lenient_head(connection: Connection, stream: bytes, at: int, kind: str) -> bytes | None:
+    """The refused frame's head as the profile's broker reads it, and what follows; None if that changes nothing.
+
+    Measured (issue 18): ActiveMQ skips a header line without ':' (`header_without_colon`);
+    before 1.2, RabbitMQ reads CR LF as LF, and ActiveMQ too in 1.0 while in 1.1 it keeps the CR
+    in header values (`crlf_before_1_2`).
+    """
+    start = stream.rfind(b"\x00", 0, at) + 1
+    while stream[start : start + 1] in (b"\n", b"\r"):
+        start += 1
+    end = stream.find(b"\n\n", start)
+    crlf_end = stream.find(b"\n\r\n", start)
+    if crlf_end >= 0 and (end < 0 or crlf_end < end):
+        end, blank = crlf_end, 3
+    else:
+        blank = 2
+    if end < 0:
+        return None  # the head has not all come yet: the error stands
+    lines = stream[start : end + 1].split(b"\n")[:-1]
+    if kind == "bad-header-line":
+        lines = lines[:1] + [line for line in lines[1:] if b":" in line]
+    elif not lines[0].endswith(b"\r"):
+        return None
+    elif connection.profile.crlf_before_1_2 == "activemq" and connection.version == "1.1":
+        lines[0] = lines[0][:-1]  # the command's CR only; the values keep theirs
+    else:
+        lines = [line[:-1] if line.endswith(b"\r") else line for line in lines]
+    head = b"\n".join(lines) + b"\n\n"
+    if head == stream[start : end + blank]:
+        return None
+    return head + stream[end + blank :]
+
+
+_CONTENT_LENGTH = re.compile(rb"(?m)^content-length:[^\n]*\n")
 
 
 def _new_parser(connection: Connection) -> None:

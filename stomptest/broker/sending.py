@@ -6,7 +6,8 @@ aside: `echo_receipt_in_message`, `reserved_send_headers`, and at COMMIT
 which calls `deliver` on each connection that gets a copy. `deliver` builds the
 MESSAGE's headers the way the profile's broker writes them (`id_style`, `ack_id`,
 `redelivered_header`, `jms_headers`, `persistent_header`, `destination_type_header`,
-`content_length` and `content_length_1_0`) and
+`content_length` and `content_length_1_0`, and for a subscription made without `id`,
+`subscription_header_without_id`) and
 `send_message` encodes it. One SEND to one subscriber costs about 56,000 machine
 instructions (docs/benchmarks.md, "Broker"), so the small steps are written out here
 rather than called.
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING
 from stomptest.broker import wire
 from stomptest.broker.engine import Delivery, Message, Subscription
 from stomptest.broker.output import PendingFrame, receipt, write
-from stomptest.broker.subscribing import owner, temporary_reply_to
+from stomptest.broker.subscribing import owner, refuse_destination, temporary_reply_to
 from stomptest.broker.transactions import hold
 from stomptest.protocol import spec
 from stomptest.protocol.frame import Frame, encode_parts
@@ -48,11 +49,11 @@ def on_send(connection: Connection, frame: Frame, *, committing: bool = False) -
     name = headers["destination"]
     resolved = engine.resolve(name, connection)
     if resolved is None:
-        connection.fail("bad-destination", frame, destination=name)
+        refuse_destination(connection, frame, name)
         return
     reserved = profile.reserved_send_headers
     if reserved == "error" and "message-id" in headers:
-        connection.fail("invalid-header", frame, reason="'message-id' header not allowed on SEND")
+        connection.fail("invalid-header", frame, reason="'message-id' is not allowed on 'SEND'.")  # measured
         return
     if not committing and "transaction" in headers and hold(connection, frame):
         return
@@ -112,11 +113,15 @@ def deliver(connection: Connection, subscription: Subscription, message: Message
         message_id = f"{message.message_id}.{message.deliveries}"
     else:
         message_id = message.message_id
-    headers = [
-        ("subscription", subscription.id),
-        ("destination", message.destination),
-        ("message-id", message_id),
-    ]
+    anonymous = connection.anonymous  # empty unless a SUBSCRIBE had no id: then see _without_id
+    if anonymous and subscription.id in anonymous and not profile.subscription_header_without_id:
+        message_id, headers = _without_id(connection, message, message_id)
+    else:
+        headers = [
+            ("subscription", subscription.id),
+            ("destination", message.destination),
+            ("message-id", message_id),
+        ]
     redelivered = profile.redelivered_header
     if redelivered == "always":
         headers.append(("redelivered", "true" if message.deliveries > 1 else "false"))
@@ -153,7 +158,12 @@ def deliver(connection: Connection, subscription: Subscription, message: Message
     length = (
         profile.content_length if connection.version != "1.0" else profile.content_length_1_0 or profile.content_length
     )
-    if length == "always" or message.had_content_length or b"\x00" in body:
+    if length == "always":
+        headers.append(("content-length", str(len(body))))
+    elif length == "non-empty":  # RabbitMQ: on a body, whatever the SEND said
+        if body:
+            headers.append(("content-length", str(len(body))))
+    elif message.had_content_length or b"\x00" in body:
         headers.append(("content-length", str(len(body))))
     send_message(connection, headers, body)
     if tracked:
@@ -162,6 +172,17 @@ def deliver(connection: Connection, subscription: Subscription, message: Message
         subscription.unacked_by_message_id[message_id] = ack
         subscription.unacked_bytes += len(message.body)
         connection.unacked[ack] = delivery
+
+
+def _without_id(connection: Connection, message: Message, message_id: str) -> tuple[str, list[tuple[str, str]]]:
+    """A MESSAGE of a subscription made without `id`, where the broker writes no `subscription` header.
+
+    Measured (issue 18) on ActiveMQ 5.17.2 and RabbitMQ 3.10.8; RabbitMQ's message-id then starts
+    with Q_ and the destination instead of T_ and the subscription id (which is the destination).
+    """
+    if connection.profile.id_style == "rabbitmq":
+        message_id = "Q_" + message_id[2:]
+    return message_id, [("destination", message.destination), ("message-id", message_id)]
 
 
 def send_message(connection: Connection, headers: list[tuple[str, str]], body: bytes) -> None:

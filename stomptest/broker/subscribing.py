@@ -3,7 +3,12 @@
 A subscription's window (how many unacknowledged messages it may hold) comes from the
 profile's prefetch header and unit (`prefetch_headers`, `prefetch_unit`,
 `default_prefetch`, `default_topic_prefetch`); the engine checks it on each delivery.
-A SUBSCRIBE without `id` is named as `anonymous_subscription_id` says.
+A SUBSCRIBE without `id` (in 1.0, or in every version: `subscribe_without_id`) is named as
+`anonymous_subscription_id` says; its MESSAGEs carry that name as `subscription` or no such
+header (`subscription_header_without_id`), and UNSUBSCRIBE by `destination` finds it, or any
+subscription to the destination (`unsubscribe_by_destination`). A destination the engine does
+not resolve is answered as the profile's broker answers it (`refuse_destination`:
+`destination_names`, RabbitMQ's texts, ActiveMQ's silent close).
 Temporary destinations (`/temp-queue/`, `/temp-topic/`) are named as the profile's
 broker names them (`temporary_destinations`) and die with the connection that made them.
 """
@@ -31,20 +36,17 @@ def on_subscribe(connection: Connection, frame: Frame) -> None:
     headers = frame.headers
     name = headers["destination"]
     id = headers.get("id")
+    anonymous = id is None
     if id is None:
         template = profile.anonymous_subscription_id
-        if template is None:
-            id = name
-        else:
-            address = name.split("/", 2)[2] if name.startswith(("/queue/", "/topic/")) else name
-            id = template.format_map({"address": address})
+        id = name if template is None else _anonymous_id(template, name)
     ack = headers.get("ack", "auto")
     if ack not in _ACK_MODES:
         connection.fail("invalid-header", frame, reason=f"ack:{ack} is not auto, client or client-individual")
         return
     resolved = engine.resolve(name, connection)
     if resolved is None:
-        connection.fail("bad-destination", frame, destination=name)
+        refuse_destination(connection, frame, name)
         return
     if id in connection.subscriptions:
         if profile.duplicate_subscription == "ignore":
@@ -62,14 +64,25 @@ def on_subscribe(connection: Connection, frame: Frame) -> None:
     subscription = add_subscription(
         connection, id, destination, cast(AckMode, ack), None if window < 0 else window, headers
     )
+    if anonymous:  # read by sending.deliver and on_unsubscribe
+        connection.anonymous.add(id)
     # the RECEIPT before the backlog it opens, in every profile: RabbitMQ, ActiveMQ and Artemis (issue 18)
     receipt(connection, frame)
     engine.dispatch_subscription(subscription, connection.now)
 
 
 def optional(connection: Connection, command: str, header: str) -> bool:
-    """Whether a header the spec requires may be left out: SUBSCRIBE's `id` where the profile names one."""
-    return command == "SUBSCRIBE" and header == "id" and connection.profile.anonymous_subscription_id is not None
+    """Whether a header the spec requires may be left out (asked only when it is missing).
+
+    SUBSCRIBE's `id` where the profile names one or takes none in any version, UNSUBSCRIBE's
+    too (it goes by `destination` then), and 1.1 ACK's and NACK's `subscription` where the
+    profile's broker finds the message without it (`ack_requires_subscription_1_1`).
+    """
+    profile = connection.profile
+    if header == "id" and command in ("SUBSCRIBE", "UNSUBSCRIBE"):
+        named = command == "SUBSCRIBE" and profile.anonymous_subscription_id is not None
+        return named or profile.subscribe_without_id == "always"
+    return header == "subscription" and command in ("ACK", "NACK") and not profile.ack_requires_subscription_1_1
 
 
 def on_unsubscribe(connection: Connection, frame: Frame) -> None:
@@ -79,25 +92,78 @@ def on_unsubscribe(connection: Connection, frame: Frame) -> None:
     subscription = None
     if id is not None:
         subscription = connection.subscriptions.get(id)
+    elif "destination" in headers and connection.profile.anonymous_subscription_id is not None:
+        # Artemis (measured, issue 18): the destination names the id a SUBSCRIBE without one would have had
+        id = _anonymous_id(connection.profile.anonymous_subscription_id, headers["destination"])
+        subscription = connection.subscriptions.get(id)
     elif "destination" in headers:
         name = headers["destination"]
         resolved = connection.engine.resolve(name, connection)
         canonical = resolved[1] if resolved else name
+        id_less_only = connection.profile.unsubscribe_by_destination == "id-less-only"
         for candidate in connection.subscriptions.values():
-            if candidate.destination.name == canonical:
+            if candidate.destination.name == canonical and (not id_less_only or candidate.id in connection.anonymous):
                 subscription = candidate
                 break
     else:
-        connection.fail("missing-header", frame, reason="id")
+        connection.fail("missing-header", frame, reason="id", header="id")
         return
     if subscription is None:
-        connection.fail("unknown-subscription", frame, id=id or headers.get("destination", ""))
+        header = "id" if "id" in headers else "destination"
+        connection.fail("unknown-subscription", frame, id=id or headers[header], header=header)
         return
+    connection.anonymous.discard(subscription.id)
     del connection.subscriptions[subscription.id]
     for key in subscription.unacked:
         connection.unacked.pop(key, None)
     connection.engine.unsubscribe(subscription, connection.now)
     receipt(connection, frame)
+
+
+# RabbitMQ's known exchanges (measured, issue 18: any other is `not_found`)
+_RABBITMQ_EXCHANGES = frozenset({"amq.direct", "amq.topic", "amq.fanout", "amq.headers", "amq.match"})
+
+
+def refuse_destination(connection: Connection, frame: Frame, name: str) -> None:
+    """The answer to a SEND or SUBSCRIBE whose destination the engine did not resolve (`destination_names`).
+
+    Measured (issue 18): ActiveMQ closes without a frame on /queue/ and /topic/; RabbitMQ
+    reports a forbidden message-id first, then tells the rule the name breaks.
+    """
+    profile = connection.profile
+    names = profile.destination_names
+    if names == "activemq" and name in ("/queue/", "/topic/"):
+        connection.close(f"destination {name} has no name (closed without ERROR)")
+        return
+    if names != "rabbitmq":
+        connection.fail("bad-destination", frame, destination=name)
+        return
+    if frame.command == "SEND" and profile.reserved_send_headers == "error" and "message-id" in frame.headers:
+        connection.fail("invalid-header", frame, reason="'message-id' is not allowed on 'SEND'.")
+        return
+    for prefix in ("/queue", "/topic", "/exchange"):
+        if name == prefix or name.startswith(prefix + "/"):
+            rest = name[len(prefix) :]
+            exchange = rest[1:].split("/", 1)[0]
+            if prefix == "/exchange" and exchange and exchange not in _RABBITMQ_EXCHANGES:
+                host = connection.host or "/"
+                connection.fail("not-found", frame, reason=f"no exchange '{exchange}' in vhost '{host}'")
+                return
+            if prefix != "/exchange" or not exchange:
+                reason = f"'{rest}' is not a valid {prefix[1:]} destination"
+                connection.fail("invalid-destination", frame, destination=name, reason=reason)
+                return
+    if name.startswith("/temp-queue/"):
+        reason = f"'{name}' is not a valid destination for '{frame.command}'"
+        connection.fail("invalid-destination", frame, destination=name, reason=reason)
+        return
+    connection.fail("bad-destination", frame, destination=name)
+
+
+def _anonymous_id(template: str, name: str) -> str:
+    """The id of a SUBSCRIBE to `name` without one, by the profile's `anonymous_subscription_id`."""
+    address = name.split("/", 2)[2] if name.startswith(("/queue/", "/topic/")) else name
+    return template.format_map({"address": address})
 
 
 def add_subscription(

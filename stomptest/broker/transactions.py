@@ -4,7 +4,8 @@ SEND, ACK and NACK that name a transaction are held (ACK and NACK only where the
 profile's broker holds them: `transactional_ack`) and applied in order at COMMIT, or
 dropped at ABORT and when the connection ends. A SEND naming no open transaction is an
 ERROR, or acknowledged and dropped (`send_unknown_transaction`). A held SEND's RECEIPT is written when it
-is held or at COMMIT, as the profile's broker does (`transaction_receipts`).
+is held or at COMMIT, as the profile's broker does (`transaction_receipts`). BEGIN of a transaction
+that is open already is an ERROR, or answered with its RECEIPT alone (`duplicate_begin`).
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ def hold(connection: Connection, frame: Frame) -> bool:
 def on_begin(connection: Connection, frame: Frame) -> None:
     transaction = frame.headers["transaction"]
     if transaction in connection.transactions:
+        if connection.profile.duplicate_begin == "ignore":  # RabbitMQ (measured, issue 18): the RECEIPT only
+            receipt(connection, frame)
+            return
         connection.fail(
             "bad-transaction", frame, transaction=transaction, reason=f"transaction {transaction} already started"
         )

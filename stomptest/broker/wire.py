@@ -60,6 +60,21 @@ def lenient_unescape(value: str) -> str:
     return "".join(out)
 
 
+def trim_values(frame: Frame, how: str) -> Frame:
+    """`frame` with its header values trimmed of leading ("leading") or of all outer ("both") blanks."""
+    pairs = frame.raw_headers
+    if how == "leading":
+        if not any(value[:1] in _BLANKS for _, value in pairs if value):
+            return frame
+        return Frame(frame.command, [(name, value.lstrip(" \t")) for name, value in pairs], frame.body)
+    if not any(value[:1] in _BLANKS or value[-1:] in _BLANKS for _, value in pairs if value):
+        return frame
+    return Frame(frame.command, [(name, value.strip(" \t")) for name, value in pairs], frame.body)
+
+
+_BLANKS = frozenset(" \t")
+
+
 def strict_unescape(value: str) -> str:
     """STOMP 1.2 unescaping; an undefined escape is a ValueError."""
     out = []

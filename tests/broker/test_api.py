@@ -82,7 +82,7 @@ def test_seed_reaches_a_subscriber_and_topics_drop_without_one(broker: Broker) -
 
 def test_seed_refuses_a_name_the_profile_cannot_route() -> None:
     with Broker(profile="rabbitmq") as rabbitmq, pytest.raises(ConfigurationError, match="cannot route"):
-        rabbitmq.seed("no-prefix", "x")
+        rabbitmq.seed("/no/prefix", "x")  # measured (issue 18): a bare name is /queue/NAME on RabbitMQ
 
 
 def test_wait_for_messages_returns_them(broker: Broker) -> None:

@@ -1,6 +1,6 @@
 """Differences between a real broker and its fake profile that are already written down, masked or avoided.
 
-Each entry names its finding in notes/issue18-findings.md (issue 18), so the differential state
+Each entry names its finding of issue 18 (measured facts: docs/broker.md), so the differential state
 machine can run today and still catch every *new* difference. Whoever fixes a finding in a
 profile deletes its entry here; the stored examples under examples/ then replay the sessions
 that showed it. Two kinds:
