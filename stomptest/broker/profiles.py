@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
+from stomptest.broker import websocket_profiles
+from stomptest.broker.websocket_profiles import WebSocketSettings
 from stomptest.protocol import spec
 from stomptest.protocol.errors import ConfigurationError
 
@@ -336,6 +338,8 @@ class Profile:
     transactional_ack: bool = True  # Artemis ignores `transaction` on ACK/NACK
     transaction_receipts: Literal["immediate", "at-commit"] = "immediate"  # SEND receipts (RabbitMQ: at COMMIT)
     limits: Limits = field(default_factory=Limits)
+    # STOMP over WebSocket on the same port (websocket_profiles.py)
+    websocket: WebSocketSettings = websocket_profiles.STRICT
 
     def __post_init__(self) -> None:
         for version in self.versions:
@@ -394,6 +398,7 @@ ACTIVEMQ = Profile(
     dead_letter_queue="/queue/ActiveMQ.DLQ",
     dead_letter_non_persistent=False,
     limits=Limits(max_header_bytes=10 * 1024, max_headers=1000),
+    websocket=websocket_profiles.ACTIVEMQ,
 )
 
 RABBITMQ = Profile(
@@ -431,6 +436,7 @@ RABBITMQ = Profile(
     malformed_error=False,  # measured: an undefined escape closes the connection without an ERROR
     # measured on 3.10.8: a 200 KiB header, 2000 headers and an 8 MiB body are all accepted
     limits=Limits(max_headers=10_000, max_header_bytes=1024 * 1024),
+    websocket=websocket_profiles.RABBITMQ,
 )
 
 # Measured on Apache Artemis 2.40.0 (scripts/real-brokers.sh: its STOMP acceptor with
@@ -486,6 +492,7 @@ ARTEMIS = Profile(
     transactional_ack=False,
     # measured: a 4 MiB header and 50,000 headers are accepted (the largest tried)
     limits=Limits(max_headers=50_000, max_header_bytes=4 * 1024 * 1024),
+    websocket=websocket_profiles.ARTEMIS,
 )
 
 PROFILES: Mapping[str, Profile] = MappingProxyType(
