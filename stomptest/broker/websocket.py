@@ -168,9 +168,7 @@ class WebSocketAdapter:
         if settings.paths is not None and self.path not in settings.paths:
             self._reject(settings.wrong_path_status, "wrong-path")
             return
-        self.subprotocol = choose_subprotocol(
-            request.subprotocols, settings.subprotocols, settings.subprotocol_choice, settings.subprotocol_fallback
-        )
+        self.subprotocol = choose_subprotocol(request.subprotocols, settings.subprotocols, settings.subprotocol_choice)
         extensions: list[Extension] = [PerMessageDeflate()] if settings.deflate else []
         self._out.append(self._ws.send(AcceptConnection(subprotocol=self.subprotocol, extensions=extensions)))
         self.open = True
@@ -246,8 +244,11 @@ class WebSocketAdapter:
         self._finish(kind)
 
     def _closed_by_peer(self, event: CloseConnection) -> None:
-        if self._ws.state == ConnectionState.REMOTE_CLOSING:
-            self._out.append(self._ws.send(event.response()))  # the answering close (1007 for bad UTF-8, ...)
+        state = self._ws.state
+        if state == ConnectionState.REMOTE_CLOSING:
+            self._out.append(self._ws.send(event.response()))  # the answering close
+        elif state == ConnectionState.OPEN:  # wsproto found the input invalid (1007 for bad UTF-8, 1002, 1009)
+            self._out.append(self._ws.send(CloseConnection(code=event.code)))
         self.close_code = event.code
         self._finish("peer-closed" if event.code < 1002 else f"invalid ({event.code})")
 

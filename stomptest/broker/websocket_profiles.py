@@ -11,7 +11,9 @@ activemq-stomp's StompWireFormat.marshalToString) and Jetty 12's defaults, and s
 docs/broker.md has the table.
 
 Every profile sends one STOMP frame per WebSocket message and a heart-beat as a message of its
-own (all three brokers do; so does `strict`), so that is no setting.
+own (all three brokers do; so does `strict`), and answers no subprotocol when the client offers
+none it knows (RabbitMQ and Artemis measured; ActiveMQ's `stomp` then is not sent, see below),
+so those are no settings.
 """
 
 from __future__ import annotations
@@ -49,7 +51,6 @@ class WebSocketSettings:
     subprotocols: tuple[str, ...] = SUBPROTOCOLS  # the ones known, most preferred first
     # which of the offered known ones is chosen: the broker's most preferred, or the client's first
     subprotocol_choice: Literal["preferred", "first-offered"] = "preferred"
-    subprotocol_fallback: str | None = None  # answered when none known is offered (None: no header)
     not_upgrade_status: int | None = 426  # a GET that asks no upgrade (None: no answer, wait for the timeout)
     bad_handshake_status: int | None = 400  # an upgrade without a key or Upgrade header (None: closed at once)
     handshake_timeout: float | None = 5.0  # seconds for the whole request, then closed
@@ -73,7 +74,7 @@ STRICT = WebSocketSettings()
 RABBITMQ = WebSocketSettings(
     paths=("/ws",),  # measured: /stomp, / and /ws/x get 404
     subprotocol_choice="preferred",  # measured: v10.stomp,v12.stomp -> v12.stomp
-    subprotocol_fallback=None,  # measured: none or only `foo` offered -> 101 without the header
+    # measured: none or only `foo` offered -> 101 without the header (as every profile answers)
     not_upgrade_status=426,  # measured: a plain GET and a POST -> 426 Upgrade Required
     bad_handshake_status=400,  # measured: no Sec-WebSocket-Key -> 400
     handshake_timeout=5.0,  # measured: half a request -> 408 after 5 s; nothing sent -> closed after 5 s
@@ -91,7 +92,7 @@ RABBITMQ = WebSocketSettings(
 ARTEMIS = WebSocketSettings(
     paths=None,  # measured: /ws, /stomp, /, /other, /ws/x are all upgraded
     subprotocol_choice="first-offered",  # measured: v10.stomp,v12.stomp -> v10.stomp
-    subprotocol_fallback=None,  # measured: none or only `foo` offered -> 101 without the header
+    # measured: none or only `foo` offered -> 101 without the header (as every profile answers)
     not_upgrade_status=None,  # measured: a plain GET or a POST gets no answer
     bad_handshake_status=None,  # measured: no Sec-WebSocket-Key -> closed at once, no answer
     handshake_timeout=10.0,  # measured: nothing sent, or half a request -> closed after 10 s, no answer
@@ -112,7 +113,8 @@ ACTIVEMQ = WebSocketSettings(
     paths=None,  # WSTransportServer maps its servlet at "/"
     subprotocols=(*SUBPROTOCOLS, "stomp"),  # WSServlet's stompProtocols: v12 > v11 > v10 > stomp
     subprotocol_choice="preferred",  # getAcceptedSubProtocol sorts the matches by that priority
-    subprotocol_fallback="stomp",  # none or only unknown ones offered: STOMP anyway, answered as `stomp`
+    # none or only unknown ones offered: STOMP anyway, answered as `stomp` (a subprotocol the client did not
+    # offer, which RFC 6455 forbids and wsproto refuses to send: the fake answers without the header)
     not_upgrade_status=200,  # WSServlet.doGet answers an empty response (AMQ-6491)
     bad_handshake_status=400,  # Jetty's answer to a bad upgrade (not read in detail)
     handshake_timeout=30.0,  # Jetty's default idle timeout (the STOMP socket sets none once open)

@@ -33,12 +33,11 @@ def choose_subprotocol(
     offered: list[str],
     known: tuple[str, ...],
     choice: Literal["preferred", "first-offered"],
-    fallback: str | None,
 ) -> str | None:
-    """The subprotocol to answer: of the offered ones known, the most preferred or the first offered."""
+    """The subprotocol to answer: of the offered ones known, the most preferred or the first offered; or none."""
     matches = [name for name in offered if name in known]
     if not matches:
-        return fallback
+        return None
     if choice == "first-offered":
         return matches[0]
     return min(matches, key=known.index)
