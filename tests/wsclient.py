@@ -145,7 +145,10 @@ class WSClient:
 
 
 def raw_http(port: int, request: bytes, timeout: float = 1.0) -> tuple[int | None, bool]:
-    """Send `request` on a new connection: (the HTTP status answered or None, whether the broker closed)."""
+    """Send `request` on a new connection: (the HTTP status answered or None, whether the broker closed it).
+
+    Reads until the broker closes or `timeout` s pass.
+    """
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
         if request:
             sock.sendall(request)
@@ -165,8 +168,6 @@ def raw_http(port: int, request: bytes, timeout: float = 1.0) -> tuple[int | Non
                 closed = True
                 break
             data += chunk
-            if b"\r\n\r\n" in data:
-                break
     if data.startswith(b"HTTP/1.1 "):
         return int(data[9:12]), closed
     return None, closed
