@@ -8,6 +8,7 @@ broker's WebSocket behaviour with its profile's settings.
 from __future__ import annotations
 
 import socket
+import ssl
 import time
 from dataclasses import dataclass, field
 
@@ -46,9 +47,12 @@ class WSClient:
     rejected: int | None = None  # the HTTP status of a refused upgrade
     close_code: int | None = None  # the broker's close frame (1006: the connection ended without one)
     ended: bool = False  # end of file or reset
+    tls: ssl.SSLContext | None = None  # wss://
 
     def __post_init__(self) -> None:
         self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+        if self.tls is not None:
+            self.sock = self.tls.wrap_socket(self.sock)
         self.ws = WSConnection(ConnectionType.CLIENT)
         self._text: list[str] = []
         self._binary: list[bytes] = []
@@ -93,7 +97,7 @@ class WSClient:
             self.sock.settimeout(left)
             try:
                 data = self.sock.recv(65536)
-            except TimeoutError:
+            except (TimeoutError, ssl.SSLWantReadError):
                 return bool(check())
             except OSError:
                 data = b""

@@ -7,7 +7,11 @@ port, the handshake timeout, serving others after bad input) is tested over sock
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import socket
+import ssl
+import subprocess
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -271,3 +275,23 @@ def test_handshake_never_completed_is_closed_and_others_are_served() -> None:
         assert client.connect().startswith(b"CONNECTED")
         client.close()
         broker.check()
+
+
+def test_wss_on_a_tls_port(tmp_path: Path) -> None:
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl is not installed, so no certificate can be made for the TLS test")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    command = [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost"]
+    subprocess.run([*command, "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(cert, key)
+    context = ssl.create_default_context(cafile=str(cert))
+    context.check_hostname = False
+    with Broker(ssl_context=server) as broker:
+        assert broker.ws_url == f"wss://127.0.0.1:{broker.port}/ws"
+        client = WSClient(broker.port, tls=context)
+        assert client.connect().startswith(b"CONNECTED")
+        client.text(b"SEND\ndestination:/queue/a\nreceipt:r\n\nx\x00")
+        assert client.wait_for(b"RECEIPT") is not None
+        client.close()
