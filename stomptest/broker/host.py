@@ -363,10 +363,10 @@ class Host:
         ws = client.ws
         if ws is None:
             return data
-        ws.send_stomp(data)
         if connection.closing and not ws.finished:
-            reason = connection.close_reason or ""
-            ws.close("malformed" if "malformed" in reason else "closed")
+            ws.stomp_closed(data, connection.close_reason or "")
+        else:
+            ws.send_stomp(data)
         return ws.data_to_send()
 
     def _finish(self, client: _Client) -> None:

@@ -233,6 +233,17 @@ class WebSocketAdapter:
                 continue
             out.append(self._ws.send(TextMessage(data=text)))
 
+    def stomp_closed(self, data: bytes, reason: str) -> None:
+        """The STOMP connection closed (for `reason`, its close_reason) after writing `data`: send it, then close."""
+        if reason == "DISCONNECT":
+            kind: CloseKind = "disconnect"
+            if self.settings.disconnect_drops_output:
+                data = b""
+        else:
+            kind = "malformed" if "malformed" in reason else "closed"
+        self.send_stomp(data)
+        self.close(kind)
+
     def close(self, kind: CloseKind) -> None:
         """Close the WebSocket for `kind` with the profile's code (None: no close frame, the socket just closes)."""
         if self.finished:

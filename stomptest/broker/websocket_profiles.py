@@ -29,7 +29,8 @@ from stomptest.protocol.websocket import SUBPROTOCOLS, MessageType
 CloseKind = Literal[
     "too-big",  # a message (or WebSocket frame) over max_bytes
     "malformed",  # the STOMP connection closed on bytes that are not a frame
-    "closed",  # the STOMP connection closed for any other reason (DISCONNECT, a fatal ERROR, a timeout)
+    "disconnect",  # the client sent DISCONNECT
+    "closed",  # the STOMP connection closed for any other reason (a fatal ERROR, a timeout)
 ]
 
 
@@ -38,7 +39,7 @@ def _codes(**codes: int | None) -> Mapping[str, int | None]:
 
 
 # RFC 6455: 1009 message too big, 1007 data inconsistent with the message's type, 1000 normal.
-STRICT_CLOSE_CODES = _codes(**{"too-big": 1009, "malformed": 1007, "closed": 1000})
+STRICT_CLOSE_CODES = _codes(**{"too-big": 1009, "malformed": 1007, "disconnect": 1000, "closed": 1000})
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,8 @@ class WebSocketSettings:
     max_bytes: int | None = None  # the largest message (or frame, below) taken; None: no limit
     max_bytes_per: Literal["message", "frame"] = "message"  # what max_bytes bounds
     close_codes: Mapping[str, int | None] = field(default_factory=lambda: STRICT_CLOSE_CODES, hash=False)
+    # on DISCONNECT the output not yet written is dropped, its RECEIPT with it (RabbitMQ: the close comes first)
+    disconnect_drops_output: bool = False
 
 
 STRICT = WebSocketSettings()
@@ -85,7 +88,8 @@ RABBITMQ = WebSocketSettings(
     frame_eol=True,  # measured: `...\x00\n`
     max_bytes=None,  # measured: a 17 MiB message is taken
     # measured: a framing error (a header without colon) -> 1007 without ERROR; DISCONNECT -> 1000 "STOMP died"
-    close_codes=_codes(**{"too-big": 1009, "malformed": 1007, "closed": 1000}),
+    close_codes=_codes(**{"too-big": 1009, "malformed": 1007, "disconnect": 1000, "closed": 1000}),
+    disconnect_drops_output=True,  # measured: DISCONNECT with receipt -> no RECEIPT, nor for a SEND just before
 )
 
 # measured on 2.40.0 (the acceptor on 127.0.0.1:61615)
@@ -105,7 +109,7 @@ ARTEMIS = WebSocketSettings(
     max_bytes_per="frame",  # measured: an 80,000-byte message in two 40,000-byte fragments is taken
     # measured: too big -> reset without a close frame; DISCONNECT -> RECEIPT then end of file, no close frame;
     # framing errors get no answer (the STOMP profile's)
-    close_codes=_codes(**{"too-big": None, "malformed": None, "closed": None}),
+    close_codes=_codes(**{"too-big": None, "malformed": None, "disconnect": None, "closed": None}),
 )
 
 # read from source (apache/activemq main, activemq-http transport/ws), not measured
@@ -125,5 +129,6 @@ ACTIVEMQ = WebSocketSettings(
     frame_eol=False,  # marshalToString ends a frame at its NUL
     max_bytes=65536,  # Jetty's default maxTextMessageSize; the STOMP socket sets none
     max_bytes_per="message",
-    close_codes=_codes(**{"too-big": 1009, "malformed": 1000, "closed": 1000}),  # Jetty: 1009; session.close(): 1000
+    # Jetty: 1009 for too big; the transport's session.close(): 1000
+    close_codes=_codes(**{"too-big": 1009, "malformed": 1000, "disconnect": 1000, "closed": 1000}),
 )

@@ -206,6 +206,20 @@ def test_size_limit_per_frame_or_per_message() -> None:
     assert [event.code for event in activemq.pull() if isinstance(event, CloseConnection)] == [1009]
 
 
+def test_disconnect_drops_the_last_output_on_rabbitmq() -> None:
+    receipt = b"RECEIPT\nreceipt-id:d\n\n\x00\n"
+    rabbit = Pair(RABBITMQ, frame_eol=True)
+    rabbit.adapter.stomp_closed(receipt, "DISCONNECT")
+    events = rabbit.pull()
+    assert [type(event) for event in events] == [CloseConnection] and events[0].code == 1000  # type: ignore[attr-defined]
+    strict = Pair(STRICT, frame_eol=True)
+    strict.adapter.stomp_closed(receipt, "DISCONNECT")
+    assert [type(event) for event in strict.pull()] == [TextMessage, CloseConnection]
+    artemis = Pair(ARTEMIS, frame_eol=True)
+    artemis.adapter.stomp_closed(b"ERROR\nmessage:x\n\n\x00\n", "ERROR (malformed): x")
+    assert [type(event) for event in artemis.pull()] == [BytesMessage]  # and no close frame
+
+
 def test_close_codes_when_the_stomp_connection_closes() -> None:
     for ws, kind, code in ((RABBITMQ, "malformed", 1007), (RABBITMQ, "closed", 1000), (ARTEMIS, "closed", None)):
         pair = Pair(ws)

@@ -219,11 +219,22 @@ def test_message_over_the_limit(ws_target: WSTarget) -> None:
 
 
 def test_disconnect_closes_the_websocket(ws_target: WSTarget) -> None:
+    settings = _settings(ws_target)
     client = _connected(ws_target)
-    client.text(b"DISCONNECT\n\n\x00")
+    send = b"SEND\ndestination:" + ws_target.queue().encode() + b"\nreceipt:s\n\nx\x00"
+    disconnect = b"DISCONNECT\nreceipt:d\n\n\x00"
+    receipts = 0
+    if settings.input == "stream":
+        client.text(send + disconnect)  # one read: RabbitMQ drops both RECEIPTs
+    else:  # one frame per message
+        client.text(send)
+        receipts += client.wait_for(b"RECEIPT") is not None
+        client.text(disconnect)
     client.pump(lambda: client.ended, 5.0)
-    expected = _settings(ws_target).close_codes.get("closed")
+    expected = settings.close_codes.get("disconnect")
     assert client.close_code == (1006 if expected is None else expected)
+    receipts += sum(message.data.startswith(b"RECEIPT") for message in client.messages)
+    assert receipts == (0 if settings.disconnect_drops_output else 2)
     client.close()
 
 
