@@ -102,6 +102,11 @@ class WebSocketAdapter:
         except RemoteProtocolError as exc:
             self._refuse_handshake(exc)
             return b""
+        except (UnicodeError, ValueError):  # wsproto decodes some headers without checking them (found by fuzzing)
+            if self.open:
+                raise
+            self._refuse_handshake(RemoteProtocolError("undecodable header", event_hint=RejectConnection()))
+            return b""
 
     def _handle(self, events: Iterable[Event]) -> bytes:
         stomp: list[bytes] = []
