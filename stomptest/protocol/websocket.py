@@ -113,7 +113,7 @@ class FrameSplitter:
 def frame_end(buffer: bytes, start: int) -> int | None:
     """Where the frame starting at `start` ends (just after its NUL), or None while it is not whole."""
     lf = buffer.find(b"\n\n", start)
-    crlf = buffer.find(b"\n\r\n", start)
+    crlf = buffer.find(b"\n\r\n", start, len(buffer) if lf < 0 else lf + 2)  # only before the first LF LF
     if lf < 0 and crlf < 0:
         return None
     if crlf >= 0 and (lf < 0 or crlf < lf):
