@@ -15,6 +15,7 @@ the host sends the last bytes and closes the socket; `close_kind` says why, for 
 
 from __future__ import annotations
 
+import re
 import struct
 from collections.abc import Iterable
 
@@ -57,6 +58,7 @@ class WebSocketAdapter:
     __slots__ = (
         "_counted",
         "_deflating",
+        "_head",
         "_out",
         "_partial",
         "_received",
@@ -80,6 +82,7 @@ class WebSocketAdapter:
         self._splitter = FrameSplitter(eol_in_stream=frame_eol, eol_in_message=settings.frame_eol)
         self._partial: list[bytes] = []  # the parts of a text message not yet whole (frame-per-text-message)
         self._received = 0  # bytes received
+        self._head: bytes | None = b""  # the request so far, until its head is whole
         self._deflating = False  # permessage-deflate may be on: messages go through wsproto to be compressed
         self._counted = 0  # bytes of the message (or WebSocket frame) being received, for max_bytes
         self.open = False  # the handshake is done
@@ -98,6 +101,12 @@ class WebSocketAdapter:
         if self.finished:
             return b""
         self._received += len(data)
+        if self._head is not None:  # the request's head is held until whole, to read its version
+            head = self._head = self._head + data
+            if b"\r\n\r\n" not in head and len(head) < _MAX_HEAD:
+                return b""
+            self._head = None
+            data = _as_version_13(head, self.settings.versions)
         try:
             self._ws.receive_data(data)
             return self._handle(self._ws.events())
@@ -196,7 +205,8 @@ class WebSocketAdapter:
                 return  # no answer: the client waits for the handshake timeout, as with the real broker
             self._reject(status, "not-upgrade")
         elif isinstance(hint, RejectConnection) and hint.status_code == 426:
-            self._reject(426, "version", [(b"Sec-WebSocket-Version", b"13")])
+            status = settings.wrong_version_status
+            self._reject(status, "version", [(b"Sec-WebSocket-Version", b"13")] if status == 426 else None)
         elif settings.bad_handshake_status is None:
             self._finish("bad-handshake")
         else:
@@ -286,6 +296,25 @@ class WebSocketAdapter:
         data = b"".join(out)
         out.clear()
         return data
+
+
+_MAX_HEAD = 64 * 1024  # past this the head goes to wsproto whole or not (h11 refuses over 16 KiB: 400)
+_VERSION = re.compile(rb"(?im)^(sec-websocket-version:[ \t]*)([0-9]+)([ \t]*\r?)$")
+
+
+def _as_version_13(data: bytes, versions: tuple[str, ...]) -> bytes:
+    """`data` with an older `Sec-WebSocket-Version` the broker takes (7, 8: the same framing) given as 13."""
+    end = data.find(b"\r\n\r\n")
+    if end < 0 or versions == ("13",):
+        return data
+    head = data[:end]
+
+    def replace(match: re.Match[bytes]) -> bytes:
+        if match.group(2).decode() in versions:
+            return match.group(1) + b"13" + match.group(3)
+        return match.group(0)
+
+    return _VERSION.sub(replace, head) + data[end:]
 
 
 def _frame(first: int, body: bytes) -> bytes:

@@ -54,6 +54,8 @@ class WebSocketSettings:
     subprotocol_choice: Literal["preferred", "first-offered"] = "preferred"
     not_upgrade_status: int | None = 426  # a GET that asks no upgrade (None: no answer, wait for the timeout)
     bad_handshake_status: int | None = 400  # an upgrade without a key or Upgrade header (None: closed at once)
+    versions: tuple[str, ...] = ("13",)  # Sec-WebSocket-Version values taken (7 and 8 frame as 13 does)
+    wrong_version_status: int = 426  # the answer to another version (426 carries Sec-WebSocket-Version: 13)
     handshake_timeout: float | None = 5.0  # seconds for the whole request, then closed
     handshake_timeout_status: int | None = 408  # answered when a partial request times out (None: just closed)
     deflate: bool = True  # permessage-deflate accepted when offered
@@ -80,6 +82,8 @@ RABBITMQ = WebSocketSettings(
     # measured: none or only `foo` offered -> 101 without the header (as every profile answers)
     not_upgrade_status=426,  # measured: a plain GET and a POST -> 426 Upgrade Required
     bad_handshake_status=400,  # measured: no Sec-WebSocket-Key -> 400
+    versions=("13", "8", "7"),  # measured: 7 and 8 -> 101
+    wrong_version_status=400,  # measured: 12 and 14 -> 400
     handshake_timeout=5.0,  # measured: half a request -> 408 after 5 s; nothing sent -> closed after 5 s
     handshake_timeout_status=408,
     deflate=True,  # measured: permessage-deflate accepted
@@ -99,6 +103,8 @@ ARTEMIS = WebSocketSettings(
     # measured: none or only `foo` offered -> 101 without the header (as every profile answers)
     not_upgrade_status=None,  # measured: a plain GET or a POST gets no answer
     bad_handshake_status=None,  # measured: no Sec-WebSocket-Key -> closed at once, no answer
+    versions=("13", "8", "7"),  # measured: 7 and 8 -> 101
+    wrong_version_status=426,  # measured: 12 and 14 -> 426 with Sec-WebSocket-Version: 13
     handshake_timeout=10.0,  # measured: nothing sent, or half a request -> closed after 10 s, no answer
     handshake_timeout_status=None,
     deflate=False,  # measured: permessage-deflate offered -> not in the answer
@@ -121,6 +127,7 @@ ACTIVEMQ = WebSocketSettings(
     # offer, which RFC 6455 forbids and wsproto refuses to send: the fake answers without the header)
     not_upgrade_status=200,  # WSServlet.doGet answers an empty response (AMQ-6491)
     bad_handshake_status=400,  # Jetty's answer to a bad upgrade (not read in detail)
+    versions=("13",),  # Jetty 12 implements RFC 6455 only
     handshake_timeout=30.0,  # Jetty's default idle timeout (the STOMP socket sets none once open)
     handshake_timeout_status=None,
     deflate=True,  # Jetty registers permessage-deflate by default; the servlet does not remove it

@@ -144,6 +144,30 @@ def test_missing_key_and_handshake_timeout() -> None:
     assert silent.data_to_send() == b"" and silent.finished
 
 
+@pytest.mark.parametrize(
+    ("ws", "version", "answer"),
+    [
+        (RABBITMQ, b"8", b"HTTP/1.1 101 "),
+        (RABBITMQ, b"7", b"HTTP/1.1 101 "),
+        (RABBITMQ, b"12", b"HTTP/1.1 400 "),
+        (ARTEMIS, b"8", b"HTTP/1.1 101 "),
+        (ARTEMIS, b"12", b"HTTP/1.1 426 "),
+        (STRICT, b"8", b"HTTP/1.1 426 "),
+    ],
+)
+def test_handshake_versions(ws: WebSocketSettings, version: bytes, answer: bytes) -> None:
+    adapter = WebSocketAdapter(ws, False, now=0.0)
+    request = (
+        b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: " + version + b"\r\n\r\n"
+    )
+    for start in range(0, len(request), 10):  # the head comes in pieces
+        adapter.receive_data(request[start : start + 10])
+    sent = adapter.data_to_send()
+    assert sent.startswith(answer)
+    assert (b"Sec-WebSocket-Version: 13" in sent) == answer.startswith(b"HTTP/1.1 426")
+
+
 def test_output_one_message_per_frame_and_heartbeat() -> None:
     stream = b"CONNECTED\nversion:1.2\n\n\x00\n\nMESSAGE\ncontent-length:3\n\na\x00b\x00\n"
     rabbit = Pair(RABBITMQ, frame_eol=True)

@@ -174,6 +174,16 @@ _KEY = base64.b64encode(os.urandom(16))
             b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             b"Sec-WebSocket-Version: 13\r\n\r\n",
         ),
+        (
+            "version-8",
+            b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n",
+        ),
+        (
+            "version-12",
+            b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 12\r\n\r\n",
+        ),
     ],
 )
 def test_bad_handshake(ws_target: WSTarget, case: str, request_bytes: bytes) -> None:
@@ -181,6 +191,9 @@ def test_bad_handshake(ws_target: WSTarget, case: str, request_bytes: bytes) -> 
     status, closed = raw_http(ws_target.port, request_bytes, timeout=1.0)
     if case == "not-upgrade":
         assert status == settings.not_upgrade_status
+    elif case.startswith("version-"):
+        version = case.removeprefix("version-")
+        assert status == (101 if version in settings.versions else settings.wrong_version_status)
     else:
         assert status == settings.bad_handshake_status
         if status is None:
