@@ -82,7 +82,7 @@ class WebSocketAdapter:
         self._splitter = FrameSplitter(eol_in_stream=frame_eol, eol_in_message=settings.frame_eol)
         self._partial: list[bytes] = []  # the parts of a text message not yet whole (frame-per-text-message)
         self._received = 0  # bytes received
-        self._head: bytes | None = b""  # the request so far, until its head is whole
+        self._head: bytearray | None = bytearray()  # the request so far, until its head is whole
         self._deflating = False  # permessage-deflate may be on: messages go through wsproto to be compressed
         self._counted = 0  # bytes of the message (or WebSocket frame) being received, for max_bytes
         self.open = False  # the handshake is done
@@ -101,12 +101,14 @@ class WebSocketAdapter:
         if self.finished:
             return b""
         self._received += len(data)
-        if self._head is not None:  # the request's head is held until whole, to read its version
-            head = self._head = self._head + data
-            if b"\r\n\r\n" not in head and len(head) < _MAX_HEAD:
+        head = self._head
+        if head is not None:  # the request's head is held until whole, to read its version
+            searched = max(0, len(head) - 3)  # a byte at a time costs no more than all at once
+            head += data
+            if head.find(b"\r\n\r\n", searched) < 0 and len(head) < _MAX_HEAD:
                 return b""
             self._head = None
-            data = _as_version_13(head, self.settings.versions)
+            data = _as_version_13(bytes(head), self.settings.versions)
         try:
             self._ws.receive_data(data)
             return self._handle(self._ws.events())
