@@ -29,6 +29,7 @@ def test_broker_command_serves_logs_and_stops_on_sigint() -> None:
         line = process.stderr.readline()
         assert "rabbitmq profile" in line
         port = int(line.rsplit(":", 1)[1])
+        assert process.stderr.readline().strip().endswith(f"STOMP over WebSocket on ws://127.0.0.1:{port}/ws")
         with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
             sock.sendall(Frame("CONNECT", {"accept-version": "1.2", "login": "a", "passcode": "b"}).encode())
             [reply, *beats] = Parser().feed(sock.recv(4096))  # rabbitmq: a LF follows every frame's NUL

@@ -139,6 +139,16 @@ class Broker:
         return f"{scheme}://{host}:{self._port}"
 
     @property
+    def ws_url(self) -> str:
+        """STOMP over WebSocket on the same port: `ws://HOST:PORT/ws` (`wss://` with TLS).
+
+        The profile's `websocket.paths` says which paths upgrade (`/ws` upgrades in every shipped profile).
+        """
+        scheme = "wss" if self.ssl_context is not None else "ws"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{scheme}://{host}:{self._port}/ws"
+
+    @property
     def address(self) -> tuple[str, int]:
         return (self.host, self._port)
 

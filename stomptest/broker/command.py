@@ -119,7 +119,8 @@ def run(args: argparse.Namespace, *, stop: threading.Event | None = None) -> int
     if threading.current_thread() is threading.main_thread():
         for number in (signal.SIGINT, signal.SIGTERM):
             previous[number] = signal.signal(number, lambda *_: done.set())
-    print(f"stomptest broker ({args.profile} profile) listening on {broker.url}", file=sys.stderr, flush=True)
+    print(f"stomptest broker ({args.profile} profile) listening on {broker.url}", file=sys.stderr)
+    print(f"stomptest broker: STOMP over WebSocket on {broker.ws_url}", file=sys.stderr, flush=True)
     try:
         while not done.wait(0.5):
             pass

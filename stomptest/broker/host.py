@@ -1,4 +1,4 @@
-"""The gevent host: sockets in front of an `Engine`. The only module of stomptest that imports gevent.
+"""The gevent host: sockets in front of an `Engine`. With hub.py, the only modules of stomptest that import gevent.
 
 Theory of operation. When the caller is not monkey-patched, the broker gets a native
 thread with its own hub, and every call from the test thread is posted to that hub
@@ -8,8 +8,11 @@ calls run inline. Per client there is one greenlet, which reads, feeds the conne
 answers at once; output queued for a connection by others (MESSAGEs, heart-beats) is sent
 once per turn of the loop, without blocking; only a client that does not keep up gets a
 writer greenlet, for as long as it lags. One timer greenlet with a heap serves every
-connection's heart-beats, delayed frames and CONNECT timeout. Only
-`stomptest.broker.broker` imports this module, lazily.
+connection's heart-beats, delayed frames and CONNECT timeout. One port serves STOMP over TCP
+and over WebSocket: a connection whose first bytes are `GET ` gets a `WebSocketAdapter`
+(websocket.py) between its socket and its `Connection`, which never learns the difference;
+until its handshake is done the reader waits no longer than the profile's handshake
+timeout. Only `stomptest.broker.broker` imports this module, lazily.
 """
 
 from __future__ import annotations
@@ -19,9 +22,9 @@ import heapq
 import logging
 import socket
 import ssl
-import sys
 import threading
 import time
+import traceback
 from collections import deque
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -34,6 +37,8 @@ from gevent.greenlet import Greenlet
 
 from stomptest.broker.connection import Connection
 from stomptest.broker.engine import Engine
+from stomptest.broker.hub import Box, caller_is_patched, run_hub_thread
+from stomptest.broker.websocket import WebSocketAdapter, looks_like_websocket
 
 log = logging.getLogger("stomptest.broker")
 
@@ -49,31 +54,16 @@ _TURN = 0.0001
 _CALL_TIMEOUT = 30.0
 
 
-def caller_is_patched() -> bool:
-    """Whether the calling program monkey-patched the socket module with gevent."""
-    monkey = sys.modules.get("gevent.monkey")
-    return monkey is not None and bool(monkey.is_module_patched("socket"))
-
-
-class _Box:
-    """The result of a call posted to the broker's thread."""
-
-    __slots__ = ("done", "error", "result")
-
-    def __init__(self) -> None:
-        self.done = threading.Event()
-        self.result: Any = None
-        self.error: BaseException | None = None
-
-
 class _Client:
     """One client socket: its connection, the greenlet reading it, and one writing only while a write would block."""
 
-    __slots__ = ("connection", "reader", "scheduled", "socket", "writer")
+    __slots__ = ("connection", "reader", "scheduled", "sniffing", "socket", "writer", "ws")
 
     def __init__(self, sock: Any, connection: Connection) -> None:
         self.socket = sock
         self.connection = connection
+        self.sniffing = True  # the first bytes have not yet told TCP from WebSocket
+        self.ws: WebSocketAdapter | None = None
         self.reader: Greenlet | None = None
         self.writer: Greenlet | None = None
         self.scheduled: float | None = None  # the deadline this client has in the host's timer heap
@@ -102,7 +92,7 @@ class Host:
         self._thread: threading.Thread | None = None
         self._thread_ident: int | None = None
         self._inline = False
-        self._calls: deque[tuple[Callable[[], Any], _Box, bool]] = deque()
+        self._calls: deque[tuple[Callable[[], Any], Box, bool]] = deque()
         self._async: Any = None
         self._stopped: gevent.event.Event | None = None
         self._refusing: Greenlet | None = None
@@ -130,7 +120,7 @@ class Host:
         ready = threading.Event()
         failure: list[BaseException] = []
         self._thread = threading.Thread(
-            target=_run_hub_thread,
+            target=run_hub_thread,
             args=(self._thread_main, listener, ready, failure),
             name=f"stomptest-broker-{self.port}",
             daemon=True,
@@ -176,7 +166,7 @@ class Host:
         thread = self._thread
         if thread is None or not thread.is_alive():
             raise RuntimeError("the broker's thread is not running; start() the broker first")
-        box = _Box()
+        box = Box()
         self._calls.append((function, box, blocking))
         self._async.send()
         if not box.done.wait(_CALL_TIMEOUT):
@@ -189,7 +179,7 @@ class Host:
     # -- inside the hub
 
     def _thread_main(self, listener: socket.socket, ready: threading.Event, failure: list[BaseException]) -> None:
-        """Serve until stopped (runs in the broker's thread; `_run_hub_thread` destroys the hub after)."""
+        """Serve until stopped (runs in the broker's thread; `run_hub_thread` destroys the hub after)."""
         hub = gevent.get_hub()
         try:
             self._thread_ident = threading.get_ident()
@@ -221,7 +211,7 @@ class Host:
                 self._run_call(function, box)
 
     @staticmethod
-    def _run_call(function: Callable[[], Any], box: _Box) -> None:
+    def _run_call(function: Callable[[], Any], box: Box) -> None:
         try:
             box.result = function()
         except BaseException as exc:
@@ -294,6 +284,7 @@ class Host:
         recv = sock.recv
         limit = self.engine.limits.max_output_bytes
         unyielded = 0  # bytes read since this greenlet last let the loop turn
+        first = b""  # the opening bytes, until they tell TCP from WebSocket
         try:
             self._flush(client)  # an ERROR for a refused connection
             while not connection.closing:
@@ -302,11 +293,39 @@ class Host:
                     writer.join()
                 if quickack:
                     sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
-                data = recv(_RECV_SIZE)
+                ws = client.ws
+                if ws is not None and ws.handshake_deadline is not None:
+                    data = self._recv_handshake(client, ws)
+                else:
+                    data = recv(_RECV_SIZE)
                 if not data:
                     break
-                connection.receive_data(data, time.time())
-                self._flush(client)  # answer at once (round-trip latency)
+                if client.sniffing:
+                    first += data
+                    websocket = looks_like_websocket(first)
+                    if websocket is None:
+                        continue
+                    client.sniffing = False
+                    data, first = first, b""
+                    if websocket:
+                        profile = self.engine.profile
+                        ws = client.ws = WebSocketAdapter(profile.websocket, profile.frame_eol, time.time())
+                        log.info("connection %d speaks WebSocket", connection.id)
+                if ws is not None:
+                    try:
+                        data = ws.receive_data(data)
+                    except Exception:  # a bug of stomptest's: Broker.check() reports it; this client is closed
+                        self.engine.record_internal_error(traceback.format_exc())
+                        break
+                    if data:
+                        connection.receive_data(data, time.time())
+                    self._flush(client)
+                    if ws.finished:
+                        log.info("connection %d: WebSocket closed (%s)", connection.id, ws.close_kind)
+                        break
+                else:
+                    connection.receive_data(data, time.time())
+                    self._flush(client)  # answer at once (round-trip latency)
                 if self._dirty:
                     # What this input made for other connections (MESSAGEs) goes out now, not when the loop
                     # next turns: a recv with data waiting never yields, so a producer that keeps us busy
@@ -323,6 +342,33 @@ class Host:
         finally:
             self._finish(client)
 
+    def _recv_handshake(self, client: _Client, ws: WebSocketAdapter) -> bytes:
+        """Read while a WebSocket handshake is under way: b"" once its deadline passed (after its answer)."""
+        deadline = ws.handshake_deadline
+        assert deadline is not None
+        data = b""
+        with gevent.Timeout(max(0.0, deadline - time.time()), False):
+            data = client.socket.recv(_RECV_SIZE)
+            if data:
+                return bytes(data)
+        ws.handshake_timed_out()
+        with contextlib.suppress(OSError):
+            client.socket.sendall(ws.data_to_send())
+        return b""
+
+    def _take(self, client: _Client) -> bytes:
+        """What the client's socket must carry next: the connection's bytes, in WebSocket messages if need be."""
+        connection = client.connection
+        data = connection.data_to_send()
+        ws = client.ws
+        if ws is None:
+            return data
+        if connection.closing and not ws.finished:
+            ws.stomp_closed(data, connection.close_reason or "")
+        else:
+            ws.send_stomp(data)
+        return ws.data_to_send()
+
     def _finish(self, client: _Client) -> None:
         """The reader is done: send the last bytes (an ERROR, a RECEIPT), then forget the connection."""
         connection = client.connection
@@ -331,7 +377,7 @@ class Host:
                 if client.writer is not None:
                     client.writer.join()
                 else:
-                    while data := connection.data_to_send():
+                    while data := self._take(client):
                         self._send(client.socket, data)
         self._lost(connection)
         self._clients.pop(connection.id, None)
@@ -348,7 +394,7 @@ class Host:
         raw: Any = getattr(client.socket, "_sock", None)
         inline = raw is not None and not self.segment_size and self.ssl_context is None
         while True:
-            data = connection.data_to_send()
+            data = self._take(client)
             if not data:
                 break
             sent = 0
@@ -380,7 +426,7 @@ class Host:
             data = backlog
             while data:
                 self._send(client.socket, data)
-                data = connection.data_to_send()
+                data = self._take(client)
             if connection.closing and client.reader is not gevent.getcurrent():
                 self._lost(connection)
                 client.socket.shutdown(socket.SHUT_RDWR)
@@ -468,10 +514,12 @@ class Host:
         now = time.time()
         for client in list(self._clients.values()):
             connection = client.connection
-            data = connection.data_to_send()
+            data = self._take(client)
             if data:
                 _send_now(client.socket, data)
             connection.close("broker stopped")
+            if client.ws is not None:
+                _send_now(client.socket, self._take(client))  # the close frame
             connection.connection_lost(now)
             _close(client.socket)
         self._clients.clear()
@@ -533,31 +581,6 @@ class Host:
 
 def _ignore(connection: Connection) -> None:
     pass
-
-
-_HUB_JOIN_TIMEOUT = 5.0
-
-
-def _run_hub_thread(main: Callable[..., None], *args: Any) -> None:
-    """The broker thread: serve, let the hub's loop run dry, then destroy the hub from this thread.
-
-    `hub.destroy()` throws into the hub greenlet. If the hub is still suspended inside the
-    loop's run (in the callback that woke this greenlet), the throw goes through the loop's
-    error handler, which throws back into this greenlet, and the hub greenlet dies with the
-    loop destroyed under it: that stack, this thread's, the Thread and the Hub then stay
-    alive for good (about 10 KB per broker). `hub.join()` first lets the loop finish (every
-    watcher is closed by then), so the hub waits at its own top level and the throw unwinds
-    it cleanly. Nothing of the host is referenced from this stack while that happens.
-    """
-    try:
-        main(*args)
-    finally:
-        del main, args
-        hub = gevent.get_hub()
-        if not hub.join(_HUB_JOIN_TIMEOUT):
-            log.warning("the broker's hub still had watchers %g s after stopping", _HUB_JOIN_TIMEOUT)
-        hub.destroy(destroy_loop=True)
-        del hub
 
 
 def _send_now(sock: Any, data: bytes) -> None:
