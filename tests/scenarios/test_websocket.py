@@ -253,7 +253,10 @@ def test_disconnect_closes_the_websocket(ws_target: WSTarget) -> None:
 
 def test_framing_error_closes_with_the_profiles_code(ws_target: WSTarget) -> None:
     client = _connected(ws_target)
-    client.text(b"SEND\ndestination /queue/x\n\nabc\x00")  # a header without colon
+    if ws_target.facts.header_without_colon == "ignore":  # ActiveMQ and Artemis skip such a line: not malformed
+        client.text(b"SEND\ndestination:/queue/x\ncontent-length:1\n\nabc\x00")  # no NUL where content-length says
+    else:
+        client.text(b"SEND\ndestination /queue/x\n\nabc\x00")  # a header line without a colon
     client.pump(lambda: client.ended, 5.0)
     expected = _settings(ws_target).close_codes.get("malformed")
     assert client.close_code == (1006 if expected is None else expected)
