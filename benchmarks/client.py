@@ -17,6 +17,11 @@ Each measurement is repeated (--repeat, default 3; 1 with --quick), the clients 
 in every round, and the best result of each is kept: on a shared machine the best run is the
 one least disturbed by other work.
 
+--round-trips measures only the round trips, in a process that has done nothing else: after the
+throughput runs, the round trips of every client (the raw socket's too) were up to 2.5x slower
+and flipped between two levels from one run to the next (two cores: where the scheduler puts the
+client and the broker's thread); --repeat rounds, each client's median over them.
+
 --cpu measures instead our client's own CPU per message, without sockets or a broker: MESSAGE
 frames as ActiveMQ sends them, pre-encoded, fed through the client connection (parser, session,
 inbox) and taken by receive(); and send() down to the encoded bytes.
@@ -551,6 +556,11 @@ def main(argv: list[str] | None = None) -> int:
         "--clients", default="stomptest,stomp.py,stompest,raw", help="comma-separated: stomptest,stomp.py,stompest,raw"
     )
     parser.add_argument("--cpu", action="store_true", help="our client's CPU per message, no sockets (see above)")
+    parser.add_argument(
+        "--round-trips",
+        action="store_true",
+        help="only the round trips, in a process that did nothing else first (see above)",
+    )
     options = parser.parse_args(argv)
     brokers = [b for b in options.brokers.split(",") if b]
     clients = [c for c in options.clients.split(",") if c]
@@ -568,9 +578,30 @@ def main(argv: list[str] | None = None) -> int:
         f"# {count} messages of {len(BODY)} bytes, {trips} round trips, best of {repeat}; "
         f"python {sys.version.split()[0]}"
     )
+    if options.round_trips:
+        round_trips_only(brokers, clients, trips, repeat)
+        return 0
     rows = run(brokers, clients, count, trips, repeat)
     ratios(rows)
     return 0
+
+
+def round_trips_only(brokers: list[str], clients: list[str], trips: int, repeat: int) -> None:
+    """Each round's medians and the median over rounds, per client; ratios to stomptest's."""
+    for broker in brokers:
+        with _broker_port(broker) as port:
+            if port is None:
+                print(f"# {broker}: not reachable on 127.0.0.1, skipped")
+                continue
+            rounds = [round_trips({name: CLIENTS[name] for name in clients}, port, trips) for _ in range(repeat)]
+            overall = {name: statistics.median(r[name] for r in rounds) for name in clients}
+            for name in clients:
+                each = " ".join(f"{r[name]:.0f}" for r in rounds)
+                print(f"{broker:9} {name:10} SEND->RECEIPT median of {repeat} rounds {overall[name]:6.0f} us  ({each})")
+            if "stomptest" in overall:
+                for name in clients:
+                    if name != "stomptest":
+                        print(f"{broker:9} {name:10} / stomptest: x{overall[name] / overall['stomptest']:.2f}")
 
 
 if __name__ == "__main__":
