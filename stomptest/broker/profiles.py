@@ -174,7 +174,10 @@ ACTIVEMQ_ERROR_TEXTS = _texts(
         "[{message_id}]" + _AMQ_TRACE,
     ),
     precondition_failed=("{reason}", "{reason}"),
-    bad_transaction=("{reason}", "org.apache.activemq.transport.stomp.ProtocolException: {reason}" + _AMQ_TRACE),
+    bad_transaction=(  # measured (issue 18): SEND, ACK, COMMIT, ABORT naming a transaction never begun
+        "Invalid transaction id: {transaction}",
+        "org.apache.activemq.transport.stomp.ProtocolException: Invalid transaction id: {transaction}" + _AMQ_TRACE,
+    ),
     limit=("{reason}", "org.apache.activemq.transport.stomp.ProtocolException: {reason}" + _AMQ_TRACE),
     internal=("{reason}", "{reason}"),
 )
@@ -244,7 +247,7 @@ RABBITMQ_ERROR_TEXTS = _texts(
     ),
     unknown_ack=("Invalid header", '"{command}" must include a valid "{header}" header\n'),  # measured (issue 18)
     precondition_failed=("precondition_failed", "PRECONDITION_FAILED - {reason}"),  # measured (issue 18), no LF
-    bad_transaction=("Bad transaction", "{reason}\n"),
+    bad_transaction=("Bad transaction", 'Invalid transaction identifier: "{transaction}"\n'),  # measured (issue 18)
     limit=("Resource limit", "{reason}\n"),
     internal=("Internal error", "{reason}\n"),
 )

@@ -115,6 +115,11 @@ def _error_body(target: Target, kind: str, command: str, **fields: str) -> str |
     return template.format(**{"command": command, **fields}).split("\n\tat ")[0]
 
 
+def _assert_measured_text(target: Target, text: str | None) -> None:
+    """A real broker's text is known (not the fake's own reason); only strict may say what it likes."""
+    assert text is not None or target.facts.name == "strict", "the profile holds no text for this ERROR"
+
+
 def _error_text(target: Target, kind: str, command: str, **fields: str) -> str | None:
     """The message the profile's ERROR carries, or None where it holds a reason of the fake's own."""
     texts = target.facts.error_texts
@@ -278,6 +283,10 @@ def test_transaction_errors(target: Target, raw: list[Raw], command: str) -> Non
     text = _error_text(target, "bad-transaction", command, transaction=name)
     if text is not None:
         assert error.headers["message"] == text
+    body = _error_body(target, "bad-transaction", command, transaction=name)
+    _assert_measured_text(target, body)  # issue 18: RabbitMQ 'Invalid transaction identifier: "nope"' and a LF
+    if body is not None:
+        assert error.body.decode().split("\n\tat ")[0] == body
     assert connection.closes() == expect.closes_after(target.facts, "bad-transaction", "1.1")
 
 
@@ -292,6 +301,11 @@ def test_send_in_an_unknown_transaction(target: Target, raw: list[Raw]) -> None:
     reply = connection.next()
     if target.facts.send_unknown_transaction == "error":
         assert reply.command == "ERROR", reply
+        assert reply.headers["message"] == _error_text(target, "bad-transaction", "SEND", transaction="nope")
+        body = _error_body(target, "bad-transaction", "SEND", transaction="nope")
+        _assert_measured_text(target, body)  # issue 18: ActiveMQ 'Invalid transaction id: nope'
+        if body is not None:
+            assert reply.body.decode().split("\n\tat ")[0] == body
         return
     assert reply.command == "RECEIPT", reply  # Artemis: acknowledged, and never delivered
     connection.send(f"SUBSCRIBE\nid:1\ndestination:{queue}\n\n\x00SEND\ndestination:{queue}\n\nmarker\x00")
