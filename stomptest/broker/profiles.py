@@ -201,6 +201,7 @@ ACTIVEMQ_ERROR_TEXTS = MappingProxyType(
                 ("SUBSCRIBE", "destination", "Invalid empty or 'null' Destination header"),
                 ("SUBSCRIBE", "id", "SUBSCRIBE received without a subscription id!"),
                 ("UNSUBSCRIBE", "id", "UNSUBSCRIBE received without a subscription id!"),
+                ("SEND", "destination", "SEND received without a Destination specified!"),
                 ("ACK", "id", "ACK received without a ack id for acknowledge!"),
                 ("NACK", "id", "NACK received without a ack id for acknowledge!"),
                 ("ACK", "message-id", "ACK received without a message-id to acknowledge!"),
@@ -440,6 +441,9 @@ class Profile:
     # an ACK/NACK naming a delivery of the broker's own id format that awaits no acknowledgement: ERROR
     # unknown-ack, or (RabbitMQ) RECEIPT, then the closing ERROR precondition-failed naming its delivery tag
     unknown_delivery_ack: Literal["unknown-ack", "precondition-failed"] = "unknown-ack"
+    # an ACK/NACK whose id is not of the broker's own format is refused before its `transaction` is looked up
+    # (RabbitMQ: "Invalid header"); otherwise an unknown transaction is reported first
+    ack_id_before_transaction: bool = False
     # versions in which an ACK/NACK whose message-id is not of the broker's format (ActiveMQ: not ending in
     # ":<number>", as `none`) closes the connection without a frame once it has a subscription (ActiveMQ: 1.0, 1.1)
     unparsable_ack_closes_in: tuple[str, ...] = ()
@@ -564,6 +568,7 @@ RABBITMQ = Profile(
     unsubscribe_by_destination="id-less-only",  # measured (issue 18)
     ack_requires_subscription_1_1=False,  # measured (issue 18)
     unknown_delivery_ack="precondition-failed",  # measured (issue 18)
+    ack_id_before_transaction=True,  # measured (issue 18): `id:x` with `transaction:nope` is "Invalid header"
     nack_in_1_0="accept",  # measured (issue 18): RECEIPT, then delivered again
     duplicate_begin="ignore",  # measured (issue 18)
     content_length="non-empty",  # measured (issue 18): no content-length on an empty body

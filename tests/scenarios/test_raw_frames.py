@@ -290,6 +290,25 @@ def test_transaction_errors(target: Target, raw: list[Raw], command: str) -> Non
     assert connection.closes() == expect.closes_after(target.facts, "bad-transaction", "1.1")
 
 
+@pytest.mark.parametrize("version", ["1.1", "1.2"])
+def test_ack_in_an_unknown_transaction(target: Target, raw: list[Raw], version: str) -> None:
+    """Which check comes first (issue 18): RabbitMQ refuses the made-up id, ActiveMQ the transaction."""
+    connection = _open(target, raw, version)
+    connection.connect(version)
+    header = "id" if version == "1.2" else "message-id"
+    connection.send(f"ACK\n{header}:none\nsubscription:1\ntransaction:nope\nreceipt:r-ack\n\n\x00")
+    error = connection.next()
+    assert error.command == "ERROR", error
+    facts = target.facts
+    if facts.ack_id_before_transaction or not facts.transactional_ack:
+        message_id = "null" if version == "1.2" else "none"
+        text = _error_text(target, "unknown-ack", "ACK", ack="none", header=header, message_id=message_id, id="1")
+    else:
+        text = _error_text(target, "bad-transaction", "ACK", transaction="nope")
+    _assert_measured_text(target, text)
+    assert error.headers["message"] == text
+
+
 # --- SEND and SUBSCRIBE off the beaten track -------------------------------------------------------------------
 
 
@@ -646,6 +665,7 @@ def test_destination_names(target: Target, raw: list[Raw], command: str, case: i
         ("1.1", "ACK", "subscription:1\n", "message-id"),
         ("1.2", "UNSUBSCRIBE", "", "id"),
         ("1.2", "BEGIN", "", "transaction"),
+        ("1.0", "SEND", "", "destination"),  # ActiveMQ: 'a Destination' (found by the differential tests)
     ],
 )
 def test_missing_header_texts(
