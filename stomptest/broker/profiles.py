@@ -366,6 +366,10 @@ class Profile:
     # a frame before CONNECT: ERROR not-connected ("error"), or no answer to it or to anything after it, and no
     # connect_timeout either ("ignore-all", Artemis)
     frame_before_connect: Literal["error", "ignore-all"] = "error"
+    # an EOL (LF or CR LF) before CONNECT: a heart-beat, ignored ("ignore"), or the frame after it is not answered,
+    # nor is anything after that, and the connect timeout stops, as with frame_before_connect="ignore-all"
+    # ("deafens", Artemis); an EOL alone leaves the connect timeout running
+    eol_before_connect: Literal["ignore", "deafens"] = "ignore"
     # a second CONNECT: ERROR, a close without any frame (RabbitMQ), or another CONNECTED of the same
     # session and version (Artemis)
     second_connect: Literal["error", "close", "connected"] = "error"
@@ -634,6 +638,7 @@ ARTEMIS = Profile(
     connect_receipt_response_id=False,
     connected_headers="as-asked",  # measured
     frame_before_connect="ignore-all",  # measured: no answer, the connection stays open (>= 120 s)
+    eol_before_connect="deafens",  # measured (issue 18): LF or CR LF, then CONNECT: no answer, open after 14 s
     second_connect="connected",  # measured: another CONNECTED, same session and version; subscriptions live on
     connect_timeout=10.0,  # measured: no CONNECT within 10 s (the acceptor's handshake timeout), closed without ERROR
     heartbeat_min_send_ms=500,

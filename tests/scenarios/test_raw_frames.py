@@ -132,6 +132,23 @@ def _error_text(target: Target, kind: str, command: str, **fields: str) -> str |
 # --- before and after CONNECT ----------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("eol", ["\n", "\r\n"], ids=["LF", "CRLF"])
+def test_an_eol_before_connect(target: Target, raw: list[Raw], eol: str) -> None:
+    """A heart-beat before CONNECT (issue 18): RabbitMQ and ActiveMQ ignore it, Artemis answers nothing after it."""
+    connection = _open(target, raw)
+    connection.send(eol)
+    connection.send(f"CONNECT\naccept-version:1.2\nhost:/\n{LOGIN}\n\x00")
+    if target.facts.eol_before_connect == "deafens":
+        with pytest.raises(socket.timeout):
+            connection.next(timeout=3)  # a CONNECTED comes within milliseconds where it comes at all
+        connection.send(f"CONNECT\naccept-version:1.2\nhost:/\n{LOGIN}\n\x00")  # not even a second one
+        with pytest.raises(socket.timeout):
+            connection.next(timeout=1)
+        return
+    connected = connection.next()
+    assert connected.command == "CONNECTED", connected
+
+
 def test_a_frame_before_connect(target: Target, raw: list[Raw]) -> None:
     connection = _open(target, raw)
     connection.send("SEND\ndestination:/queue/stomptest-raw-early\nreceipt:early\n\nx\x00")
