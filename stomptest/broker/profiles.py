@@ -470,6 +470,9 @@ class Profile:
     # the order the broker writes the headers of these frames in, by command (names not listed keep theirs, after)
     header_order: tuple[tuple[str, tuple[str, ...]], ...] = ()
     message_transaction_header: bool = False  # a committed SEND's `transaction` travels with it (RabbitMQ, Artemis)
+    # the SEND's own headers on MESSAGE: in the order sent ("as-sent"), or reversed, the ones RabbitMQ keeps as
+    # message properties (reply-to, priority, persistent, content-type) last in that order ("rabbitmq")
+    message_header_order: Literal["as-sent", "rabbitmq"] = "as-sent"
     duplicate_begin: Literal["error", "ignore"] = "error"  # BEGIN of an open transaction (RabbitMQ: RECEIPT)
     limits: Limits = field(default_factory=Limits)
 
@@ -572,6 +575,7 @@ RABBITMQ = Profile(
     unsubscribe_by_destination="id-less-only",  # measured (issue 18)
     ack_requires_subscription_1_1=False,  # measured (issue 18)
     unknown_delivery_ack="precondition-failed",  # measured (issue 18)
+    message_header_order="rabbitmq",  # measured (issue 18): SEND aa, transaction, receipt, bb -> bb, receipt, ...
     ack_id_before_transaction=True,  # measured (issue 18): `id:x` with `transaction:nope` is "Invalid header"
     nack_in_1_0="accept",  # measured (issue 18): RECEIPT, then delivered again
     duplicate_begin="ignore",  # measured (issue 18)
