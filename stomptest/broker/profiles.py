@@ -330,6 +330,9 @@ class Profile:
     closing_errors: frozenset[ErrorKind] = frozenset(ERROR_KINDS)  # which ERRORs are followed by a close
     every_error_closes_in: tuple[str, ...] = ()  # versions in which every ERROR closes (Artemis: 1.2)
     error_texts: Mapping[str, tuple[str, str]] = field(default_factory=lambda: SPEC_ERROR_TEXTS, hash=False)
+    # the reason a malformed frame's ERROR gives, by the parser's error kind (FrameError.kind), where the profile's
+    # broker has its own words; any other kind gives the parser's text
+    decoder_texts: Mapping[str, str] = field(default_factory=dict, hash=False)
     error_receipt_id: bool = True  # ERROR carries `receipt-id` when the frame had a receipt
     # ...except the ERRORs of these kinds ("KIND" or "KIND COMMAND", as keys of error_texts; Artemis: decoder errors)
     errors_without_receipt_id: frozenset[str] = frozenset()
@@ -513,6 +516,10 @@ ACTIVEMQ = Profile(
     # fatal ProtocolExceptions only: parse and size errors, unknown command, version, heart-beat, CONNECT
     closing_errors=ALWAYS_CLOSING | {"unknown-command", "limit"},
     error_texts=ACTIVEMQ_ERROR_TEXTS,
+    # measured (issue 18): content-length:1, then "xy": this text, and the close
+    decoder_texts=MappingProxyType(
+        {"missing-nul": "content-length bytes were read and there was no trailing null byte"}
+    ),
     version_error_header=False,
     escape_1_0="decode-input",
     undefined_escapes="keep",

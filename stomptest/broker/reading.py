@@ -9,6 +9,7 @@ parser; ActiveMQ's way with undefined escapes is a repair of the bytes, not an E
 profile's broker ignores it (`Profile.bodyless_frame_bodies`), a header line without ':'
 (`header_without_colon`) and CR LF line ends before 1.2 (`crlf_before_1_2`). An EOL before
 CONNECT is a heart-beat, or deafens the connection to what follows (`eol_before_connect`).
+A refused frame's ERROR gives the parser's reason or the broker's own words (`decoder_texts`).
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ def _feed(connection: Connection, data: bytes) -> bytes:
 
 
 def _parse_error(connection: Connection, error: FrameError) -> bytes:
-    text = str(error)
+    text = connection.profile.decoder_texts.get(error.kind) or str(error)
     stream = b"".join(connection._unparsed)
     connection._unparsed.clear()
     at = max((error.offset or connection._unparsed_start) - connection._unparsed_start, 0)
