@@ -312,6 +312,9 @@ ARTEMIS_ERROR_TEXTS = MappingProxyType(
         "missing-header ACK id": ("AMQ339039 No id header in ACK/NACK frame.", ""),
         "missing-header ACK message-id": ("AMQ339018 Error acknowledging message null", ""),
         "missing-header UNSUBSCRIBE id": ("AMQ339037 Must specify the subscription's id", ""),
+        # measured (issue 18, found by the differential tests): a 1.1 ACK or NACK without subscription
+        "missing-header ACK subscription": ("AMQ339037 Must specify the subscription's id", ""),
+        "missing-header NACK subscription": ("AMQ339037 Must specify the subscription's id", ""),
         "bad-transaction BEGIN": ("Transaction already started: {transaction}", ""),
         "bad-transaction COMMIT": ("AMQ339013 Error committing {transaction}", ""),
         "bad-transaction ABORT": ("No transaction started: {transaction}", ""),
