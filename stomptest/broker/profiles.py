@@ -428,7 +428,8 @@ class Profile:
     persistent_header: Literal["always", "as-sent", "never"] = "never"
     content_length: Literal["always", "as-sent", "non-empty"] = "always"  # "non-empty": only on a body (RabbitMQ)
     content_length_1_0: Literal["always", "as-sent"] | None = None  # in a 1.0 session, if not as content_length
-    destination_type_header: bool = False  # MESSAGE carries destination-type:ANYCAST or MULTICAST (Artemis)
+    # MESSAGE carries destination-type:ANYCAST or MULTICAST where its name has the /queue/ or /topic/ prefix (Artemis)
+    destination_type_header: bool = False
     # -- SUBSCRIBE and ACK
     duplicate_subscription: Literal["error", "ignore"] = "error"
     # SUBSCRIBE (and UNSUBSCRIBE by destination) without `id`: in 1.0 only, or in every version (RabbitMQ)
@@ -675,7 +676,7 @@ ARTEMIS = Profile(
     persistent_header="always",
     content_length="non-empty",  # measured (issue 18): none on an empty 1.2 MESSAGE
     content_length_1_0="as-sent",  # measured: in 1.0 only when the SEND had one, and never on ERROR
-    destination_type_header=True,  # measured
+    destination_type_header=True,  # measured; none on /temp-queue/, /temp-topic/ and bare names (issue 18)
     anonymous_subscription_id="subscription/{address}",  # measured, in every version
     unsubscribe_by_destination="id-less-only",  # measured (issue 18): by the id the destination gives
     prefetch_headers=("consumer-window-size", "activemq.prefetchSize"),

@@ -168,7 +168,7 @@ def deliver(connection: Connection, subscription: Subscription, message: Message
         headers.append(("persistent", message.persistent or "false"))
     elif persistent == "as-sent" and message.persistent is not None:
         headers.append(("persistent", message.persistent))
-    if profile.destination_type_header:
+    if profile.destination_type_header and message.destination.startswith(("/queue/", "/topic/")):
         headers.append(("destination-type", "MULTICAST" if subscription.destination.kind == "topic" else "ANYCAST"))
     headers += message.headers
     if tracked and connection.version == "1.2" and profile.reserved_send_headers == "keep":

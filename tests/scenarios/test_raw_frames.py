@@ -353,6 +353,23 @@ def test_order_of_the_sends_own_headers(target: Target, raw: list[Raw]) -> None:
     assert order == expected, message.raw_headers
 
 
+@pytest.mark.parametrize("kind", ["queue", "temp-queue"])
+def test_destination_type_header(target: Target, raw: list[Raw], kind: str) -> None:
+    """Artemis names the routing type of /queue/ and /topic/ only (issue 18, found by the differential tests)."""
+    if kind == "temp-queue" and target.facts.temporary_destinations == "reply-queue":
+        pytest.skip(f"{target.name} takes /temp-queue/ only in reply-to (L10)")
+    connection = _open(target, raw)
+    connection.connect()
+    name = f"/{kind}/stomptest-{uuid.uuid4().hex[:12]}"
+    connection.send(f"SUBSCRIBE\nid:1\ndestination:{name}\nreceipt:r-sub\n\n\x00")
+    assert connection.next().command == "RECEIPT"
+    connection.send(f"SEND\ndestination:{name}\n\nx\x00")
+    message = connection.next()
+    assert message.command == "MESSAGE", message
+    expected = "ANYCAST" if target.facts.destination_type_header and kind == "queue" else None
+    assert message.headers.get("destination-type") == expected, message
+
+
 def test_a_body_longer_than_its_content_length(target: Target, raw: list[Raw]) -> None:
     """No NUL after content-length bytes: where the ERROR's message is the reason alone, it is the broker's own."""
     connection = _open(target, raw)
