@@ -119,6 +119,14 @@ def _error_body(target: Target, kind: str, command: str, **fields: str) -> str |
     return template.format(**{"command": command, **fields}).split("\n\tat ")[0]
 
 
+# Artemis' SUBSCRIBE without destination is a Java NullPointerException's text; once the JVM has thrown it often
+# enough to compile the path, HotSpot throws a preallocated one without a text (OmitStackTraceInFastThrow), and
+# Artemis' error path fails on that: measured on 61615 after a day of scenario runs (issue 18)
+_ARTEMIS_FAST_THROW = (
+    'Cannot invoke "String.replace(java.lang.CharSequence, java.lang.CharSequence)" because "msg" is null'
+)
+
+
 def _assert_measured_text(target: Target, text: str | None) -> None:
     """A real broker's text is known (not the fake's own reason); only strict may say what it likes."""
     assert text is not None or target.facts.name == "strict", "the profile holds no text for this ERROR"
@@ -765,6 +773,9 @@ def test_missing_header_texts(
         or texts["missing-header"]
     )
     fields = {"command": command, "reason": missing, "header": missing}
+    if target.name == "real-artemis" and error.headers["message"] == _ARTEMIS_FAST_THROW:
+        assert command == "SUBSCRIBE" and not error.body  # the JVM's warmed-up answer (docs/broker.md)
+        return
     assert error.headers["message"] == message.format(**fields)
     assert error.body.decode().split("\n\tat ")[0] == body.format(**fields).split("\n\tat ")[0]
 
