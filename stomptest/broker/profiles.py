@@ -407,8 +407,10 @@ class Profile:
     destination_names: Literal["as-given", "activemq", "rabbitmq"] = "as-given"
     destination_aliases: tuple[tuple[str, str], ...] = ()  # (prefix, replacement) applied to names
     # /temp-queue/X: an ordinary name ("shared"), one per connection reached by others as /remote-temp-queue/...
-    # ("connection", ActiveMQ), or only in reply-to, made into a /reply-queue/... ("reply-queue", RabbitMQ)
-    temporary_destinations: Literal["shared", "connection", "reply-queue"] = "shared"
+    # ("connection", ActiveMQ), or only in reply-to, made into a /reply-queue/... ("reply-queue", RabbitMQ), or
+    # no prefix at all: /temp-queue/X and /temp-topic/X are names like any other, as unknown_destinations says
+    # ("unprefixed", Artemis with the /queue/ and /topic/ acceptor prefixes only)
+    temporary_destinations: Literal["shared", "connection", "reply-queue", "unprefixed"] = "shared"
     # -- SEND
     # a SEND's own message-id, subscription, redelivered, ack: dropped, refused (message-id), or "keep": kept on
     # the MESSAGE after the broker's own, except `ack`, which the broker writes after them (Artemis)
@@ -677,6 +679,7 @@ ARTEMIS = Profile(
     content_length="non-empty",  # measured (issue 18): none on an empty 1.2 MESSAGE
     content_length_1_0="as-sent",  # measured: in 1.0 only when the SEND had one, and never on ERROR
     destination_type_header=True,  # measured; none on /temp-queue/, /temp-topic/ and bare names (issue 18)
+    temporary_destinations="unprefixed",  # measured (issue 18): a SEND to /temp-queue/X before SUBSCRIBE is dropped
     anonymous_subscription_id="subscription/{address}",  # measured, in every version
     unsubscribe_by_destination="id-less-only",  # measured (issue 18): by the id the destination gives
     prefetch_headers=("consumer-window-size", "activemq.prefetchSize"),

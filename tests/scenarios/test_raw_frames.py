@@ -378,6 +378,23 @@ def test_destination_type_header(target: Target, raw: list[Raw], kind: str) -> N
     assert message.headers.get("destination-type") == expected, message
 
 
+def test_a_temporary_queue_before_anyone_subscribes(target: Target, raw: list[Raw]) -> None:
+    """Artemis (its acceptor knows /queue/ and /topic/ only) takes /temp-queue/X as an address: sent early, dropped."""
+    if target.facts.temporary_destinations == "reply-queue":
+        pytest.skip(f"{target.name} takes /temp-queue/ only in reply-to (L10)")
+    connection = _open(target, raw)
+    connection.connect()
+    name = f"/temp-queue/stomptest-{uuid.uuid4().hex[:12]}"
+    connection.send(f"SEND\ndestination:{name}\nreceipt:r-early\n\nearly\x00")
+    assert connection.next().command == "RECEIPT"
+    connection.send(f"SUBSCRIBE\nid:1\ndestination:{name}\nreceipt:r-sub\n\n\x00")
+    assert connection.next().command == "RECEIPT"
+    connection.send(f"SEND\ndestination:{name}\n\nmarker\x00")
+    unprefixed = target.facts.temporary_destinations == "unprefixed" and target.facts.unknown_destinations == "topic"
+    expected = [b"marker"] if unprefixed else [b"early", b"marker"]
+    assert [connection.next().body for _ in expected] == expected
+
+
 def test_a_body_longer_than_its_content_length(target: Target, raw: list[Raw]) -> None:
     """No NUL after content-length bytes: where the ERROR's message is the reason alone, it is the broker's own."""
     connection = _open(target, raw)
