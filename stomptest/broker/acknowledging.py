@@ -11,7 +11,8 @@ An ACK or NACK that finds nothing is an ERROR unknown-ack, except where the prof
 does more (measured, issue 18): RabbitMQ answers an id of its own format that names no
 pending delivery with the RECEIPT and a closing precondition_failed (`unknown_delivery_ack`);
 ActiveMQ closes a 1.0 or 1.1 connection that has a subscription without a word when the
-message-id is not of its format (`unparsable_ack_closes_in`).
+message-id is not of its format (`unparsable_ack_closes_in`). RabbitMQ refuses an id not of
+its format before it looks at the `transaction` (`ack_id_before_transaction`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ _ACTIVEMQ_MESSAGE_ID = re.compile(r".*:-?[0-9]+")
 
 
 def on_ack(connection: Connection, frame: Frame, *, committing: bool = False) -> None:
+    if not committing and _refused_before_transaction(connection, frame):
+        return
     if not committing and connection.profile.transactional_ack and hold(connection, frame):
         return
     delivery = _find_delivery(connection, frame)
@@ -47,6 +50,8 @@ def on_ack(connection: Connection, frame: Frame, *, committing: bool = False) ->
 
 def on_nack(connection: Connection, frame: Frame, *, committing: bool = False) -> None:
     profile = connection.profile
+    if not committing and _refused_before_transaction(connection, frame):
+        return
     if not committing and profile.transactional_ack and hold(connection, frame):
         return
     delivery = _find_delivery(connection, frame)
@@ -76,6 +81,18 @@ def on_nack_1_0(connection: Connection, frame: Frame) -> None:
         connection.fail("missing-header", frame, reason="message-id", header="message-id")
     else:  # RabbitMQ: as in 1.1
         on_nack(connection, frame)
+
+
+def _refused_before_transaction(connection: Connection, frame: Frame) -> bool:
+    """RabbitMQ (measured, issue 18): an id not of its format is refused before the transaction is looked up."""
+    if not connection.profile.ack_id_before_transaction or "transaction" not in frame.headers:
+        return False
+    header = "id" if connection.version == "1.2" else "message-id"
+    key = frame.headers[header]
+    if _RABBITMQ_DELIVERY.fullmatch(key) is not None:
+        return False
+    _not_found(connection, frame, key, header)
+    return True
 
 
 def _find_delivery(connection: Connection, frame: Frame) -> Delivery | None:

@@ -97,6 +97,7 @@ class Connection:
         "deaf",
         "decode_1_0",
         "engine",
+        "eol_before_connect",
         "frames_received",
         "frames_sent",
         "heartbeats_from",
@@ -155,6 +156,7 @@ class Connection:
         self.decode_1_0 = False  # ActiveMQ: 1.0 input escapes are decoded, leniently
         self.trim_1_0: str | None = None  # 1.0 with a profile that trims header values: "leading" or "both"
         self.deaf = False  # Artemis, after a frame before CONNECT: all input ignored (Profile.frame_before_connect)
+        self.eol_before_connect = False  # an EOL came before CONNECT (Profile.eol_before_connect)
         self.session: str | None = None
         self.login: str | None = None
         self.host: str | None = None

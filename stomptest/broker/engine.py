@@ -154,6 +154,11 @@ class Engine:
                 name = replacement + name[len(prefix) :]
                 break
         temporary = self.profile.temporary_destinations
+        if temporary == "unprefixed" and name.startswith(("/temp-queue/", "/temp-topic/")):
+            resolved = self._route(name, prefixed=False)  # Artemis: a name without its acceptor's prefixes
+            if len(routes) < _MAX_ROUTES:
+                routes[given] = resolved
+            return resolved
         if temporary != "shared" and name.startswith(("/temp-queue/", "/temp-topic/")):
             if temporary == "reply-queue" or connection is None:
                 return None  # RabbitMQ: only in reply-to
@@ -164,14 +169,14 @@ class Engine:
             routes[given] = resolved
         return resolved
 
-    def _route(self, name: str) -> tuple[Kind, str] | None:
+    def _route(self, name: str, *, prefixed: bool = True) -> tuple[Kind, str] | None:
         names = self.profile.destination_names  # issue 18: how the profile's broker reads and names them
         if names == "rabbitmq":  # a bare name is a queue; a queue's or topic's name has no '/'
             if name and not name.startswith("/"):
                 return "queue", "/queue/" + name
             if name.startswith(("/queue/", "/topic/")) and "/" in name[7:]:
                 return None
-        for prefix, kind in _PREFIXES:
+        for prefix, kind in _PREFIXES if prefixed else ():
             if name.startswith(prefix) and len(name) > len(prefix):
                 return kind, name
         unknown = self.profile.unknown_destinations

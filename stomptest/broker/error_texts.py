@@ -96,7 +96,10 @@ ACTIVEMQ_ERROR_TEXTS = _texts(
         "[{message_id}]" + _AMQ_TRACE,
     ),
     precondition_failed=("{reason}", "{reason}"),
-    bad_transaction=("{reason}", "org.apache.activemq.transport.stomp.ProtocolException: {reason}" + _AMQ_TRACE),
+    bad_transaction=(  # measured (issue 18): SEND, ACK, COMMIT, ABORT naming a transaction never begun
+        "Invalid transaction id: {transaction}",
+        "org.apache.activemq.transport.stomp.ProtocolException: Invalid transaction id: {transaction}" + _AMQ_TRACE,
+    ),
     limit=("{reason}", "org.apache.activemq.transport.stomp.ProtocolException: {reason}" + _AMQ_TRACE),
     internal=("{reason}", "{reason}"),
 )
@@ -120,6 +123,7 @@ ACTIVEMQ_ERROR_TEXTS = MappingProxyType(
                 ("SUBSCRIBE", "destination", "Invalid empty or 'null' Destination header"),
                 ("SUBSCRIBE", "id", "SUBSCRIBE received without a subscription id!"),
                 ("UNSUBSCRIBE", "id", "UNSUBSCRIBE received without a subscription id!"),
+                ("SEND", "destination", "SEND received without a Destination specified!"),
                 ("ACK", "id", "ACK received without a ack id for acknowledge!"),
                 ("NACK", "id", "NACK received without a ack id for acknowledge!"),
                 ("ACK", "message-id", "ACK received without a message-id to acknowledge!"),
@@ -166,7 +170,7 @@ RABBITMQ_ERROR_TEXTS = _texts(
     ),
     unknown_ack=("Invalid header", '"{command}" must include a valid "{header}" header\n'),  # measured (issue 18)
     precondition_failed=("precondition_failed", "PRECONDITION_FAILED - {reason}"),  # measured (issue 18), no LF
-    bad_transaction=("Bad transaction", "{reason}\n"),
+    bad_transaction=("Bad transaction", 'Invalid transaction identifier: "{transaction}"\n'),  # measured (issue 18)
     limit=("Resource limit", "{reason}\n"),
     internal=("Internal error", "{reason}\n"),
 )
@@ -230,6 +234,9 @@ ARTEMIS_ERROR_TEXTS = MappingProxyType(
         "missing-header ACK id": ("AMQ339039 No id header in ACK/NACK frame.", ""),
         "missing-header ACK message-id": ("AMQ339018 Error acknowledging message null", ""),
         "missing-header UNSUBSCRIBE id": ("AMQ339037 Must specify the subscription's id", ""),
+        # measured (issue 18, found by the differential tests): a 1.1 ACK or NACK without subscription
+        "missing-header ACK subscription": ("AMQ339037 Must specify the subscription's id", ""),
+        "missing-header NACK subscription": ("AMQ339037 Must specify the subscription's id", ""),
         "bad-transaction BEGIN": ("Transaction already started: {transaction}", ""),
         "bad-transaction COMMIT": ("AMQ339013 Error committing {transaction}", ""),
         "bad-transaction ABORT": ("No transaction started: {transaction}", ""),

@@ -109,6 +109,9 @@ class Profile:
     closing_errors: frozenset[ErrorKind] = frozenset(ERROR_KINDS)  # which ERRORs are followed by a close
     every_error_closes_in: tuple[str, ...] = ()  # versions in which every ERROR closes (Artemis: 1.2)
     error_texts: Mapping[str, tuple[str, str]] = field(default_factory=lambda: SPEC_ERROR_TEXTS, hash=False)
+    # the reason a malformed frame's ERROR gives, by the parser's error kind (FrameError.kind), where the profile's
+    # broker has its own words; any other kind gives the parser's text
+    decoder_texts: Mapping[str, str] = field(default_factory=dict, hash=False)
     error_receipt_id: bool = True  # ERROR carries `receipt-id` when the frame had a receipt
     # ...except the ERRORs of these kinds ("KIND" or "KIND COMMAND", as keys of error_texts; Artemis: decoder errors)
     errors_without_receipt_id: frozenset[str] = frozenset()
@@ -145,6 +148,10 @@ class Profile:
     # a frame before CONNECT: ERROR not-connected ("error"), or no answer to it or to anything after it, and no
     # connect_timeout either ("ignore-all", Artemis)
     frame_before_connect: Literal["error", "ignore-all"] = "error"
+    # an EOL (LF or CR LF) before CONNECT: a heart-beat, ignored ("ignore"), or the frame after it is not answered,
+    # nor is anything after that, and the connect timeout stops, as with frame_before_connect="ignore-all"
+    # ("deafens", Artemis); an EOL alone leaves the connect timeout running
+    eol_before_connect: Literal["ignore", "deafens"] = "ignore"
     # a second CONNECT: ERROR, a close without any frame (RabbitMQ), or another CONNECTED of the same
     # session and version (Artemis)
     second_connect: Literal["error", "close", "connected"] = "error"
@@ -176,8 +183,10 @@ class Profile:
     destination_names: Literal["as-given", "activemq", "rabbitmq"] = "as-given"
     destination_aliases: tuple[tuple[str, str], ...] = ()  # (prefix, replacement) applied to names
     # /temp-queue/X: an ordinary name ("shared"), one per connection reached by others as /remote-temp-queue/...
-    # ("connection", ActiveMQ), or only in reply-to, made into a /reply-queue/... ("reply-queue", RabbitMQ)
-    temporary_destinations: Literal["shared", "connection", "reply-queue"] = "shared"
+    # ("connection", ActiveMQ), or only in reply-to, made into a /reply-queue/... ("reply-queue", RabbitMQ), or
+    # no prefix at all: /temp-queue/X and /temp-topic/X are names like any other, as unknown_destinations says
+    # ("unprefixed", Artemis with the /queue/ and /topic/ acceptor prefixes only)
+    temporary_destinations: Literal["shared", "connection", "reply-queue", "unprefixed"] = "shared"
     # -- SEND
     # a SEND's own message-id, subscription, redelivered, ack: dropped, refused (message-id), or "keep": kept on
     # the MESSAGE after the broker's own, except `ack`, which the broker writes after them (Artemis)
@@ -197,7 +206,8 @@ class Profile:
     persistent_header: Literal["always", "as-sent", "never"] = "never"
     content_length: Literal["always", "as-sent", "non-empty"] = "always"  # "non-empty": only on a body (RabbitMQ)
     content_length_1_0: Literal["always", "as-sent"] | None = None  # in a 1.0 session, if not as content_length
-    destination_type_header: bool = False  # MESSAGE carries destination-type:ANYCAST or MULTICAST (Artemis)
+    # MESSAGE carries destination-type:ANYCAST or MULTICAST where its name has the /queue/ or /topic/ prefix (Artemis)
+    destination_type_header: bool = False
     # -- SUBSCRIBE and ACK
     duplicate_subscription: Literal["error", "ignore"] = "error"
     # SUBSCRIBE (and UNSUBSCRIBE by destination) without `id`: in 1.0 only, or in every version (RabbitMQ)
@@ -220,6 +230,9 @@ class Profile:
     # an ACK/NACK naming a delivery of the broker's own id format that awaits no acknowledgement: ERROR
     # unknown-ack, or (RabbitMQ) RECEIPT, then the closing ERROR precondition-failed naming its delivery tag
     unknown_delivery_ack: Literal["unknown-ack", "precondition-failed"] = "unknown-ack"
+    # an ACK/NACK whose id is not of the broker's own format is refused before its `transaction` is looked up
+    # (RabbitMQ: "Invalid header"); otherwise an unknown transaction is reported first
+    ack_id_before_transaction: bool = False
     # versions in which an ACK/NACK whose message-id is not of the broker's format (ActiveMQ: not ending in
     # ":<number>", as `none`) closes the connection without a frame once it has a subscription (ActiveMQ: 1.0, 1.1)
     unparsable_ack_closes_in: tuple[str, ...] = ()
@@ -242,6 +255,9 @@ class Profile:
     # the order the broker writes the headers of these frames in, by command (names not listed keep theirs, after)
     header_order: tuple[tuple[str, tuple[str, ...]], ...] = ()
     message_transaction_header: bool = False  # a committed SEND's `transaction` travels with it (RabbitMQ, Artemis)
+    # the SEND's own headers on MESSAGE: in the order sent ("as-sent"), or reversed, the ones RabbitMQ keeps as
+    # message properties (reply-to, priority, persistent, content-type) last in that order ("rabbitmq")
+    message_header_order: Literal["as-sent", "rabbitmq"] = "as-sent"
     duplicate_begin: Literal["error", "ignore"] = "error"  # BEGIN of an open transaction (RabbitMQ: RECEIPT)
     limits: Limits = field(default_factory=Limits)
     # STOMP over WebSocket on the same port (websocket_profiles.py)
@@ -284,6 +300,10 @@ ACTIVEMQ = Profile(
     # fatal ProtocolExceptions only: parse and size errors, unknown command, version, heart-beat, CONNECT
     closing_errors=ALWAYS_CLOSING | {"unknown-command", "limit"},
     error_texts=ACTIVEMQ_ERROR_TEXTS,
+    # measured (issue 18): content-length:1, then "xy": this text, and the close
+    decoder_texts=MappingProxyType(
+        {"missing-nul": "content-length bytes were read and there was no trailing null byte"}
+    ),
     version_error_header=False,
     escape_1_0="decode-input",
     undefined_escapes="keep",
@@ -347,6 +367,8 @@ RABBITMQ = Profile(
     unsubscribe_by_destination="id-less-only",  # measured (issue 18)
     ack_requires_subscription_1_1=False,  # measured (issue 18)
     unknown_delivery_ack="precondition-failed",  # measured (issue 18)
+    message_header_order="rabbitmq",  # measured (issue 18): SEND aa, transaction, receipt, bb -> bb, receipt, ...
+    ack_id_before_transaction=True,  # measured (issue 18): `id:x` with `transaction:nope` is "Invalid header"
     nack_in_1_0="accept",  # measured (issue 18): RECEIPT, then delivered again
     duplicate_begin="ignore",  # measured (issue 18)
     content_length="non-empty",  # measured (issue 18): no content-length on an empty body
@@ -413,6 +435,7 @@ ARTEMIS = Profile(
     connect_receipt_response_id=False,
     connected_headers="as-asked",  # measured
     frame_before_connect="ignore-all",  # measured: no answer, the connection stays open (>= 120 s)
+    eol_before_connect="deafens",  # measured (issue 18): LF or CR LF, then CONNECT: no answer, open after 14 s
     second_connect="connected",  # measured: another CONNECTED, same session and version; subscriptions live on
     connect_timeout=10.0,  # measured: no CONNECT within 10 s (the acceptor's handshake timeout), closed without ERROR
     heartbeat_min_send_ms=500,
@@ -435,7 +458,8 @@ ARTEMIS = Profile(
     persistent_header="always",
     content_length="non-empty",  # measured (issue 18): none on an empty 1.2 MESSAGE
     content_length_1_0="as-sent",  # measured: in 1.0 only when the SEND had one, and never on ERROR
-    destination_type_header=True,  # measured
+    destination_type_header=True,  # measured; none on /temp-queue/, /temp-topic/ and bare names (issue 18)
+    temporary_destinations="unprefixed",  # measured (issue 18): a SEND to /temp-queue/X before SUBSCRIBE is dropped
     anonymous_subscription_id="subscription/{address}",  # measured, in every version
     unsubscribe_by_destination="id-less-only",  # measured (issue 18): by the id the destination gives
     prefetch_headers=("consumer-window-size", "activemq.prefetchSize"),

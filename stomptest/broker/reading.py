@@ -7,7 +7,9 @@ carries on (RabbitMQ after "Bad command"), skips to the frame's NUL with a fresh
 parser; ActiveMQ's way with undefined escapes is a repair of the bytes, not an ERROR
 (`Profile.undefined_escapes`), and so is a body on a frame that may have none where the
 profile's broker ignores it (`Profile.bodyless_frame_bodies`), a header line without ':'
-(`header_without_colon`) and CR LF line ends before 1.2 (`crlf_before_1_2`).
+(`header_without_colon`) and CR LF line ends before 1.2 (`crlf_before_1_2`). An EOL before
+CONNECT is a heart-beat, or deafens the connection to what follows (`eol_before_connect`).
+A refused frame's ERROR gives the parser's reason or the broker's own words (`decoder_texts`).
 """
 
 from __future__ import annotations
@@ -64,11 +66,18 @@ def _feed(connection: Connection, data: bytes) -> bytes:
         if connection.state not in READING:
             return b""
         if isinstance(item, Heartbeat):
+            if connection.state == "new" and connection.profile.eol_before_connect == "deafens":
+                connection.eol_before_connect = True
             if TRANSITIONS[connection.state, "HEARTBEAT"][0] == "record" and connection.version != "1.0":
                 output.record(connection, "in", item)
             continue
         connection.frames_received += 1
         output.record(connection, "in", item)
+        if connection.eol_before_connect:
+            # Artemis (measured, issue 18): the frame after an EOL before CONNECT, a CONNECT included, is
+            # not answered, nor is anything after it (connecting.py's `out_of_turn` for frame_before_connect)
+            connection.deaf = True
+            return b""
         try:
             connection.handle_frame(item)
         except Exception:
@@ -83,7 +92,7 @@ def _feed(connection: Connection, data: bytes) -> bytes:
 
 
 def _parse_error(connection: Connection, error: FrameError) -> bytes:
-    text = str(error)
+    text = connection.profile.decoder_texts.get(error.kind) or str(error)
     stream = b"".join(connection._unparsed)
     connection._unparsed.clear()
     at = max((error.offset or connection._unparsed_start) - connection._unparsed_start, 0)

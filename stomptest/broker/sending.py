@@ -2,7 +2,8 @@
 
 A SEND is resolved to a destination, its frame headers dropped (those the profile keeps
 aside: `echo_receipt_in_message`, `reserved_send_headers`, and at COMMIT
-`message_transaction_header`), and handed to the engine,
+`message_transaction_header`), the rest put in the order the profile's broker writes them
+(`message_header_order`), and handed to the engine,
 which calls `deliver` on each connection that gets a copy. `deliver` builds the
 MESSAGE's headers the way the profile's broker writes them (`id_style`, `ack_id`,
 `redelivered_header`, `jms_headers`, `persistent_header`, `destination_type_header`,
@@ -80,7 +81,9 @@ def on_send(connection: Connection, frame: Frame, *, committing: bool = False) -
                 seen.add(pair[0])
                 if pair[0] not in drop:
                     kept.append(pair)
-    if committing and profile.message_transaction_header:
+    if profile.message_header_order == "rabbitmq":
+        kept = _rabbitmq_order(kept)
+    elif committing and profile.message_transaction_header:
         kept = [pair for pair in kept if pair[0] != "transaction"] + [("transaction", headers["transaction"])]
     reply_to = headers.get("reply-to")
     if reply_to is not None and reply_to.startswith(("/temp-queue/", "/temp-topic/")):
@@ -96,6 +99,22 @@ def on_send(connection: Connection, frame: Frame, *, committing: bool = False) -
     else:
         engine.publish(destination, message, now)
         receipt(connection, frame)
+
+
+# RabbitMQ keeps these as message properties and writes them after the SEND's other headers, in this order
+_RABBITMQ_PROPERTIES = ("reply-to", "priority", "persistent", "content-type")
+
+
+def _rabbitmq_order(kept: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The SEND's own headers as RabbitMQ writes them on MESSAGE (measured, issue 18).
+
+    Its headers table comes back in the reverse of the order sent (`receipt` and `transaction`
+    among them); the four it keeps as message properties follow, in their own order.
+    """
+    own = [pair for pair in reversed(kept) if pair[0] not in _RABBITMQ_PROPERTIES]
+    return own + sorted(
+        (pair for pair in kept if pair[0] in _RABBITMQ_PROPERTIES), key=lambda pair: _RABBITMQ_PROPERTIES.index(pair[0])
+    )
 
 
 def deliver(connection: Connection, subscription: Subscription, message: Message) -> None:
@@ -149,7 +168,7 @@ def deliver(connection: Connection, subscription: Subscription, message: Message
         headers.append(("persistent", message.persistent or "false"))
     elif persistent == "as-sent" and message.persistent is not None:
         headers.append(("persistent", message.persistent))
-    if profile.destination_type_header:
+    if profile.destination_type_header and message.destination.startswith(("/queue/", "/topic/")):
         headers.append(("destination-type", "MULTICAST" if subscription.destination.kind == "topic" else "ANYCAST"))
     headers += message.headers
     if tracked and connection.version == "1.2" and profile.reserved_send_headers == "keep":

@@ -107,6 +107,21 @@ def test_a_frame_before_connect_makes_the_connection_deaf() -> None:
     assert error.command == "ERROR" and strict.connection.closed
 
 
+@pytest.mark.parametrize("eol", [b"\n", b"\r\n"])
+def test_an_eol_before_connect_deafens_the_connection_to_what_follows(eol: bytes) -> None:
+    peer = Peer(engine("artemis"), now=0.0)
+    assert peer.raw(eol) == []
+    assert peer.connection.next_deadline() == 10.0  # an EOL alone: the connect timeout runs (measured: closed at 10 s)
+    assert peer.send("CONNECT", {"accept-version": "1.2", "host": "/"}) == []
+    assert peer.connection.next_deadline() is None  # measured: still open 14 s later
+    assert peer.send("CONNECT", {"accept-version": "1.2", "host": "/"}) == []
+    rabbitmq = Peer(engine("rabbitmq"), now=0.0)
+    assert rabbitmq.raw(eol) == []
+    login = {"login": "guest", "passcode": "guest"}
+    [connected] = rabbitmq.send("CONNECT", {"accept-version": "1.2", "host": "/", **login})
+    assert connected.command == "CONNECTED"
+
+
 def test_a_second_connect_answers_in_the_same_session() -> None:
     eng = engine("artemis")
     peer = connected(eng, "1.1")
@@ -235,7 +250,7 @@ def test_an_unprefixed_name_is_a_topic() -> None:
     peer.send("SEND", {"destination": "plain"}, b"dropped")
     peer.send("SUBSCRIBE", {"id": "1", "destination": "plain"})
     [message] = peer.send("SEND", {"destination": "plain"}, b"kept")
-    assert message.body == b"kept" and message.headers["destination-type"] == "MULTICAST"
+    assert message.body == b"kept" and "destination-type" not in message.headers  # measured (issue 18): no prefix, none
 
 
 # -- A18: dead letters

@@ -8,7 +8,7 @@ import pytest
 
 from tests.scenarios.conftest import REAL_ENV, _reachable
 
-REAL_BROKERS = {"rabbitmq": 61613, "activemq": 61614}  # profile -> STOMP port on 127.0.0.1
+REAL_BROKERS = {"rabbitmq": 61613, "activemq": 61614, "artemis": 61615}  # profile -> STOMP port on 127.0.0.1
 
 
 @pytest.fixture(params=[pytest.param(name, marks=pytest.mark.real) for name in REAL_BROKERS])

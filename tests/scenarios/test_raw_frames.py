@@ -39,6 +39,10 @@ KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {
     ("test_crlf_line_ends_before_1_2", "real-artemis-1.0"): "Artemis answers a 1.0 frame with CR LF line ends "
     "with nothing, and the next frame with 'AMQ339032 Need a transaction id to begin' (it reads the two as one); "
     "the profile refuses the CR LF frame (crlf_before_1_2='error')",
+    ("test_a_body_longer_than_its_content_length", "real-artemis"): "Artemis takes content-length bytes as the "
+    "body, drops the byte after them and reads on (1.2: the RECEIPT and the MESSAGE 'x'; 1.0: then an ERROR for "
+    "the next frame, which it reads as starting with the NUL); the profile refuses the frame (found by the "
+    "differential tests, issue 18; docs/broker.md, known deviations)",
 }
 
 
@@ -115,6 +119,19 @@ def _error_body(target: Target, kind: str, command: str, **fields: str) -> str |
     return template.format(**{"command": command, **fields}).split("\n\tat ")[0]
 
 
+# Artemis' SUBSCRIBE without destination is a Java NullPointerException's text; once the JVM has thrown it often
+# enough to compile the path, HotSpot throws a preallocated one without a text (OmitStackTraceInFastThrow), and
+# Artemis' error path fails on that: measured on 61615 after a day of scenario runs (issue 18)
+_ARTEMIS_FAST_THROW = (
+    'Cannot invoke "String.replace(java.lang.CharSequence, java.lang.CharSequence)" because "msg" is null'
+)
+
+
+def _assert_measured_text(target: Target, text: str | None) -> None:
+    """A real broker's text is known (not the fake's own reason); only strict may say what it likes."""
+    assert text is not None or target.facts.name == "strict", "the profile holds no text for this ERROR"
+
+
 def _error_text(target: Target, kind: str, command: str, **fields: str) -> str | None:
     """The message the profile's ERROR carries, or None where it holds a reason of the fake's own."""
     texts = target.facts.error_texts
@@ -125,6 +142,23 @@ def _error_text(target: Target, kind: str, command: str, **fields: str) -> str |
 
 
 # --- before and after CONNECT ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("eol", ["\n", "\r\n"], ids=["LF", "CRLF"])
+def test_an_eol_before_connect(target: Target, raw: list[Raw], eol: str) -> None:
+    """A heart-beat before CONNECT (issue 18): RabbitMQ and ActiveMQ ignore it, Artemis answers nothing after it."""
+    connection = _open(target, raw)
+    connection.send(eol)
+    connection.send(f"CONNECT\naccept-version:1.2\nhost:/\n{LOGIN}\n\x00")
+    if target.facts.eol_before_connect == "deafens":
+        with pytest.raises(socket.timeout):
+            connection.next(timeout=3)  # a CONNECTED comes within milliseconds where it comes at all
+        connection.send(f"CONNECT\naccept-version:1.2\nhost:/\n{LOGIN}\n\x00")  # not even a second one
+        with pytest.raises(socket.timeout):
+            connection.next(timeout=1)
+        return
+    connected = connection.next()
+    assert connected.command == "CONNECTED", connected
 
 
 def test_a_frame_before_connect(target: Target, raw: list[Raw]) -> None:
@@ -278,7 +312,104 @@ def test_transaction_errors(target: Target, raw: list[Raw], command: str) -> Non
     text = _error_text(target, "bad-transaction", command, transaction=name)
     if text is not None:
         assert error.headers["message"] == text
+    body = _error_body(target, "bad-transaction", command, transaction=name)
+    _assert_measured_text(target, body)  # issue 18: RabbitMQ 'Invalid transaction identifier: "nope"' and a LF
+    if body is not None:
+        assert error.body.decode().split("\n\tat ")[0] == body
     assert connection.closes() == expect.closes_after(target.facts, "bad-transaction", "1.1")
+
+
+@pytest.mark.parametrize("version", ["1.1", "1.2"])
+def test_ack_in_an_unknown_transaction(target: Target, raw: list[Raw], version: str) -> None:
+    """Which check comes first (issue 18): RabbitMQ refuses the made-up id, ActiveMQ the transaction."""
+    connection = _open(target, raw, version)
+    connection.connect(version)
+    header = "id" if version == "1.2" else "message-id"
+    connection.send(f"ACK\n{header}:none\nsubscription:1\ntransaction:nope\nreceipt:r-ack\n\n\x00")
+    error = connection.next()
+    assert error.command == "ERROR", error
+    facts = target.facts
+    if facts.ack_id_before_transaction or not facts.transactional_ack:
+        message_id = "null" if version == "1.2" else "none"
+        text = _error_text(target, "unknown-ack", "ACK", ack="none", header=header, message_id=message_id, id="1")
+    else:
+        text = _error_text(target, "bad-transaction", "ACK", transaction="nope")
+    _assert_measured_text(target, text)
+    assert error.headers["message"] == text
+
+
+def test_order_of_the_sends_own_headers(target: Target, raw: list[Raw]) -> None:
+    """RabbitMQ writes them reversed, its message properties last (issue 18, found by the differential tests)."""
+    if target.facts.name in ("activemq", "artemis"):  # aa, bb, cc came back as bb, aa, cc from Artemis
+        pytest.skip(f"{target.name} writes them as a Java hash map iterates them (docs/broker.md, 'Differential')")
+    connection = _open(target, raw)
+    connection.connect()
+    queue = target.queue()
+    connection.send(f"SUBSCRIBE\nid:1\ndestination:{queue}\nreceipt:r-sub\n\n\x00")
+    assert connection.next().command == "RECEIPT"
+    sent = ["aa", "content-type", "bb", "persistent", "reply-to", "cc", "priority"]
+    values = {"content-type": "text/plain", "persistent": "true", "reply-to": "/queue/x", "priority": "7"}
+    headers = "".join(f"{name}:{values.get(name, '1')}\n" for name in sent)
+    connection.send(f"SEND\ndestination:{queue}\n{headers}\nx\x00")
+    message = connection.next()
+    assert message.command == "MESSAGE", message
+    order = [name for name, _ in message.raw_headers if name in ("aa", "bb", "cc")]
+    expected = ["aa", "bb", "cc"]
+    if target.facts.message_header_order == "rabbitmq":
+        order = [name for name, _ in message.raw_headers if name in sent]
+        expected = ["cc", "bb", "aa", "reply-to", "priority", "persistent", "content-type"]
+    assert order == expected, message.raw_headers
+
+
+@pytest.mark.parametrize("kind", ["queue", "temp-queue"])
+def test_destination_type_header(target: Target, raw: list[Raw], kind: str) -> None:
+    """Artemis names the routing type of /queue/ and /topic/ only (issue 18, found by the differential tests)."""
+    if kind == "temp-queue" and target.facts.temporary_destinations == "reply-queue":
+        pytest.skip(f"{target.name} takes /temp-queue/ only in reply-to (L10)")
+    connection = _open(target, raw)
+    connection.connect()
+    name = f"/{kind}/stomptest-{uuid.uuid4().hex[:12]}"
+    connection.send(f"SUBSCRIBE\nid:1\ndestination:{name}\nreceipt:r-sub\n\n\x00")
+    assert connection.next().command == "RECEIPT"
+    connection.send(f"SEND\ndestination:{name}\n\nx\x00")
+    message = connection.next()
+    assert message.command == "MESSAGE", message
+    expected = "ANYCAST" if target.facts.destination_type_header and kind == "queue" else None
+    assert message.headers.get("destination-type") == expected, message
+
+
+def test_a_temporary_queue_before_anyone_subscribes(target: Target, raw: list[Raw]) -> None:
+    """Artemis (its acceptor knows /queue/ and /topic/ only) takes /temp-queue/X as an address: sent early, dropped."""
+    if target.facts.temporary_destinations == "reply-queue":
+        pytest.skip(f"{target.name} takes /temp-queue/ only in reply-to (L10)")
+    connection = _open(target, raw)
+    connection.connect()
+    name = f"/temp-queue/stomptest-{uuid.uuid4().hex[:12]}"
+    connection.send(f"SEND\ndestination:{name}\nreceipt:r-early\n\nearly\x00")
+    assert connection.next().command == "RECEIPT"
+    connection.send(f"SUBSCRIBE\nid:1\ndestination:{name}\nreceipt:r-sub\n\n\x00")
+    assert connection.next().command == "RECEIPT"
+    connection.send(f"SEND\ndestination:{name}\n\nmarker\x00")
+    unprefixed = target.facts.temporary_destinations == "unprefixed" and target.facts.unknown_destinations == "topic"
+    expected = [b"marker"] if unprefixed else [b"early", b"marker"]
+    assert [connection.next().body for _ in expected] == expected
+
+
+def test_a_body_longer_than_its_content_length(target: Target, raw: list[Raw]) -> None:
+    """No NUL after content-length bytes: where the ERROR's message is the reason alone, it is the broker's own."""
+    connection = _open(target, raw)
+    connection.connect()
+    connection.send(f"SEND\ndestination:{target.queue()}\ncontent-length:1\nreceipt:r\n\nxy\x00")
+    try:
+        error = connection.next(timeout=3)
+    except AssertionError:  # closed without an ERROR
+        assert not target.facts.malformed_error
+        return
+    assert error.command == "ERROR", error
+    if target.facts.error_texts["malformed"][0] == "{reason}":  # ActiveMQ (issue 18, found by the differential tests)
+        assert error.headers["message"] == target.facts.decoder_texts.get("missing-nul")
+    with pytest.raises(AssertionError, match="closed"):
+        connection.next()
 
 
 # --- SEND and SUBSCRIBE off the beaten track -------------------------------------------------------------------
@@ -292,6 +423,11 @@ def test_send_in_an_unknown_transaction(target: Target, raw: list[Raw]) -> None:
     reply = connection.next()
     if target.facts.send_unknown_transaction == "error":
         assert reply.command == "ERROR", reply
+        assert reply.headers["message"] == _error_text(target, "bad-transaction", "SEND", transaction="nope")
+        body = _error_body(target, "bad-transaction", "SEND", transaction="nope")
+        _assert_measured_text(target, body)  # issue 18: ActiveMQ 'Invalid transaction id: nope'
+        if body is not None:
+            assert reply.body.decode().split("\n\tat ")[0] == body
         return
     assert reply.command == "RECEIPT", reply  # Artemis: acknowledged, and never delivered
     connection.send(f"SUBSCRIBE\nid:1\ndestination:{queue}\n\n\x00SEND\ndestination:{queue}\n\nmarker\x00")
@@ -630,14 +766,18 @@ def test_destination_names(target: Target, raw: list[Raw], command: str, case: i
         ("1.2", "SUBSCRIBE", "id:1\n", "destination"),
         ("1.2", "ACK", "message-id:x\n", "id"),
         ("1.1", "ACK", "subscription:1\n", "message-id"),
+        ("1.1", "NACK", "message-id:x\n", "subscription"),  # Artemis: AMQ339037 (found by the differential tests)
         ("1.2", "UNSUBSCRIBE", "", "id"),
         ("1.2", "BEGIN", "", "transaction"),
+        ("1.0", "SEND", "", "destination"),  # ActiveMQ: 'a Destination' (found by the differential tests)
     ],
 )
 def test_missing_header_texts(
     target: Target, raw: list[Raw], version: str, command: str, headers: str, missing: str
 ) -> None:
     """A frame without a header it needs: the ERROR's message and body, by command and header (issue 18)."""
+    if missing == "subscription" and not target.facts.ack_requires_subscription_1_1:
+        pytest.skip(f"{target.name} does not need it (L6)")
     connection = _open(target, raw, version)
     connection.connect(version)
     connection.send(f"{command}\n{headers}receipt:r\n\n\x00")
@@ -650,6 +790,9 @@ def test_missing_header_texts(
         or texts["missing-header"]
     )
     fields = {"command": command, "reason": missing, "header": missing}
+    if target.name == "real-artemis" and error.headers["message"] == _ARTEMIS_FAST_THROW:
+        assert command == "SUBSCRIBE" and not error.body  # the JVM's warmed-up answer (docs/broker.md)
+        return
     assert error.headers["message"] == message.format(**fields)
     assert error.body.decode().split("\n\tat ")[0] == body.format(**fields).split("\n\tat ")[0]
 
