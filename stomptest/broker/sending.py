@@ -117,6 +117,17 @@ def _rabbitmq_order(kept: list[tuple[str, str]]) -> list[tuple[str, str]]:
     )
 
 
+def _own_temporary_name(connection: Connection, destination: str) -> str:
+    """A temporary destination as the connection that made it named it (`/temp-queue/X`), others' as they are.
+
+    Other connections reach it as `/remote-temp-queue/SESSION:X`; its owner reads MESSAGEs from it
+    under the name it subscribed with (ActiveMQ 5.17, measured with raw frames, issue 18: D5).
+    """
+    kind, _, rest = destination[len("/remote-temp-") :].partition("/")
+    own = f"{connection.session}:"
+    return f"/temp-{kind}/{rest[len(own) :]}" if rest.startswith(own) else destination
+
+
 def deliver(connection: Connection, subscription: Subscription, message: Message) -> None:
     """Send `message` as a MESSAGE for `subscription` (called by the engine's dispatch)."""
     profile = connection.profile
@@ -136,9 +147,12 @@ def deliver(connection: Connection, subscription: Subscription, message: Message
     if anonymous and subscription.id in anonymous and not profile.subscription_header_without_id:
         message_id, headers = _without_id(connection, message, message_id)
     else:
+        destination = message.destination
+        if destination.startswith("/remote-temp-"):
+            destination = _own_temporary_name(connection, destination)
         headers = [
             ("subscription", subscription.id),
-            ("destination", message.destination),
+            ("destination", destination),
             ("message-id", message_id),
         ]
     redelivered = profile.redelivered_header

@@ -102,12 +102,6 @@ KNOWN_DIFFERENCES: tuple[KnownDifference, ...] = (
         "a CR LF frame on a 1.0 connection (Artemis: no answer, the next frame read as part of it; the fake: ERROR)",
     ),
     KnownDifference(
-        "temp-queue-name",
-        ACTIVEMQ,
-        "differential D5",
-        "/temp-queue/X (ActiveMQ names it so on its owner's MESSAGEs; the fake: /remote-temp-queue/ID:...:X)",
-    ),
-    KnownDifference(
         "stomp-1.0",
         ARTEMIS,
         "differential D3",
