@@ -83,7 +83,15 @@ def test_the_order_of_frames_at_commit(target: Target, opened: list[Raw]) -> Non
         *(["RECEIPT ts1", "RECEIPT ts2"] if held else []),
     ]
     frames = [connection.next() for _ in expected]
-    assert [_describe(frame) for frame in frames] == expected
+    seen = [_describe(frame) for frame in frames]
+    if held:
+        # RabbitMQ writes the held SEND receipts after the COMMIT's, but whether each lands before or after a
+        # committed MESSAGE is a race of its own (seen both ways on 3.10.8): only the order within each kind holds
+        assert seen[0] == "RECEIPT commit", seen
+        assert [item for item in seen if item.startswith("MESSAGE")] == ["MESSAGE t1", "MESSAGE t2"], seen
+        assert [item for item in seen[1:] if item.startswith("RECEIPT")] == ["RECEIPT ts1", "RECEIPT ts2"], seen
+    else:
+        assert seen == expected
     for frame in frames:
         if frame.command == "MESSAGE":
             assert frame.headers.get("transaction") == ("tx1" if facts.message_transaction_header else None), frame
