@@ -143,13 +143,13 @@ def deliver(connection: Connection, subscription: Subscription, message: Message
         message_id = f"{message.message_id}.{message.deliveries}"
     else:
         message_id = message.message_id
+    destination = message.destination
+    if destination.startswith("/remote-temp-"):
+        destination = _own_temporary_name(connection, destination)
     anonymous = connection.anonymous  # empty unless a SUBSCRIBE had no id: then see _without_id
     if anonymous and subscription.id in anonymous and not profile.subscription_header_without_id:
-        message_id, headers = _without_id(connection, message, message_id)
+        message_id, headers = _without_id(connection, destination, message_id)
     else:
-        destination = message.destination
-        if destination.startswith("/remote-temp-"):
-            destination = _own_temporary_name(connection, destination)
         headers = [
             ("subscription", subscription.id),
             ("destination", destination),
@@ -207,7 +207,7 @@ def deliver(connection: Connection, subscription: Subscription, message: Message
         connection.unacked[ack] = delivery
 
 
-def _without_id(connection: Connection, message: Message, message_id: str) -> tuple[str, list[tuple[str, str]]]:
+def _without_id(connection: Connection, destination: str, message_id: str) -> tuple[str, list[tuple[str, str]]]:
     """A MESSAGE of a subscription made without `id`, where the broker writes no `subscription` header.
 
     Measured (issue 18) on ActiveMQ 5.17.2 and RabbitMQ 3.10.8; RabbitMQ's message-id then starts
@@ -215,7 +215,7 @@ def _without_id(connection: Connection, message: Message, message_id: str) -> tu
     """
     if connection.profile.id_style == "rabbitmq":
         message_id = "Q_" + message_id[2:]
-    return message_id, [("destination", message.destination), ("message-id", message_id)]
+    return message_id, [("destination", destination), ("message-id", message_id)]
 
 
 def send_message(connection: Connection, headers: list[tuple[str, str]], body: bytes) -> None:
