@@ -21,7 +21,7 @@ import re
 import socket
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,6 +84,16 @@ class WSTarget:
         return f"/queue/stomptest-ws-{uuid.uuid4().hex[:12]}"
 
 
+def _skip_unless_up(spec: Spec, reachable: Callable[[int], str | None]) -> None:
+    """Skip, saying why, unless real-broker scenarios are on and the broker of `spec` answers."""
+    if os.environ.get(REAL_ENV) != "1":
+        pytest.skip(f"{spec.name}: real-broker scenarios are off; set {REAL_ENV}=1 (as .ci/run does)")
+    assert spec.real_port is not None
+    problem = reachable(spec.real_port)
+    if problem is not None:
+        pytest.skip(f"{spec.name}: {problem}")
+
+
 def _ws_reachable(port: int) -> str | None:
     """None when a WebSocket upgrade on /ws is answered with 101, else why not."""
     request = (
@@ -106,11 +116,7 @@ def ws_target(request: pytest.FixtureRequest) -> Iterator[WSTarget]:
     spec: Spec = request.param
     facts = PROFILES[spec.profile]
     if spec.real_port is not None:
-        if os.environ.get(REAL_ENV) != "1":
-            pytest.skip(f"{spec.name}: real-broker scenarios are off; set {REAL_ENV}=1 (as .ci/run does)")
-        problem = _ws_reachable(spec.real_port)
-        if problem is not None:
-            pytest.skip(f"{spec.name}: {problem}")
+        _skip_unless_up(spec, _ws_reachable)
         yield WSTarget(spec.name, spec.real_port, facts)
         return
     with Broker(profile=spec.profile, users={"guest": "guest"}) as broker:
@@ -208,11 +214,7 @@ def target(request: pytest.FixtureRequest) -> Iterator[Target]:
     spec: Spec = request.param
     facts = PROFILES[spec.profile]
     if spec.real_port is not None:
-        if os.environ.get(REAL_ENV) != "1":
-            pytest.skip(f"{spec.name}: real-broker scenarios are off; set {REAL_ENV}=1 (as .ci/run does)")
-        problem = _reachable(spec.real_port)
-        if problem is not None:
-            pytest.skip(f"{spec.name}: {problem}")
+        _skip_unless_up(spec, _reachable)
         running = Target(spec.name, f"tcp://127.0.0.1:{spec.real_port}", facts, spec.checks_passcode)
         yield from _serve(running)
         return
