@@ -135,7 +135,27 @@ def _not_found(connection: Connection, frame: Frame, key: str, header: str) -> N
         connection.close(f"{frame.command} of message-id {key}, not the broker's format (closed without ERROR)")
         return
     message_id = "null" if header == "id" else key  # ActiveMQ's text: the 1.2 id is no message-id
+    if profile.unknown_delivery_ack == "own-format-text" and _artemis_message_id(key):
+        connection.fail("unknown-ack", frame, ack=key, header=header, message_id=message_id, variant="own-format")
+        return
     connection.fail("unknown-ack", frame, ack=key, header=header, message_id=message_id)
+
+
+_JAVA_LONG = range(-(2**63), 2**63)
+
+
+def _artemis_message_id(key: str) -> bool:
+    """Whether Artemis reads `key` as its CONSUMER,MESSAGE id: two parts, each a Java `Long.parseLong`.
+
+    Measured (issue 16): `+1,2` and a Unicode digit pass; `1,2,3`, `1,2,`, `,1,2` and ` 1,2` do not.
+    """
+    parts = key.split(",")
+    return len(parts) == 2 and all(_java_long(part) for part in parts)
+
+
+def _java_long(text: str) -> bool:
+    digits = text[1:] if text[:1] in ("+", "-") else text
+    return digits.isdecimal() and int(text) in _JAVA_LONG
 
 
 def _take(connection: Connection, delivery: Delivery, cumulative: bool) -> list[Message]:

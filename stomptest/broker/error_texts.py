@@ -21,7 +21,8 @@ def _texts(**texts: tuple[str, str]) -> Mapping[str, tuple[str, str]]:
 # header (the header that named the thing: UNSUBSCRIBE's `id` or `destination`, ACK's `id` or `message-id`),
 # message_id (ACK/NACK: the message-id header, "null" in 1.2, as ActiveMQ writes it).
 # A key "KIND COMMAND" (as "missing-header SUBSCRIBE") overrides the kind's text for that command's frames, and
-# "KIND COMMAND HEADER" (as "missing-header ACK id") that for the header the error is about (the field `header`).
+# "KIND COMMAND HEADER" (as "missing-header ACK id") that for the header the error is about (the field `header`);
+# "KIND VARIANT" (as "unknown-ack own-format") a text the caller asks for by the field `variant`.
 SPEC_ERROR_TEXTS = _texts(
     not_connected=("not connected", "{command} before CONNECT: send CONNECT (or STOMP) first\n"),
     already_connected=("already connected", "a second {command} on a connected session\n"),
@@ -232,6 +233,9 @@ ARTEMIS_ERROR_TEXTS = MappingProxyType(
         "missing-header BEGIN": ("AMQ339032 Need a transaction id to begin", ""),
         # measured (issue 18, test_missing_header_texts)
         "missing-header ACK id": ("AMQ339039 No id header in ACK/NACK frame.", ""),
+        # measured (issue 16): an id of the form CONSUMER,MESSAGE (two Java longs) that names no pending
+        # delivery, a message delivered in ack mode auto too; ACK and NACK alike, in every version
+        "unknown-ack own-format": ("AMQ339025 failed to ack because no message with id {ack}", ""),
         "missing-header ACK message-id": ("AMQ339018 Error acknowledging message null", ""),
         "missing-header UNSUBSCRIBE id": ("AMQ339037 Must specify the subscription's id", ""),
         # measured (issue 18, found by the differential tests): a 1.1 ACK or NACK without subscription

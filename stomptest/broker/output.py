@@ -69,6 +69,8 @@ def fail(connection: Connection, kind: ErrorKind, frame: Frame | None, **fields:
     by_command = f"{kind} {frame.command}" if frame is not None else kind  # a command's own text, if it has one
     header = fields.get("header")  # a text of its own for this command and header ("KIND COMMAND HEADER")?
     own = texts.get(f"{by_command} {header}") if header is not None and frame is not None else None
+    variant = fields.get("variant")  # or one the caller asks for ("KIND VARIANT")
+    own = own or (texts.get(f"{kind} {variant}") if variant is not None else None)
     message_template, body_template = own or texts.get(by_command) or texts[kind]
     message = wire.printable(message_template.format_map(values).replace("\n", " ").replace("\r", " "))
     body = wire.printable(body_template.format_map(values))

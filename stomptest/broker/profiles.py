@@ -60,6 +60,10 @@ ALWAYS_CLOSING: frozenset[ErrorKind] = frozenset(
 )
 
 
+# texts a caller asks for by name, beside the kind's ("KIND VARIANT" keys in error_texts)
+ERROR_TEXT_VARIANTS = frozenset({"own-format"})  # unknown-ack: an id of the broker's own format (Artemis)
+
+
 @dataclass(frozen=True)
 class Limits:
     """Bounds on what one client can make the broker hold; exceeding one gives ERROR and close.
@@ -228,8 +232,9 @@ class Profile:
     ack_checks_subscription: bool = True  # 1.1 ACK with an unknown subscription is an error
     ack_requires_subscription_1_1: bool = True  # 1.1 ACK/NACK without `subscription` is an error (RabbitMQ: no)
     # an ACK/NACK naming a delivery of the broker's own id format that awaits no acknowledgement: ERROR
-    # unknown-ack, or (RabbitMQ) RECEIPT, then the closing ERROR precondition-failed naming its delivery tag
-    unknown_delivery_ack: Literal["unknown-ack", "precondition-failed"] = "unknown-ack"
+    # unknown-ack, or (RabbitMQ) RECEIPT, then the closing ERROR precondition-failed naming its delivery tag,
+    # or (Artemis) ERROR unknown-ack with the text kept for ids of its format ("unknown-ack own-format")
+    unknown_delivery_ack: Literal["unknown-ack", "precondition-failed", "own-format-text"] = "unknown-ack"
     # an ACK/NACK whose id is not of the broker's own format is refused before its `transaction` is looked up
     # (RabbitMQ: "Invalid header"); otherwise an unknown transaction is reported first
     ack_id_before_transaction: bool = False
@@ -272,9 +277,10 @@ class Profile:
         for key in set(self.error_texts) - set(ERROR_KINDS):
             kind, _, command = key.partition(" ")
             command = command.partition(" ")[0]  # "KIND COMMAND" or "KIND COMMAND HEADER"
-            if kind not in ERROR_KINDS or command not in spec.CLIENT_COMMANDS:
+            if kind not in ERROR_KINDS or (command not in spec.CLIENT_COMMANDS and command not in ERROR_TEXT_VARIANTS):
                 raise ConfigurationError(
-                    f"profile {self.name!r}: error_texts key {key!r} is not 'KIND COMMAND' or 'KIND COMMAND HEADER'"
+                    f"profile {self.name!r}: error_texts key {key!r} is not 'KIND COMMAND', 'KIND COMMAND HEADER' "
+                    f"or 'KIND VARIANT' (variants: {', '.join(sorted(ERROR_TEXT_VARIANTS))})"
                 )
         if self.heartbeat_grace < 1.0:
             raise ConfigurationError("heartbeat_grace must be at least 1.0 (the negotiated interval itself)")
@@ -453,6 +459,7 @@ ARTEMIS = Profile(
     send_unknown_transaction="drop",  # measured: RECEIPT, and the message is never delivered
     id_style="artemis",
     ack_id="message-id",
+    unknown_delivery_ack="own-format-text",  # measured (issue 16): `C,M` (two Java longs) gets AMQ339025
     redelivered_header="always",
     jms_headers="always",
     persistent_header="always",

@@ -180,6 +180,42 @@ def test_begin_twice_and_a_duplicate_subscription() -> None:
     assert not peer.connection.closed
 
 
+# -- A19: ACK or NACK of nothing pending: the text depends on the form of the id
+
+
+@pytest.mark.parametrize(
+    ("key", "own_format"),
+    [
+        ("7,9", True),  # measured: a made-up CONSUMER,MESSAGE pair
+        ("+1,-2", True),  # Java's Long.parseLong takes a sign
+        ("\u0663,2", True),  # ...and any Unicode decimal digit
+        ("1,2,3", False),
+        ("1,2,", False),
+        (",1,2", False),
+        (" 1,2", False),
+        ("12345", False),
+        ("none", False),
+        ("1,99999999999999999999", False),  # past a Java long
+    ],
+)
+def test_ack_of_nothing_pending_names_the_id_by_its_form(key: str, own_format: bool) -> None:
+    for command in ("ACK", "NACK"):
+        peer = connected(engine("artemis"), "1.2")
+        [error] = peer.send(command, {"id": key, "receipt": "r"})
+        expected = f"AMQ339025 failed to ack because no message with id {key}" if own_format else None
+        assert error.headers["message"] == (expected or f"AMQ339018 Error acknowledging message {key}")
+
+
+def test_ack_of_a_message_delivered_in_ack_mode_auto() -> None:
+    for version, header in (("1.0", "message-id"), ("1.1", "message-id"), ("1.2", "id")):
+        peer = connected(engine("artemis"), version)
+        peer.send("SUBSCRIBE", {"id": "s1", "destination": "/queue/q", "ack": "auto"})
+        [message] = peer.send("SEND", {"destination": "/queue/q"}, b"x")
+        key = message.headers["message-id"]
+        [error] = peer.send("ACK", {header: key, "subscription": "s1", "receipt": "r"})
+        assert error.headers["message"] == f"AMQ339025 failed to ack because no message with id {key}", version
+
+
 def test_an_unknown_command_has_no_receipt_id() -> None:
     peer = connected(engine("artemis"))
     [error] = [f for f in peer.raw(b"FOO\nreceipt:r\n\n\x00") if isinstance(f, Frame)]
