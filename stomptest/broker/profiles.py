@@ -135,6 +135,10 @@ class Profile:
     # CR LF line ends in 1.0 and 1.1: refused, read as LF (RabbitMQ), or read as LF in 1.0 and with the CR kept
     # in 1.1 header values (ActiveMQ: `receipt:b` CR LF is answered with `receipt-id:b` CR)
     crlf_before_1_2: Literal["error", "strip", "activemq"] = "error"
+    # a body longer than its content-length (no NUL where the length ends it): refused, or (Artemis) the frame
+    # ends there anyway; in 1.0 the byte after the body is dropped and the rest starts the next frame, in 1.1
+    # and 1.2 what follows up to the next NUL that has come is dropped (all that has come if there is none)
+    missing_nul: Literal["error", "artemis"] = "error"
     # -- escaping
     escape_1_0: Literal["none", "as-1.2", "decode-input"] = "none"  # escapes in a 1.0 session (see docs/broker.md)
     unescape_connect: bool = False  # CONNECT values are unescaped as in 1.2 (RabbitMQ)
@@ -436,6 +440,7 @@ ARTEMIS = Profile(
     trim_1_0_values="leading",  # measured (issue 18): `receipt: r1` is r1
     header_without_colon="ignore",  # measured (issue 18), 1.0 and 1.2
     bodyless_frame_bodies="ignore",  # measured (issue 18): CONNECT, SUBSCRIBE, BEGIN, DISCONNECT, every version
+    missing_nul="artemis",  # measured (issue 16, A20)
     host="ignore",
     echo_connect_receipt=True,  # measured: CONNECTED carries receipt-id, and no response-id
     connect_receipt_response_id=False,

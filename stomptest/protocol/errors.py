@@ -50,8 +50,8 @@ class FrameError(StompError):
 
     `kind` says what was wrong (docs/codec.md lists them; the codec never raises "other", the
     default left for code outside it), `offset` is the position in the byte stream where the
-    problem was found (None when encoding), `frames` holds what was parsed completely before
-    the bad bytes.
+    problem was found (None when encoding), `frame_offset` where the refused frame starts (None
+    when not known), `frames` holds what was parsed completely before the bad bytes.
     """
 
     def __init__(
@@ -61,11 +61,13 @@ class FrameError(StompError):
         kind: FrameErrorKind = "other",
         offset: int | None = None,
         frames: Sequence[Frame | Heartbeat] = (),
+        frame_offset: int | None = None,
     ) -> None:
         if kind not in FRAME_ERROR_KINDS:
             raise ConfigurationError(f"FrameError kind must be one of {', '.join(FRAME_ERROR_KINDS)}, not {kind!r}")
         self.kind: FrameErrorKind = kind
         self.offset = offset
+        self.frame_offset = frame_offset
         self.frames: list[Frame | Heartbeat] = list(frames)
         super().__init__(message if offset is None else f"{message} (at byte {offset})")
 

@@ -365,13 +365,15 @@ class Parser:
             self._head_scanned = end - pos  # the head ends here: do not search it again
             return -1
         if buf[stop] != 0:
-            raise self._error(
+            error = self._error(
                 "missing-nul",
                 f"the {length} bytes of content-length:{length_text} are followed by "
                 f"{buf[stop : stop + 1]!r}, not the NUL that ends a frame",
                 stop,
                 out,
             )
+            error.frame_offset = self._offset + pos  # a lenient reader (the artemis profile) takes the frame
+            raise error
         return stop
 
     def _check_open_head(self, buf: bytes, pos: int, nul: int, out: list[Item]) -> None:

@@ -216,6 +216,42 @@ def test_ack_of_a_message_delivered_in_ack_mode_auto() -> None:
         assert error.headers["message"] == f"AMQ339025 failed to ack because no message with id {key}", version
 
 
+# -- A20: a body longer than its content-length
+
+
+def _overrun(version: str, *chunks: bytes) -> list[Frame]:
+    peer = connected(engine("artemis"), version)
+    peer.send("SUBSCRIBE", {"id": "1", "destination": "/queue/q"})
+    head = b"SEND\ndestination:/queue/q\ncontent-length:3\nreceipt:r\n\n"
+    frames: list[Frame] = []
+    for index, chunk in enumerate(chunks):
+        frames += [f for f in peer.raw((head if index == 0 else b"") + chunk) if isinstance(f, Frame)]
+    return frames
+
+
+NEXT = b"SEND\ndestination:/queue/q\nreceipt:r2\n\nnext\x00"
+
+
+@pytest.mark.parametrize("version", ["1.1", "1.2"])
+def test_an_overrun_body_ends_at_its_length_and_the_rest_up_to_a_nul_is_dropped(version: str) -> None:
+    receipt, message = _overrun(version, b"a\x00cyz" + NEXT)  # a NUL inside the body, as content-length allows
+    assert (receipt.headers["receipt-id"], message.body) == ("r", b"a\x00c")  # the SEND in the same packet is lost
+    assert [f.headers.get("receipt-id") for f in _overrun(version, b"a\x00cyz\x00" + NEXT)][::2] == ["r", "r2"]
+    assert [f.headers.get("receipt-id") for f in _overrun(version, b"a\x00cyz", NEXT)][::2] == ["r", "r2"]
+
+
+def test_an_overrun_body_in_1_0_drops_one_byte_and_reads_on() -> None:
+    assert [f.headers.get("receipt-id") for f in _overrun("1.0", b"abcy" + NEXT)][::2] == ["r", "r2"]
+    *_, error = _overrun("1.0", b"abcyGARB" + NEXT)
+    assert error.command == "ERROR" and error.headers["message"].startswith("AMQ339023 Invalid STOMP frame")
+
+
+def test_strict_refuses_an_overrun_body() -> None:
+    peer = connected(engine("strict"))
+    [error] = peer.raw(b"SEND\ndestination:/queue/q\ncontent-length:1\n\nxy\x00")
+    assert isinstance(error, Frame) and error.command == "ERROR" and peer.connection.closed
+
+
 def test_an_unknown_command_has_no_receipt_id() -> None:
     peer = connected(engine("artemis"))
     [error] = [f for f in peer.raw(b"FOO\nreceipt:r\n\n\x00") if isinstance(f, Frame)]

@@ -132,11 +132,6 @@ KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {
         "measured: Artemis takes a text message that is not UTF-8 without a close; wsproto, under the fake "
         "broker, always checks UTF-8 and closes with 1007"
     ),
-    ("test_framing_error_closes_with_the_profiles_code", "real-artemis"): (
-        "measured: Artemis answers a frame with no NUL where its content-length says with nothing and keeps the "
-        "connection, over TCP as over WebSocket; the fake artemis profile answers ERROR and closes (a STOMP-level "
-        "difference)"
-    ),
 }
 
 
