@@ -189,7 +189,15 @@ class WebSocketAdapter:
         self.subprotocol = choose_subprotocol(request.subprotocols, settings.subprotocols, settings.subprotocol_choice)
         extensions: list[Extension] = [PerMessageDeflate()] if settings.deflate else []
         self._deflating = bool(extensions) and any("permessage-deflate" in str(offer) for offer in request.extensions)
-        self._out.append(self._ws.send(AcceptConnection(subprotocol=self.subprotocol, extensions=extensions)))
+        extra: list[tuple[bytes, bytes]] = []
+        if self.subprotocol is None and settings.unoffered_subprotocol is not None:
+            # ActiveMQ names a subprotocol the client did not offer; wsproto will not, so the header goes as is
+            self.subprotocol = settings.unoffered_subprotocol
+            extra.append((b"Sec-WebSocket-Protocol", self.subprotocol.encode("ascii")))
+            accept = AcceptConnection(extensions=extensions, extra_headers=extra)
+        else:
+            accept = AcceptConnection(subprotocol=self.subprotocol, extensions=extensions)
+        self._out.append(self._ws.send(accept))
         self.open = True
         self.handshake_deadline = None
 

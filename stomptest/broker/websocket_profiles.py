@@ -4,16 +4,14 @@ A `Profile` carries one `WebSocketSettings` as its `websocket` field, so a user 
 setting with ``dataclasses.replace(profile, websocket=dataclasses.replace(profile.websocket,
 paths=("/ws",)))``. RabbitMQ 3.10.8 (web-stomp on 127.0.0.1:15674) and Apache Artemis 2.40.0
 (its STOMP acceptor, which also speaks WebSocket) were measured here with a raw wsproto client
-on 2026-12-06; ActiveMQ Classic's WebSocket transport cannot run here (Debian's 5.17 lacks it),
-so its values are read from its source (apache/activemq main, activemq-http:
-transport/ws/ee11/WSServlet.java, ee11/StompSocket.java, AbstractStompSocket.java, and
-activemq-stomp's StompWireFormat.marshalToString) and Jetty 12's defaults, and say so.
+on 2026-12-06, and ActiveMQ Classic 5.18.3's WebSocket transport the same day (Maven Central's
+distribution, started by scripts/real-brokers.sh beside Debian's 5.17, which lacks the transport;
+first read from the source of apache/activemq main, activemq-http transport/ws, which the
+measurements confirmed but for the status of a wrong WebSocket version).
 docs/broker.md has the table.
 
 Every profile sends one STOMP frame per WebSocket message and a heart-beat as a message of its
-own (all three brokers do; so does `strict`), and answers no subprotocol when the client offers
-none it knows (RabbitMQ and Artemis measured; ActiveMQ's `stomp` then is not sent, see below),
-so those are no settings.
+own (all three brokers do; so does `strict`), so that is no setting.
 """
 
 from __future__ import annotations
@@ -52,6 +50,9 @@ class WebSocketSettings:
     subprotocols: tuple[str, ...] = SUBPROTOCOLS  # the ones known, most preferred first
     # which of the offered known ones is chosen: the broker's most preferred, or the client's first
     subprotocol_choice: Literal["preferred", "first-offered"] = "preferred"
+    # answered when the client offers none the broker knows (ActiveMQ: `stomp`, which RFC 6455 forbids and
+    # a wsproto or browser client refuses); None: no Sec-WebSocket-Protocol header
+    unoffered_subprotocol: str | None = None
     not_upgrade_status: int | None = 426  # a GET that asks no upgrade (None: no answer, wait for the timeout)
     bad_handshake_status: int | None = 400  # an upgrade without a key or Upgrade header (None: closed at once)
     versions: tuple[str, ...] = ("13",)  # Sec-WebSocket-Version values taken (7 and 8 frame as 13 does)
@@ -118,24 +119,26 @@ ARTEMIS = WebSocketSettings(
     close_codes=_codes(**{"too-big": None, "malformed": None, "disconnect": None, "closed": None}),
 )
 
-# read from source (apache/activemq main, activemq-http transport/ws), not measured
+# measured on ActiveMQ Classic 5.18.3 (Maven Central's distribution, Jetty 9.4, ws://127.0.0.1:61623) on
+# 2026-12-06 with the scenarios of tests/scenarios/test_websocket.py and raw requests; where the source of
+# apache/activemq main (Jetty 12: WSServlet, StompSocket) says why, it is named
 ACTIVEMQ = WebSocketSettings(
-    paths=None,  # WSTransportServer maps its servlet at "/"
+    paths=None,  # measured: /ws, /stomp, / and /other are upgraded (the servlet is mapped at "/")
     subprotocols=(*SUBPROTOCOLS, "stomp"),  # WSServlet's stompProtocols: v12 > v11 > v10 > stomp
-    subprotocol_choice="preferred",  # getAcceptedSubProtocol sorts the matches by that priority
-    # none or only unknown ones offered: STOMP anyway, answered as `stomp` (a subprotocol the client did not
-    # offer, which RFC 6455 forbids and wsproto refuses to send: the fake answers without the header)
-    not_upgrade_status=200,  # WSServlet.doGet answers an empty response (AMQ-6491)
-    bad_handshake_status=400,  # Jetty's answer to a bad upgrade (not read in detail)
-    versions=("13",),  # Jetty 12 implements RFC 6455 only
-    handshake_timeout=30.0,  # Jetty's default idle timeout (the STOMP socket sets none once open)
+    subprotocol_choice="preferred",  # measured: v10.stomp,v12.stomp -> v12.stomp
+    unoffered_subprotocol="stomp",  # measured: none or only `foo` offered -> `Sec-WebSocket-Protocol: stomp`
+    not_upgrade_status=200,  # measured: a plain GET -> 200 with an empty body (WSServlet.doGet, AMQ-6491)
+    bad_handshake_status=400,  # measured: no Sec-WebSocket-Key -> 400
+    versions=("13",),  # measured: 13 only
+    wrong_version_status=400,  # measured: 8 and 12 -> 400 (Jetty 9.4; Jetty 12 in 6.x may answer 426)
+    handshake_timeout=30.0,  # measured: nothing sent, or half a request -> closed after 30.0 s, no answer
     handshake_timeout_status=None,
-    deflate=True,  # Jetty registers permessage-deflate by default; the servlet does not remove it
-    input="frame-per-text-message",  # StompSocket: onWebSocketText -> one frame; onWebSocketBinary ignored
-    message_type="text-replaced",  # sendText(marshalToString): the body decoded as UTF-8, bad bytes replaced
-    frame_eol=False,  # marshalToString ends a frame at its NUL
-    max_bytes=65536,  # Jetty's default maxTextMessageSize; the STOMP socket sets none
+    deflate=True,  # measured: permessage-deflate accepted
+    input="frame-per-text-message",  # measured: one frame per text message; binary messages ignored
+    message_type="text-replaced",  # measured: text messages, a body that is not UTF-8 with bad bytes replaced
+    frame_eol=False,  # measured: a frame ends at its NUL
+    max_bytes=65536,  # measured (test_message_over_the_limit): Jetty's default maxTextMessageSize
     max_bytes_per="message",
-    # Jetty: 1009 for too big; the transport's session.close(): 1000
+    # measured: 1009 for a message too big; 1000 for a framing error, DISCONNECT and any other close
     close_codes=_codes(**{"too-big": 1009, "malformed": 1000, "disconnect": 1000, "closed": 1000}),
 )

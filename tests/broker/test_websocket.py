@@ -45,7 +45,11 @@ class Pair:
     """A wsproto client and an adapter wired together in memory."""
 
     def __init__(
-        self, ws: WebSocketSettings, frame_eol: bool = False, path: str = "/ws", subprotocols: tuple[str, ...] = ()
+        self,
+        ws: WebSocketSettings,
+        frame_eol: bool = False,
+        path: str = "/ws",
+        subprotocols: tuple[str, ...] = ("v12.stomp", "v11.stomp", "v10.stomp"),  # as stompjs offers them
     ) -> None:
         self.adapter = WebSocketAdapter(ws, frame_eol, now=0.0)
         self.client = WSConnection(ConnectionType.CLIENT)
@@ -332,3 +336,17 @@ def test_wss_on_a_tls_port(tmp_path: Path) -> None:
         client.text(b"SEND\ndestination:/queue/a\nreceipt:r\n\nx\x00")
         assert client.wait_for(b"RECEIPT") is not None
         client.close()
+
+
+def test_activemq_names_a_subprotocol_the_client_did_not_offer() -> None:
+    """Measured on 5.18.3: no known subprotocol offered, ActiveMQ answers `stomp` (RFC 6455 forbids it)."""
+    for offered, answered in (([], b"stomp"), (["foo"], b"stomp"), (["v11.stomp"], b"v11.stomp")):
+        adapter = WebSocketAdapter(ACTIVEMQ, False, now=0.0)
+        client = WSConnection(ConnectionType.CLIENT)
+        adapter.receive_data(client.send(Request(host="x", target="/", subprotocols=offered)))
+        head = adapter.data_to_send().split(b"\r\n\r\n")[0].lower()
+        assert head.startswith(b"http/1.1 101") and b"sec-websocket-protocol: " + answered in head.split(b"\r\n")
+        assert adapter.subprotocol == answered.decode()
+    strict = WebSocketAdapter(STRICT, False, now=0.0)
+    strict.receive_data(WSConnection(ConnectionType.CLIENT).send(Request(host="x", target="/ws", subprotocols=[])))
+    assert b"sec-websocket-protocol" not in strict.data_to_send().lower()

@@ -63,6 +63,7 @@ WS_SPECS = (
     Spec("fake-rabbitmq", "rabbitmq"),
     Spec("fake-artemis", "artemis"),
     Spec("real-rabbitmq", "rabbitmq", real_port=15674),
+    Spec("real-activemq", "activemq", real_port=61623),
     Spec("real-artemis", "artemis", real_port=61615),
 )
 

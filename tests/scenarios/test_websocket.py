@@ -42,6 +42,12 @@ def _still_serving(target: WSTarget) -> None:
             assert sock.recv(4096).startswith(b"CONNECTED")
 
 
+UPGRADE_HEAD = (
+    b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+)
+
+
 def _payload(target: WSTarget, frame: bytes) -> bytes:
     """`frame` (up to its NUL) as the profile puts it in a message."""
     return frame + b"\n" if _settings(target).frame_eol else frame
@@ -61,6 +67,14 @@ def test_subprotocol_answered(ws_target: WSTarget, offered: tuple[str, ...]) -> 
         expected = known[0]
     else:
         expected = min(known, key=settings.subprotocols.index)
+    if expected is None and settings.unoffered_subprotocol is not None:  # ActiveMQ: one the client did not offer
+        offer = "".join(f"Sec-WebSocket-Protocol: {name}\r\n" for name in offered).encode()
+        with socket.create_connection(("127.0.0.1", ws_target.port), timeout=5) as sock:
+            sock.sendall(UPGRADE_HEAD + offer + b"\r\n")
+            answer = sock.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 101"), answer
+        assert f"sec-websocket-protocol: {settings.unoffered_subprotocol}\r\n".encode() in answer.lower(), answer
+        return
     client = WSClient(ws_target.port, subprotocols=offered)
     assert client.accepted is not None
     assert client.accepted.subprotocol == expected
