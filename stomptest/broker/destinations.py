@@ -58,6 +58,7 @@ class Message:
         "headers",
         "id_prefix",
         "message_id_given",
+        "out_headers",
         "persistent",
         "priority",
         "sequence",
@@ -89,6 +90,7 @@ class Message:
         self.persistent = persistent
         self.had_content_length = had_content_length
         self.deliveries = 0
+        self.out_headers = headers  # the SEND's headers as MESSAGE repeats them (jms_headers_from_send: fewer)
 
     def copy(self) -> Message:
         """The same message for one more topic subscriber, with a delivery count of its own."""
@@ -106,6 +108,7 @@ class Message:
         )
         copy.message_id_given = self.message_id_given
         copy.deliveries = self.deliveries
+        copy.out_headers = self.out_headers
         return copy
 
     @property

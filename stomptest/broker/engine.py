@@ -235,6 +235,9 @@ class Engine:
         expires = 0
         priority = 4
         persistent = None
+        timestamp = int(now * 1000)
+        taken = self.profile.jms_headers_from_send
+        repeated = True  # the MESSAGE repeats every SEND header
         for name, value in headers:
             if name == "expires":
                 expires = _int(value, 0)
@@ -242,18 +245,27 @@ class Engine:
                 priority = _int(value, 4)
             elif name == "persistent":
                 persistent = value
-        return Message(
+            elif name == "timestamp" and name in taken:
+                timestamp = _int(value, timestamp)
+            else:
+                continue
+            if name in taken:
+                repeated = False
+        message = Message(
             sequence,
             destination.name,
             headers,
             body,
             prefix,
-            int(now * 1000),
+            timestamp,
             expires,
             priority,
             persistent,
             had_content_length,
         )
+        if not repeated:  # N16: the broker's JMS header carries the SEND's value, written once
+            message.out_headers = tuple(pair for pair in headers if pair[0] not in taken)
+        return message
 
     def room_for(self, destination: Destination, count: int = 1) -> bool:
         return destination.kind == "topic" or len(destination.messages) + count <= self.limits.max_queued

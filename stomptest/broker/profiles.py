@@ -211,6 +211,11 @@ class Profile:
     ack_id: Literal["message-id", "separate"] = "separate"  # 1.2 `ack` header: equal to message-id or its own
     redelivered_header: Literal["always", "when-true", "never"] = "never"
     jms_headers: Literal["always", "never"] = "never"  # expires, priority, timestamp on every MESSAGE
+    # SEND headers the broker takes for the JMS headers it writes, so they are written once, with the SEND's
+    # value (ActiveMQ: all four; Artemis: all but `timestamp`, which it writes twice, its own first)
+    jms_headers_from_send: frozenset[str] = frozenset()
+    # "always": persistent:true or false on every MESSAGE (Artemis); "as-sent": persistent:true when the SEND
+    # said exactly that (ActiveMQ), else none
     persistent_header: Literal["always", "as-sent", "never"] = "never"
     content_length: Literal["always", "as-sent", "non-empty"] = "always"  # "non-empty": only on a body (RabbitMQ)
     content_length_1_0: Literal["always", "as-sent"] | None = None  # in a 1.0 session, if not as content_length
@@ -337,6 +342,7 @@ ACTIVEMQ = Profile(
     ack_id="separate",
     redelivered_header="when-true",
     jms_headers="always",
+    jms_headers_from_send=frozenset({"expires", "priority", "timestamp", "persistent"}),  # measured (N16)
     persistent_header="as-sent",
     content_length="as-sent",
     duplicate_subscription="ignore",
@@ -467,6 +473,7 @@ ARTEMIS = Profile(
     unknown_delivery_ack="own-format-text",  # measured (issue 16): `C,M` (two Java longs) gets AMQ339025
     redelivered_header="always",
     jms_headers="always",
+    jms_headers_from_send=frozenset({"expires", "priority", "persistent"}),  # measured (issue 16, N16)
     persistent_header="always",
     content_length="non-empty",  # measured (issue 18): none on an empty 1.2 MESSAGE
     content_length_1_0="as-sent",  # measured: in 1.0 only when the SEND had one, and never on ERROR

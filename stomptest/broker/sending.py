@@ -109,12 +109,12 @@ def _rabbitmq_order(kept: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """The SEND's own headers as RabbitMQ writes them on MESSAGE (measured, issue 18).
 
     Its headers table comes back in the reverse of the order sent (`receipt` and `transaction`
-    among them); the four it keeps as message properties follow, in their own order.
+    among them); the four it keeps as message properties follow, in their own order. `persistent`
+    is a delivery mode: written back only as `persistent:true` (`TRUE`, `yes`, `false`: none; issue 16).
     """
     own = [pair for pair in reversed(kept) if pair[0] not in _RABBITMQ_PROPERTIES]
-    return own + sorted(
-        (pair for pair in kept if pair[0] in _RABBITMQ_PROPERTIES), key=lambda pair: _RABBITMQ_PROPERTIES.index(pair[0])
-    )
+    properties = [(n, v) for n, v in kept if n in _RABBITMQ_PROPERTIES and (n != "persistent" or v == "true")]
+    return own + sorted(properties, key=lambda pair: _RABBITMQ_PROPERTIES.index(pair[0]))
 
 
 def _own_temporary_name(connection: Connection, destination: str) -> str:
@@ -178,13 +178,13 @@ def deliver(connection: Connection, subscription: Subscription, message: Message
             ("timestamp", str(message.timestamp)),
         ]
     persistent = profile.persistent_header
-    if persistent == "always":
-        headers.append(("persistent", message.persistent or "false"))
-    elif persistent == "as-sent" and message.persistent is not None:
-        headers.append(("persistent", message.persistent))
+    if persistent == "always":  # Artemis: Boolean.parseBoolean, so TRUE is true and yes is false (measured)
+        headers.append(("persistent", "true" if (message.persistent or "").lower() == "true" else "false"))
+    elif persistent == "as-sent" and message.persistent == "true":  # ActiveMQ: TRUE, yes, false: none (measured)
+        headers.append(("persistent", "true"))
     if profile.destination_type_header and message.destination.startswith(("/queue/", "/topic/")):
         headers.append(("destination-type", "MULTICAST" if subscription.destination.kind == "topic" else "ANYCAST"))
-    headers += message.headers
+    headers += message.out_headers
     if tracked and connection.version == "1.2" and profile.reserved_send_headers == "keep":
         headers.append(("ack", ack))  # after the SEND's own `ack`, which a 1.2 client reads first (Artemis)
     body = message.body

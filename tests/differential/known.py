@@ -37,19 +37,6 @@ def _sort_message_headers(frames: list[Seen]) -> list[Seen]:
     ]
 
 
-def _drop_repeated_headers(frames: list[Seen]) -> list[Seen]:
-    deduplicated = []
-    for frame in frames:
-        seen: set[str] = set()
-        headers = []
-        for name, value in frame.headers:
-            if name not in seen or frame.command != "MESSAGE":
-                headers.append((name, value))
-            seen.add(name)
-        deduplicated.append(Seen(frame.command, tuple(headers), frame.body))
-    return deduplicated
-
-
 ACTIVEMQ = frozenset({"activemq"})
 ARTEMIS = frozenset({"artemis"})
 
@@ -61,13 +48,6 @@ KNOWN_DIFFERENCES: tuple[KnownDifference, ...] = (
         "N1 header order (MESSAGE); Artemis: 'Still different'",
         "MESSAGE headers compared as a sorted list (the SEND's own in a Java hash map's order)",
         _sort_message_headers,
-    ),
-    KnownDifference(
-        "repeated-jms-headers",
-        ACTIVEMQ | ARTEMIS,
-        "N16 (Artemis: the same, found by the differential tests)",
-        "priority/expires/persistent/timestamp from SEND appear twice on the MESSAGE",
-        _drop_repeated_headers,
     ),
     # avoided inputs
     KnownDifference(
