@@ -1,4 +1,4 @@
-"""`stomptest` and `stomptest broker` as a user runs them."""
+"""`stomptest` and `stomptest broker` as a user runs them (bad options: test_bad_input.py)."""
 
 from __future__ import annotations
 
@@ -44,25 +44,3 @@ def test_broker_command_serves_logs_and_stops_on_sigint() -> None:
     finally:
         process.kill()
         process.wait()
-
-
-@pytest.mark.parametrize(
-    ("options", "message"),
-    [
-        (["--user", "nocolon"], "NAME:PASS"),
-        (["--limit", "max_frame_bytes=big"], "NAME=INTEGER"),
-        (["--tls-key", "k.pem"], "--tls-cert"),
-        (["--tls-cert", "/nonexistent.pem"], "cannot load"),
-    ],
-)
-def test_bad_broker_options_exit_2(options: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["broker", "--port", "0", *options]) == 2
-    assert message in capsys.readouterr().err
-
-
-def test_busy_port_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
-    with socket.socket() as busy:
-        busy.bind(("127.0.0.1", 0))
-        busy.listen(1)
-        assert main(["broker", "--port", str(busy.getsockname()[1])]) == 2
-    assert "cannot listen" in capsys.readouterr().err
