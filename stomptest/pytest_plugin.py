@@ -23,12 +23,14 @@ if TYPE_CHECKING:
     from stomptest.client import AsyncClient, Client
     from stomptest.testing.external import ExternalBroker
     from stomptest.testing.fake import FakeBroker
-    from stomptest.testing.settings import Settings
+    from stomptest.testing.identity import BrokerIdentity
+    from stomptest.testing.settings import Settings, Target
 
     BrokerHandle = FakeBroker | ExternalBroker
 
 _SETTINGS = pytest.StashKey["Settings"]()
 _REGISTRY = pytest.StashKey["_Registry"]()
+_IDENTITY = pytest.StashKey["BrokerIdentity | None"]()
 
 _MARKERS = (
     "stomp_broker(profile=None, *, users=None, **limits): configure the fake broker of stomp_broker "
@@ -91,7 +93,11 @@ def pytest_report_header(config: pytest.Config) -> str | None:
         return None
     versions = ",".join(settings.versions)
     if settings.target is not None:
-        return f"stomptest: external broker {settings.target.shown}, versions {versions}"
+        identity = config.stash.get(_IDENTITY, None)
+        who = (
+            identity.shown if identity is not None else "not identified (its TLS certificate is not trusted by default)"
+        )
+        return f"stomptest: external broker {settings.target.shown}: {who}, versions {versions}"
     return f"stomptest: fake brokers, profile {settings.profile}, versions {versions}"
 
 
@@ -103,11 +109,56 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             metafunc.parametrize("stomp_version", versions, ids=[f"stomp{v}" for v in versions])
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    settings = item.config.stash.get(_SETTINGS, None)
-    if settings is not None and settings.target is not None and item.get_closest_marker("stomp_fake_only"):
-        pytest.skip(f"needs the fake broker (stomp_fake_only); running against {settings.target.shown}")
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Under --stomp-url, ask once which broker answers; a URL that does not answer ends the session here."""
+    settings = session.config.stash.get(_SETTINGS, None)
+    if settings is None or settings.target is None:
+        return
+    session.config.stash[_IDENTITY] = _identify(settings.target, settings.versions)
+
+
+def _identify(target: Target, versions: tuple[str, ...]) -> BrokerIdentity | None:
+    import ssl
+
+    from stomptest.protocol.errors import BrokerError, StompError
+    from stomptest.testing.identity import identify
+
+    where = f"stomptest: --stomp-url {target.shown}"
+    try:
+        return identify(target, versions)
+    except ssl.SSLCertVerificationError:
+        # The tests may trust it through the stomp_client_ssl_context fixture, which a hook cannot call:
+        # the tests run and find out; the header line says the broker was not identified.
+        return None
+    except BrokerError as exc:
+        pytest.exit(f"{where}: the broker refused to connect: {exc}; check the login and passcode", 4)
+    except (OSError, StompError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        pytest.exit(
+            f"{where}: no STOMP broker answers ({reason}); start it, or leave --stomp-url out to use fake brokers", 4
+        )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under --stomp-url, skip what cannot hold on that broker, at collection so the skip points at the test."""
+    settings = config.stash.get(_SETTINGS, None)
+    if settings is None or settings.target is None:
+        return
+    from stomptest.testing.identity import BrokerIdentity, cannot_hold
+
+    identity = config.stash.get(_IDENTITY, None) or BrokerIdentity("", "?")
+    shown = settings.target.shown
+    for item in items:
+        reason = None
+        marker = item.get_closest_marker("stomp_broker")
+        if item.get_closest_marker("stomp_fake_only"):
+            reason = f"needs the fake broker (stomp_fake_only); running against {shown}"
+        elif "stomp_broker_factory" in getattr(item, "fixturenames", ()):
+            reason = f"stomp_broker_factory makes fake brokers; running against {shown}"
+        elif marker is not None:
+            reason = cannot_hold(marker.args, marker.kwargs, identity, shown)
+        if reason is not None:
+            item.add_marker(pytest.mark.skip(reason=reason))
 
 
 @pytest.hookimpl(trylast=True)
@@ -180,6 +231,17 @@ def _marker_config(request: pytest.FixtureRequest) -> dict[str, Any]:
     config = dict(marker.kwargs)
     if marker.args:
         config["profile"] = marker.args[0]
+    users = config.get("users")
+    if users is not None and not isinstance(users, Mapping):
+        example = "{'guest': 'guest'}"
+        if isinstance(users, str) and ":" in users:
+            name, _, passcode = users.partition(":")
+            example = repr({name: passcode})
+        pytest.fail(
+            f"@pytest.mark.stomp_broker(users={users!r}): users is a dict of login -> passcode, "
+            f"such as users={example}",
+            pytrace=False,
+        )
     return config
 
 
