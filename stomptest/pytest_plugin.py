@@ -4,7 +4,8 @@ Importing this module must stay cheap and free of side effects: it loads in ever
 run of every environment where stomptest is installed. So it imports only pytest and the
 standard library at the top; the broker (and with it gevent) loads when a fixture first
 asks for one. Fixtures: `stomp_broker`, `stomp_url`, `stomp_client`, `stomp_async_client`,
-`stomp_broker_session`, `stomp_broker_factory`, `stomp_version`; see docs/plugin.md.
+`stomp_broker_session`, `stomp_broker_factory`, `stomp_version`, and for TLS without a certificate of
+one's own `stomp_tls_broker`, `stomp_tls_client_context`, `stomp_tls_ca`; see docs/plugin.md.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pytest
 if TYPE_CHECKING:
     import ssl
 
+    from stomptest.broker.tls import ThrowawayTLS
     from stomptest.client import AsyncClient, Client
     from stomptest.testing.external import ExternalBroker
     from stomptest.testing.fake import FakeBroker
@@ -155,6 +157,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             reason = f"needs the fake broker (stomp_fake_only); running against {shown}"
         elif "stomp_broker_factory" in getattr(item, "fixturenames", ()):
             reason = f"stomp_broker_factory makes fake brokers; running against {shown}"
+        elif "stomp_tls_broker" in getattr(item, "fixturenames", ()):
+            reason = f"stomp_tls_broker is a fake broker with a throwaway certificate; running against {shown}"
         elif marker is not None:
             reason = cannot_hold(marker.args, marker.kwargs, identity, shown)
         if reason is not None:
@@ -271,7 +275,8 @@ class BrokerFactory:
         from stomptest.testing.fake import FakeBroker
 
         context = ssl_context if ssl_context is not None else self.ssl_context
-        broker = FakeBroker(host, port, profile or self.settings.profile, users, context, **limits)
+        overrides: dict[str, Any] = dict(limits)  # Any: FakeBroker's keywords also hold tls
+        broker = FakeBroker(host, port, profile or self.settings.profile, users, context, **overrides)
         self.brokers.append(self.registry.add(broker))
         if start:
             broker.start()
@@ -334,6 +339,46 @@ def stomp_broker(
         broker = FakeBroker(**config)
     except (TypeError, ValueError) as exc:  # ConfigurationError is a ValueError
         pytest.fail(f"{request.node.nodeid}: @pytest.mark.stomp_broker: {exc}", pytrace=False)
+    registry = request.config.stash[_REGISTRY]
+    registry.add(broker).start()
+    yield broker
+    registry.stop(broker)
+
+
+@pytest.fixture(scope="session")
+def stomp_tls_ca() -> ThrowawayTLS:
+    """A throwaway CA for the session's TLS brokers (trustme); `.ca_pem` and `.write_ca(path)` for other clients."""
+    from stomptest.broker.tls import ThrowawayTLS
+
+    try:
+        return ThrowawayTLS.make()
+    except ValueError as exc:  # ConfigurationError: trustme is not installed
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def stomp_tls_client_context(stomp_tls_ca: ThrowawayTLS) -> ssl.SSLContext:
+    """A client `ssl.SSLContext` that trusts stomp_tls_broker's certificate (and no other)."""
+    return stomp_tls_ca.client_context()
+
+
+@pytest.fixture
+def stomp_tls_broker(request: pytest.FixtureRequest, stomp_tls_ca: ThrowawayTLS) -> Iterator[FakeBroker]:
+    """A fresh fake broker serving ssl:// with a certificate of stomp_tls_ca (the stomp_broker marker applies)."""
+    settings = _settings(request)
+    if settings.target is not None:
+        pytest.skip(
+            f"stomp_tls_broker is a fake broker with a throwaway certificate; running against {settings.target.shown}"
+        )
+    from stomptest.testing.fake import FakeBroker
+
+    config = _marker_config(request)
+    config.setdefault("profile", settings.profile)
+    try:
+        broker = FakeBroker(ssl_context=stomp_tls_ca.server_context(), **config)
+    except (TypeError, ValueError) as exc:
+        pytest.fail(f"{request.node.nodeid}: @pytest.mark.stomp_broker: {exc}", pytrace=False)
+    broker.tls = stomp_tls_ca
     registry = request.config.stash[_REGISTRY]
     registry.add(broker).start()
     yield broker

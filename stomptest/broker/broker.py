@@ -37,6 +37,7 @@ from stomptest.protocol.frame import Frame, HeadersArg
 if TYPE_CHECKING:
     from stomptest.broker.connection import Connection
     from stomptest.broker.host import Host
+    from stomptest.broker.tls import ThrowawayTLS
 
 T = TypeVar("T")
 
@@ -59,6 +60,7 @@ class Broker:
     ``Broker(host="127.0.0.1", port=0, profile="strict", users=None, ssl_context=None, **limits)``:
     `port` 0 picks a free port; `profile` is a name from `PROFILES` or a `Profile`; `users`
     maps login to passcode (None accepts anyone); `limits` override the profile's `Limits`.
+    ``tls=True`` serves ssl:// with a throwaway certificate; clients trust ``broker.tls.client_context()``.
     Stopping keeps queued messages: `start()` again (or `restart()`) serves them on the same port.
     """
 
@@ -69,8 +71,19 @@ class Broker:
         profile: str | Profile = "strict",
         users: Mapping[str, str] | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        *,
+        tls: bool = False,
         **limits: int,
     ) -> None:
+        # tls=True: a throwaway CA and certificate (broker/tls.py); clients trust self.tls.client_context()
+        self.tls: ThrowawayTLS | None = None
+        if tls:
+            if ssl_context is not None:
+                raise ConfigurationError("give tls=True (a throwaway certificate) or ssl_context, not both")
+            from stomptest.broker.tls import ThrowawayTLS
+
+            self.tls = ThrowawayTLS.make(host)
+            ssl_context = self.tls.server_context()
         if not isinstance(port, int) or not 0 <= port <= 65535:
             raise ConfigurationError(f"port must be an int from 0 to 65535, not {port!r}")
         if ssl_context is not None and not isinstance(ssl_context, ssl.SSLContext):

@@ -13,7 +13,7 @@ import threading
 from typing import Any
 
 from stomptest.broker.profiles import PROFILES, Limits
-from stomptest.cli.arguments import port
+from stomptest.cli.arguments import output_file, port
 from stomptest.protocol.errors import ConfigurationError
 
 DESCRIPTION = (
@@ -39,6 +39,14 @@ def configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     )
     parser.add_argument("--tls-cert", metavar="FILE", help="serve TLS with this PEM certificate (chain)")
     parser.add_argument("--tls-key", metavar="FILE", help="the private key of --tls-cert (if not in the same file)")
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve TLS with a throwaway CA and certificate made now (needs trustme: pip install 'stomptest[tls]')",
+    )
+    parser.add_argument(
+        "--ca-out", type=output_file, metavar="FILE", help="with --tls: write the throwaway CA certificate here"
+    )
     parser.add_argument(
         "--limit",
         action="append",
@@ -123,8 +131,13 @@ def run(args: argparse.Namespace, *, stop: threading.Event | None = None) -> int
     listen_port = DEFAULT_PORT if args.port is None else args.port
     try:
         users = parse_users(args.user)
-        limits = parse_limits(args.limit)
+        limits: dict[str, Any] = dict(parse_limits(args.limit))  # Any: Broker's keywords also hold tls
         ssl_context = tls_context(args.tls_cert, args.tls_key)
+        if args.tls and ssl_context is not None:
+            raise ConfigurationError("give --tls (a throwaway certificate) or --tls-cert, not both")
+        if args.ca_out is not None and not args.tls:
+            raise ConfigurationError("--ca-out needs --tls (it writes the throwaway CA)")
+        limits["tls"] = args.tls
         broker = Broker(
             host=args.host,
             port=listen_port,
@@ -134,6 +147,8 @@ def run(args: argparse.Namespace, *, stop: threading.Event | None = None) -> int
             **limits,
         )
         broker.start()
+        if broker.tls is not None and args.ca_out is not None:
+            broker.tls.write_ca(args.ca_out)
     except ConfigurationError as exc:
         print(f"stomptest broker: {exc}", file=sys.stderr)
         return 2
@@ -147,6 +162,13 @@ def run(args: argparse.Namespace, *, stop: threading.Event | None = None) -> int
             previous[number] = signal.signal(number, lambda *_: done.set())
     print(f"stomptest broker ({args.profile} profile) listening on {broker.url}", file=sys.stderr)
     print(f"stomptest broker: STOMP over WebSocket on {broker.ws_url}", file=sys.stderr, flush=True)
+    if broker.tls is not None:
+        where = f"in {args.ca_out}" if args.ca_out is not None else "not written (give --ca-out FILE)"
+        print(
+            f"stomptest broker: throwaway TLS certificate for {', '.join(broker.tls.names)}; its CA {where}",
+            file=sys.stderr,
+            flush=True,
+        )
     try:
         while not done.wait(0.5):
             pass

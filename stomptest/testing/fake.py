@@ -51,9 +51,11 @@ class FakeBroker(Broker):
         profile: str | Profile = "strict",
         users: Mapping[str, str] | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        *,
+        tls: bool = False,
         **limits: int,
     ) -> None:
-        super().__init__(host, port, profile, users, ssl_context, **limits)
+        super().__init__(host, port, profile, users, ssl_context, tls=tls, **limits)
         self._baseline = 0  # connections up to this id belong to earlier tests (session broker)
         self._errors_before = 0  # internal errors reported to earlier tests
         self._users = dict(users or {})

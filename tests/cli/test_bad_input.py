@@ -29,6 +29,9 @@ BAD_USAGE = [
     (["broker", "--port", "0", "--tls-key", "k.pem"], "--tls-key needs --tls-cert"),
     (["broker", "--port", "0", "--tls-cert", "/nonexistent.pem"], "cannot load the TLS certificate"),
     (["broker", "--port", "0", "--host", "no.such.host.invalid"], "give --host an address of this machine"),
+    (["broker", "--port", "0", "--tls", "--tls-cert", "c.pem"], "cannot load the TLS certificate"),
+    (["broker", "--port", "0", "--ca-out", "{dir}/ca.pem"], "--ca-out needs --tls"),
+    (["broker", "--port", "0", "--tls", "--ca-out", f"{NO_FOLDER}/ca.pem"], "does not exist"),
     # stomptest conformance
     (["conformance", "--timeout", "-1"], "'-1': give a number of seconds greater than 0"),
     (["conformance", "--timeout", "0"], "'0': give a number of seconds greater than 0"),
