@@ -11,6 +11,7 @@ one's own `stomp_tls_broker`, `stomp_tls_client_context`, `stomp_tls_ca`; see do
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -112,33 +113,45 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """Under --stomp-url, ask once which broker answers; a URL that does not answer ends the session here."""
+    """Under --stomp-url, ask once which broker answers; a URL that does not answer ends the session here.
+
+    Of a failover URL the first member that answers is asked, and the handle's own connections
+    (`seed()`, `assert_sent()`) go to it from then on: with a cluster, its first member may be down.
+    """
     settings = session.config.stash.get(_SETTINGS, None)
     if settings is None or settings.target is None:
         return
-    session.config.stash[_IDENTITY] = _identify(settings.target, settings.versions)
+    target, identity = _identify(settings.target, settings.versions)
+    session.config.stash[_SETTINGS] = dataclasses.replace(settings, target=target)
+    session.config.stash[_IDENTITY] = identity
 
 
-def _identify(target: Target, versions: tuple[str, ...]) -> BrokerIdentity | None:
+def _identify(target: Target, versions: tuple[str, ...]) -> tuple[Target, BrokerIdentity | None]:
     import ssl
 
     from stomptest.protocol.errors import BrokerError, StompError
     from stomptest.testing.identity import identify
 
     where = f"stomptest: --stomp-url {target.shown}"
-    try:
-        return identify(target, versions)
-    except ssl.SSLCertVerificationError:
-        # The tests may trust it through the stomp_client_ssl_context fixture, which a hook cannot call:
-        # the tests run and find out; the header line says the broker was not identified.
-        return None
-    except BrokerError as exc:
-        pytest.exit(f"{where}: the broker refused to connect: {exc}; check the login and passcode", 4)
-    except (OSError, StompError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        pytest.exit(
-            f"{where}: no STOMP broker answers ({reason}); start it, or leave --stomp-url out to use fake brokers", 4
-        )
+    reasons = []
+    for scheme, host, port in target.members or ((target.scheme, target.host, target.port),):
+        member = dataclasses.replace(target, scheme=scheme, host=host, port=port)
+        try:
+            return member, identify(member, versions)
+        except ssl.SSLCertVerificationError:
+            # The tests may trust it through the stomp_client_ssl_context fixture, which a hook cannot call:
+            # the tests run and find out; the header line says the broker was not identified.
+            return member, None
+        except BrokerError as exc:
+            pytest.exit(f"{where}: the broker refused to connect: {exc}; check the login and passcode", 4)
+        except (OSError, StompError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            reasons.append(reason if len(target.members) < 2 else f"{host}:{port}: {reason}")
+    pytest.exit(
+        f"{where}: no STOMP broker answers ({'; '.join(reasons)}); "
+        "start it, or leave --stomp-url out to use fake brokers",
+        4,
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
