@@ -161,7 +161,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     from stomptest.testing.identity import BrokerIdentity, cannot_hold
 
-    identity = config.stash.get(_IDENTITY, None) or BrokerIdentity("", "?")
+    identity = config.stash.get(_IDENTITY, None) or BrokerIdentity("", "")  # "": not identified
     shown = settings.target.shown
     for item in items:
         reason = None

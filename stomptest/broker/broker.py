@@ -229,6 +229,7 @@ class Broker:
 
     def check(self) -> None:
         """Raise `BrokerFailure` if the broker hit a bug of its own since it was created."""
+        __tracebackhide__ = True  # a failure in a test shows the test's line
         errors = self._call(lambda: list(self.engine.internal_errors))
         if errors:
             raise BrokerFailure(f"the broker failed {len(errors)} time(s); first:\n{errors[0]}")
@@ -240,6 +241,7 @@ class Broker:
 
         On timeout, raise `WaitTimeout` showing the last snapshot.
         """
+        __tracebackhide__ = True  # a failure in a test shows the test's line
         deadline = time.monotonic() + timeout
         pause = 0.0005
         while True:
@@ -257,6 +259,7 @@ class Broker:
 
     def wait_for_messages(self, destination: str, count: int = 1, timeout: float = 5.0) -> tuple[MessageSnapshot, ...]:
         """Wait until at least `count` messages are queued on `destination`; return them."""
+        __tracebackhide__ = True  # a failure in a test shows the test's line
         return self.wait_for(
             lambda s: s.messages(destination) if len(s.messages(destination)) >= count else (),
             timeout,
@@ -266,6 +269,8 @@ class Broker:
     def wait_for_unacked(
         self, count: int = 1, destination: str | None = None, timeout: float = 5.0
     ) -> tuple[DeliveryInfo, ...]:
+        __tracebackhide__ = True  # a failure in a test shows the test's line
+
         def enough(state: Snapshot) -> tuple[DeliveryInfo, ...]:
             found = tuple(d for d in state.unacked if destination is None or d.destination == destination)
             return found if len(found) >= count else ()
@@ -277,6 +282,8 @@ class Broker:
     def wait_for_subscriptions(
         self, destination: str, count: int = 1, timeout: float = 5.0
     ) -> tuple[SubscriptionInfo, ...]:
+        __tracebackhide__ = True  # a failure in a test shows the test's line
+
         def enough(state: Snapshot) -> tuple[SubscriptionInfo, ...]:
             found = tuple(s for s in state.subscriptions if s.destination == destination)
             return found if len(found) >= count else ()
@@ -287,6 +294,7 @@ class Broker:
         self, count: int = 1, *, exactly: bool = False, timeout: float = 5.0
     ) -> tuple[ConnectionInfo, ...]:
         """Wait until at least (or `exactly`) `count` connections are CONNECTED; return them."""
+        __tracebackhide__ = True  # a failure in a test shows the test's line
 
         def enough(state: Snapshot) -> tuple[ConnectionInfo, ...] | bool:
             found = tuple(c for c in state.connections if c.state == "connected")
@@ -306,6 +314,7 @@ class Broker:
         timeout: float = 5.0,
     ) -> TranscriptEntry:
         """Wait for a frame with `command` to be received (or sent, `direction="out"`); return its entry."""
+        __tracebackhide__ = True  # a failure in a test shows the test's line
         deadline = time.monotonic() + timeout
         pause = 0.0005
         while True:

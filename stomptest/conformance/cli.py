@@ -132,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
             return 0
         versions = parse_versions(args.versions)
         checks = select_checks(args.checks.split(",") if args.checks else None)
+        ssl_context = tls_context(args.ca, args.insecure)  # before the embedded broker starts: a bad --ca stops here
         with contextlib.ExitStack() as stack:
             if args.url:
                 url, query = split_query(args.url)
@@ -148,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
                 passcode=args.passcode,
                 vhost=args.vhost,
                 timeout=args.timeout,
-                ssl_context=tls_context(args.ca, args.insecure),
+                ssl_context=ssl_context,
             )
             target = first_reachable(candidates)
             progress = None if args.quiet else _progress(err, len(checks) * len(versions))

@@ -43,6 +43,8 @@ class BrokerIdentity:
 
     @property
     def shown(self) -> str:
+        if not self.version:
+            return "a broker not identified (its TLS certificate is trusted only by the tests' context)"
         return f"{self.server or 'a broker without a server header'} (STOMP {self.version})"
 
 

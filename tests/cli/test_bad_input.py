@@ -153,3 +153,12 @@ def test_a_taken_chosen_port_names_the_option_without_guessing_who(run: Run) -> 
     assert result.status == 2
     expected = f"port {port} on 127.0.0.1 is taken: choose another with --port N, or --port 0 for a free one"
     assert result.err == f"stomptest broker: {expected}\n"
+
+
+def test_conformance_against_an_unreachable_broker_is_one_line(run: Run, closed_port: int) -> None:
+    result = run("conformance", f"tcp://127.0.0.1:{closed_port}", "--checks", "framing-body")
+    assert result.status == 2
+    assert (
+        result.err
+        == f"stomptest conformance: cannot test tcp://127.0.0.1:{closed_port}: [Errno 111] Connection refused\n"
+    )

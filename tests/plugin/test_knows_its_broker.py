@@ -143,6 +143,9 @@ def test_nothing(stomp_broker, stomp_client):
 
 def test_acknowledged(stomp_broker):
     stomp_broker.assert_acknowledged("/queue/c", timeout=0.05)
+
+def test_waited(stomp_broker):
+    stomp_broker.wait_for_messages("/queue/d", timeout=0.05)
 """
 
 
@@ -157,7 +160,10 @@ def _assert_only_the_users_lines(result: pytest.RunResult, count: int) -> None:
 def test_a_failing_helper_shows_the_users_line_and_the_diagnosis_only(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_failing=FAILING)
     result = run(pytester)
-    result.assert_outcomes(failed=3)
+    result.assert_outcomes(failed=4)
+    result.stdout.fnmatch_lines(
+        ['>       stomp_broker.wait_for_messages("/queue/d", timeout=0.05)', "E       *WaitTimeout: timed out after*"]
+    )
     result.stdout.fnmatch_lines(
         [
             '>       stomp_broker.assert_sent("/queue/a", "hello", timeout=0.05)',
@@ -169,7 +175,7 @@ def test_a_failing_helper_shows_the_users_line_and_the_diagnosis_only(pytester: 
     result.stdout.fnmatch_lines(
         ['>       stomp_broker.assert_nothing_sent(stomp_broker.destination("/queue/b"))', "test_failing.py:6: *"]
     )
-    _assert_only_the_users_lines(result, 3)
+    _assert_only_the_users_lines(result, 4)
 
 
 def test_a_failing_helper_on_an_external_broker_shows_only_the_users_line(pytester: pytest.Pytester) -> None:
