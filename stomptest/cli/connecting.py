@@ -105,7 +105,7 @@ def reported(prog: str, url: str) -> Iterator[list[int]]:
     status = [0]
     try:
         yield status
-    except ConfigurationError:
+    except (ConfigurationError, BrokenPipeError):  # a mistake in the options; our reader went away (cli.main)
         raise
     except BrokerError as exc:
         print(f"{prog}: the broker refused: {exc}", file=sys.stderr)

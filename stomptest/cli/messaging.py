@@ -79,6 +79,8 @@ def read_body(args: argparse.Namespace, stdin: BinaryIO) -> bytes:
     if args.body is not None:
         encoded: bytes = args.body.encode("utf-8", "surrogateescape")
         return encoded
+    if stdin.isatty():
+        print(f"{args.prog}: reading the body from stdin; Ctrl-D ends it (or give BODY or --file)", file=sys.stderr)
     return stdin.read()
 
 

@@ -141,3 +141,11 @@ def test_ssl_urls_verify_against_ca_or_not_with_insecure(run: Run, certificate: 
         assert refused.status == 1 and "CERTIFICATE_VERIFY_FAILED" in refused.err
         assert run("send", url, "/queue/a", "trusted", "--ca", str(certificate / "cert.pem")).status == 0
         assert run("receive", url, "/queue/a", "-n", "1", "--insecure").out == "trusted\n"
+
+
+def test_receive_into_a_pipe_closed_early_ends_quietly(broker: Broker) -> None:
+    seed(broker, *[b"%d " % n + b"x" * 4000 for n in range(100)])  # 400 kB: more than a pipe holds
+    command = f"{sys.executable} -m stomptest receive {broker.url} /queue/a --count 100 | head -c 2"
+    result = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=60)
+    assert result.stdout == "0 "
+    assert result.stderr == ""  # no traceback, and no "Broken pipe" blamed on the broker
