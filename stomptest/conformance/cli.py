@@ -43,7 +43,7 @@ def configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--login", help="CONNECT login")
     parser.add_argument("--passcode", help="CONNECT passcode")
     parser.add_argument("--vhost", help="CONNECT host header, the virtual host (default /)")
-    parser.add_argument("--host", dest="vhost", action=Deprecated, new="--vhost")  # its name until 0.1
+    parser.add_argument("--host", dest="vhost", action=Deprecated, new="--vhost")  # its name in 0.1.0
     parser.add_argument("--ca", metavar="FILE", help="with ssl://: verify the broker against these CA certificates")
     parser.add_argument(
         "--insecure",
@@ -165,7 +165,11 @@ def run(args: argparse.Namespace) -> int:
     out.write(render_table(report) + "\n")
     for path, render in ((args.json, to_json), (args.junit_xml, to_junit_xml), (args.html, to_html)):
         if path is not None:
-            path.write_text(render(report), encoding="utf-8")
+            try:  # checked writable before the run; the disk can still fill or the folder go away
+                path.write_text(render(report), encoding="utf-8")
+            except OSError as exc:
+                err.write(f"stomptest conformance: cannot write {path}: {exc.strerror or exc}\n")
+                return 2
             err.write(f"wrote {path}\n")
     return 1 if report.failed else 0
 

@@ -162,3 +162,20 @@ def test_conformance_against_an_unreachable_broker_is_one_line(run: Run, closed_
         result.err
         == f"stomptest conformance: cannot test tcp://127.0.0.1:{closed_port}: [Errno 111] Connection refused\n"
     )
+
+
+def test_a_report_that_cannot_be_written_after_the_run_is_one_line(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(self: Path, *args: object, **kwargs: object) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", full)
+    result = run(
+        "conformance", "--checks", "framing-body", "--versions", "1.2", "-q", "--json", str(tmp_path / "r.json")
+    )
+    assert result.status == 2
+    assert (
+        result.err.splitlines()[-1]
+        == f"stomptest conformance: cannot write {tmp_path / 'r.json'}: No space left on device"
+    )
