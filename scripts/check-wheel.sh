@@ -17,6 +17,15 @@ echo "check-wheel: built $(basename "$sdist") and $(basename "$wheel")"
 case "$(basename "$wheel")" in
   *-none-any.whl) echo "check-wheel: the wheel has no C fast path (a pure wheel)"; exit 1 ;;
 esac
+"$python" - "$wheel" <<'PY'
+import sys, zipfile
+names = zipfile.ZipFile(sys.argv[1]).namelist()
+for wanted in ("stomptest/py.typed", "stomptest/protocol/_speedups.pyi"):
+    assert wanted in names, f"the wheel lacks {wanted}"
+compiled = [n for n in names if n.startswith("stomptest/protocol/_speedups.") and n.endswith((".so", ".pyd"))]
+assert compiled, "the wheel lacks the compiled C fast path"
+assert not any(n.startswith(("tests/", "examples/")) for n in names), "the wheel carries the tests"
+PY
 tar -tzf "$sdist" >"$work/sdist.txt"
 for required in LICENSE CHANGELOG.md README.md stomptest/protocol/_speedups.c stomptest/py.typed; do
   grep -q "/$required\$" "$work/sdist.txt" || { echo "check-wheel: the sdist lacks $required"; exit 1; }
