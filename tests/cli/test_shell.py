@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import pty
+import subprocess
+import sys
+import time
+
 from stomptest.broker import Broker
 from tests.cli.conftest import Run
 
@@ -82,3 +88,32 @@ def test_help_lists_every_command(run: Run, broker: Broker) -> None:
     text = "\n".join(shell(run, broker, "help"))
     for command in ("send", "subscribe", "receive", "ack", "nack", "begin", "commit", "abort", "unsubscribe", "quit"):
         assert command in text
+
+
+def test_on_a_terminal_it_prompts_and_greets(broker: Broker) -> None:
+    primary, secondary = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "stomptest", "shell", broker.url],
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+        close_fds=True,
+    )
+    os.close(secondary)
+    output = b""
+    try:
+        os.write(primary, b"send /queue/a typed\nquit\n")
+        deadline = time.monotonic() + 30
+        while process.poll() is None and time.monotonic() < deadline:
+            try:
+                output += os.read(primary, 4096)
+            except OSError:  # the terminal closed with the process
+                break
+        assert process.wait(30) == 0
+    finally:
+        process.kill()
+        os.close(primary)
+    text = output.decode()
+    assert "connected; type help for the commands, quit to leave" in text
+    assert "stomp> " in text and "sent" in text
+    assert [m.body for m in broker.wait_for_messages("/queue/a")] == [b"typed"]
