@@ -4,12 +4,14 @@ Importing this module must stay cheap and free of side effects: it loads in ever
 run of every environment where stomptest is installed. So it imports only pytest and the
 standard library at the top; the broker (and with it gevent) loads when a fixture first
 asks for one. Fixtures: `stomp_broker`, `stomp_url`, `stomp_client`, `stomp_async_client`,
-`stomp_broker_session`, `stomp_broker_factory`, `stomp_version`; see docs/plugin.md.
+`stomp_broker_session`, `stomp_broker_factory`, `stomp_version`, and for TLS without a certificate of
+one's own `stomp_tls_broker`, `stomp_tls_client_context`, `stomp_tls_ca`; see docs/plugin.md.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -20,15 +22,18 @@ import pytest
 if TYPE_CHECKING:
     import ssl
 
+    from stomptest.broker.tls import ThrowawayTLS
     from stomptest.client import AsyncClient, Client
     from stomptest.testing.external import ExternalBroker
     from stomptest.testing.fake import FakeBroker
-    from stomptest.testing.settings import Settings
+    from stomptest.testing.identity import BrokerIdentity
+    from stomptest.testing.settings import Settings, Target
 
     BrokerHandle = FakeBroker | ExternalBroker
 
 _SETTINGS = pytest.StashKey["Settings"]()
 _REGISTRY = pytest.StashKey["_Registry"]()
+_IDENTITY = pytest.StashKey["BrokerIdentity | None"]()
 
 _MARKERS = (
     "stomp_broker(profile=None, *, users=None, **limits): configure the fake broker of stomp_broker "
@@ -91,7 +96,11 @@ def pytest_report_header(config: pytest.Config) -> str | None:
         return None
     versions = ",".join(settings.versions)
     if settings.target is not None:
-        return f"stomptest: external broker {settings.target.shown}, versions {versions}"
+        identity = config.stash.get(_IDENTITY, None)
+        who = (
+            identity.shown if identity is not None else "not identified (its TLS certificate is not trusted by default)"
+        )
+        return f"stomptest: external broker {settings.target.shown}: {who}, versions {versions}"
     return f"stomptest: fake brokers, profile {settings.profile}, versions {versions}"
 
 
@@ -103,11 +112,70 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             metafunc.parametrize("stomp_version", versions, ids=[f"stomp{v}" for v in versions])
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    settings = item.config.stash.get(_SETTINGS, None)
-    if settings is not None and settings.target is not None and item.get_closest_marker("stomp_fake_only"):
-        pytest.skip(f"needs the fake broker (stomp_fake_only); running against {settings.target.shown}")
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Under --stomp-url, ask once which broker answers; a URL that does not answer ends the session here.
+
+    Of a failover URL the first member that answers is asked, and the handle's own connections
+    (`seed()`, `assert_sent()`) go to it from then on: with a cluster, its first member may be down.
+    """
+    settings = session.config.stash.get(_SETTINGS, None)
+    if settings is None or settings.target is None:
+        return
+    target, identity = _identify(settings.target, settings.versions)
+    session.config.stash[_SETTINGS] = dataclasses.replace(settings, target=target)
+    session.config.stash[_IDENTITY] = identity
+
+
+def _identify(target: Target, versions: tuple[str, ...]) -> tuple[Target, BrokerIdentity | None]:
+    import ssl
+
+    from stomptest.protocol.errors import BrokerError, StompError
+    from stomptest.testing.identity import identify
+
+    where = f"stomptest: --stomp-url {target.shown}"
+    reasons = []
+    for scheme, host, port in target.members or ((target.scheme, target.host, target.port),):
+        member = dataclasses.replace(target, scheme=scheme, host=host, port=port)
+        try:
+            return member, identify(member, versions)
+        except ssl.SSLCertVerificationError:
+            # The tests may trust it through the stomp_client_ssl_context fixture, which a hook cannot call:
+            # the tests run and find out; the header line says the broker was not identified.
+            return member, None
+        except BrokerError as exc:
+            pytest.exit(f"{where}: the broker refused to connect: {exc}; check the login and passcode", 4)
+        except (OSError, StompError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            reasons.append(reason if len(target.members) < 2 else f"{host}:{port}: {reason}")
+    pytest.exit(
+        f"{where}: no STOMP broker answers ({'; '.join(reasons)}); "
+        "start it, or leave --stomp-url out to use fake brokers",
+        4,
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under --stomp-url, skip what cannot hold on that broker, at collection so the skip points at the test."""
+    settings = config.stash.get(_SETTINGS, None)
+    if settings is None or settings.target is None:
+        return
+    from stomptest.testing.identity import BrokerIdentity, cannot_hold
+
+    identity = config.stash.get(_IDENTITY, None) or BrokerIdentity("", "")  # "": not identified
+    shown = settings.target.shown
+    for item in items:
+        reason = None
+        marker = item.get_closest_marker("stomp_broker")
+        if item.get_closest_marker("stomp_fake_only"):
+            reason = f"needs the fake broker (stomp_fake_only); running against {shown}"
+        elif "stomp_broker_factory" in getattr(item, "fixturenames", ()):
+            reason = f"stomp_broker_factory makes fake brokers; running against {shown}"
+        elif "stomp_tls_broker" in getattr(item, "fixturenames", ()):
+            reason = f"stomp_tls_broker is a fake broker with a throwaway certificate; running against {shown}"
+        elif marker is not None:
+            reason = cannot_hold(marker.args, marker.kwargs, identity, shown)
+        if reason is not None:
+            item.add_marker(pytest.mark.skip(reason=reason))
 
 
 @pytest.hookimpl(trylast=True)
@@ -180,6 +248,17 @@ def _marker_config(request: pytest.FixtureRequest) -> dict[str, Any]:
     config = dict(marker.kwargs)
     if marker.args:
         config["profile"] = marker.args[0]
+    users = config.get("users")
+    if users is not None and not isinstance(users, Mapping):
+        example = "{'guest': 'guest'}"
+        if isinstance(users, str) and ":" in users:
+            name, _, passcode = users.partition(":")
+            example = repr({name: passcode})
+        pytest.fail(
+            f"@pytest.mark.stomp_broker(users={users!r}): users is a dict of login -> passcode, "
+            f"such as users={example}",
+            pytrace=False,
+        )
     return config
 
 
@@ -209,7 +288,8 @@ class BrokerFactory:
         from stomptest.testing.fake import FakeBroker
 
         context = ssl_context if ssl_context is not None else self.ssl_context
-        broker = FakeBroker(host, port, profile or self.settings.profile, users, context, **limits)
+        overrides: dict[str, Any] = dict(limits)  # Any: FakeBroker's keywords also hold tls
+        broker = FakeBroker(host, port, profile or self.settings.profile, users, context, **overrides)
         self.brokers.append(self.registry.add(broker))
         if start:
             broker.start()
@@ -272,6 +352,46 @@ def stomp_broker(
         broker = FakeBroker(**config)
     except (TypeError, ValueError) as exc:  # ConfigurationError is a ValueError
         pytest.fail(f"{request.node.nodeid}: @pytest.mark.stomp_broker: {exc}", pytrace=False)
+    registry = request.config.stash[_REGISTRY]
+    registry.add(broker).start()
+    yield broker
+    registry.stop(broker)
+
+
+@pytest.fixture(scope="session")
+def stomp_tls_ca() -> ThrowawayTLS:
+    """A throwaway CA for the session's TLS brokers (trustme); `.ca_pem` and `.write_ca(path)` for other clients."""
+    from stomptest.broker.tls import ThrowawayTLS
+
+    try:
+        return ThrowawayTLS.make()
+    except ValueError as exc:  # ConfigurationError: trustme is not installed
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def stomp_tls_client_context(stomp_tls_ca: ThrowawayTLS) -> ssl.SSLContext:
+    """A client `ssl.SSLContext` that trusts stomp_tls_broker's certificate (and no other)."""
+    return stomp_tls_ca.client_context()
+
+
+@pytest.fixture
+def stomp_tls_broker(request: pytest.FixtureRequest, stomp_tls_ca: ThrowawayTLS) -> Iterator[FakeBroker]:
+    """A fresh fake broker serving ssl:// with a certificate of stomp_tls_ca (the stomp_broker marker applies)."""
+    settings = _settings(request)
+    if settings.target is not None:
+        pytest.skip(
+            f"stomp_tls_broker is a fake broker with a throwaway certificate; running against {settings.target.shown}"
+        )
+    from stomptest.testing.fake import FakeBroker
+
+    config = _marker_config(request)
+    config.setdefault("profile", settings.profile)
+    try:
+        broker = FakeBroker(ssl_context=stomp_tls_ca.server_context(), **config)
+    except (TypeError, ValueError) as exc:
+        pytest.fail(f"{request.node.nodeid}: @pytest.mark.stomp_broker: {exc}", pytrace=False)
+    broker.tls = stomp_tls_ca
     registry = request.config.stash[_REGISTRY]
     registry.add(broker).start()
     yield broker

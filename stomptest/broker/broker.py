@@ -37,6 +37,7 @@ from stomptest.protocol.frame import Frame, HeadersArg
 if TYPE_CHECKING:
     from stomptest.broker.connection import Connection
     from stomptest.broker.host import Host
+    from stomptest.broker.tls import ThrowawayTLS
 
 T = TypeVar("T")
 
@@ -59,6 +60,7 @@ class Broker:
     ``Broker(host="127.0.0.1", port=0, profile="strict", users=None, ssl_context=None, **limits)``:
     `port` 0 picks a free port; `profile` is a name from `PROFILES` or a `Profile`; `users`
     maps login to passcode (None accepts anyone); `limits` override the profile's `Limits`.
+    ``tls=True`` serves ssl:// with a throwaway certificate; clients trust ``broker.tls.client_context()``.
     Stopping keeps queued messages: `start()` again (or `restart()`) serves them on the same port.
     """
 
@@ -69,8 +71,19 @@ class Broker:
         profile: str | Profile = "strict",
         users: Mapping[str, str] | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        *,
+        tls: bool = False,
         **limits: int,
     ) -> None:
+        # tls=True: a throwaway CA and certificate (broker/tls.py); clients trust self.tls.client_context()
+        self.tls: ThrowawayTLS | None = None
+        if tls:
+            if ssl_context is not None:
+                raise ConfigurationError("give tls=True (a throwaway certificate) or ssl_context, not both")
+            from stomptest.broker.tls import ThrowawayTLS
+
+            self.tls = ThrowawayTLS.make(host)
+            ssl_context = self.tls.server_context()
         if not isinstance(port, int) or not 0 <= port <= 65535:
             raise ConfigurationError(f"port must be an int from 0 to 65535, not {port!r}")
         if ssl_context is not None and not isinstance(ssl_context, ssl.SSLContext):
@@ -216,6 +229,7 @@ class Broker:
 
     def check(self) -> None:
         """Raise `BrokerFailure` if the broker hit a bug of its own since it was created."""
+        __tracebackhide__ = True  # a failure in a test shows the test's line
         errors = self._call(lambda: list(self.engine.internal_errors))
         if errors:
             raise BrokerFailure(f"the broker failed {len(errors)} time(s); first:\n{errors[0]}")
@@ -227,6 +241,7 @@ class Broker:
 
         On timeout, raise `WaitTimeout` showing the last snapshot.
         """
+        __tracebackhide__ = True  # a failure in a test shows the test's line
         deadline = time.monotonic() + timeout
         pause = 0.0005
         while True:
@@ -244,6 +259,7 @@ class Broker:
 
     def wait_for_messages(self, destination: str, count: int = 1, timeout: float = 5.0) -> tuple[MessageSnapshot, ...]:
         """Wait until at least `count` messages are queued on `destination`; return them."""
+        __tracebackhide__ = True  # a failure in a test shows the test's line
         return self.wait_for(
             lambda s: s.messages(destination) if len(s.messages(destination)) >= count else (),
             timeout,
@@ -253,6 +269,8 @@ class Broker:
     def wait_for_unacked(
         self, count: int = 1, destination: str | None = None, timeout: float = 5.0
     ) -> tuple[DeliveryInfo, ...]:
+        __tracebackhide__ = True  # a failure in a test shows the test's line
+
         def enough(state: Snapshot) -> tuple[DeliveryInfo, ...]:
             found = tuple(d for d in state.unacked if destination is None or d.destination == destination)
             return found if len(found) >= count else ()
@@ -264,6 +282,8 @@ class Broker:
     def wait_for_subscriptions(
         self, destination: str, count: int = 1, timeout: float = 5.0
     ) -> tuple[SubscriptionInfo, ...]:
+        __tracebackhide__ = True  # a failure in a test shows the test's line
+
         def enough(state: Snapshot) -> tuple[SubscriptionInfo, ...]:
             found = tuple(s for s in state.subscriptions if s.destination == destination)
             return found if len(found) >= count else ()
@@ -274,6 +294,7 @@ class Broker:
         self, count: int = 1, *, exactly: bool = False, timeout: float = 5.0
     ) -> tuple[ConnectionInfo, ...]:
         """Wait until at least (or `exactly`) `count` connections are CONNECTED; return them."""
+        __tracebackhide__ = True  # a failure in a test shows the test's line
 
         def enough(state: Snapshot) -> tuple[ConnectionInfo, ...] | bool:
             found = tuple(c for c in state.connections if c.state == "connected")
@@ -293,6 +314,7 @@ class Broker:
         timeout: float = 5.0,
     ) -> TranscriptEntry:
         """Wait for a frame with `command` to be received (or sent, `direction="out"`); return its entry."""
+        __tracebackhide__ = True  # a failure in a test shows the test's line
         deadline = time.monotonic() + timeout
         pause = 0.0005
         while True:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import signal
+import socket
 import ssl
 import sys
 import threading
 from typing import Any
 
 from stomptest.broker.profiles import PROFILES, Limits
+from stomptest.cli.arguments import output_file, port
 from stomptest.protocol.errors import ConfigurationError
 
 DESCRIPTION = (
@@ -18,11 +21,14 @@ DESCRIPTION = (
     "until interrupted (Ctrl-C or SIGTERM)."
 )
 LIMIT_NAMES = sorted(Limits.__dataclass_fields__)
+DEFAULT_PORT = 61613
 
 
 def configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=61613, help="TCP port (default 61613; 0 picks a free one)")
+    parser.add_argument(
+        "--port", type=port, default=None, help=f"TCP port (default {DEFAULT_PORT}, STOMP's; 0 picks a free one)"
+    )
     parser.add_argument("--profile", choices=sorted(PROFILES), default="strict", help="which broker to imitate")
     parser.add_argument(
         "--user",
@@ -33,6 +39,14 @@ def configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     )
     parser.add_argument("--tls-cert", metavar="FILE", help="serve TLS with this PEM certificate (chain)")
     parser.add_argument("--tls-key", metavar="FILE", help="the private key of --tls-cert (if not in the same file)")
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve TLS with a throwaway CA and certificate made now (needs trustme: pip install 'stomptest[tls]')",
+    )
+    parser.add_argument(
+        "--ca-out", type=output_file, metavar="FILE", help="with --tls: write the throwaway CA certificate here"
+    )
     parser.add_argument(
         "--limit",
         action="append",
@@ -89,6 +103,22 @@ def tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
     return context
 
 
+def _listen_error(host: str, listen_port: int, default: bool, exc: OSError) -> str:
+    """Why the broker cannot listen, and what to do about it.
+
+    A taken default port is usually a local RabbitMQ or ActiveMQ. The broker does not move to
+    another port on its own: a client configured for 61613 would then reach that other broker,
+    and a test would pass or fail against the wrong one. The user chooses, with --port.
+    """
+    reason = exc.strerror or str(exc)
+    if isinstance(exc, socket.gaierror):
+        return f"cannot listen on {host!r}: {reason}: give --host an address of this machine (127.0.0.1, 0.0.0.0)"
+    if exc.errno == errno.EADDRINUSE:
+        who = " (STOMP's default port: is a RabbitMQ, ActiveMQ or Artemis running?)" if default else ""
+        return f"port {listen_port} on {host} is taken{who}: choose another with --port N, or --port 0 for a free one"
+    return f"cannot listen on {host}:{listen_port}: {reason}"
+
+
 def run(args: argparse.Namespace, *, stop: threading.Event | None = None) -> int:
     """Serve until interrupted (or until `stop` is set); 0 on a clean stop, 2 on bad options or a busy port."""
     logging.basicConfig(
@@ -98,21 +128,32 @@ def run(args: argparse.Namespace, *, stop: threading.Event | None = None) -> int
     )
     from stomptest.broker.broker import Broker
 
+    listen_port = DEFAULT_PORT if args.port is None else args.port
     try:
+        users = parse_users(args.user)
+        limits: dict[str, Any] = dict(parse_limits(args.limit))  # Any: Broker's keywords also hold tls
+        ssl_context = tls_context(args.tls_cert, args.tls_key)
+        if args.tls and ssl_context is not None:
+            raise ConfigurationError("give --tls (a throwaway certificate) or --tls-cert, not both")
+        if args.ca_out is not None and not args.tls:
+            raise ConfigurationError("--ca-out needs --tls (it writes the throwaway CA)")
+        limits["tls"] = args.tls
         broker = Broker(
             host=args.host,
-            port=args.port,
+            port=listen_port,
             profile=args.profile,
-            users=parse_users(args.user),
-            ssl_context=tls_context(args.tls_cert, args.tls_key),
-            **parse_limits(args.limit),
+            users=users,
+            ssl_context=ssl_context,
+            **limits,
         )
         broker.start()
+        if broker.tls is not None and args.ca_out is not None:
+            broker.tls.write_ca(args.ca_out)
     except ConfigurationError as exc:
         print(f"stomptest broker: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
-        print(f"stomptest broker: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"stomptest broker: {_listen_error(args.host, listen_port, args.port is None, exc)}", file=sys.stderr)
         return 2
     done = stop or threading.Event()
     previous = {}
@@ -121,6 +162,13 @@ def run(args: argparse.Namespace, *, stop: threading.Event | None = None) -> int
             previous[number] = signal.signal(number, lambda *_: done.set())
     print(f"stomptest broker ({args.profile} profile) listening on {broker.url}", file=sys.stderr)
     print(f"stomptest broker: STOMP over WebSocket on {broker.ws_url}", file=sys.stderr, flush=True)
+    if broker.tls is not None:
+        where = f"in {args.ca_out}" if args.ca_out is not None else "not written (give --ca-out FILE)"
+        print(
+            f"stomptest broker: throwaway TLS certificate for {', '.join(broker.tls.names)}; its CA {where}",
+            file=sys.stderr,
+            flush=True,
+        )
     try:
         while not done.wait(0.5):
             pass

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
+from stomptest import __version__
 from stomptest.broker import websocket_profiles
 from stomptest.broker.error_texts import (
     ACTIVEMQ_ERROR_TEXTS,
@@ -306,7 +307,7 @@ class Profile:
             )
 
 
-STRICT = Profile(name="strict", server="stomptest/0.1.0")
+STRICT = Profile(name="strict", server=f"stomptest/{__version__}")  # the version: stomptest/__init__.py
 
 ACTIVEMQ = Profile(
     name="activemq",

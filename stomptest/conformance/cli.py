@@ -10,10 +10,10 @@ import argparse
 import contextlib
 import sys
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any, TextIO
 
 from stomptest import urls
+from stomptest.cli.arguments import Deprecated, Parser, at_least, output_file, positive_seconds
 from stomptest.conformance.deviations import PROFILES
 from stomptest.conformance.model import Outcome, Target, Verdict
 from stomptest.conformance.options import parse_versions, split_query, tls_context
@@ -42,7 +42,8 @@ def configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--versions", default=",".join(VERSIONS), help="comma-separated, default 1.0,1.1,1.2")
     parser.add_argument("--login", help="CONNECT login")
     parser.add_argument("--passcode", help="CONNECT passcode")
-    parser.add_argument("--host", dest="vhost", help="CONNECT host header, the virtual host (default /)")
+    parser.add_argument("--vhost", help="CONNECT host header, the virtual host (default /)")
+    parser.add_argument("--host", dest="vhost", action=Deprecated, new="--vhost")  # its name in 0.1.0
     parser.add_argument("--ca", metavar="FILE", help="with ssl://: verify the broker against these CA certificates")
     parser.add_argument(
         "--insecure",
@@ -51,12 +52,19 @@ def configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     )
     parser.add_argument("--checks", help="comma-separated check names (default: all; see --list)")
     parser.add_argument("--list", action="store_true", help="list the checks and exit")
-    parser.add_argument("--json", type=Path, metavar="FILE", help="write the full report as JSON")
-    parser.add_argument("--junit-xml", type=Path, metavar="FILE", help="write JUnit XML (one testcase per cell)")
-    parser.add_argument("--html", type=Path, metavar="FILE", help="write a self-contained HTML report")
-    parser.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for an answer that must come")
-    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help="checks run concurrently")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    parser.add_argument("--json", type=output_file, metavar="FILE", help="write the full report as JSON")
+    parser.add_argument("--junit-xml", type=output_file, metavar="FILE", help="write JUnit XML (one testcase per cell)")
+    parser.add_argument("--html", type=output_file, metavar="FILE", help="write a self-contained HTML report")
+    parser.add_argument(
+        "--timeout", type=positive_seconds, default=3.0, help="seconds to wait for an answer that must come (> 0)"
+    )
+    parser.add_argument(
+        "--workers",
+        type=at_least(1),
+        default=DEFAULT_WORKERS,
+        help=f"checks run concurrently (default {DEFAULT_WORKERS})",
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress")
     return parser
 
 
@@ -86,14 +94,29 @@ def embedded_broker(profile: str) -> Iterator[str]:
 
 
 def _progress(stream: TextIO, total: int) -> Any:
+    """Show each outcome as it comes.
+
+    On a terminal: one status line redrawn in place (count, a bar, the check running), with
+    each failure printed above it for good; elsewhere (CI logs, files): one line per outcome.
+    """
     done = 0
+    live = stream.isatty()
 
     def show(outcome: Outcome) -> None:
         nonlocal done
         done += 1
-        if outcome.verdict is not Verdict.NA:
-            stream.write(f"[{done:3d}/{total}] {SYMBOLS[outcome.verdict]:8s} {outcome.check} [{outcome.version}]\n")
-            stream.flush()
+        line = f"[{done:3d}/{total}] {SYMBOLS[outcome.verdict]:8s} {outcome.check} [{outcome.version}]"
+        if not live:
+            if outcome.verdict is not Verdict.NA:
+                stream.write(line + "\n")
+        else:
+            if outcome.verdict is Verdict.FAIL:
+                stream.write(f"\r\033[K{line}\n")
+            filled = 30 * done // total
+            stream.write(f"\r\033[K[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} {outcome.check}")
+            if done == total:
+                stream.write("\r\033[K")
+        stream.flush()
 
     return show
 
@@ -109,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
             return 0
         versions = parse_versions(args.versions)
         checks = select_checks(args.checks.split(",") if args.checks else None)
+        ssl_context = tls_context(args.ca, args.insecure)  # before the embedded broker starts: a bad --ca stops here
         with contextlib.ExitStack() as stack:
             if args.url:
                 url, query = split_query(args.url)
@@ -125,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
                 passcode=args.passcode,
                 vhost=args.vhost,
                 timeout=args.timeout,
-                ssl_context=tls_context(args.ca, args.insecure),
+                ssl_context=ssl_context,
             )
             target = first_reachable(candidates)
             progress = None if args.quiet else _progress(err, len(checks) * len(versions))
@@ -141,11 +165,19 @@ def run(args: argparse.Namespace) -> int:
     out.write(render_table(report) + "\n")
     for path, render in ((args.json, to_json), (args.junit_xml, to_junit_xml), (args.html, to_html)):
         if path is not None:
-            path.write_text(render(report), encoding="utf-8")
+            try:  # checked writable before the run; the disk can still fill or the folder go away
+                path.write_text(render(report), encoding="utf-8")
+            except OSError as exc:
+                err.write(f"stomptest conformance: cannot write {path}: {exc.strerror or exc}\n")
+                return 2
             err.write(f"wrote {path}\n")
     return 1 if report.failed else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = configure(argparse.ArgumentParser(prog="stomptest conformance", description=DESCRIPTION))
-    return run(parser.parse_args(argv))
+    parser = configure(Parser(prog="stomptest conformance", description=DESCRIPTION))
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 2
+    return run(args)

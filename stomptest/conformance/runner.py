@@ -118,7 +118,7 @@ def detect_server(target: Target) -> tuple[str, str]:
         if answer.command != "CONNECTED":
             message = answer.headers.get("message", "")
             raise OSError(
-                f"{target.url} refused CONNECT: {answer.command} {message!r} (check --login/--passcode/--host)"
+                f"{target.url} refused CONNECT: {answer.command} {message!r} (check --login/--passcode/--vhost)"
             )
         with contextlib.suppress(ProbeClosed):
             probe.send(Frame("DISCONNECT"))

@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from stomptest.testing.external import ExternalBroker
     from stomptest.testing.fake import FakeBroker
+    from stomptest.testing.handle import BrokerHandle
     from stomptest.testing.matching import Delivery, SentMessage
     from stomptest.testing.settings import Settings, Target
 
 _WHERE = {
+    "BrokerHandle": "stomptest.testing.handle",
     "ExternalBroker": "stomptest.testing.external",
     "FakeBroker": "stomptest.testing.fake",
     "Delivery": "stomptest.testing.matching",
@@ -26,7 +28,7 @@ _WHERE = {
     "Target": "stomptest.testing.settings",
 }
 
-__all__ = ["Delivery", "ExternalBroker", "FakeBroker", "SentMessage", "Settings", "Target"]
+__all__ = ["BrokerHandle", "Delivery", "ExternalBroker", "FakeBroker", "SentMessage", "Settings", "Target"]
 
 
 def __getattr__(name: str) -> Any:

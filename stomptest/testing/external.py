@@ -13,9 +13,9 @@ import contextlib
 import socket
 import ssl
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from types import MappingProxyType
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
@@ -98,11 +98,15 @@ class ExternalBroker:
 
     def seed(self, destination: str, body: bytes | str = b"", headers: HeadersArg = None, count: int = 1) -> list[str]:
         """Send `count` messages to `destination` over STOMP (with a receipt); returns no message ids (unknown)."""
-        with self._line() as line:
+        __tracebackhide__ = True  # a failure shows the test's line, not this one
+        line = self._line()
+        try:
             frame = Frame("SEND", {**(headers or {}), "destination": destination}, body)
             for _ in range(count - 1):
                 line.send(frame)
             line.send_and_wait(frame)
+        finally:
+            line.close()
         return []
 
     def assert_sent(
@@ -118,6 +122,7 @@ class ExternalBroker:
 
         Topics keep nothing for late subscribers, so on an external broker this works for queues.
         """
+        __tracebackhide__ = True  # a failure shows the test's line, not this one
         wanted = as_bytes(body)
         seen = self._look(destination, timeout, stop=lambda found: _count(found, destination, wanted, headers, count))
         found = [m for m in seen if matches(m, destination, wanted, headers)]
@@ -140,6 +145,7 @@ class ExternalBroker:
 
     def assert_nothing_sent(self, destination: str | None = None, *, within: float = 0.1) -> None:
         """Assert nothing waits on the queue `destination`, watching for `within` seconds."""
+        __tracebackhide__ = True  # a failure shows the test's line, not this one
         if destination is None:
             self._fake_only("assert_nothing_sent() without a destination")
         seen = self._look(destination, within, stop=bool)
@@ -148,8 +154,10 @@ class ExternalBroker:
             raise AssertionError("\n".join(lines + [f"  {m}" for m in seen[:10]]))
 
     def _look(self, destination: str, timeout: float, stop: Any) -> list[SentMessage]:
+        __tracebackhide__ = True  # a failure shows the test's line, not this one
         seen: list[SentMessage] = []
-        with self._line() as line:
+        line = self._line()
+        try:
             ack = "client" if line.version == "1.0" else "client-individual"
             line.send(Frame("SUBSCRIBE", {"destination": destination, "id": "look", "ack": ack}))
             deadline = time.monotonic() + timeout
@@ -165,28 +173,32 @@ class ExternalBroker:
                             0, headers.get("destination", destination), MappingProxyType(dict(headers)), frame.body
                         )
                     )
-        return seen
-
-    @contextlib.contextmanager
-    def _line(self) -> Iterator[_Line]:
-        line = _Line(self.target, self.versions, self.vhost, self.ssl_context)
-        try:
-            yield line
         finally:
             line.close()
+        return seen
+
+    def _line(self) -> _Line:
+        """A new connection; the caller closes it (no context manager: its frames would show in failures)."""
+        __tracebackhide__ = True  # a failure shows the test's line, not this one
+        return _Line(self.target, self.versions, self.vhost, self.ssl_context)
 
     def _fake_only(self, what: str) -> NoReturn:
+        __tracebackhide__ = True  # a failure shows the test's line, not this one
         pytest.skip(
             f"{what} needs the fake broker's inspection or faults; running against {self.target.shown} "
             "(mark the test @pytest.mark.stomp_fake_only)"
         )
 
-    def __getattr__(self, name: str) -> Any:
-        from stomptest.testing.fake import FakeBroker
+    if not TYPE_CHECKING:  # hidden from mypy, so a fake-only call on this handle is a type error
 
-        if not name.startswith("_") and (hasattr(FakeBroker, name) or name in _FAKE_ATTRIBUTES):
-            self._fake_only(f"stomp_broker.{name}")
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        def __getattr__(self, name: str) -> Any:
+            """A fake broker's method or attribute: skip the test, saying it needs the fake broker."""
+            __tracebackhide__ = True  # a failure shows the test's line, not this one
+            from stomptest.testing.fake import FakeBroker
+
+            if not name.startswith("_") and (hasattr(FakeBroker, name) or name in _FAKE_ATTRIBUTES):
+                self._fake_only(f"stomp_broker.{name}")
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
 
 def _count(
@@ -200,6 +212,7 @@ class _Line:
     """A bare blocking STOMP connection for the handle's look-ups (the codec over a socket, no threads)."""
 
     def __init__(self, target: Target, versions: Sequence[str], vhost: str, ssl_context: ssl.SSLContext | None) -> None:
+        __tracebackhide__ = True  # a failure shows the test's line, not this one
         self.timeout = target.timeout
         sock = socket.create_connection(target.address, timeout=self.timeout)
         if target.scheme == "ssl":
@@ -224,6 +237,8 @@ class _Line:
         if answer.command != "CONNECTED":
             self.close()
             raise BrokerError(answer, f"connecting to {target.shown}")
+        self.connected = answer
+        """The CONNECTED frame: who answered (`server`) and in which version."""
         self.version = answer.headers.get("version", "1.0")
         self.parser.version = self.version
 
@@ -232,6 +247,7 @@ class _Line:
 
     def send_and_wait(self, frame: Frame) -> None:
         """Send with a receipt and wait for it, so everything sent before has been processed."""
+        __tracebackhide__ = True  # a failure shows the test's line, not this one
         self.send(Frame(frame.command, [*frame.raw_headers, ("receipt", "sync")], frame.body))
         end = time.monotonic() + self.timeout
         while (answer := self.receive(end - time.monotonic())) is not None:
@@ -240,6 +256,7 @@ class _Line:
         raise ConnectionLost(f"no RECEIPT for {frame.command} within {self.timeout:g} s")
 
     def receive(self, timeout: float) -> Frame | None:
+        __tracebackhide__ = True  # a failure shows the test's line, not this one
         deadline = time.monotonic() + timeout
         while not self.pending:
             left = deadline - time.monotonic()

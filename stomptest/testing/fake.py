@@ -51,9 +51,11 @@ class FakeBroker(Broker):
         profile: str | Profile = "strict",
         users: Mapping[str, str] | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        *,
+        tls: bool = False,
         **limits: int,
     ) -> None:
-        super().__init__(host, port, profile, users, ssl_context, **limits)
+        super().__init__(host, port, profile, users, ssl_context, tls=tls, **limits)
         self._baseline = 0  # connections up to this id belong to earlier tests (session broker)
         self._errors_before = 0  # internal errors reported to earlier tests
         self._users = dict(users or {})
@@ -90,6 +92,7 @@ class FakeBroker(Broker):
 
     def check(self) -> None:
         """Raise `BrokerFailure` if the broker hit a bug of its own (since the last `clear()`)."""
+        __tracebackhide__ = True  # a failure shows the test's line, not this one
         errors = self._call(lambda: list(self.engine.internal_errors))[self._errors_before :]
         if errors:
             raise BrokerFailure(f"the broker failed {len(errors)} time(s); first:\n{errors[0]}")
@@ -162,6 +165,7 @@ class FakeBroker(Broker):
         Waits up to `timeout` seconds for it; with `count`, for exactly that many. SENDs in
         transactions count once committed. Returns the matching messages.
         """
+        __tracebackhide__ = True  # a failure shows the test's line, not this one
         wanted = as_bytes(body)
 
         def attempt() -> list[SentMessage] | None:
@@ -194,6 +198,7 @@ class FakeBroker(Broker):
 
     def assert_nothing_sent(self, destination: str | None = None, *, within: float = 0.1) -> None:
         """Assert no message was sent to `destination` (or anywhere), watching for `within` seconds."""
+        __tracebackhide__ = True  # a failure shows the test's line, not this one
         self.check()
         deadline = time.monotonic() + within
         while True:
@@ -221,6 +226,7 @@ class FakeBroker(Broker):
         A client-mode ACK acknowledges the earlier messages of its subscription too. Messages
         of auto-ack subscriptions need no ACK and do not count. Returns the acknowledged deliveries.
         """
+        __tracebackhide__ = True  # a failure shows the test's line, not this one
         wanted = as_bytes(body)
 
         def matching(deliveries: list[Delivery]) -> list[Delivery]:
@@ -273,6 +279,7 @@ class FakeBroker(Broker):
 
     def _poll(self, attempt: Callable[[], T | None], timeout: float) -> T | None:
         """Call `attempt` until it returns something or `timeout` passes; raise broker failures first."""
+        __tracebackhide__ = True  # a failure shows the test's line, not this one
         self.check()
         deadline = time.monotonic() + timeout
         pause = 0.0005

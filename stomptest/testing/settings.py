@@ -30,6 +30,7 @@ class Target:
     passcode: str | None
     vhost: str | None  # the CONNECT host header; RabbitMQ wants "/" (its default virtual host)
     timeout: float
+    members: tuple[tuple[str, str, int], ...] = ()  # (scheme, host, port) of every failover member, in order
 
     @property
     def address(self) -> tuple[str, int]:
@@ -96,6 +97,7 @@ def parse_target(url: str, source: str = "--stomp-url") -> tuple[Target, dict[st
         passcode=parsed.passcode,
         vhost=query.pop("host", None),
         timeout=timeout,
+        members=tuple((e.scheme, e.host, e.port) for e in parsed.endpoints),
     )
     return target, query
 

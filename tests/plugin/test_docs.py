@@ -31,3 +31,9 @@ def test_every_python_example_of_the_plugin_docs_passes(pytester: pytest.Pyteste
     result = pytester.runpytest_inprocess("-p", "no:xdist")
     tests = sum(len(re.findall(r"^def test_", block, flags=re.MULTILINE)) for block in python_blocks())
     result.assert_outcomes(passed=tests + 2)  # test_each_version runs once per version (3)
+
+
+def test_the_python_example_of_the_xdist_docs_passes(pytester: pytest.Pytester) -> None:
+    [block] = re.findall(r"```python\n(.*?)```", (DOC.parent / "xdist.md").read_text(), flags=re.DOTALL)
+    pytester.makepyfile(test_xdist_doc=block)
+    pytester.runpytest_inprocess("-p", "no:xdist").assert_outcomes(passed=1)

@@ -62,11 +62,3 @@ def test_the_external_handle_over_stomp(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(
         [f"E*expected nothing sent to /queue/jobs-st* at {url}, but found:", "E*/queue/jobs-st* body=b'surprise'"]
     )
-
-
-def test_a_broker_refusing_the_login_is_reported(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile("def test_it(stomp_broker):\n    stomp_broker.seed(stomp_broker.destination('/queue/a'))\n")
-    with Broker(profile="activemq", users={"app": "pw"}) as broker:
-        result = pytester.runpytest_inprocess("-p", "no:xdist", f"--stomp-url=tcp://app:wrong@127.0.0.1:{broker.port}")
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["E*BrokerError: broker sent ERROR*password is invalid*"])

@@ -36,7 +36,7 @@ def test_the_ini_url_selects_an_external_broker(pytester: pytest.Pytester) -> No
         pytester.makepyfile("def test_it(stomp_broker):\n    assert stomp_broker.external\n")
         result = pytester.runpytest_inprocess("-p", "no:xdist")
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines([f"stomptest: external broker {broker.url}, versions 1.2"])
+    result.stdout.fnmatch_lines([f"stomptest: external broker {broker.url}: stomptest/* (STOMP 1.2), versions 1.2"])
 
 
 @pytest.mark.parametrize(

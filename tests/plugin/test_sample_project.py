@@ -10,6 +10,7 @@ from .helpers import real_broker, write_sample
 
 SAMPLE_TESTS = 7  # tests in sample_project/test_orders.py
 FAKE_ONLY = 1  # of which marked stomp_fake_only
+USERS_MARKED = 1  # and marked stomp_broker(users=...): skipped under --stomp-url (a real broker has its own logins)
 
 
 def test_the_sample_project_passes_on_fake_brokers(pytester: pytest.Pytester) -> None:
@@ -54,8 +55,15 @@ def test_the_sample_project_runs_against_an_external_broker_given_by_url(pyteste
     with Broker(profile="activemq") as broker:
         result = pytester.runpytest_inprocess("-p", "no:xdist", f"--stomp-url={broker.url}", "-rs")
         leftover = broker.destinations()
-    result.assert_outcomes(passed=SAMPLE_TESTS - FAKE_ONLY, skipped=FAKE_ONLY)
-    result.stdout.fnmatch_lines([f"*needs the fake broker (stomp_fake_only); running against {broker.url}*"])
+    result.assert_outcomes(passed=SAMPLE_TESTS - FAKE_ONLY - USERS_MARKED, skipped=FAKE_ONLY + USERS_MARKED)
+    result.stdout.fnmatch_lines(
+        [
+            f"SKIPPED ?1? test_orders.py:*: needs the fake broker (stomp_fake_only); running against {broker.url}",
+            "SKIPPED ?1? test_orders.py:*: @pytest.mark.stomp_broker(profile='rabbitmq', users=...) needs a rabbitmq "
+            f"broker; --stomp-url {broker.url} is ActiveMQ/5.17.2 (STOMP 1.2)",
+        ],
+        consecutive=False,
+    )
     names = [name for name in leftover if name.startswith("/queue/orders")]
     assert names and all(name.startswith("/queue/orders-st") for name in names), names
     assert len(set(names)) == len(names)
@@ -74,7 +82,7 @@ def test_the_sample_project_passes_against_a_real_broker(pytester: pytest.Pytest
     real_broker(int(url.rsplit(":", 1)[1].split("?")[0]), name)
     write_sample(pytester)
     result = pytester.runpytest_inprocess("-p", "no:xdist", f"--stomp-url={url}", "-rs")
-    result.assert_outcomes(passed=SAMPLE_TESTS - FAKE_ONLY, skipped=FAKE_ONLY)
+    result.assert_outcomes(passed=SAMPLE_TESTS - FAKE_ONLY - USERS_MARKED, skipped=FAKE_ONLY + USERS_MARKED)
     shown = url.replace("guest:guest@", "guest:***@")  # passcodes are not printed
-    result.stdout.fnmatch_lines([f"stomptest: external broker {shown}, versions 1.0,1.1,1.2"])
+    result.stdout.fnmatch_lines([f"stomptest: external broker {shown}: *{name}*/* (STOMP 1.2), versions 1.0,1.1,1.2"])
     assert "guest:guest" not in result.stdout.str()

@@ -1,15 +1,18 @@
-"""`stomptest` and `stomptest broker` as a user runs them."""
+"""`stomptest` and `stomptest broker` as a user runs them (bad options: test_bad_input.py)."""
 
 from __future__ import annotations
 
 import signal
 import socket
+import ssl
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from stomptest.cli import main
+from stomptest.client import Client
 from stomptest.protocol import HEARTBEAT, Frame, Parser
 
 
@@ -46,23 +49,21 @@ def test_broker_command_serves_logs_and_stops_on_sigint() -> None:
         process.wait()
 
 
-@pytest.mark.parametrize(
-    ("options", "message"),
-    [
-        (["--user", "nocolon"], "NAME:PASS"),
-        (["--limit", "max_frame_bytes=big"], "NAME=INTEGER"),
-        (["--tls-key", "k.pem"], "--tls-cert"),
-        (["--tls-cert", "/nonexistent.pem"], "cannot load"),
-    ],
-)
-def test_bad_broker_options_exit_2(options: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["broker", "--port", "0", *options]) == 2
-    assert message in capsys.readouterr().err
-
-
-def test_busy_port_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
-    with socket.socket() as busy:
-        busy.bind(("127.0.0.1", 0))
-        busy.listen(1)
-        assert main(["broker", "--port", str(busy.getsockname()[1])]) == 2
-    assert "cannot listen" in capsys.readouterr().err
+def test_broker_tls_makes_a_throwaway_certificate_and_writes_its_ca(tmp_path: Path) -> None:
+    pytest.importorskip("trustme")
+    ca = tmp_path / "ca.pem"
+    command = [sys.executable, "-m", "stomptest", "broker", "--port", "0", "--tls", "--ca-out", str(ca), "-q"]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stderr is not None
+        url = process.stderr.readline().split()[-1]
+        assert url.startswith("ssl://127.0.0.1:")
+        process.stderr.readline()  # the WebSocket URL
+        assert process.stderr.readline().strip().endswith(f"its CA in {ca}")
+        with Client(url, ssl_context=ssl.create_default_context(cafile=str(ca))) as client:
+            client.send("/queue/a", b"x", receipt=True)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(30) == 0
+    finally:
+        process.kill()
+        process.wait()
