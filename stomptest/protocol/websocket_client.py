@@ -128,7 +128,7 @@ class WebSocketClient:
     def send(self, chunks: list[bytes]) -> bytes:
         """Each chunk (a whole STOMP frame or a heart-beat) as a message of its own; b"" before the upgrade."""
         if not self.opened or self.closed is not None:
-            return b""
+            return self.data_to_send()  # before the upgrade: nothing; after a close: its reply at most
         send = self._ws.send
         out = [self._pending] if self._pending else []
         self._pending = b""
