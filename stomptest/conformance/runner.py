@@ -90,8 +90,14 @@ def first_reachable(targets: Sequence[Target]) -> Target:
     failures = []
     for target in targets:
         try:
-            Probe(target.host, target.port, timeout=target.timeout, ssl_context=target.tls_context()).close()
-        except OSError as exc:
+            Probe(
+                target.host,
+                target.port,
+                timeout=target.timeout,
+                ssl_context=target.tls_context(),
+                websocket_path=target.path,
+            ).close()
+        except (OSError, ProbeClosed) as exc:
             failures.append(f"{target.url}: {exc}")
         else:
             return target
@@ -103,7 +109,16 @@ def detect_server(target: Target) -> tuple[str, str]:
 
     Raises OSError when the target is unreachable or refuses a plain CONNECT.
     """
-    probe = Probe(target.host, target.port, timeout=target.timeout, ssl_context=target.tls_context())
+    try:
+        probe = Probe(
+            target.host,
+            target.port,
+            timeout=target.timeout,
+            ssl_context=target.tls_context(),
+            websocket_path=target.path,
+        )
+    except ProbeClosed as exc:
+        raise OSError(f"{target.url}: {exc}") from None
     try:
         headers = [("accept-version", "1.0,1.1,1.2"), ("host", target.vhost)]
         if target.login is not None:

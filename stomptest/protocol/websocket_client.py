@@ -29,6 +29,7 @@ Choices, and why:
 from __future__ import annotations
 
 import contextlib
+import itertools
 from typing import Final
 
 from wsproto import ConnectionType, WSConnection
@@ -98,13 +99,23 @@ class WebSocketClient:
     the `ClientConnection` that owns it is called under its shell's lock.
     """
 
-    __slots__ = ("_pending", "_target", "_ws", "closed", "host", "opened", "subprotocol")
+    __slots__ = ("_parts", "_pending", "_target", "_ws", "closed", "host", "messages", "opened", "subprotocol")
 
-    def __init__(self, host: str, target: str = "/", subprotocols: tuple[str, ...] = SUBPROTOCOLS) -> None:
+    def __init__(
+        self,
+        host: str,
+        target: str = "/",
+        subprotocols: tuple[str, ...] = SUBPROTOCOLS,
+        *,
+        keep_messages: bool = False,
+    ) -> None:
         self.host = host
         self._target = target
         self._ws = WSConnection(ConnectionType.CLIENT)
         self._pending = self._ws.send(Request(host=host, target=target, subprotocols=list(subprotocols)))
+        self.messages: list[tuple[str, bytes]] | None = [] if keep_messages else None
+        """With `keep_messages`: each whole message received, as ("text" or "binary", payload) (for probes)."""
+        self._parts: list[bytes] = []
         self.opened = False
         """The broker accepted the upgrade: STOMP may flow."""
         self.subprotocol: str | None = None
@@ -174,8 +185,12 @@ class WebSocketClient:
             for event in ws.events():
                 if isinstance(event, TextMessage):
                     out.append(event.data.encode("utf-8"))
+                    if self.messages is not None:
+                        self._keep("text", out[-1], event.message_finished)
                 elif isinstance(event, BytesMessage):
                     out.append(bytes(event.data))
+                    if self.messages is not None:
+                        self._keep("binary", out[-1], event.message_finished)
                 elif isinstance(event, Ping):
                     self._pending += ws.send(event.response())
                 elif isinstance(event, AcceptConnection):
@@ -194,6 +209,42 @@ class WebSocketClient:
                 "(is this the broker's WebSocket port and path? STOMP over TCP wants tcp://)"
             )
             return b""
+        return b"".join(out)
+
+    def _keep(self, kind: str, part: bytes, finished: bool) -> None:
+        self._parts.append(part)
+        if finished and self.messages is not None:
+            self.messages.append((kind, b"".join(self._parts)))
+            self._parts.clear()
+
+    def message(self, data: bytes, *, binary: bool | None = None, fragments: int | None = None) -> bytes:
+        """`data` as one message of the type asked (None: text when UTF-8); for probes.
+
+        It goes in `fragments` WebSocket frames (text cut only between characters), or by
+        default in frames of at most FRAGMENT_BYTES, as `send` does.
+        """
+        if binary is None:
+            try:
+                data.decode("utf-8")
+                binary = False
+            except UnicodeDecodeError:
+                binary = True
+        size = FRAGMENT_BYTES if fragments is None else max(1, -(-len(data) // fragments))
+        cuts = [0]
+        while cuts[-1] < len(data):
+            end = min(cuts[-1] + size, len(data))
+            while not binary and cuts[-1] < end < len(data) and data[end] & 0xC0 == 0x80:
+                end -= 1  # not inside a character
+            cuts.append(end if end > cuts[-1] else min(cuts[-1] + size, len(data)))
+        pairs = list(itertools.pairwise(cuts)) or [(0, 0)]
+        out = []
+        for index, (start, end) in enumerate(pairs):
+            last = index == len(pairs) - 1
+            piece = data[start:end]
+            if binary:
+                out.append(self._ws.send(BytesMessage(data=piece, message_finished=last)))
+            else:
+                out.append(self._ws.send(TextMessage(data=piece.decode("utf-8"), message_finished=last)))
         return b"".join(out)
 
     def _close(self, event: CloseConnection) -> None:
