@@ -43,11 +43,11 @@ def select_checks(names: Iterable[str] | None) -> list[Check]:
     return [c for c in checks if c.name in wanted]
 
 
-def verdict_for(check: str, version: str, findings: list[Finding], profile: str) -> Verdict:
-    """pass without findings; deviates when the profile expects every finding; fail otherwise."""
+def verdict_for(check: str, version: str, findings: list[Finding], profile: str, transport: str = "tcp") -> Verdict:
+    """pass without findings; deviates when the profile expects every finding (over `transport`); fail otherwise."""
     if not findings:
         return Verdict.PASS
-    if all(is_expected(profile, check, version, f.code) for f in findings):
+    if all(is_expected(profile, check, version, f.code, transport) for f in findings):
         return Verdict.DEVIATES
     return Verdict.FAIL
 
@@ -73,7 +73,7 @@ def run_one(check: Check, version: str, target: Target, profile: str, run_id: st
     finally:
         ctx.close_all()
     seconds = time.monotonic() - start
-    verdict = verdict_for(check.name, version, ctx.findings, profile)
+    verdict = verdict_for(check.name, version, ctx.findings, profile, "ws" if target.websocket else "tcp")
     return Outcome(
         check.name, version, verdict, ctx.findings, ctx.notes, ctx.transcript.lines, seconds, ctx.observations
     )
