@@ -434,6 +434,9 @@ class EventLoopShell(ClientBase):
             self._beat_wake.set()
         protocol = self._protocol
         if protocol is not None and protocol.transport is not None:
+            goodbye = self._connection.goodbye()  # WebSocket: a close frame before the TCP close
+            if goodbye:
+                protocol.transport.write(goodbye)
             protocol.transport.close()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(asyncio.shield(protocol.closed), 5.0)

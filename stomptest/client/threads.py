@@ -473,6 +473,14 @@ class ThreadedShell(ClientBase):
             self.flush()  # frames sent without receipt still go out before the close
         sock = self._sock
         if sock is not None:
+            with self._lock:
+                goodbye = self._connection.goodbye()  # WebSocket: a close frame before the TCP close
+            with contextlib.suppress(OSError):
+                if goodbye and self._send_lock.acquire(timeout=1.0):
+                    try:
+                        sock.sendall(goodbye)
+                    finally:
+                        self._send_lock.release()
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
             self._end(sock, ConnectionLost("the client disconnected"))  # for a reader thread not in recv()

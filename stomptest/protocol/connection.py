@@ -229,6 +229,11 @@ class ClientConnection:
             self.last_sent = now
         return data
 
+    def goodbye(self) -> bytes:
+        """The bytes that end the transport politely: a WebSocket close frame (1000), or b"" over TCP."""
+        websocket = self._websocket
+        return b"" if websocket is None else websocket.close()
+
     def forget(self, receipt_id: str) -> None:
         """The call waiting for `receipt_id` gave up (timed out): its answer, if it comes, answers nobody."""
         self._awaited.pop(receipt_id, None)

@@ -217,6 +217,12 @@ class WebSocketClient:
             self.messages.append((kind, b"".join(self._parts)))
             self._parts.clear()
 
+    def close(self, code: int = 1000) -> bytes:
+        """The close frame that ends the WebSocket from our side (b"" when it is not open or already closing)."""
+        if not self.opened or self.closed is not None or self._ws.state is not ConnectionState.OPEN:
+            return b""
+        return self.data_to_send() + self._ws.send(CloseConnection(code=code))
+
     def message(self, data: bytes, *, binary: bool | None = None, fragments: int | None = None) -> bytes:
         """`data` as one message of the type asked (None: text when UTF-8); for probes.
 

@@ -294,3 +294,14 @@ def test_every_profile_serves_the_clients_over_websocket(profile: str) -> None:
                 return None if message is None else message.body
 
         assert asyncio.run(main()) == b"async"
+
+
+def test_goodbye_is_a_close_frame_over_websocket_and_nothing_over_tcp() -> None:
+    server = Server()
+    connection, data = opened(server)
+    server.feed(data + connection.goodbye())
+    assert server.closes == [1000]
+    assert connection.goodbye() == b""  # once
+    tcp = ClientConnection(Session(), {"host": "/"})
+    tcp.open(0.0)
+    assert tcp.goodbye() == b""
