@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import (
     AcceptConnection,
@@ -305,3 +307,28 @@ def test_goodbye_is_a_close_frame_over_websocket_and_nothing_over_tcp() -> None:
     tcp = ClientConnection(Session(), {"host": "/"})
     tcp.open(0.0)
     assert tcp.goodbye() == b""
+
+
+@given(st.lists(st.binary(max_size=64), max_size=8))
+@settings(max_examples=200, deadline=None)
+def test_any_bytes_after_the_upgrade_give_notices_never_an_exception(chunks: list[bytes]) -> None:
+    server = Server()
+    connection, _ = opened(server)
+    for chunk in chunks:
+        notices = connection.receive_data(chunk, 0.0)
+        for notice in notices:
+            if isinstance(notice, Broken):
+                assert isinstance(notice.error, ConnectionLost) and str(notice.error)
+        connection.data_to_send(0.0)  # pongs and close replies, whatever came
+
+
+@given(st.binary(max_size=300))
+@settings(max_examples=200, deadline=None)
+def test_any_answer_to_the_upgrade_opens_it_or_says_why(answer: bytes) -> None:
+    connection = ClientConnection(Session(), {"host": "/"})
+    connection.open(0.0, WebSocketClient("h:1", "/ws"))
+    notices = connection.receive_data(answer, 0.0)
+    websocket = connection.websocket
+    assert websocket is not None
+    if websocket.closed is not None:
+        assert isinstance(notices[-1], Broken) and str(websocket.closed)
