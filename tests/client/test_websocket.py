@@ -237,7 +237,7 @@ def test_a_wrong_path_gives_up_naming_the_http_status() -> None:
             Client(url, connect_timeout=5).connect()
 
 
-def test_failover_from_a_websocket_member_to_a_tcp_one_and_back() -> None:
+def test_failover_from_a_websocket_member_to_a_tcp_one() -> None:
     with Broker(profile="strict") as first, Broker(profile="strict") as second:
         url = (
             f"failover:({first.ws_url},{second.url})?randomize=false&initialReconnectDelay=10"
