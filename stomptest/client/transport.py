@@ -13,11 +13,14 @@ from __future__ import annotations
 import contextlib
 import socket
 import ssl
+from typing import TYPE_CHECKING
 
 from stomptest.client.failover import Endpoint, FailoverUri
 from stomptest.protocol.encoder import Encoder as Encoder  # moved to the protocol layer; the old name stays
 from stomptest.protocol.errors import ConfigurationError, ConnectTimeout
-from stomptest.protocol.websocket_client import WebSocketClient
+
+if TYPE_CHECKING:
+    from stomptest.protocol.websocket_client import WebSocketClient
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
 
@@ -43,6 +46,8 @@ def websocket(endpoint: Endpoint) -> WebSocketClient | None:
     """
     if not endpoint.websocket:
         return None
+    from stomptest.protocol.websocket_client import WebSocketClient  # wsproto: only when a URL asks for it
+
     host = f"[{endpoint.host}]" if ":" in endpoint.host else endpoint.host
     if endpoint.port != (443 if endpoint.tls else 80):
         host = f"{host}:{endpoint.port}"

@@ -19,11 +19,14 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from stomptest.protocol.errors import FrameError
 from stomptest.protocol.frame import Frame, Heartbeat
 from stomptest.protocol.parser import Parser
-from stomptest.protocol.websocket_client import WebSocketClient
+
+if TYPE_CHECKING:
+    from stomptest.protocol.websocket_client import WebSocketClient
 
 Item = Frame | Heartbeat
 
@@ -111,6 +114,8 @@ class Probe:
         self.sock = sock
         self.websocket: WebSocketClient | None = None
         if websocket_path is not None:
+            from stomptest.protocol.websocket_client import WebSocketClient
+
             name = f"[{host}]" if ":" in host else host
             offered = subprotocols if subprotocols is not None else ("v12.stomp", "v11.stomp", "v10.stomp")
             self.websocket = WebSocketClient(f"{name}:{port}", websocket_path, offered, keep_messages=True)

@@ -46,7 +46,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from stomptest.protocol import heartbeat as _heartbeat
 from stomptest.protocol.encoder import Encoder
@@ -56,7 +56,9 @@ from stomptest.protocol.frame import Frame, Heartbeat
 from stomptest.protocol.parser import Parser
 from stomptest.protocol.session import Session
 from stomptest.protocol.state import CONNECTED, CONNECTING, DISCONNECTING
-from stomptest.protocol.websocket_client import WebSocketClient
+
+if TYPE_CHECKING:  # imported by whoever makes one (client/transport.py): wsproto loads only for ws:// URLs
+    from stomptest.protocol.websocket_client import WebSocketClient
 
 DEFAULT_MAX_UNCONSUMED: Final = 5000
 """Messages buffered before the client stops reading: 5 MB at 1 KB a message, a slow consumer's few seconds."""
