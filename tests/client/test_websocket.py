@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import socket
 import ssl
+import threading
 import time
 from pathlib import Path
 
@@ -332,3 +334,63 @@ def test_any_answer_to_the_upgrade_opens_it_or_says_why(answer: bytes) -> None:
     assert websocket is not None
     if websocket.closed is not None:
         assert isinstance(notices[-1], Broken) and str(websocket.closed)
+
+
+class PingingServer:
+    """A one-connection WebSocket STOMP server on a thread: CONNECTED, later a ping; it notes the pong."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.pong = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        sock, _ = self.listener.accept()
+        sock.settimeout(10)
+        ws = WSConnection(ConnectionType.SERVER)
+        with sock:
+            while not self.pong.is_set():
+                data = sock.recv(65536)
+                if not data:
+                    return
+                ws.receive_data(data)
+                for event in ws.events():
+                    if isinstance(event, Request):
+                        sock.sendall(ws.send(AcceptConnection(subprotocol="v12.stomp")))
+                    elif isinstance(event, TextMessage) and event.data.startswith("CONNECT"):
+                        sock.sendall(ws.send(TextMessage(data=CONNECTED.decode())))
+                        time.sleep(0.3)  # the client is idle by now: its reader thread (or protocol) reads the ping
+                        sock.sendall(ws.send(Ping(payload=b"?")))
+                    elif isinstance(event, Pong):
+                        self.pong.set()
+
+
+@pytest.mark.parametrize("client", ["Client", "AsyncClient"])
+def test_an_idle_client_answers_a_ping_at_once(client: str) -> None:
+    server = PingingServer()
+    url = f"ws://127.0.0.1:{server.port}/ws"
+    if client == "Client":
+        idle = Client(url)
+        idle.connect()
+        try:
+            assert server.pong.wait(5), "no pong from an idle Client"
+        finally:
+            idle.close()
+    else:
+
+        async def main() -> None:
+            idle = AsyncClient(url)
+            await idle.connect()
+            try:
+                for _ in range(500):
+                    if server.pong.is_set():
+                        break
+                    await asyncio.sleep(0.01)
+                assert server.pong.is_set(), "no pong from an idle AsyncClient"
+            finally:
+                await idle.close()
+
+        asyncio.run(main())
+    server.listener.close()
