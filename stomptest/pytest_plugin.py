@@ -46,7 +46,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         (
             "--stomp-url",
             "run the stomp fixtures against this external broker instead of fake ones: "
-            "tcp://[login:passcode@]host[:port][?host=/] (port 61613 if omitted), ssl://host:port, or failover:(tcp://a,tcp://b)",
+            "tcp://[login:passcode@]host[:port][?host=/] (port 61613 if omitted), ssl://host:port, "
+            "ws://host:port/path (STOMP over WebSocket), wss://..., or failover:(tcp://a,tcp://b)",
         ),
         ("--stomp-profile", "profile of the fake brokers: strict (default), activemq, rabbitmq, artemis"),
         ("--stomp-versions", "STOMP versions the clients offer, comma-separated (default 1.0,1.1,1.2)"),
