@@ -171,7 +171,11 @@ class EventLoopShell(ClientBase):
             sock = sock_transport.get_extra_info("socket")
             if sock is not None:
                 transport.set_options(sock)
-            sock_transport.write(self._connection.open(time.monotonic(), transport.websocket(broker)))
+            sock_transport.write(
+                self._connection.open(
+                    time.monotonic(), transport.websocket(broker, self._connection.session.offered_versions)
+                )
+            )
             connected = await self._connecting
             self.flush()  # the SUBSCRIBE frames to replay
             return connected

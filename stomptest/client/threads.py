@@ -180,7 +180,9 @@ class ThreadedShell(ClientBase):
         connection = self._connection
         try:
             with self._lock:
-                data = connection.open(time.monotonic(), transport.websocket(broker))
+                data = connection.open(
+                    time.monotonic(), transport.websocket(broker, connection.session.offered_versions)
+                )
             sock.settimeout(self.connect_timeout)
             sock.sendall(data)
             deadline = time.monotonic() + self.connect_timeout

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import ssl
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from stomptest.client.failover import Endpoint, FailoverUri
@@ -39,10 +40,12 @@ def tls_context(endpoint: Endpoint, ssl_context: ssl.SSLContext | None) -> ssl.S
     return None
 
 
-def websocket(endpoint: Endpoint) -> WebSocketClient | None:
+def websocket(endpoint: Endpoint, versions: Iterable[str] = ("1.0", "1.1", "1.2")) -> WebSocketClient | None:
     """The WebSocket layer for a ws:// or wss:// endpoint (None for tcp:// and ssl://).
 
-    The Host header names the port unless it is the scheme's default, as browsers write it.
+    It offers the subprotocols of the STOMP `versions` the client offers, highest first
+    (v12.stomp, v11.stomp, v10.stomp), as stompjs does. The Host header names the port
+    unless it is the scheme's default, as browsers write it.
     """
     if not endpoint.websocket:
         return None
@@ -51,7 +54,8 @@ def websocket(endpoint: Endpoint) -> WebSocketClient | None:
     host = f"[{endpoint.host}]" if ":" in endpoint.host else endpoint.host
     if endpoint.port != (443 if endpoint.tls else 80):
         host = f"{host}:{endpoint.port}"
-    return WebSocketClient(host, endpoint.target)
+    offered = sorted(set(versions), reverse=True)
+    return WebSocketClient(host, endpoint.target, tuple(f"v{version.replace('.', '')}.stomp" for version in offered))
 
 
 def set_options(sock: socket.socket) -> None:

@@ -9,7 +9,8 @@ ActiveMQ Classic needs them (it reads one frame per text message). Nothing here 
 
 Choices, and why:
 
-* Subprotocols: v12.stomp, v11.stomp, v10.stomp are offered, most preferred first. The
+* Subprotocols: those of the STOMP versions offered (v12.stomp, v11.stomp, v10.stomp by
+  default), most preferred first (client/transport.py picks them). The
   answer is recorded (`subprotocol`) but decides nothing: the CONNECT frame's accept-version
   negotiates the STOMP version, as it does over TCP, and a broker answering none (RabbitMQ and
   Artemis when offered none they know, measured) still speaks STOMP.

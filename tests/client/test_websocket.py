@@ -394,3 +394,14 @@ def test_an_idle_client_answers_a_ping_at_once(client: str) -> None:
 
         asyncio.run(main())
     server.listener.close()
+
+
+def test_the_subprotocols_offered_follow_the_versions_offered() -> None:
+    server = Server(subprotocol=None)
+    client = websocket(Endpoint("ws", "h", 1, "/ws"), ("1.1", "1.0"))
+    assert client is not None
+    server.feed(client.data_to_send())
+    assert server.request is not None and server.request.subprotocols == ["v11.stomp", "v10.stomp"]
+    with Broker(profile="strict") as broker, Client(broker.ws_url, version=["1.0", "1.1"]) as connected:
+        assert connected.connection.websocket is not None
+        assert connected.connection.websocket.subprotocol == "v11.stomp" and connected.version == "1.1"
