@@ -6,8 +6,11 @@
 
 Real RabbitMQ (stomp://127.0.0.1:61613, guest/guest), ActiveMQ (stomp://127.0.0.1:61614) and
 Artemis (stomp://127.0.0.1:61615, guest/guest) come from scripts/real-brokers.sh; a broker that
-does not answer is left out (and said so). The fake broker runs in each profile, with the real
-broker's guest/guest user for `rabbitmq` and `artemis` (so the refused-login check runs).
+does not answer is left out (and said so). STOMP over WebSocket has columns of its own: RabbitMQ's
+web-stomp (ws://127.0.0.1:15674/ws) and Artemis' acceptor (ws://127.0.0.1:61615/ws), and the fake
+broker's ws_url in each profile (ActiveMQ Classic's WebSocket transport is not in Debian's 5.17).
+The fake broker runs in each profile, with the real broker's guest/guest user for `rabbitmq` and
+`artemis` (so the refused-login check runs).
 `--expected` stores the real brokers' verdicts, which tests/conformance asserts.
 Never edit the outputs by hand: rerun this.
 """
@@ -27,18 +30,27 @@ REAL = {
     "RabbitMQ": ("stomp://guest:guest@127.0.0.1:61613", "rabbitmq"),
     "ActiveMQ": ("stomp://127.0.0.1:61614", "activemq"),
     "Artemis": ("stomp://guest:guest@127.0.0.1:61615", "artemis"),
+    "RabbitMQ ws": ("ws://guest:guest@127.0.0.1:15674/ws", "rabbitmq"),
+    "Artemis ws": ("ws://guest:guest@127.0.0.1:61615/ws", "artemis"),
 }
 FAKE_PROFILES = ("strict", "rabbitmq", "activemq", "artemis")
-FIDELITY = {"fake rabbitmq": "RabbitMQ", "fake activemq": "ActiveMQ", "fake artemis": "Artemis"}
+FIDELITY = {
+    "fake rabbitmq": "RabbitMQ",
+    "fake activemq": "ActiveMQ",
+    "fake artemis": "Artemis",
+    "fake rabbitmq ws": "RabbitMQ ws",
+    "fake artemis ws": "Artemis ws",
+}
 
 
-def run_fake(profile: str) -> Report:
+def run_fake(profile: str, websocket: bool = False) -> Report:
     from stomptest.broker import Broker
 
     users = {"guest": "guest"} if profile in ("rabbitmq", "artemis") else None
     with Broker(profile=profile, users=users) as broker:
         login = "guest" if users else None
-        return run_checks(Target.from_url(broker.url, login=login, passcode=login), profile=profile)
+        url = broker.ws_url if websocket else broker.url
+        return run_checks(Target.from_url(url, login=login, passcode=login), profile=profile)
 
 
 README_START = "<!-- conformance-matrix:start -->"
@@ -74,10 +86,11 @@ def main() -> int:
             print(f"skipping {name}: {exc}", file=sys.stderr)
             continue
         print(f"{name}: {reports[name].counts()} in {reports[name].seconds:.1f}s", file=sys.stderr)
-    for profile in FAKE_PROFILES:
-        name = f"fake {profile}"
-        reports[name] = run_fake(profile)
-        print(f"{name}: {reports[name].counts()} in {reports[name].seconds:.1f}s", file=sys.stderr)
+    for websocket in (False, True):
+        for profile in FAKE_PROFILES:
+            name = f"fake {profile}" + (" ws" if websocket else "")
+            reports[name] = run_fake(profile, websocket)
+            print(f"{name}: {reports[name].counts()} in {reports[name].seconds:.1f}s", file=sys.stderr)
 
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     about = "\n".join(
@@ -114,8 +127,12 @@ def main() -> int:
     )
     args.markdown.write_text(text, encoding="utf-8")
     args.html.write_text(to_html(reports), encoding="utf-8")
+    over_tcp = {name: report for name, report in reports.items() if not name.endswith(" ws")}
     replace_between_markers(
-        args.readme, f"Generated on {now} by `scripts/conformance-matrix.py`.\n\n" + to_markdown(reports)
+        args.readme,
+        f"Generated on {now} by `scripts/conformance-matrix.py`; the WebSocket columns are in "
+        "[docs/conformance-matrix.md](https://github.com/stomptest/stomptest/blob/main/docs/conformance-matrix.md).\n\n"
+        + to_markdown(over_tcp),
     )
     print(f"wrote {args.markdown} and {args.html}", file=sys.stderr)
     if args.expected is not None:

@@ -51,7 +51,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         (
             "--stomp-url",
             "run the stomp fixtures against this external broker instead of fake ones: "
-            "tcp://[login:passcode@]host[:port][?host=/] (port 61613 if omitted), ssl://host:port, or failover:(tcp://a,tcp://b)",
+            "tcp://[login:passcode@]host[:port][?host=/] (port 61613 if omitted), ssl://host:port, "
+            "ws://host:port/path (STOMP over WebSocket), wss://..., or failover:(tcp://a,tcp://b)",
         ),
         ("--stomp-profile", "profile of the fake brokers: strict (default), activemq, rabbitmq, artemis"),
         ("--stomp-versions", "STOMP versions the clients offer, comma-separated (default 1.0,1.1,1.2)"),
@@ -134,8 +135,8 @@ def _identify(target: Target, versions: tuple[str, ...]) -> tuple[Target, Broker
 
     where = f"stomptest: --stomp-url {target.shown}"
     reasons = []
-    for scheme, host, port in target.members or ((target.scheme, target.host, target.port),):
-        member = dataclasses.replace(target, scheme=scheme, host=host, port=port)
+    for scheme, host, port, path in target.members or ((target.scheme, target.host, target.port, target.path),):
+        member = dataclasses.replace(target, scheme=scheme, host=host, port=port, path=path)
         try:
             return member, identify(member, versions)
         except ssl.SSLCertVerificationError:

@@ -2,7 +2,7 @@
 
     url       = endpoint ["?" options] | "failover:" ["//"] members ["?" options]
     members   = "(" endpoint *("," endpoint) ")" | endpoint *("," endpoint)
-    endpoint  = [scheme "://"] [login [":" passcode] "@"] host [":" port]
+    endpoint  = [scheme "://"] [login [":" passcode] "@"] host [":" port] [path]   (path: ws/wss only)
     options   = name "=" value *(("&" | ",") name "=" value)
 
 `parse` turns text into a `BrokerUrl` and `format` (or `str()`) turns it back, so that
@@ -12,13 +12,17 @@ options mean is for their reader to decide (the failover policy, the plugin's se
 The rules, stated once (docs/client.md has the table):
 
 - Schemes: ``tcp`` and ``ssl`` (TLS); ``stomp`` and ``stomp+ssl``, ActiveMQ's names, mean the
-  same. Without a scheme a URL is ``tcp``. ``ws``/``wss`` are reserved for WebSocket, whose
-  `Endpoint` will carry a path (e.g. ``ws://127.0.0.1:15674/ws``); until then they are refused.
-- Default port: only where every broker agrees. ``tcp`` is 61613, the STOMP port of RabbitMQ,
+  same. Without a scheme a URL is ``tcp``. ``ws`` and ``wss`` (TLS) are STOMP over WebSocket
+  and may end in a path, the HTTP request target (``ws://127.0.0.1:15674/ws``; none means
+  ``/``); ``tcp``/``ssl`` URLs end after the port.
+- Default port: only where everybody agrees. ``tcp`` is 61613, the STOMP port of RabbitMQ,
   ActiveMQ and Artemis alike. ``ssl`` has none and must be written: no broker listens for
   STOMP over TLS out of the box and their documentation differs (RabbitMQ's examples use
   61614, ActiveMQ's 61612), and a wrong guess would start a TLS handshake on some other
-  listener (ActiveMQ's plain STOMP port in this project's own CI is 61614).
+  listener (ActiveMQ's plain STOMP port in this project's own CI is 61614). ``ws`` is 80
+  and ``wss`` 443, as RFC 6455 defines them: the same URL means the same place to a browser
+  running stompjs, and a WebSocket endpoint without a port is one behind an HTTP server or
+  proxy, which listens there (the brokers' own ports differ: RabbitMQ 15674, Artemis 61614).
 - Credentials, percent-encoded, may stand before the host; in a failover URL they may stand
   on any member, but all that carry them must agree (a login belongs to the run, not to a
   member). Option values are percent-decoded; option names appear at most once.
@@ -49,13 +53,13 @@ __all__ = [
     "redact",
 ]
 
-SCHEMES: Final[tuple[str, ...]] = ("tcp", "ssl")
+SCHEMES: Final[tuple[str, ...]] = ("tcp", "ssl", "ws", "wss")
 """The schemes a URL may name (after aliases are resolved)."""
 TLS_SCHEMES: Final = frozenset({"ssl", "wss"})
-DEFAULT_PORTS: Final[Mapping[str, int]] = {"tcp": 61613}
+WEBSOCKET_SCHEMES: Final = frozenset({"ws", "wss"})
+DEFAULT_PORTS: Final[Mapping[str, int]] = {"tcp": 61613, "ws": 80, "wss": 443}
 """The port a URL of the scheme means when it names none; a scheme not listed needs one."""
 ALIASES: Final[Mapping[str, str]] = {"stomp": "tcp", "stomp+ssl": "ssl"}
-_RESERVED: Final = frozenset({"ws", "wss"})  # WebSocket: the next transport
 
 EXAMPLE: Final = "tcp://127.0.0.1:61613"
 _OPTION_NAME = r"[A-Za-z_][A-Za-z0-9_.-]*"
@@ -63,11 +67,13 @@ _OPTION_SPLIT = re.compile(rf"&|,(?={_OPTION_NAME}=)")
 _HOST = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_.])?")
 _PASSCODE = re.compile(r"(://[^:/@?,()]*):[^@/?,()]*@")
 _VALUE_SAFE = "/:,.-_~!$'*+;"
+# RFC 3986 path characters, less ',' '(' ')' (they delimit failover members) and '?' (options follow)
+_PATH = re.compile(r"(?:/(?:[A-Za-z0-9._~!$&'*+;=:@-]|%[0-9A-Fa-f]{2})*)+")
 
 
 @dataclass(frozen=True)
 class Endpoint:
-    """One place a broker listens: scheme, host, port (and, for WebSocket schemes to come, a path).
+    """One place a broker listens: scheme, host, port and, for ws/wss, a path ("" means "/").
 
     `str()` gives the URL of this endpoint alone, which `parse` reads back to it.
     """
@@ -81,6 +87,16 @@ class Endpoint:
     def tls(self) -> bool:
         """Whether the connection is wrapped in TLS."""
         return self.scheme in TLS_SCHEMES
+
+    @property
+    def websocket(self) -> bool:
+        """Whether STOMP goes over WebSocket (ws://, wss://)."""
+        return self.scheme in WEBSOCKET_SCHEMES
+
+    @property
+    def target(self) -> str:
+        """The HTTP request target of a WebSocket's opening handshake: the path, "/" when none was written."""
+        return self.path or "/"
 
     @property
     def address(self) -> tuple[str, int]:
@@ -224,22 +240,34 @@ def _endpoint(text: str, shown: str) -> tuple[Endpoint, str | None, str | None]:
     scheme, separator, rest = text.partition("://")
     if not separator:
         prefix = text.partition(":")[0].lower()
-        if "/" in text or prefix in SCHEMES or prefix in ALIASES or prefix in _RESERVED:
+        if "/" in text or prefix in SCHEMES or prefix in ALIASES:
             raise ConfigurationError(f"{shown} is not a broker URL: write scheme://host:port, e.g. {EXAMPLE}")
         scheme, rest = "tcp", text
     scheme = scheme.lower()
     scheme = ALIASES.get(scheme, scheme)
-    if scheme in _RESERVED:
-        raise ConfigurationError(
-            f"{shown}: {scheme}:// (STOMP over WebSocket) is not supported yet: use tcp:// or ssl://"
-        )
     if scheme not in SCHEMES:
         raise ConfigurationError(
-            f"{shown}: unknown scheme {scheme!r}: use tcp:// (or stomp://), ssl:// (or stomp+ssl://) or failover:(...)"
+            f"{shown}: unknown scheme {scheme!r}: use tcp:// (or stomp://), ssl:// (or stomp+ssl://), "
+            "ws://, wss:// or failover:(...)"
         )
     authority, slash, path = rest.partition("/")
-    if slash and path:
-        raise ConfigurationError(f"{shown} has a path ('/{path}'): a {scheme}:// URL ends after the port")
+    if scheme in WEBSOCKET_SCHEMES:
+        path = slash + path
+        if "#" in path:
+            raise ConfigurationError(
+                f"{shown}: a WebSocket URL has no fragment (RFC 6455): remove '#{path.partition('#')[2]}'"
+            )
+        if path and not _PATH.fullmatch(path):
+            raise ConfigurationError(
+                f"{shown}: {path!r} is not a URL path: write it as '/' followed by letters, digits and "
+                "-._~!$&'*+;=:@, other characters percent-encoded (e.g. ws://host:15674/ws)"
+            )
+    elif slash and path:
+        raise ConfigurationError(
+            f"{shown} has a path ('/{path}'): a {scheme}:// URL ends after the port (only ws:// and wss:// have paths)"
+        )
+    else:
+        path = ""
     userinfo, at, hostport = authority.rpartition("@")
     login = passcode = None
     if at:
@@ -258,7 +286,7 @@ def _endpoint(text: str, shown: str) -> tuple[Endpoint, str | None, str | None]:
         port = int(port_text)
     else:
         raise ConfigurationError(f"{shown}: port {port_text!r} is not a number from 1 to 65535")
-    return Endpoint(scheme, host, port), login, passcode
+    return Endpoint(scheme, host, port, path), login, passcode
 
 
 def _host_and_port(text: str, scheme: str, shown: str) -> tuple[str, str | None]:

@@ -16,7 +16,10 @@ host_names = st.from_regex(r"[A-Za-z0-9_]([A-Za-z0-9_.-]{0,20}[A-Za-z0-9_.])?", 
 ipv4 = st.ip_addresses(v=4).map(str)
 ipv6 = st.ip_addresses(v=6).map(lambda address: ipaddress.IPv6Address(address).compressed)
 hosts = st.one_of(host_names, ipv4, ipv6)
-endpoints = st.builds(Endpoint, st.sampled_from(urls.SCHEMES), hosts, st.integers(1, 65535))
+ws_paths = st.from_regex(r"(/([A-Za-z0-9._~!$&'*+;=:@-]|%[0-9A-F]{2}){0,8}){1,3}", fullmatch=True)
+endpoints = st.builds(Endpoint, st.sampled_from(("tcp", "ssl")), hosts, st.integers(1, 65535)) | st.builds(
+    Endpoint, st.sampled_from(("ws", "wss")), hosts, st.integers(1, 65535), st.just("") | ws_paths
+)
 # anything a login, passcode or option value may hold once percent-encoded (no lone surrogates: not UTF-8)
 texts = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
 option_names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_.-]{0,10}", fullmatch=True)
@@ -36,6 +39,9 @@ def broker_urls(draw: st.DrawFn) -> BrokerUrl:
 @given(broker_urls())
 @example(BrokerUrl((Endpoint("ssl", "::1", 61614),), True, "a:b@c", "p/w,x)", (("versions", "1.1,1.2"),)))
 @example(BrokerUrl((Endpoint("tcp", "a", 1),), False, None, None, (("v", "a,b=c&d"), ("w", "%zz"))))
+@example(
+    BrokerUrl((Endpoint("ws", "a", 1, "/ws"), Endpoint("tcp", "b", 2)), True, "u", None, (("randomize", "false"),))
+)
 def test_parse_reads_back_what_format_writes(url: BrokerUrl) -> None:
     text = urls.format(url)
     assert urls.parse(text) == url
@@ -63,7 +69,7 @@ def test_any_text_parses_or_raises_a_value_error(text: str) -> None:
     _parses_or_refuses(text)
 
 
-@given(st.text(alphabet="tcpsl:/[]@?&=,()%.1:a failover", max_size=40))
+@given(st.text(alphabet="tcpslw:/[]@?&=,()%.1:a failover#", max_size=40))
 def test_url_shaped_text_parses_or_raises_a_value_error(text: str) -> None:
     _parses_or_refuses(text)
 
@@ -78,6 +84,11 @@ def test_url_shaped_text_parses_or_raises_a_value_error(text: str) -> None:
         ("STOMP+SSL://h:61612", Endpoint("ssl", "h", 61612)),
         ("ssl://h:61614/", Endpoint("ssl", "h", 61614)),
         ("tcp://[fe80::1%eth0]:2", Endpoint("tcp", "fe80::1%eth0", 2)),
+        ("ws://h:15674/ws", Endpoint("ws", "h", 15674, "/ws")),
+        ("WS://h", Endpoint("ws", "h", 80)),
+        ("ws://h:1/", Endpoint("ws", "h", 1, "/")),
+        ("wss://[::1]/a/b%20c", Endpoint("wss", "::1", 443, "/a/b%20c")),
+        ("ws://u:p@h:61615/stomp", Endpoint("ws", "h", 61615, "/stomp")),
     ],
 )
 def test_forms_and_the_default_port(text: str, expected: Endpoint) -> None:
@@ -89,6 +100,20 @@ def test_endpoint_facts() -> None:
     assert Endpoint("ssl", "h", 1).tls and not Endpoint("tcp", "h", 1).tls
     assert Endpoint("tcp", "::1", 5).address == ("::1", 5)
     assert str(Endpoint("tcp", "::1", 5)) == "tcp://[::1]:5"
+    assert Endpoint("wss", "h", 1).tls and Endpoint("wss", "h", 1).websocket and not Endpoint("ssl", "h", 1).websocket
+    assert Endpoint("ws", "h", 1).target == "/" and Endpoint("ws", "h", 1, "/ws").target == "/ws"
+    assert str(Endpoint("ws", "h", 1, "/ws")) == "ws://h:1/ws"
+
+
+def test_failover_across_websocket_and_tcp_members() -> None:
+    url = urls.parse("failover:(ws://guest:guest@a:15674/ws,tcp://b,wss://c/stomp)?randomize=false")
+    assert url.endpoints == (
+        Endpoint("ws", "a", 15674, "/ws"),
+        Endpoint("tcp", "b", 61613),
+        Endpoint("wss", "c", 443, "/stomp"),
+    )
+    assert url.login == "guest"
+    assert url.shown == "failover:(ws://guest:***@a:15674/ws,tcp://b:61613,wss://c:443/stomp)?randomize=false"
 
 
 def test_failover_members_credentials_and_options() -> None:
@@ -110,8 +135,13 @@ def test_failover_members_credentials_and_options() -> None:
         ("tcp://h:0", "'tcp://h:0': port '0' is not a number from 1 to 65535"),
         ("tcp://h:x", "port 'x' is not a number from 1 to 65535"),
         ("udp://h:1", "'udp://h:1': unknown scheme 'udp': use tcp://"),
-        ("ws://h:15674/ws", "ws:// (STOMP over WebSocket) is not supported yet"),
-        ("tcp://h:1/queue", "has a path ('/queue'): a tcp:// URL ends after the port"),
+        ("ws://h:15674/w s", "contains whitespace"),
+        ("ws://h:15674/ws#top", "a WebSocket URL has no fragment (RFC 6455): remove '#top'"),
+        ("ws://h:15674/a|b", "'/a|b' is not a URL path"),
+        ("ws://h:15674/%zz", "'/%zz' is not a URL path"),
+        ("wss://h:x/ws", "port 'x' is not a number from 1 to 65535"),
+        ("ws://h:1/a(b)", "'/a(b)' is not a URL path"),
+        ("tcp://h:1/queue", "has a path ('/queue'): a tcp:// URL ends after the port (only ws:// and wss://"),
         ("tcp:h:1", "is not a broker URL: write scheme://host:port"),
         ("tcp://:1", "names no host"),
         ("::1:5", "write an IPv6 address in brackets"),

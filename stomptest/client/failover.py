@@ -1,7 +1,7 @@
 """Failover URIs and the reconnect policy they describe, with ActiveMQ's option names and meanings.
 
-`FailoverUri(uri)` reads `failover:(tcp://a:61613,ssl://b:61614)?option=value&...` (or a
-plain `tcp://host:port`) with the one URL grammar of `stomptest.urls`, and types its
+`FailoverUri(uri)` reads `failover:(tcp://a:61613,ssl://b:61614,ws://c:15674/ws)?option=value&...`
+(or a plain `tcp://host:port`) with the one URL grammar of `stomptest.urls`, and types its
 options. `attempts()` turns it into the sequence of `(endpoint, delay_seconds)`
 pairs a client walks through: wait `delay_seconds`, try `endpoint`, take the next pair on
 failure. The policy is pure: no sockets, no sleeping, randomness only from the

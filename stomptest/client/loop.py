@@ -61,6 +61,8 @@ class _Protocol(asyncio.Protocol):
         notices = connection.receive_data(data, time.monotonic())
         if connection.unconsumed:
             client._wake_inbox()
+        if connection.write_due:  # WebSocket: CONNECT after the upgrade, a pong, a close reply
+            client.flush()
         if notices:
             client._act(notices)
         if connection.reading_paused and self.transport is not None and not self.reading_paused:
@@ -169,7 +171,11 @@ class EventLoopShell(ClientBase):
             sock = sock_transport.get_extra_info("socket")
             if sock is not None:
                 transport.set_options(sock)
-            sock_transport.write(self._connection.open(time.monotonic()))
+            sock_transport.write(
+                self._connection.open(
+                    time.monotonic(), transport.websocket(broker, self._connection.session.offered_versions)
+                )
+            )
             connected = await self._connecting
             self.flush()  # the SUBSCRIBE frames to replay
             return connected
@@ -432,6 +438,9 @@ class EventLoopShell(ClientBase):
             self._beat_wake.set()
         protocol = self._protocol
         if protocol is not None and protocol.transport is not None:
+            goodbye = self._connection.goodbye()  # WebSocket: a close frame before the TCP close
+            if goodbye:
+                protocol.transport.write(goodbye)
             protocol.transport.close()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(asyncio.shield(protocol.closed), 5.0)

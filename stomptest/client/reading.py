@@ -112,6 +112,9 @@ class ReadingShell(ThreadedShell):
         if reports:
             for error in reports:
                 self._report(error)
+        if self._connection.write_due:  # WebSocket: a pong or a close reply
+            with contextlib.suppress(ConnectionLost):
+                self.flush()
         return answer
 
     def _wait_readable(self, sock: socket.socket, deadline: float | None) -> bool:

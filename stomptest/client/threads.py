@@ -42,6 +42,7 @@ from typing import Final
 
 from stomptest.client import transport
 from stomptest.client.base import ClientBase, ends_attempts
+from stomptest.client.failover import Endpoint
 from stomptest.protocol.errors import ConnectionLost, ConnectTimeout, ProtocolError, StompError
 from stomptest.protocol.events import Answer, Broken, Connected, Error, Lost, Message, Notice, Receipt, Unsolicited
 from stomptest.protocol.frame import Frame
@@ -156,7 +157,7 @@ class ThreadedShell(ClientBase):
                 log.debug("connecting to %s failed: %s", broker, exc)
                 continue
             try:
-                connected = self._handshake(sock)
+                connected = self._handshake(sock, broker)
             except (OSError, StompError) as exc:
                 _close(sock)
                 if ends_attempts(exc):
@@ -171,12 +172,17 @@ class ThreadedShell(ClientBase):
         view = self._recv_view
         return bytes(view[: sock.recv_into(view, RECV_SIZE, flags)])
 
-    def _handshake(self, sock: socket.socket) -> Connected:
-        """CONNECT, wait for CONNECTED, and replay subscriptions, all on `sock` before anyone else reads it."""
+    def _handshake(self, sock: socket.socket, broker: Endpoint) -> Connected:
+        """CONNECT, wait for CONNECTED, and replay subscriptions, all on `sock` before anyone else reads it.
+
+        Over WebSocket the upgrade comes first; CONNECT goes once it is accepted (`write_due`).
+        """
         connection = self._connection
         try:
             with self._lock:
-                data = connection.open(time.monotonic())
+                data = connection.open(
+                    time.monotonic(), transport.websocket(broker, connection.session.offered_versions)
+                )
             sock.settimeout(self.connect_timeout)
             sock.sendall(data)
             deadline = time.monotonic() + self.connect_timeout
@@ -188,6 +194,9 @@ class ThreadedShell(ClientBase):
                     raise ConnectionLost("the broker closed the connection before answering CONNECT")
                 with self._lock:
                     notices = connection.receive_data(data, time.monotonic())
+                    due = connection.data_to_send(time.monotonic()) if connection.write_due else b""
+                if due:
+                    sock.sendall(due)
                 for index, notice in enumerate(notices):
                     if isinstance(notice, Error):
                         raise notice.exception
@@ -466,6 +475,14 @@ class ThreadedShell(ClientBase):
             self.flush()  # frames sent without receipt still go out before the close
         sock = self._sock
         if sock is not None:
+            with self._lock:
+                goodbye = self._connection.goodbye()  # WebSocket: a close frame before the TCP close
+            with contextlib.suppress(OSError):
+                if goodbye and self._send_lock.acquire(timeout=1.0):
+                    try:
+                        sock.sendall(goodbye)
+                    finally:
+                        self._send_lock.release()
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
             self._end(sock, ConnectionLost("the client disconnected"))  # for a reader thread not in recv()

@@ -1,9 +1,11 @@
 """Socket plumbing shared by the blocking and asyncio clients: options, TLS, addresses, wire bytes.
 
 Every client socket gets `TCP_NODELAY` (STOMP frames are small and a client often
-waits for an answer, so Nagle's delay would only add latency), and an `ssl://`
-broker without an explicit context gets `ssl.create_default_context()`, which
+waits for an answer, so Nagle's delay would only add latency), and an `ssl://` or
+`wss://` broker without an explicit context gets `ssl.create_default_context()`, which
 verifies the certificate and host name: a TLS URL never falls back to plaintext.
+A `ws://`/`wss://` endpoint gets a `WebSocketClient` (`websocket()`), which the
+connection puts between the socket and STOMP; the shells stay the same.
 """
 
 from __future__ import annotations
@@ -11,10 +13,15 @@ from __future__ import annotations
 import contextlib
 import socket
 import ssl
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from stomptest.client.failover import Endpoint, FailoverUri
 from stomptest.protocol.encoder import Encoder as Encoder  # moved to the protocol layer; the old name stays
 from stomptest.protocol.errors import ConfigurationError, ConnectTimeout
+
+if TYPE_CHECKING:
+    from stomptest.protocol.websocket_client import WebSocketClient
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
 
@@ -31,6 +38,24 @@ def tls_context(endpoint: Endpoint, ssl_context: ssl.SSLContext | None) -> ssl.S
     if endpoint.tls:
         return ssl_context if ssl_context is not None else ssl.create_default_context()
     return None
+
+
+def websocket(endpoint: Endpoint, versions: Iterable[str] = ("1.0", "1.1", "1.2")) -> WebSocketClient | None:
+    """The WebSocket layer for a ws:// or wss:// endpoint (None for tcp:// and ssl://).
+
+    It offers the subprotocols of the STOMP `versions` the client offers, highest first
+    (v12.stomp, v11.stomp, v10.stomp), as stompjs does. The Host header names the port
+    unless it is the scheme's default, as browsers write it.
+    """
+    if not endpoint.websocket:
+        return None
+    from stomptest.protocol.websocket_client import WebSocketClient  # wsproto: only when a URL asks for it
+
+    host = f"[{endpoint.host}]" if ":" in endpoint.host else endpoint.host
+    if endpoint.port != (443 if endpoint.tls else 80):
+        host = f"{host}:{endpoint.port}"
+    offered = sorted(set(versions), reverse=True)
+    return WebSocketClient(host, endpoint.target, tuple(f"v{version.replace('.', '')}.stomp" for version in offered))
 
 
 def set_options(sock: socket.socket) -> None:

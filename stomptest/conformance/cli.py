@@ -29,7 +29,8 @@ def configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument(
         "url",
         nargs="?",
-        help="the broker: tcp://host[:port] (61613 if omitted), ssl://host:port, or failover:(...) to test "
+        help="the broker: tcp://host[:port] (61613 if omitted), ssl://host:port, ws://host:port/path, wss://..., "
+        "or failover:(...) to test "
         "its first reachable member; omit to test the fake broker",
     )
     parser.add_argument(

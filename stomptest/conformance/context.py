@@ -80,7 +80,7 @@ class Context:
     # -- connections
 
     def open(self, label: str | None = None, version: str | None = None) -> Probe:
-        """A connection (TCP, or TLS for an ssl:// target) with nothing sent yet."""
+        """A connection (TCP, TLS for ssl://, WebSocket for ws:// and wss://) with no STOMP sent yet."""
         probe = Probe(
             self.target.host,
             self.target.port,
@@ -89,6 +89,7 @@ class Context:
             label=label or f"c{len(self.probes) + 1}",
             transcript=self.transcript,
             ssl_context=self.target.tls_context(),
+            websocket_path=self.target.path,
         )
         self.probes.append(probe)
         return probe

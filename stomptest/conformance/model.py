@@ -43,6 +43,11 @@ class Target:
     timeout: float = 3.0  # how long a check waits for an answer that must come
     tls: bool = False
     ssl_context: ssl.SSLContext | None = field(default=None, compare=False, repr=False)
+    path: str | None = None  # STOMP over WebSocket: the upgrade's request path (None: STOMP over TCP)
+
+    @property
+    def websocket(self) -> bool:
+        return self.path is not None
 
     @classmethod
     def from_url(
@@ -87,12 +92,15 @@ class Target:
                 timeout=timeout,
                 tls=endpoint.tls,
                 ssl_context=ssl_context if endpoint.tls else None,
+                path=endpoint.target if endpoint.websocket else None,
             )
             for endpoint in parsed.endpoints
         )
 
     @property
     def url(self) -> str:
+        if self.path is not None:
+            return str(urls.Endpoint("wss" if self.tls else "ws", self.host, self.port, self.path))
         return str(urls.Endpoint("ssl" if self.tls else "tcp", self.host, self.port))
 
     def tls_context(self) -> ssl.SSLContext | None:

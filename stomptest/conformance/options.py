@@ -31,7 +31,11 @@ def _add(group: pytest.OptionGroup, name: str, help: str) -> None:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("stomptest", "STOMP brokers for tests (stomptest)")
-    _add(group, "--stomp-url", "the broker under test: tcp://host[:port], ssl://host:port or failover:(...)")
+    _add(
+        group,
+        "--stomp-url",
+        "the broker under test: tcp://host[:port], ssl://host:port, ws://host:port/path, wss://... or failover:(...)",
+    )
     _add(group, "--conformance-profile", "expected deviations: auto (default), strict, rabbitmq, activemq, artemis")
     _add(group, "--conformance-versions", "STOMP versions to check, default 1.0,1.1,1.2")
     _add(group, "--conformance-login", "CONNECT login for the conformance checks")

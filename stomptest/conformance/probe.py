@@ -3,20 +3,30 @@
 Checks need to send what no well-behaved client would (split or packed segments, CR LF,
 bad escapes), so this speaks to the socket directly with the codec and keeps a transcript
 that a failed check shows as "what was sent, what came back".
+
+Over WebSocket (a ws:// or wss:// target) the probe makes the upgrade first, then each
+write is one WebSocket message: what a check sends in one piece goes in one message, and
+`send_parts` sends a frame split over several messages, so every check also tests how the
+broker maps frames to messages. `websocket.messages` keeps each message received.
 """
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from stomptest.protocol.errors import FrameError
 from stomptest.protocol.frame import Frame, Heartbeat
 from stomptest.protocol.parser import Parser
+
+if TYPE_CHECKING:
+    from stomptest.protocol.websocket_client import WebSocketClient
 
 Item = Frame | Heartbeat
 
@@ -64,7 +74,7 @@ def show_frame(frame: Frame) -> str:
 
 
 class Probe:
-    """One TCP (or, with `ssl_context`, TLS) connection to the broker under test.
+    """One TCP (or, with `ssl_context`, TLS; with `websocket_path`, WebSocket) connection to the broker under test.
 
     Received frames queue up in `backlog`; `wait_for` takes the first one that matches
     and leaves the others for later, so a check can wait for a RECEIPT while MESSAGEs
@@ -81,6 +91,8 @@ class Probe:
         label: str = "c",
         transcript: Transcript | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        websocket_path: str | None = None,
+        subprotocols: tuple[str, ...] | None = None,
     ) -> None:
         self.label = label
         self.timeout = timeout
@@ -100,6 +112,38 @@ class Probe:
             sock.close()
             raise
         self.sock = sock
+        self.websocket: WebSocketClient | None = None
+        if websocket_path is not None:
+            from stomptest.protocol.websocket_client import WebSocketClient
+
+            name = f"[{host}]" if ":" in host else host
+            offered = subprotocols if subprotocols is not None else ("v12.stomp", "v11.stomp", "v10.stomp")
+            self.websocket = WebSocketClient(f"{name}:{port}", websocket_path, offered, keep_messages=True)
+            self._upgrade()
+
+    def _upgrade(self) -> None:
+        """The WebSocket opening handshake; raises ProbeClosed when the broker refuses it or says nothing."""
+        ws = self.websocket
+        assert ws is not None
+        request = ws.data_to_send()
+        self.transcript.add(self.label, ">", show_bytes(request))
+        self.sock.sendall(request)
+        deadline = time.monotonic() + self.timeout
+        while not ws.opened:
+            left = deadline - time.monotonic()
+            if self.closed or left <= 0:
+                self.sock.close()
+                raise ProbeClosed(
+                    f"no WebSocket upgrade within {self.timeout:.1f}s ({self.close_reason or 'no answer'})"
+                )
+            self._read(left)
+        self.transcript.add(self.label, "<", f"(WebSocket open, subprotocol {ws.subprotocol or '(none)'})")
+
+    @property
+    def close_code(self) -> int | None:
+        """The WebSocket close code the broker sent (or we failed the connection with); None without one."""
+        ws = self.websocket
+        return ws.closed.code if ws is not None and ws.closed is not None else None
 
     @property
     def version(self) -> str:
@@ -111,8 +155,11 @@ class Probe:
 
     # -- sending
 
-    def send_raw(self, data: bytes) -> None:
+    def send_raw(self, data: bytes, *, binary: bool | None = None, fragments: int | None = None) -> None:
+        """Write `data`; over WebSocket as one message (`binary`: its type, None: text when UTF-8)."""
         self.transcript.add(self.label, ">", show_bytes(data))
+        if self.websocket is not None:
+            data = self.websocket.message(data, binary=binary, fragments=fragments)
         try:
             self.sock.sendall(data)
         except OSError as exc:
@@ -151,6 +198,12 @@ class Probe:
             return False
         now = time.monotonic()
         self.last_received = now
+        ws = self.websocket
+        if ws is not None:
+            data = ws.receive_data(data)
+            if ws.has_data_to_send:
+                with contextlib.suppress(OSError):
+                    self.sock.sendall(ws.data_to_send())
         try:
             items = self.parser.feed(data)
         except Exception as exc:  # FrameError, or a codec bug: either way show the bytes that caused it
@@ -160,6 +213,9 @@ class Probe:
             self._mark_closed(f"the broker sent bytes we cannot parse: {exc}")
             return False
         self._take(items, now)
+        if ws is not None and ws.closed is not None:
+            self._mark_closed(str(ws.closed))
+            return False
         return True
 
     def _take(self, items: Iterable[Item], now: float) -> None:

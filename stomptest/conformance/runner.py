@@ -43,11 +43,11 @@ def select_checks(names: Iterable[str] | None) -> list[Check]:
     return [c for c in checks if c.name in wanted]
 
 
-def verdict_for(check: str, version: str, findings: list[Finding], profile: str) -> Verdict:
-    """pass without findings; deviates when the profile expects every finding; fail otherwise."""
+def verdict_for(check: str, version: str, findings: list[Finding], profile: str, transport: str = "tcp") -> Verdict:
+    """pass without findings; deviates when the profile expects every finding (over `transport`); fail otherwise."""
     if not findings:
         return Verdict.PASS
-    if all(is_expected(profile, check, version, f.code) for f in findings):
+    if all(is_expected(profile, check, version, f.code, transport) for f in findings):
         return Verdict.DEVIATES
     return Verdict.FAIL
 
@@ -73,7 +73,7 @@ def run_one(check: Check, version: str, target: Target, profile: str, run_id: st
     finally:
         ctx.close_all()
     seconds = time.monotonic() - start
-    verdict = verdict_for(check.name, version, ctx.findings, profile)
+    verdict = verdict_for(check.name, version, ctx.findings, profile, "ws" if target.websocket else "tcp")
     return Outcome(
         check.name, version, verdict, ctx.findings, ctx.notes, ctx.transcript.lines, seconds, ctx.observations
     )
@@ -90,8 +90,14 @@ def first_reachable(targets: Sequence[Target]) -> Target:
     failures = []
     for target in targets:
         try:
-            Probe(target.host, target.port, timeout=target.timeout, ssl_context=target.tls_context()).close()
-        except OSError as exc:
+            Probe(
+                target.host,
+                target.port,
+                timeout=target.timeout,
+                ssl_context=target.tls_context(),
+                websocket_path=target.path,
+            ).close()
+        except (OSError, ProbeClosed) as exc:
             failures.append(f"{target.url}: {exc}")
         else:
             return target
@@ -103,7 +109,16 @@ def detect_server(target: Target) -> tuple[str, str]:
 
     Raises OSError when the target is unreachable or refuses a plain CONNECT.
     """
-    probe = Probe(target.host, target.port, timeout=target.timeout, ssl_context=target.tls_context())
+    try:
+        probe = Probe(
+            target.host,
+            target.port,
+            timeout=target.timeout,
+            ssl_context=target.tls_context(),
+            websocket_path=target.path,
+        )
+    except ProbeClosed as exc:
+        raise OSError(f"{target.url}: {exc}") from None
     try:
         headers = [("accept-version", "1.0,1.1,1.2"), ("host", target.vhost)]
         if target.login is not None:

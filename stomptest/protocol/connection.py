@@ -33,13 +33,20 @@ silence while we are not reading is our doing, not evidence of a dead broker, so
 heart-beat check counts the time since reading resumed, not since the last byte. A
 call waiting for a RECEIPT or CONNECTED lifts the bound: its answer is behind the
 messages, and waiting for it without reading could only end in a timeout.
+
+STOMP over WebSocket: `open(now, websocket)` with a `WebSocketClient` (websocket_client.py)
+puts that sans-IO layer between the socket's bytes and the STOMP stream, for this transport
+only (a failover walk may go from a ws:// member to a tcp:// one). `open` then returns the
+HTTP upgrade request and holds CONNECT until the broker accepts it (RFC 6455 lets the client
+send nothing before); `write_due` tells the shell that reading made bytes to write at once
+(that CONNECT, a pong, a close reply), which a TCP stream never does.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from stomptest.protocol import heartbeat as _heartbeat
 from stomptest.protocol.encoder import Encoder
@@ -49,6 +56,9 @@ from stomptest.protocol.frame import Frame, Heartbeat
 from stomptest.protocol.parser import Parser
 from stomptest.protocol.session import Session
 from stomptest.protocol.state import CONNECTED, CONNECTING, DISCONNECTING
+
+if TYPE_CHECKING:  # imported by whoever makes one (client/transport.py): wsproto loads only for ws:// URLs
+    from stomptest.protocol.websocket_client import WebSocketClient
 
 DEFAULT_MAX_UNCONSUMED: Final = 5000
 """Messages buffered before the client stops reading: 5 MB at 1 KB a message, a slow consumer's few seconds."""
@@ -116,6 +126,10 @@ class ClientConnection:
         self.heartbeats_sent = 0
         self.heartbeats_received = 0
         self.connected: Connected | None = None
+        self._websocket: WebSocketClient | None = None
+        self._held = b""  # CONNECT, held until the WebSocket upgrade is accepted
+        self.write_due = False
+        """Reading made bytes the shell must write now (WebSocket only: CONNECT after the upgrade, pong, close)."""
 
     def __repr__(self) -> str:
         return (
@@ -125,8 +139,11 @@ class ClientConnection:
 
     # --- opening ------------------------------------------------------------------------------------------------
 
-    def open(self, now: float) -> bytes:
-        """The CONNECT bytes that open a new transport; what a previous one left unparsed is dropped."""
+    def open(self, now: float, websocket: WebSocketClient | None = None) -> bytes:
+        """The bytes that open a new transport: CONNECT, or with `websocket` its upgrade request (CONNECT follows).
+
+        What a previous transport left unparsed is dropped.
+        """
         frame = self.session.connect(**self._connect)
         highest = self.session.offered_versions[-1]
         self._parser = Parser(highest)
@@ -135,7 +152,17 @@ class ClientConnection:
         self._outgoing_bytes = 0
         self._handshaking = True
         self.last_sent = self.last_received = now
+        self._websocket = websocket
+        self.write_due = False
+        if websocket is not None:
+            self._held = frame.encode(highest)
+            return websocket.data_to_send()
         return frame.encode(highest)
+
+    @property
+    def websocket(self) -> WebSocketClient | None:
+        """The WebSocket under the current transport, or None over TCP."""
+        return self._websocket
 
     # --- calls in, bytes out ------------------------------------------------------------------------------------
 
@@ -175,11 +202,13 @@ class ClientConnection:
 
     @property
     def has_data_to_send(self) -> bool:
-        return bool(self._outgoing)
+        return bool(self._outgoing) or (self._websocket is not None and self._websocket.has_data_to_send)
 
     def data_to_send(self, now: float) -> bytes:
         """Everything queued, in order, for the shell to write now (b"" when nothing is)."""
         outgoing = self._outgoing
+        if self._websocket is not None:
+            return self._websocket_data(now)
         if not outgoing:
             return b""
         data = outgoing[0] if len(outgoing) == 1 else b"".join(outgoing)
@@ -187,6 +216,25 @@ class ClientConnection:
         self._outgoing_bytes = 0
         self.last_sent = now
         return data
+
+    def _websocket_data(self, now: float) -> bytes:
+        """The queued frames, one WebSocket message each, after any control reply due."""
+        websocket = self._websocket
+        assert websocket is not None
+        self.write_due = False
+        if not websocket.opened:
+            return websocket.data_to_send()
+        data = websocket.send(self._outgoing)
+        self._outgoing.clear()
+        self._outgoing_bytes = 0
+        if data:
+            self.last_sent = now
+        return data
+
+    def goodbye(self) -> bytes:
+        """The bytes that end the transport politely: a WebSocket close frame (1000), or b"" over TCP."""
+        websocket = self._websocket
+        return b"" if websocket is None else websocket.close()
 
     def forget(self, receipt_id: str) -> None:
         """The call waiting for `receipt_id` gave up (timed out): its answer, if it comes, answers nobody."""
@@ -196,6 +244,28 @@ class ClientConnection:
 
     def receive_data(self, data: bytes, now: float) -> list[Notice]:
         """Take bytes the broker sent (b"" only moves the backlog on); return what the shell must act on."""
+        if self._websocket is not None and data:
+            return self._receive_websocket(data, now)
+        return self._receive_stream(data, now)
+
+    def _receive_websocket(self, data: bytes, now: float) -> list[Notice]:
+        """Unwrap the WebSocket's messages into the STOMP stream; a close or a refused upgrade breaks it."""
+        websocket = self._websocket
+        assert websocket is not None
+        self.last_received = now
+        was_open = websocket.opened
+        stream = websocket.receive_data(data)
+        if websocket.opened and not was_open and self._held:
+            self._outgoing.append(self._held)
+            self._held = b""
+        if self._outgoing or websocket.has_data_to_send:
+            self.write_due = True
+        notices = self._receive_stream(stream, now) if stream or self._backlog else []
+        if websocket.closed is not None:
+            notices.append(Broken(websocket.closed))
+        return notices
+
+    def _receive_stream(self, data: bytes, now: float) -> list[Notice]:
         if data:
             self.last_received = now
             try:
@@ -357,6 +427,8 @@ class ClientConnection:
         self._handshaking = False
         self._outgoing.clear()
         self._outgoing_bytes = 0
+        self._held = b""
+        self.write_due = False
         self._backlog.clear()
         if any(message.needs_ack for message in self._inbox):
             self._inbox = deque(message for message in self._inbox if not message.needs_ack)

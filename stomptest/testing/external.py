@@ -19,11 +19,13 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
+from stomptest.client.transport import websocket
 from stomptest.protocol.errors import BrokerError, ConnectionLost, StompError
 from stomptest.protocol.frame import Frame
 from stomptest.protocol.parser import Parser
 from stomptest.testing.matching import BodyArg, HeadersArg, SentMessage, as_bytes, describe_wanted, matches, report
 from stomptest.testing.settings import Target
+from stomptest.urls import Endpoint
 
 DEFAULT_TIMEOUT = 2.0
 _FAKE_ATTRIBUTES = frozenset({"engine", "limits", "profile"})  # set per instance on a FakeBroker
@@ -52,8 +54,22 @@ class ExternalBroker:
 
     @property
     def url(self) -> str:
-        """What a stomptest `Client` takes (tcp://, ssl:// or failover:(...)); credentials are separate."""
+        """What a stomptest `Client` takes (tcp://, ssl://, ws://, wss://, failover:(...)); no credentials."""
         return self.target.client_url
+
+    @property
+    def ws_url(self) -> str:
+        """The WebSocket URL, when --stomp-url names one (ws:// or wss://); otherwise the test is skipped.
+
+        A real broker's WebSocket endpoint has a port and path of its own (RabbitMQ: 15674/ws), which a
+        tcp:// URL does not tell.
+        """
+        if self.target.scheme in ("ws", "wss"):
+            return self.target.client_url
+        pytest.skip(
+            f"stomp_broker.ws_url: --stomp-url {self.target.shown} is not a WebSocket URL, and a real broker's "
+            "WebSocket endpoint cannot be guessed from it; run with --stomp-url ws://HOST:PORT/PATH"
+        )
 
     @property
     def address(self) -> tuple[str, int]:
@@ -215,12 +231,15 @@ class _Line:
         __tracebackhide__ = True  # a failure shows the test's line, not this one
         self.timeout = target.timeout
         sock = socket.create_connection(target.address, timeout=self.timeout)
-        if target.scheme == "ssl":
+        if target.scheme in ("ssl", "wss"):
             context = ssl_context or ssl.create_default_context()
             sock = context.wrap_socket(sock, server_hostname=target.host)
         self.sock = sock
         self.parser = Parser("1.2")
         self.pending: list[Frame] = []
+        self.websocket = websocket(Endpoint(target.scheme, target.host, target.port, target.path))
+        if self.websocket is not None:
+            self._upgrade(target)
         headers = {"host": vhost, "heart-beat": "0,0"}
         if tuple(versions) != ("1.0",):
             headers["accept-version"] = ",".join(versions)
@@ -242,8 +261,28 @@ class _Line:
         self.version = answer.headers.get("version", "1.0")
         self.parser.version = self.version
 
+    def _upgrade(self, target: Target) -> None:
+        """The WebSocket's opening handshake, before CONNECT."""
+        ws = self.websocket
+        assert ws is not None
+        self.sock.sendall(ws.data_to_send())
+        end = time.monotonic() + self.timeout
+        while not ws.opened:
+            self.sock.settimeout(max(0.001, end - time.monotonic()))
+            data = self.sock.recv(65536)
+            if not data or time.monotonic() > end:
+                self.close()
+                raise ConnectionLost(
+                    f"no answer to the WebSocket upgrade from {target.shown} within {self.timeout:g} s"
+                )
+            self.pending += [item for item in self.parser.feed(ws.receive_data(data)) if isinstance(item, Frame)]
+            if ws.closed is not None:
+                self.close()
+                raise ws.closed
+
     def send(self, frame: Frame) -> None:
-        self.sock.sendall(frame.encode(self.version))
+        data = frame.encode(self.version)
+        self.sock.sendall(data if self.websocket is None else self.websocket.send([data]))
 
     def send_and_wait(self, frame: Frame) -> None:
         """Send with a receipt and wait for it, so everything sent before has been processed."""
@@ -269,6 +308,13 @@ class _Line:
                 return None
             if not data:
                 raise ConnectionLost("the broker closed the connection")
+            ws = self.websocket
+            if ws is not None:
+                data = ws.receive_data(data)
+                if ws.has_data_to_send:
+                    self.sock.sendall(ws.data_to_send())
+                if ws.closed is not None and not data:
+                    raise ws.closed
             self.pending += [item for item in self.parser.feed(data) if isinstance(item, Frame)]
         frame = self.pending.pop(0)
         if frame.command == "ERROR":

@@ -22,15 +22,16 @@ class Target:
     """An external broker named by --stomp-url: where it is and how to log in."""
 
     url: str  # as given on the command line or in the ini file
-    client_url: str  # what a stomptest Client takes: tcp://, ssl:// or failover:(...), no credentials
-    scheme: str  # tcp or ssl (of the first broker of a failover URI)
+    client_url: str  # what a stomptest Client takes: tcp://, ssl://, ws://, wss:// or failover:(...), no credentials
+    scheme: str  # tcp, ssl, ws or wss (of the first broker of a failover URI)
     host: str
     port: int
     login: str | None
     passcode: str | None
     vhost: str | None  # the CONNECT host header; RabbitMQ wants "/" (its default virtual host)
     timeout: float
-    members: tuple[tuple[str, str, int], ...] = ()  # (scheme, host, port) of every failover member, in order
+    members: tuple[tuple[str, str, int, str], ...] = ()  # (scheme, host, port, path) of each failover member
+    path: str = ""  # ws:// and wss://: the HTTP path of the WebSocket endpoint ("" means "/")
 
     @property
     def address(self) -> tuple[str, int]:
@@ -70,8 +71,8 @@ def parse_versions(text: str, source: str) -> tuple[str, ...]:
 def parse_target(url: str, source: str = "--stomp-url") -> tuple[Target, dict[str, str]]:
     """Parse an external broker URL; returns the target and the query's other settings (profile, versions).
 
-    The grammar is `stomptest.urls`'s (``tcp://``, ``ssl://``, ``failover:(...)``, credentials before
-    the host). The query may hold this plugin's settings (profile, versions, host, timeout) and
+    The grammar is `stomptest.urls`'s (``tcp://``, ``ssl://``, ``ws://``, ``wss://``, ``failover:(...)``, credentials
+    before the host). The query may hold this plugin's settings (profile, versions, host, timeout) and
     failover options; the client gets the URL without the settings and without credentials, which
     it takes as login and passcode instead.
     """
@@ -97,7 +98,8 @@ def parse_target(url: str, source: str = "--stomp-url") -> tuple[Target, dict[st
         passcode=parsed.passcode,
         vhost=query.pop("host", None),
         timeout=timeout,
-        members=tuple((e.scheme, e.host, e.port) for e in parsed.endpoints),
+        members=tuple((e.scheme, e.host, e.port, e.path) for e in parsed.endpoints),
+        path=first.path,
     )
     return target, query
 

@@ -1,4 +1,9 @@
-"""Fixtures for the client tests: a fake broker per test and failover URLs that retry quickly."""
+"""Fixtures for the client tests: a fake broker per test and failover URLs that retry quickly.
+
+The `broker` fixture runs each test twice, over STOMP over TCP and STOMP over WebSocket: over
+WebSocket its `url` is the broker's `ws_url`, so a test written with `Client(broker.url)` tests
+the client's WebSocket layer with nothing else changed.
+"""
 
 from __future__ import annotations
 
@@ -15,10 +20,24 @@ from stomptest.broker.profiles import PROFILES
 REFUSING_ACTIVEMQ = dataclasses.replace(PROFILES["activemq"], unknown_destinations="error")
 
 
-@pytest.fixture
-def broker() -> Iterator[Broker]:
+class OverWebSocket:
+    """A running `Broker` whose `url` is its WebSocket URL; everything else is the broker's."""
+
+    def __init__(self, broker: Broker) -> None:
+        self._broker = broker
+
+    @property
+    def url(self) -> str:
+        return self._broker.ws_url
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._broker, name)
+
+
+@pytest.fixture(params=["tcp", "ws"])
+def broker(request: pytest.FixtureRequest) -> Iterator[Broker]:
     with Broker(profile="strict") as running:
-        yield running
+        yield running if request.param == "tcp" else OverWebSocket(running)  # type: ignore[misc]
         running.check()
 
 
@@ -32,4 +51,4 @@ def failover(broker: Broker, **options: object) -> str:
     }
     settings.update(options)
     query = "&".join(f"{name}={value}" for name, value in settings.items())
-    return f"failover:(tcp://127.0.0.1:{broker.port})?{query}"
+    return f"failover:({broker.url})?{query}"

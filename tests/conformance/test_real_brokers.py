@@ -30,11 +30,37 @@ REAL = {
     "RabbitMQ": ("stomp://guest:guest@127.0.0.1:61613", "rabbitmq"),
     "ActiveMQ": ("stomp://127.0.0.1:61614", "activemq"),
     "Artemis": ("stomp://guest:guest@127.0.0.1:61615", "artemis"),
+    # STOMP over WebSocket: web-stomp and Artemis' acceptor (docs/websocket.md)
+    "RabbitMQ ws": ("ws://guest:guest@127.0.0.1:15674/ws", "rabbitmq"),
+    "Artemis ws": ("ws://guest:guest@127.0.0.1:61615/ws", "artemis"),
 }
 
 
-KNOWN_DIFFERENCES: dict[str, dict[tuple[str, str], str]] = {}
-KNOWN_OBSERVATION_DIFFERENCES: dict[str, dict[tuple[str, str, str], str]] = {}
+# Keyed by profile, or "profile ws" for the fake broker reached over WebSocket.
+_NO_NUL = "close after no NUL where content-length says"
+KNOWN_DIFFERENCES: dict[str, dict[tuple[str, str], str]] = {
+    "artemis ws": {
+        ("ws-close-framing-error", "1.0"): "a frame with no NUL where its content-length says ends there (A20, "
+        "modelled); in 1.0 the byte left after the dropped one starts the next frame, whose ERROR Artemis answers "
+        "when that frame comes and the fake at once (docs/broker.md, short-content-length)",
+        ("ws-close-framing-error", "1.2"): "a header line without a colon: see KNOWN_OBSERVATION_DIFFERENCES",
+    },
+}
+KNOWN_OBSERVATION_DIFFERENCES: dict[str, dict[tuple[str, str, str], str]] = {
+    "rabbitmq ws": {
+        ("ws-close-framing-error", v, _NO_NUL): "web-stomp closes that framing error with 1011 and the "
+        "one of a header without colon with 1007 (measured); the fake has one close code for both (1007)"
+        for v in ("1.0", "1.1", "1.2")
+    },
+    "artemis ws": {
+        ("ws-close-framing-error", "1.0", _NO_NUL): "as in KNOWN_DIFFERENCES",
+        ("ws-close-framing-error", "1.2", "close after a header line without a colon"): (
+            "measured with raw frames, over TCP as over WebSocket: real Artemis answers a SEND whose destination "
+            "line has no colon with nothing until the next bytes come, then with 'AMQ339031 Error handling send' "
+            "(1.2: and the close); the fake answers the same ERROR at once (a STOMP-level difference)"
+        ),
+    },
+}
 
 # Cells where the real broker's verdict depends on timing: there the run may also report exactly this
 # finding instead of the measured verdict (any other outcome still fails). Artemis sometimes delivers an
@@ -117,16 +143,26 @@ def test_real_broker_gives_the_measured_verdicts(broker: str) -> None:
     _compare_observations(report, MEASURED[broker]["observations"], f"{broker} ({report.server})")
 
 
-FAKES = [("rabbitmq", "RabbitMQ"), ("activemq", "ActiveMQ"), ("artemis", "Artemis")]  # (profile, real broker)
+# (profile, real broker): the fake broker over TCP, and over WebSocket where the real broker serves it
+FAKES = [
+    ("rabbitmq", "RabbitMQ"),
+    ("activemq", "ActiveMQ"),
+    ("artemis", "Artemis"),
+    ("rabbitmq ws", "RabbitMQ ws"),
+    ("artemis ws", "Artemis ws"),
+]
 
 
 @functools.cache  # the verdict and the observation tests share one run per profile (per xdist worker)
 def _run_fake(profile: str) -> Report:
+    """The checks against the fake broker in `profile`; "rabbitmq ws" reaches it at its ws_url."""
     broker_module = pytest.importorskip("stomptest.broker")
-    users = {"guest": "guest"} if profile in ("rabbitmq", "artemis") else None
-    with broker_module.Broker(profile=profile, users=users) as broker:
+    name, _, over = profile.partition(" ")
+    users = {"guest": "guest"} if name in ("rabbitmq", "artemis") else None
+    with broker_module.Broker(profile=name, users=users) as broker:
         login = "guest" if users else None
-        return run_checks(Target.from_url(broker.url, login=login, passcode=login), profile=profile)
+        url = broker.ws_url if over == "ws" else broker.url
+        return run_checks(Target.from_url(url, login=login, passcode=login), profile=name)
 
 
 @pytest.mark.parametrize(("profile", "broker"), FAKES)
@@ -143,8 +179,9 @@ def test_fake_broker_profile_makes_the_real_brokers_choices(profile: str, broker
     _compare_observations(report, MEASURED[broker]["observations"], what, KNOWN_OBSERVATION_DIFFERENCES.get(profile))
 
 
-def test_fake_broker_strict_profile_follows_the_spec() -> None:
-    report = _run_fake("strict")
+@pytest.mark.parametrize("profile", ["strict", "strict ws"])
+def test_fake_broker_strict_profile_follows_the_spec(profile: str) -> None:
+    report = _run_fake(profile)
     wrong = {key: o for key, o in report.outcomes.items() if o.verdict not in (Verdict.PASS, Verdict.NA)}
     assert not wrong, "\n".join(
         f"{c} [{v}] {o.verdict}: {[f.message for f in o.findings]}" for (c, v), o in wrong.items()

@@ -9,6 +9,7 @@ from stomptest.conformance.checks import (  # noqa: F401  (importing registers t
     heartbeats,
     messaging,
     transactions,
+    websocket,
 )
 from stomptest.conformance.checks._registry import CHECKS, check
 

@@ -9,7 +9,18 @@ from stomptest.protocol.spec import VERSIONS
 
 CHECKS: list[Check] = []
 
-AREAS = ("framing", "headers", "connect", "heart-beat", "messaging", "ack", "transactions", "receipts", "errors")
+AREAS = (
+    "framing",
+    "headers",
+    "connect",
+    "heart-beat",
+    "messaging",
+    "ack",
+    "transactions",
+    "receipts",
+    "errors",
+    "websocket",
+)
 
 
 def check(
