@@ -35,7 +35,7 @@ from wsproto.extensions import Extension, PerMessageDeflate
 from wsproto.utilities import RemoteProtocolError
 
 from stomptest.broker.websocket_profiles import CloseKind, WebSocketSettings
-from stomptest.protocol.websocket import FrameSplitter, choose_subprotocol, frame_end, payload
+from stomptest.protocol.websocket import FrameSplitter, TextAsBinary, choose_subprotocol, frame_end, payload
 
 __all__ = ["WebSocketAdapter", "looks_like_websocket"]
 
@@ -63,6 +63,7 @@ class WebSocketAdapter:
         "_partial",
         "_received",
         "_splitter",
+        "_text_as_binary",
         "_ws",
         "close_code",
         "close_kind",
@@ -85,6 +86,7 @@ class WebSocketAdapter:
         self._head: bytearray | None = bytearray()  # the request so far, until its head is whole
         self._deflating = False  # permessage-deflate may be on: messages go through wsproto to be compressed
         self._counted = 0  # bytes of the message (or WebSocket frame) being received, for max_bytes
+        self._text_as_binary = None if settings.utf8_checked else TextAsBinary()  # Artemis: no UTF-8 check
         self.open = False  # the handshake is done
         self.finished = False  # nothing more is read; the host flushes and closes
         self.close_kind: str | None = None
@@ -109,6 +111,11 @@ class WebSocketAdapter:
                 return b""
             self._head = None
             data = _as_version_13(bytes(head), self.settings.versions)
+            after = data.find(b"\r\n\r\n") + 4
+            if self._text_as_binary is not None and 4 <= after < len(data):  # frames sent with the request
+                data = data[:after] + self._text_as_binary.feed(data[after:])
+        elif self._text_as_binary is not None:
+            data = self._text_as_binary.feed(data)
         try:
             self._ws.receive_data(data)
             return self._handle(self._ws.events())

@@ -69,6 +69,7 @@ class WebSocketSettings:
     frame_eol: bool = False  # a LF after the NUL of each frame, inside its message
     max_bytes: int | None = None  # the largest message (or frame, below) taken; None: no limit
     max_bytes_per: Literal["message", "frame"] = "message"  # what max_bytes bounds
+    utf8_checked: bool = True  # a text message that is not UTF-8 fails the connection (Artemis: taken as bytes)
     close_codes: Mapping[str, int | None] = field(default_factory=lambda: STRICT_CLOSE_CODES, hash=False)
     # on DISCONNECT the output not yet written is dropped, its RECEIPT with it (RabbitMQ: the close comes first)
     disconnect_drops_output: bool = False
@@ -114,6 +115,7 @@ ARTEMIS = WebSocketSettings(
     frame_eol=True,  # measured: `...\x00\n`
     max_bytes=65536,  # measured: a 65,536-byte WebSocket frame is taken, 65,537 resets the connection
     max_bytes_per="frame",  # measured: an 80,000-byte message in two 40,000-byte fragments is taken
+    utf8_checked=False,  # measured: a SEND in a text message that is not UTF-8 is taken, no close
     # measured: too big -> reset without a close frame; DISCONNECT -> RECEIPT then end of file, no close frame;
     # framing errors get no answer (the STOMP profile's)
     close_codes=_codes(**{"too-big": None, "malformed": None, "disconnect": None, "closed": None}),

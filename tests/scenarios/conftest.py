@@ -128,12 +128,7 @@ def ws_target(request: pytest.FixtureRequest) -> Iterator[WSTarget]:
 # (scenario function name, target name or test id) -> what differs (measured against the real brokers on
 # 2026-11-26, Artemis on 2026-12-06; the A-numbers are the findings in docs/broker.md). A test id
 # ("real-artemis-1.0") names one version of a scenario that runs per version.
-KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {
-    ("test_invalid_utf8_in_a_text_message_closes_1007", "real-artemis"): (
-        "measured: Artemis takes a text message that is not UTF-8 without a close; wsproto, under the fake "
-        "broker, always checks UTF-8 and closes with 1007"
-    ),
-}
+KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {}
 
 
 @dataclass
