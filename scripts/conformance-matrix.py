@@ -7,8 +7,9 @@
 Real RabbitMQ (stomp://127.0.0.1:61613, guest/guest), ActiveMQ (stomp://127.0.0.1:61614) and
 Artemis (stomp://127.0.0.1:61615, guest/guest) come from scripts/real-brokers.sh; a broker that
 does not answer is left out (and said so). STOMP over WebSocket has columns of its own: RabbitMQ's
-web-stomp (ws://127.0.0.1:15674/ws) and Artemis' acceptor (ws://127.0.0.1:61615/ws), and the fake
-broker's ws_url in each profile (ActiveMQ Classic's WebSocket transport is not in Debian's 5.17).
+web-stomp (ws://127.0.0.1:15674/ws), Artemis' acceptor (ws://127.0.0.1:61615/ws) and ActiveMQ 5.18.3's
+WebSocket transport (ws://127.0.0.1:61623/ws; Debian's 5.17 has none), and the fake broker's ws_url in
+each profile.
 The fake broker runs in each profile, with the real broker's guest/guest user for `rabbitmq` and
 `artemis` (so the refused-login check runs).
 `--expected` stores the real brokers' verdicts, which tests/conformance asserts.
@@ -32,6 +33,7 @@ REAL = {
     "Artemis": ("stomp://guest:guest@127.0.0.1:61615", "artemis"),
     "RabbitMQ ws": ("ws://guest:guest@127.0.0.1:15674/ws", "rabbitmq"),
     "Artemis ws": ("ws://guest:guest@127.0.0.1:61615/ws", "artemis"),
+    "ActiveMQ ws": ("ws://127.0.0.1:61623/ws", "activemq"),
 }
 FAKE_PROFILES = ("strict", "rabbitmq", "activemq", "artemis")
 FIDELITY = {
@@ -40,6 +42,7 @@ FIDELITY = {
     "fake artemis": "Artemis",
     "fake rabbitmq ws": "RabbitMQ ws",
     "fake artemis ws": "Artemis ws",
+    "fake activemq ws": "ActiveMQ ws",
 }
 
 

@@ -60,7 +60,9 @@ PROFILE_DEVIATIONS: dict[str, dict[str, frozenset[str]]] = {
         # closes a message over 64 KiB with 1009
         "framing-eols": frozenset({"frame-lost@ws"}),
         "framing-packed": frozenset({"frame-lost@ws"}),
-        "framing-split": frozenset({"unexpected-probeclosed@ws"}),
+        # the close comes while the probe still sends (the fake) or once it waits (5.18.3's Jetty, which keeps
+        # the TCP connection for the close handshake): the same deviation, seen at two moments
+        "framing-split": frozenset({"unexpected-probeclosed@ws", "frame-lost@ws"}),
         "limits-body-size": frozenset({"closed-without-error@ws"}),
         "limits-header-size": frozenset({"closed-without-error@ws"}),
         "ws-frames-joined": frozenset({"frame-lost"}),

@@ -33,6 +33,7 @@ REAL = {
     # STOMP over WebSocket: web-stomp and Artemis' acceptor (docs/websocket.md)
     "RabbitMQ ws": ("ws://guest:guest@127.0.0.1:15674/ws", "rabbitmq"),
     "Artemis ws": ("ws://guest:guest@127.0.0.1:61615/ws", "artemis"),
+    "ActiveMQ ws": ("ws://127.0.0.1:61623/ws", "activemq"),
 }
 
 
@@ -150,6 +151,7 @@ FAKES = [
     ("artemis", "Artemis"),
     ("rabbitmq ws", "RabbitMQ ws"),
     ("artemis ws", "Artemis ws"),
+    ("activemq ws", "ActiveMQ ws"),
 ]
 
 
