@@ -66,6 +66,7 @@ PROFILE_DEVIATIONS: dict[str, dict[str, frozenset[str]]] = {
         "limits-body-size": frozenset({"closed-without-error@ws"}),
         "limits-header-size": frozenset({"closed-without-error@ws"}),
         "ws-frames-joined": frozenset({"frame-lost"}),
+        "ws-subprotocol": frozenset({"subprotocol-not-offered"}),  # `stomp` to a client that offered none
         "ws-frame-split": frozenset({"split-frame-lost"}),
         "ws-text-binary": frozenset({"binary-message-ignored"}),
     },
