@@ -68,6 +68,9 @@ def on_nack(connection: Connection, frame: Frame, *, committing: bool = False) -
     elif policy == "dead-letter":
         for message in messages:
             engine.dead_letter(message, connection.now)
+    else:  # discarded: RabbitMQ's queue may name a dead-letter exchange (issue 15, redelivery.py)
+        for message in messages:
+            engine.reject(message, connection.now)
     if not committing:
         receipt(connection, frame)
     engine.dispatch_subscription(subscription, connection.now)

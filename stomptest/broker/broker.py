@@ -111,8 +111,13 @@ class Broker:
         _running.discard(self)
 
     def restart(self, down_for: float = 0.0) -> None:
-        """Stop, stay down `down_for` seconds, and start again on the same port, keeping queued messages."""
+        """Stop, stay down `down_for` seconds, and start again on the same port, keeping queued messages.
+
+        Those the profile's broker keeps: every one (strict), or only those sent `persistent:true`
+        (`restart_keeps_non_persistent`; docs/lifecycle.md).
+        """
         self.stop()
+        self.engine.restarted()
         if down_for > 0:
             time.sleep(down_for)
         self.start()
@@ -213,6 +218,30 @@ class Broker:
             for e in entries
             if (command is None or e.command == command) and (direction is None or e.direction == direction)
         ]
+
+    def expired(self, destination: str | None = None) -> tuple[MessageSnapshot, ...]:
+        """Messages that expired before they were delivered (on `destination`, or anywhere), oldest first.
+
+        Where each went after (a dead-letter or expiry queue, or nowhere) is the profile's (docs/lifecycle.md).
+        """
+        return self.snapshot().expired(destination)
+
+    # -- the messages' clock (issue 15)
+
+    def advance(self, seconds: float) -> None:
+        """Move the broker's clock for messages on by `seconds`: what expires in that time expires now.
+
+        Message timestamps, `expires`/`expiration` deadlines and queue TTLs all read this clock;
+        heart-beats and timeouts keep real time. No test needs to sleep for a TTL.
+        """
+        if not isinstance(seconds, int | float) or isinstance(seconds, bool) or not 0 <= seconds < 10**12:
+            raise ConfigurationError(f"advance() takes a number of seconds from 0 on, not {seconds!r}")
+        self._call(lambda: self.engine.advance(float(seconds), time.time()))
+
+    @property
+    def clock(self) -> float:
+        """The broker's time for messages, in seconds since the epoch (real time moved on by `advance`)."""
+        return time.time() + self.engine.clock_offset
 
     def check(self) -> None:
         """Raise `BrokerFailure` if the broker hit a bug of its own since it was created."""
