@@ -42,7 +42,9 @@ def on_ack(connection: Connection, frame: Frame, *, committing: bool = False) ->
     if delivery is None:
         return
     subscription = delivery.subscription
-    _take(connection, delivery, subscription.ack == "client")
+    engine = connection.engine
+    for message in _take(connection, delivery, subscription.ack == "client"):
+        engine.release(message)  # acknowledged: the store forgets it (store.py)
     if not committing:
         receipt(connection, frame)
     connection.engine.dispatch_subscription(subscription, connection.now)

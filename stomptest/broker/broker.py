@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import os
 import ssl
 import threading
 import time
@@ -37,6 +38,7 @@ from stomptest.protocol.frame import Frame, HeadersArg
 if TYPE_CHECKING:
     from stomptest.broker.connection import Connection
     from stomptest.broker.host import Host
+    from stomptest.broker.store import Store
 
 T = TypeVar("T")
 
@@ -69,6 +71,7 @@ class Broker:
         profile: str | Profile = "strict",
         users: Mapping[str, str] | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        data_dir: str | os.PathLike[str] | None = None,
         **limits: int,
     ) -> None:
         if not isinstance(port, int) or not 0 <= port <= 65535:
@@ -81,6 +84,13 @@ class Broker:
         self._port = port
         self.ssl_context = ssl_context
         self.engine = Engine(self.profile, users=users, limits=self.limits)
+        self.store: Store | None = None
+        if data_dir is not None:  # durable messages on disk, kept across processes (store.py)
+            from stomptest.broker.store import SqliteStore, restore
+
+            self.store = SqliteStore(data_dir)
+            restore(self.engine, self.store)
+            self.engine.journal = []
         self._host: Host | None = None
         self._segment_size: int | None = None
         self._lock = threading.Lock()
@@ -95,6 +105,7 @@ class Broker:
             from stomptest.broker.host import Host
 
             host = Host(self.engine, self.host, self._port, self.ssl_context)
+            host.persist = self._persist
             host.segment_size = self._segment_size
             host.start()
             self._port = host.port
@@ -108,6 +119,7 @@ class Broker:
             host, self._host = self._host, None
             if host is not None:
                 host.stop()
+            self._persist()
         _running.discard(self)
 
     def restart(self, down_for: float = 0.0) -> None:
@@ -164,8 +176,17 @@ class Broker:
     def _call(self, function: Callable[[], T]) -> T:
         host = self._host
         if host is None:
-            return function()  # not serving: nothing else touches the engine
+            result = function()  # not serving: nothing else touches the engine
+            self._persist()
+            return result
         return host.call(function)
+
+    def _persist(self) -> None:
+        """Write the engine's journal to the store (in the broker's hub, or the caller's thread while stopped)."""
+        journal = self.engine.journal
+        if journal and self.store is not None:
+            self.engine.journal = []
+            self.store.write(journal)
 
     # -- inspection
 

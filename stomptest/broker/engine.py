@@ -28,7 +28,7 @@ import random
 import string
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from stomptest.broker import expiry, priority, redelivery
 from stomptest.broker.destinations import (
@@ -113,7 +113,8 @@ class Engine:
         self.clock_offset = 0.0
         self.expired: deque[Message] = deque(maxlen=10_000)  # for the test-side API, oldest first
         self.declared: dict[int, set[str]] = {}  # RabbitMQ: the queues each connection declared
-        self.journal: list[tuple[str, Message]] | None = None  # ("put"|"drop", message) for a store (store.py)
+        # ("put" or "drop", message) for a Store, which the host writes before any output (store.py); None: no store
+        self.journal: list[tuple[Literal["put", "drop"], Message]] | None = None
 
     # -- connections
 
@@ -286,6 +287,8 @@ class Engine:
                 if message.expires and message.expires < (now + self.clock_offset) * 1000:
                     expiry.expire(self, message, now)
                 else:
+                    if self.journal is not None:
+                        self.keep(message)
                     chosen.connection.deliver(chosen, message)
                 return
             self.enqueue(destination, message)
@@ -379,6 +382,7 @@ class Engine:
 
     def dead_letter(self, message: Message, now: float) -> None:
         """Move a message to the profile's dead-letter queue, noting where it came from (or drop it, per profile)."""
+        self.release(message)
         if message.persistent != "true" and not self.profile.dead_letter_non_persistent:
             return  # ActiveMQ: a non-persistent message is not worth a dead-letter queue
         target = self.destination("queue", self.profile.dead_letter_queue)
@@ -393,6 +397,7 @@ class Engine:
 
     def reject(self, message: Message, now: float) -> None:
         """A message NACKed for good (RabbitMQ's `requeue:false`): to its queue's dead-letter exchange, if any."""
+        self.release(message)
         source = self.destinations.get(message.destination)
         if source is not None and source.lifecycle is not None:
             redelivery.dead_letter_by_exchange(self, message, source, "rejected", now)
@@ -410,7 +415,25 @@ class Engine:
 
     def enqueue(self, destination: Destination, message: Message) -> None:
         """Keep a message on a queue, in its place: arrival or priority order (priority.py)."""
+        if self.journal is not None:
+            self.keep(message)
         priority.enqueue(destination.messages, message, priority.levels(self.profile, destination))
+
+    def keep(self, message: Message) -> None:
+        """A persistent message is in the broker's care now: journal it for the store (store.py)."""
+        journal = self.journal
+        if journal is not None and message.persistent == "true":
+            journal.append(("put", message))
+
+    def release(self, message: Message) -> None:
+        """A message has left the broker's care (acknowledged, expired, dead-lettered): the store forgets it."""
+        journal = self.journal
+        if journal is not None and message.persistent == "true":
+            journal.append(("drop", message))
+
+    def continue_sequence(self, after: int) -> None:
+        """Number new messages after `after` (messages loaded from a store keep theirs)."""
+        self._sequence = itertools.count(max(after + 1, next(self._sequence)))
 
     def restarted(self) -> None:
         """What a broker keeps over a restart: persistent messages, or every one (`restart_keeps_non_persistent`)."""
@@ -425,6 +448,8 @@ class Engine:
     def delete_queue(self, destination: Destination) -> None:
         """A queue gone with its messages (RabbitMQ's `x-expires`); the next declaration makes a new one."""
         self.destinations.pop(destination.name, None)
+        for message in destination.messages:
+            self.release(message)
         for declared in self.declared.values():
             declared.discard(destination.name)
 
@@ -485,6 +510,8 @@ class Engine:
     def purge(self) -> None:
         """Forget every destination and queued message (connections are left alone)."""
         for destination in self.destinations.values():
+            for message in destination.messages:
+                self.release(message)
             destination.messages.clear()
             for subscription in destination.subscriptions:
                 if subscription.pending is not None:

@@ -70,6 +70,7 @@ def with_queue_ttl(message: Message, destination: Destination, now_ms: int) -> N
 def expire(engine: Engine, message: Message, now: float) -> None:
     """Record an expired message for the test-side API and send it where the profile's broker sends it."""
     engine.expired.append(message)
+    engine.release(message)
     profile = engine.profile
     source = engine.destinations.get(message.destination)
     if source is not None and source.lifecycle is not None and source.lifecycle.dead_letter_exchange is not None:

@@ -173,6 +173,8 @@ def deliver(connection: Connection, subscription: Subscription, message: Message
     elif redelivered == "when-true" and message.deliveries > 1:
         headers.append(("redelivered", "true"))
     tracked = subscription.ack != "auto"
+    if not tracked and message.persistent == "true":
+        connection.engine.release(message)  # delivered in ack mode auto: out of the broker's care (store.py)
     ack = ""
     if tracked:
         if profile.ack_id == "message-id":
