@@ -8,8 +8,9 @@ name). Measured on RabbitMQ 3.10.8 (issue 15, raw frames): the dead letter arriv
 `x-first-death-queue` (the queue's name without `/queue/`) and `x-first-death-reason`
 among its own headers, which now come sorted by name (`foo`, `receipt`, `x-first-death-...`),
 its properties (`persistent`...) after them; `x-death`, a table, has no STOMP form and is not
-written. A message that expires round a cycle of queues with no rejection in it is dropped
-(measured: a queue dead-lettering to itself). Exchanges: the default one (`""`, to the queue
+written. A message that would reach a queue it expired on again, with no rejection on
+its way, is dropped (measured: a queue dead-lettering to itself drops at the first expiry;
+queue A to B to A delivers on B, then drops). Exchanges: the default one (`""`, to the queue
 named by the routing key, if it exists) and `amq.topic` (to `/topic/KEY`); any other
 exchange drops the message until the engine routes `/exchange/` destinations.
 
@@ -52,9 +53,9 @@ def dead_letter_by_exchange(engine: Engine, message: Message, source: Destinatio
     target = engine.destinations.get(target_name)
     if target is None:
         return  # unroutable: the default exchange reaches existing queues only
-    seen = {name for name, _ in deaths[:-1]}
+    seen = {name for name, _ in deaths}  # this death included: a queue dead-lettering to itself drops at once
     if target.kind == "queue" and key in seen and all(r != "rejected" for _, r in deaths):
-        return  # measured: an expiry cycle with no rejection in it drops the message
+        return  # measured: a message that would reach a queue again with no rejection on its way is dropped
     own = [(n, v) for n, v in message.headers if n not in _PROPERTIES and n != "expiration"]
     names = {n for n, _ in own}
     if "x-first-death-reason" not in names:

@@ -125,8 +125,7 @@ def test_get_without_upgrade(ws: WebSocketSettings, answer: bytes) -> None:
 
 def test_missing_key_and_handshake_timeout() -> None:
     request = (
-        b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        b"Sec-WebSocket-Version: 13\r\n\r\n"
+        b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n"
     )
     rabbit = WebSocketAdapter(RABBITMQ, True, now=0.0)
     rabbit.receive_data(request)

@@ -298,3 +298,26 @@ def test_a_priority_or_expiry_it_cannot_read(target: Target, raw: list[Raw], hea
     else:
         bodies = [body for command, body in commands if command == "MESSAGE"]
         assert bodies == ([b"bad", b"marker"] if expected == "delivered" else [b"marker"]), commands
+
+
+def test_rabbitmq_dead_letter_cycles(target: Target) -> None:
+    """Expiring into a queue it expired on before drops a message; a cycle with a rejection in it goes on."""
+    if not target.facts.queue_arguments:
+        pytest.skip(f"{target.name}: no queue arguments on SUBSCRIBE")
+    client = target.client()
+    loop = target.queue()
+    arguments = {"x-dead-letter-exchange": "", "x-message-ttl": "300"}  # to itself: the default routing key
+    client.unsubscribe(client.subscribe(loop, headers=arguments, receipt=True), receipt=True)
+    client.send(loop, b"round", receipt=True)
+    _pass(target, 1.0)
+    assert upto_marker(client, loop, client.subscribe(loop, headers=arguments, receipt=True)) == []
+    a, b = target.queue(), target.queue()
+    to_b = {"x-dead-letter-exchange": "", "x-dead-letter-routing-key": b.removeprefix("/queue/")}
+    to_a = {"x-dead-letter-exchange": "", "x-dead-letter-routing-key": a.removeprefix("/queue/")}
+    on_a = client.subscribe(a, ack="client-individual", headers=to_b, receipt=True)
+    on_b = client.subscribe(b, ack="client-individual", headers=to_a, receipt=True)
+    client.send(a, b"ping", receipt=True)
+    for subscription in (on_a, on_b, on_a, on_b):
+        message = must_receive(subscription)
+        assert message.body == b"ping"
+        client.nack(message, headers={"requeue": "false"}, receipt=True)
