@@ -64,7 +64,14 @@ __all__ = [
 
 # headers a dead letter gets from the broker (Profile.dead_letter_headers), replaced when it dies again
 _ORIGIN_HEADERS = frozenset(
-    {"original-destination", "_AMQ_ORIG_QUEUE", "_AMQ_ORIG_ROUTING_TYPE", "_AMQ_ORIG_ADDRESS", "_AMQ_ORIG_MESSAGE_ID"}
+    {
+        "original-destination",
+        "originalExpiration",
+        "_AMQ_ORIG_QUEUE",
+        "_AMQ_ORIG_ROUTING_TYPE",
+        "_AMQ_ORIG_ADDRESS",
+        "_AMQ_ORIG_MESSAGE_ID",
+    }
 )
 
 
@@ -245,7 +252,9 @@ class Engine:
         priority = profile.default_priority
         persistent = None
         expiry_header = profile.expiry_header
-        arrival = int((now + self.clock_offset) * 1000)
+        arrival = timestamp = int((now + self.clock_offset) * 1000)
+        consumed = profile.jms_send_headers
+        taken = False
         for name, value in headers:
             if name == expiry_header:
                 expires = expiry.deadline(name, value, arrival)
@@ -253,6 +262,13 @@ class Engine:
                 priority = _int(value, priority)
             elif name == "persistent":
                 persistent = value
+            elif name == "timestamp" and name in consumed:
+                timestamp = _int(value, arrival)
+            else:
+                continue
+            taken = taken or name in consumed
+        if taken:  # the broker keeps them as message properties, written once (issue 15, N16)
+            headers = tuple(pair for pair in headers if pair[0] not in consumed)
         if profile.bad_lifecycle_headers == "activemq":  # measured: 0-9, an expiry below 0 never comes
             priority = min(max(priority, 0), 9)
             expires = max(expires, 0)
@@ -262,7 +278,7 @@ class Engine:
             headers,
             body,
             prefix,
-            arrival,
+            timestamp,
             expires,
             priority,
             persistent,
@@ -389,7 +405,14 @@ class Engine:
         if target.name == message.destination:
             return  # a dead letter that dies again is dropped, as brokers do by default
         headers = tuple((n, v) for n, v in message.headers if n not in _ORIGIN_HEADERS)
-        copy = self.new_message(target, (*headers, *self.origin(message)), message.body, now)
+        origin = self.origin(message)
+        cleared = self.profile.expiry_headers == "activemq" and message.expires
+        if cleared:  # measured (issue 15): ActiveMQ's dead letter never expires, and says when it would have
+            headers = tuple((n, v) for n, v in headers if n != "expires")
+            origin = (*origin, ("originalExpiration", str(message.expires)))
+        copy = self.new_message(target, (*headers, *origin), message.body, now)
+        copy.expires = 0 if cleared else message.expires
+        copy.priority, copy.persistent = message.priority, message.persistent  # read from its SEND once
         copy.message_id_given = message.message_id
         copy.had_content_length = message.had_content_length
         self.enqueue(target, copy)
