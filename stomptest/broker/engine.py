@@ -270,8 +270,10 @@ class Engine:
         if taken:  # the broker keeps them as message properties, written once (issue 15, N16)
             headers = tuple(pair for pair in headers if pair[0] not in consumed)
         if profile.bad_lifecycle_headers == "activemq":  # measured: 0-9, an expiry below 0 never comes
-            priority = min(max(priority, 0), 9)
-            expires = max(expires, 0)
+            if not 0 <= priority <= 9:
+                priority = 0 if priority < 0 else 9
+            if expires < 0:
+                expires = 0
         return Message(
             sequence,
             destination.name,

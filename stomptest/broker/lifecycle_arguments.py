@@ -103,7 +103,6 @@ def declare(connection: Connection, frame: Frame, destination: Destination, exis
     if destination.kind != "queue" or not destination.name.startswith("/queue/"):
         return destination
     engine = connection.engine
-    settings = destination.lifecycle
     if unused_too_long(engine.clock(connection.now), destination):
         engine.delete_queue(destination)
         destination, existed = engine.destination("queue", destination.name), False
@@ -115,10 +114,14 @@ def declare(connection: Connection, frame: Frame, destination: Destination, exis
     if arguments is None:
         return None
     settings = destination.lifecycle
-    if settings is None:  # declared now, or before without arguments
-        settings = QueueSettings({} if existed else arguments, engine.clock(connection.now))
-        destination.lifecycle = settings
-    current = settings.arguments
+    if settings is not None:
+        current = settings.arguments
+    elif existed:  # declared before, without arguments (a queue without any keeps `lifecycle` None: the hot path)
+        current = {}
+    else:  # declared now
+        current = arguments
+        if arguments:
+            destination.lifecycle = QueueSettings(arguments, engine.clock(connection.now))
     for name in ARGUMENTS:
         given, held = arguments.get(name), current.get(name)
         if given == held:

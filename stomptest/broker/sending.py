@@ -56,7 +56,9 @@ def on_send(connection: Connection, frame: Frame, *, committing: bool = False) -
     if reserved == "error" and "message-id" in headers:
         connection.fail("invalid-header", frame, reason="'message-id' is not allowed on 'SEND'.")  # measured
         return
-    if profile.bad_lifecycle_headers != "ignore":  # issue 15: priority, expires, expiration it cannot read
+    if profile.bad_lifecycle_headers != "ignore" and (  # issue 15: priority, expires, expiration it cannot read
+        "priority" in headers or "expires" in headers or "expiration" in headers
+    ):
         verdict = lifecycle_headers.check_send(connection, frame)
         if verdict != "ok":
             if verdict == "lost":
@@ -69,7 +71,10 @@ def on_send(connection: Connection, frame: Frame, *, committing: bool = False) -
     if destination is None:
         made_by = owner(connection, name) if name.startswith("/temp-") else None
         destination = engine.destination(*resolved, owner=made_by)
-    if profile.queue_arguments:  # RabbitMQ: a SEND declares its queue too (issue 15)
+    # RabbitMQ: a SEND declares its queue too, once per connection (issue 15)
+    if profile.queue_arguments and (
+        destination.lifecycle is not None or destination.name not in engine.declared.get(connection.id, ())
+    ):
         declared = lifecycle_arguments.declare(connection, frame, destination, existed)
         if declared is None:
             return
@@ -173,7 +178,7 @@ def deliver(connection: Connection, subscription: Subscription, message: Message
     elif redelivered == "when-true" and message.deliveries > 1:
         headers.append(("redelivered", "true"))
     tracked = subscription.ack != "auto"
-    if not tracked and message.persistent == "true":
+    if not tracked and connection.engine.journal is not None:
         connection.engine.release(message)  # delivered in ack mode auto: out of the broker's care (store.py)
     ack = ""
     if tracked:
