@@ -179,7 +179,15 @@ class Broker:
             result = function()  # not serving: nothing else touches the engine
             self._persist()
             return result
-        return host.call(function)
+        if self.store is None:
+            return host.call(function)
+
+        def then_persist() -> T:  # a seed, purge or advance is on disk when the call returns
+            result = function()
+            self._persist()
+            return result
+
+        return host.call(then_persist)
 
     def _persist(self) -> None:
         """Write the engine's journal to the store (in the broker's hub, or the caller's thread while stopped)."""

@@ -124,3 +124,12 @@ def test_the_broker_process_keeps_what_it_acknowledged_through_a_kill(tmp_path: 
     finally:
         process.kill()
         process.wait()
+
+
+def test_a_running_brokers_test_side_changes_are_written_when_the_call_returns(tmp_path: Path) -> None:
+    with Broker(profile="artemis", data_dir=tmp_path) as broker:
+        broker.seed("/queue/s", b"seeded while running", {"persistent": "true"})
+        [stored] = SqliteStore(tmp_path).load()  # read by another connection while the broker runs
+        assert stored.body == b"seeded while running"
+        broker.purge()
+        assert list(SqliteStore(tmp_path).load()) == []

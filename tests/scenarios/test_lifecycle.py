@@ -282,13 +282,21 @@ def test_a_priority_or_expiry_it_cannot_read(target: Target, raw: list[Raw], hea
     connection.send(f"SEND\ndestination:{queue}\nreceipt:m\n\nmarker\x00")
     expected = _outcome(target, header)
     frames = []
-    closed = False
+    closed = stalled = False
     try:
         while not (frames and frames[-1].command == "MESSAGE" and frames[-1].body == b"marker"):
-            frames.append(connection.next())
+            frames.append(connection.next(timeout=5))
     except (AssertionError, ConnectionError):
         closed = True  # the broker closed before the marker came
+    except TimeoutError:
+        stalled = True
     commands = [(f.command, f.body if f.command == "MESSAGE" else None) for f in frames]
+    if stalled:
+        # Real Artemis after a priority outside 0-9 (measured: 1 run in 6): the message is lost and the
+        # consumer gets nothing more, the marker included; a bug of the broker's, not modelled (lifecycle.md)
+        assert target.real and expected == "lost" and target.facts.bad_lifecycle_headers == "artemis", commands
+        assert ("RECEIPT", None) in commands and b"bad" not in [body for _, body in commands]
+        return
     if expected == "close":
         assert commands == [] and closed
     elif expected in ("error", "error-close"):
