@@ -51,21 +51,24 @@ def _ttl(target: Target, header: str | None = None) -> dict[str, str]:
 
 
 def _drain(target: Target, client: Client, queue: str, body: bytes) -> list[dict[str, str]]:
-    """The headers of each message with `body` on a shared queue (a DLQ), acknowledging all up to a marker."""
+    """The headers of each message with `body` on a shared queue (a DLQ), acknowledging all up to a marker.
+
+    The caller holds `target.alone_on(queue)` from before its message can get there: another
+    worker draining the queue meanwhile would take it.
+    """
     found = []
-    with target.alone_on(queue):
-        subscription = client.subscribe(queue, ack="client-individual", receipt=True)
-        for _ in range(20 if target.real else 1):
-            client.send(queue, END)
-            while (message := must_receive(subscription)).body != END:
-                client.ack(message)
-                if message.body == body:
-                    found.append(dict(message.frame.headers))
+    subscription = client.subscribe(queue, ack="client-individual", receipt=True)
+    for _ in range(20 if target.real else 1):
+        client.send(queue, END)
+        while (message := must_receive(subscription)).body != END:
             client.ack(message)
-            if found or not target.real:
-                break
-            time.sleep(0.1)
-        client.unsubscribe(subscription)
+            if message.body == body:
+                found.append(dict(message.frame.headers))
+        client.ack(message)
+        if found or not target.real:
+            break
+        time.sleep(0.1)
+    client.unsubscribe(subscription)
     return found
 
 
@@ -94,10 +97,11 @@ def test_where_an_expired_message_goes(target: Target, persistent: bool) -> None
     body = f"expired on {queue}".encode()
     client = target.client()
     headers = {**_ttl(target), **({"persistent": "true"} if persistent else {})}
-    client.send(queue, body, headers=headers, receipt=True)
-    _pass(target, 1.0)
-    assert upto_marker(client, queue, client.subscribe(queue, receipt=True)) == []  # found expired here
-    found = _drain(target, client, facts.expiry_queue, body)
+    with target.alone_on(facts.expiry_queue):
+        client.send(queue, body, headers=headers, receipt=True)
+        _pass(target, 1.0)
+        assert upto_marker(client, queue, client.subscribe(queue, receipt=True)) == []  # found expired here
+        found = _drain(target, client, facts.expiry_queue, body)
     if not persistent and not facts.dead_letter_non_persistent:
         assert found == []
         return
@@ -340,9 +344,10 @@ def test_a_nacked_message_that_would_expire_never_expires_as_a_dead_letter(targe
     client = target.client()
     subscription = client.subscribe(queue, ack="client-individual", receipt=True)
     expires = str(int(time.time() * 1000) + 600_000)
-    client.send(queue, body, headers={"persistent": "true", "expires": expires}, receipt=True)
-    client.nack(must_receive(subscription), receipt=True)
-    [headers] = _drain(target, client, facts.dead_letter_queue, body)
+    with target.alone_on(facts.dead_letter_queue):
+        client.send(queue, body, headers={"persistent": "true", "expires": expires}, receipt=True)
+        client.nack(must_receive(subscription), receipt=True)
+        [headers] = _drain(target, client, facts.dead_letter_queue, body)
     assert headers["original-destination"] == queue
     if facts.expiry_headers == "activemq":
         assert (headers["expires"], headers["originalExpiration"]) == ("0", expires)
