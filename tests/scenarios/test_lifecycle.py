@@ -383,3 +383,26 @@ def test_jms_headers_from_a_send_are_written_once(target: Target, raw: list[Raw]
         assert "persistent" not in second.headers
     else:
         assert second.headers["persistent"] == "false"
+
+
+def test_a_topic_message_that_expires_waiting_for_its_subscriber(target: Target) -> None:
+    """Measured: ActiveMQ and Artemis move it where expired queue messages go (with a one-message window)."""
+    facts = target.facts
+    if facts.expiry_queue is None or not facts.prefetch_headers:
+        pytest.skip(f"{target.name}: expired messages are dropped, or no window to hold one back")
+    topic = target.topic()
+    body = f"expired on {topic}".encode()
+    client = target.client()
+    window = "0" if facts.prefetch_unit == "bytes" else "1"  # one message at a time
+    subscription = client.subscribe(
+        topic, ack="client-individual", headers={name: window for name in facts.prefetch_headers}, receipt=True
+    )
+    with target.alone_on(facts.expiry_queue):
+        client.send(topic, b"first", headers={"persistent": "true"}, receipt=True)
+        client.send(topic, body, headers={"persistent": "true", **_ttl(target)}, receipt=True)
+        first = must_receive(subscription)
+        _pass(target, 1.0)
+        client.ack(first, receipt=True)
+        assert upto_marker(client, topic, subscription, ack=True) == []
+        [headers] = _drain(target, client, facts.expiry_queue, body)
+    assert headers["expires"] == "0"
