@@ -252,9 +252,7 @@ class Engine:
         priority = profile.default_priority
         persistent = None
         expiry_header = profile.expiry_header
-        arrival = timestamp = int((now + self.clock_offset) * 1000)
-        consumed = profile.jms_send_headers
-        taken = False
+        arrival = int((now + self.clock_offset) * 1000)
         for name, value in headers:
             if name == expiry_header:
                 expires = expiry.deadline(name, value, arrival)
@@ -262,13 +260,6 @@ class Engine:
                 priority = _int(value, priority)
             elif name == "persistent":
                 persistent = value
-            elif name == "timestamp" and name in consumed:
-                timestamp = _int(value, arrival)
-            else:
-                continue
-            taken = taken or name in consumed
-        if taken:  # the broker keeps them as message properties, written once (issue 15, N16)
-            headers = tuple(pair for pair in headers if pair[0] not in consumed)
         if profile.bad_lifecycle_headers == "activemq":  # measured: 0-9, an expiry below 0 never comes
             if not 0 <= priority <= 9:
                 priority = 0 if priority < 0 else 9
@@ -280,7 +271,7 @@ class Engine:
             headers,
             body,
             prefix,
-            timestamp,
+            arrival,
             expires,
             priority,
             persistent,
@@ -414,7 +405,6 @@ class Engine:
             origin = (*origin, ("originalExpiration", str(message.expires)))
         copy = self.new_message(target, (*headers, *origin), message.body, now)
         copy.expires = 0 if cleared else message.expires
-        copy.priority, copy.persistent = message.priority, message.persistent  # read from its SEND once
         copy.message_id_given = message.message_id
         copy.had_content_length = message.had_content_length
         self.enqueue(target, copy)

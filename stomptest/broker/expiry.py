@@ -96,7 +96,6 @@ def expire(engine: Engine, message: Message, now: float) -> None:
     target = engine.destination("queue", target_name)
     copy = engine.new_message(target, (*headers, *origin), message.body, now)
     copy.expires = 0
-    copy.priority, copy.persistent = message.priority, message.persistent  # read from its SEND once
     copy.message_id_given = message.message_id
     copy.had_content_length = message.had_content_length
     copy.timestamp = message.timestamp

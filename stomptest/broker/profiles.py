@@ -203,7 +203,7 @@ class Profile:
     ack_id: Literal["message-id", "separate"] = "separate"  # 1.2 `ack` header: equal to message-id or its own
     redelivered_header: Literal["always", "when-true", "never"] = "never"
     jms_headers: Literal["always", "never"] = "never"  # expires, priority, timestamp on every MESSAGE
-    persistent_header: Literal["always", "as-sent", "when-true", "never"] = "never"  # when-true: ActiveMQ
+    persistent_header: Literal["always", "as-sent", "never"] = "never"
     content_length: Literal["always", "as-sent", "non-empty"] = "always"  # "non-empty": only on a body (RabbitMQ)
     content_length_1_0: Literal["always", "as-sent"] | None = None  # in a 1.0 session, if not as content_length
     # MESSAGE carries destination-type:ANYCAST or MULTICAST where its name has the /queue/ or /topic/ prefix (Artemis)
@@ -283,10 +283,6 @@ class Profile:
     queue_arguments: bool = False
     # a queued message that was not sent `persistent:true` survives Broker.restart() (the real brokers: no)
     restart_keeps_non_persistent: bool = True
-    # the SEND headers the broker takes as message properties and writes once, as `jms_headers` and
-    # `persistent_header` say, instead of a second time among the SEND's own (ActiveMQ: expires, priority,
-    # timestamp, persistent; Artemis: not timestamp, which it writes twice: its own, then the SEND's)
-    jms_send_headers: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         for version in self.versions:
@@ -352,7 +348,7 @@ ACTIVEMQ = Profile(
     ack_id="separate",
     redelivered_header="when-true",
     jms_headers="always",
-    persistent_header="when-true",  # measured (issue 15): `persistent:false` on SEND, none on MESSAGE
+    persistent_header="as-sent",
     content_length="as-sent",
     duplicate_subscription="ignore",
     subscription_header_without_id=False,  # measured (issue 18)
@@ -374,7 +370,6 @@ ACTIVEMQ = Profile(
     expiry_headers="activemq",
     bad_lifecycle_headers="activemq",
     restart_keeps_non_persistent=False,  # KahaDB keeps persistent messages only (documented, not measured)
-    jms_send_headers=frozenset({"expires", "priority", "timestamp", "persistent"}),  # measured (N16)
     limits=Limits(max_header_bytes=10 * 1024, max_headers=1000),
     websocket=websocket_profiles.ACTIVEMQ,
 )
@@ -513,7 +508,6 @@ ARTEMIS = Profile(
     priority_order="priority",
     bad_lifecycle_headers="artemis",
     restart_keeps_non_persistent=False,  # non-durable messages are not journaled (documented, not measured)
-    jms_send_headers=frozenset({"expires", "priority", "persistent"}),  # measured (N16): `timestamp` comes twice
     transactional_ack=False,
     # measured: a 4 MiB header and 50,000 headers are accepted (the largest tried)
     limits=Limits(max_headers=50_000, max_header_bytes=4 * 1024 * 1024),

@@ -201,8 +201,6 @@ def deliver(connection: Connection, subscription: Subscription, message: Message
         headers.append(("persistent", message.persistent or "false"))
     elif persistent == "as-sent" and message.persistent is not None:
         headers.append(("persistent", message.persistent))
-    elif persistent == "when-true" and message.persistent == "true":
-        headers.append(("persistent", "true"))
     if profile.destination_type_header and message.destination.startswith(("/queue/", "/topic/")):
         headers.append(("destination-type", "MULTICAST" if subscription.destination.kind == "topic" else "ANYCAST"))
     headers += message.headers

@@ -353,38 +353,6 @@ def test_a_nacked_message_that_would_expire_never_expires_as_a_dead_letter(targe
         assert (headers["expires"], headers["originalExpiration"]) == ("0", expires)
 
 
-def test_jms_headers_from_a_send_are_written_once(target: Target, raw: list[Raw]) -> None:
-    """ActiveMQ and Artemis read a SEND's `expires`, `priority`, `persistent` (ActiveMQ: `timestamp` too) as
-    message properties and write each once, with the SEND's value (issue 15; N16 was: twice on the fake)."""
-    facts = target.facts
-    if facts.jms_headers != "always":
-        pytest.skip(f"{target.name}: no JMS headers on MESSAGE")
-    queue = target.queue()
-    connection = Raw(target)
-    raw.append(connection)
-    connection.connect()
-    connection.send(f"SUBSCRIBE\nid:1\ndestination:{queue}\nreceipt:s\n\n\x00")
-    assert connection.next().command == "RECEIPT"
-    expires = str(int(time.time() * 1000) + 600_000)
-    sent = {"expires": expires, "priority": "7", "persistent": "true", "timestamp": "123"}
-    lines = "".join(f"{name}:{value}\n" for name, value in sent.items())
-    connection.send(f"SEND\ndestination:{queue}\n{lines}\nx\x00SEND\ndestination:{queue}\npersistent:false\n\ny\x00")
-    first, second = connection.next(), connection.next()
-    names = [name for name, _ in first.raw_headers]
-    for name in ("expires", "priority", "persistent"):
-        assert names.count(name) == 1, first.raw_headers
-        assert first.headers[name] == sent[name]
-    if "timestamp" in facts.jms_send_headers:
-        assert [value for name, value in first.raw_headers if name == "timestamp"] == ["123"]
-    else:  # Artemis: its own timestamp, then the SEND's
-        stamps = [value for name, value in first.raw_headers if name == "timestamp"]
-        assert len(stamps) == 2 and stamps[1] == "123" and stamps[0] != "123"
-    if facts.persistent_header == "when-true":
-        assert "persistent" not in second.headers
-    else:
-        assert second.headers["persistent"] == "false"
-
-
 def test_a_topic_message_that_expires_waiting_for_its_subscriber(target: Target) -> None:
     """Measured: ActiveMQ and Artemis move it where expired queue messages go (with a one-message window)."""
     facts = target.facts
