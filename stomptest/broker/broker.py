@@ -71,6 +71,7 @@ class Broker:
         profile: str | Profile = "strict",
         users: Mapping[str, str] | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        *,
         data_dir: str | os.PathLike[str] | None = None,
         **limits: int,
     ) -> None:

@@ -142,27 +142,26 @@ class SqliteStore:
         self._db.close()
 
 
-def restore(engine: Engine, store: Store) -> int:
-    """Put the store's messages back on their queues (a broker starting on a data folder); returns how many."""
+def restore(engine: Engine, store: Store, now: float = 0.0) -> int:
+    """Put the store's messages back on their queues (a broker starting on a data folder); returns how many.
+
+    Each is made again by `Engine.new_message` (so what the profile derives from a SEND's headers is
+    derived again), then given back its own number, id, time, deadline, priority and persistence.
+    """
     count = 0
     last = 0
     for stored in store.load():
         resolved = engine.resolve(stored.destination)
         kind = resolved[0] if resolved is not None else "queue"
         destination = engine.destination(kind, stored.destination)
-        message = Message(
-            stored.sequence,
-            stored.destination,
-            stored.headers,
-            stored.body,
-            "",
-            stored.timestamp,
-            stored.expires,
-            stored.priority,
-            stored.persistent,
-            stored.had_content_length,
-        )
+        message = engine.new_message(destination, stored.headers, stored.body, now)
+        message.sequence = stored.sequence
         message.message_id_given = stored.message_id
+        message.timestamp = stored.timestamp
+        message.expires = stored.expires
+        message.priority = stored.priority
+        message.persistent = stored.persistent
+        message.had_content_length = stored.had_content_length
         priority.enqueue(destination.messages, message, priority.levels(engine.profile, destination))
         last = max(last, stored.sequence)
         count += 1

@@ -53,7 +53,7 @@ class FakeBroker(Broker):
         ssl_context: ssl.SSLContext | None = None,
         **limits: int,
     ) -> None:
-        super().__init__(host, port, profile, users, ssl_context, None, **limits)  # None: no data folder
+        super().__init__(host, port, profile, users, ssl_context, data_dir=None, **limits)
         self._baseline = 0  # connections up to this id belong to earlier tests (session broker)
         self._errors_before = 0  # internal errors reported to earlier tests
         self._users = dict(users or {})
