@@ -439,7 +439,7 @@ def restarts(count: int, every: int = 3) -> dict[str, Any]:
     base = rss_kb()
     with Broker(profile="activemq") as broker:
         for number in range(total):
-            broker.seed("/queue/work", b"m-%06d" % number)
+            broker.seed("/queue/work", b"m-%06d" % number, {"persistent": "true"})  # restart() keeps these
         url = (
             f"failover:(tcp://127.0.0.1:{broker.port})?initialReconnectDelay=5&maxReconnectDelay=20"
             "&maxReconnectAttempts=500&randomize=false"
@@ -547,7 +547,7 @@ def restarts_async(count: int, every: int = 3) -> dict[str, Any]:
 
     with Broker(profile="activemq") as broker:
         for number in range(total):
-            broker.seed("/queue/work", b"m-%06d" % number)
+            broker.seed("/queue/work", b"m-%06d" % number, {"persistent": "true"})  # restart() keeps these
         result = asyncio.run(consume(broker))
         result["left_on_broker"] = len(broker.messages("/queue/work")) + len(broker.unacked("/queue/work"))
         broker.check()

@@ -42,7 +42,9 @@ def on_ack(connection: Connection, frame: Frame, *, committing: bool = False) ->
     if delivery is None:
         return
     subscription = delivery.subscription
-    _take(connection, delivery, subscription.ack == "client")
+    engine = connection.engine
+    for message in _take(connection, delivery, subscription.ack == "client"):
+        engine.release(message)  # acknowledged: the store forgets it (store.py)
     if not committing:
         receipt(connection, frame)
     connection.engine.dispatch_subscription(subscription, connection.now)
@@ -68,6 +70,9 @@ def on_nack(connection: Connection, frame: Frame, *, committing: bool = False) -
     elif policy == "dead-letter":
         for message in messages:
             engine.dead_letter(message, connection.now)
+    else:  # discarded: RabbitMQ's queue may name a dead-letter exchange (issue 15, redelivery.py)
+        for message in messages:
+            engine.reject(message, connection.now)
     if not committing:
         receipt(connection, frame)
     engine.dispatch_subscription(subscription, connection.now)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import os
 import ssl
 import threading
 import time
@@ -37,6 +38,7 @@ from stomptest.protocol.frame import Frame, HeadersArg
 if TYPE_CHECKING:
     from stomptest.broker.connection import Connection
     from stomptest.broker.host import Host
+    from stomptest.broker.store import Store
     from stomptest.broker.tls import ThrowawayTLS
 
 T = TypeVar("T")
@@ -73,6 +75,7 @@ class Broker:
         ssl_context: ssl.SSLContext | None = None,
         *,
         tls: bool = False,
+        data_dir: str | os.PathLike[str] | None = None,
         **limits: int,
     ) -> None:
         # tls=True: a throwaway CA and certificate (broker/tls.py); clients trust self.tls.client_context()
@@ -94,6 +97,13 @@ class Broker:
         self._port = port
         self.ssl_context = ssl_context
         self.engine = Engine(self.profile, users=users, limits=self.limits)
+        self.store: Store | None = None
+        if data_dir is not None:  # durable messages on disk, kept across processes (store.py)
+            from stomptest.broker.store import SqliteStore, restore
+
+            self.store = SqliteStore(data_dir)
+            restore(self.engine, self.store)
+            self.engine.journal = []
         self._host: Host | None = None
         self._segment_size: int | None = None
         self._lock = threading.Lock()
@@ -108,6 +118,7 @@ class Broker:
             from stomptest.broker.host import Host
 
             host = Host(self.engine, self.host, self._port, self.ssl_context)
+            host.persist = self._persist
             host.segment_size = self._segment_size
             host.start()
             self._port = host.port
@@ -121,11 +132,17 @@ class Broker:
             host, self._host = self._host, None
             if host is not None:
                 host.stop()
+            self._persist()
         _running.discard(self)
 
     def restart(self, down_for: float = 0.0) -> None:
-        """Stop, stay down `down_for` seconds, and start again on the same port, keeping queued messages."""
+        """Stop, stay down `down_for` seconds, and start again on the same port, keeping queued messages.
+
+        Those the profile's broker keeps: every one (strict), or only those sent `persistent:true`
+        (`restart_keeps_non_persistent`; docs/lifecycle.md).
+        """
         self.stop()
+        self.engine.restarted()
         if down_for > 0:
             time.sleep(down_for)
         self.start()
@@ -172,8 +189,25 @@ class Broker:
     def _call(self, function: Callable[[], T]) -> T:
         host = self._host
         if host is None:
-            return function()  # not serving: nothing else touches the engine
-        return host.call(function)
+            result = function()  # not serving: nothing else touches the engine
+            self._persist()
+            return result
+        if self.store is None:
+            return host.call(function)
+
+        def then_persist() -> T:  # a seed, purge or advance is on disk when the call returns
+            result = function()
+            self._persist()
+            return result
+
+        return host.call(then_persist)
+
+    def _persist(self) -> None:
+        """Write the engine's journal to the store (in the broker's hub, or the caller's thread while stopped)."""
+        journal = self.engine.journal
+        if journal and self.store is not None:
+            self.engine.journal = []
+            self.store.write(journal)
 
     # -- inspection
 
@@ -226,6 +260,30 @@ class Broker:
             for e in entries
             if (command is None or e.command == command) and (direction is None or e.direction == direction)
         ]
+
+    def expired(self, destination: str | None = None) -> tuple[MessageSnapshot, ...]:
+        """Messages that expired before they were delivered (on `destination`, or anywhere), oldest first.
+
+        Where each went after (a dead-letter or expiry queue, or nowhere) is the profile's (docs/lifecycle.md).
+        """
+        return self.snapshot().expired(destination)
+
+    # -- the messages' clock (issue 15)
+
+    def advance(self, seconds: float) -> None:
+        """Move the broker's clock for messages on by `seconds`: what expires in that time expires now.
+
+        Message timestamps, `expires`/`expiration` deadlines and queue TTLs all read this clock;
+        heart-beats and timeouts keep real time. No test needs to sleep for a TTL.
+        """
+        if not isinstance(seconds, int | float) or isinstance(seconds, bool) or not 0 <= seconds < 10**12:
+            raise ConfigurationError(f"advance() takes a number of seconds from 0 on, not {seconds!r}")
+        self._call(lambda: self.engine.advance(float(seconds), time.time()))
+
+    @property
+    def clock(self) -> float:
+        """The broker's time for messages, in seconds since the epoch (real time moved on by `advance`)."""
+        return time.time() + self.engine.clock_offset
 
     def check(self) -> None:
         """Raise `BrokerFailure` if the broker hit a bug of its own since it was created."""

@@ -54,6 +54,11 @@ def configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help=f"override a limit of the profile (repeatable): {', '.join(LIMIT_NAMES)}",
     )
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="keep persistent messages in DIR (made if missing) across restarts of this command (docs/lifecycle.md)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="log only warnings, not every connection")
     return parser
 
@@ -144,6 +149,7 @@ def run(args: argparse.Namespace, *, stop: threading.Event | None = None) -> int
             profile=args.profile,
             users=users,
             ssl_context=ssl_context,
+            data_dir=getattr(args, "data_dir", None),
             **limits,
         )
         broker.start()

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 from stomptest.broker.profiles import ErrorKind
 
 if TYPE_CHECKING:
+    from stomptest.broker.lifecycle_arguments import QueueSettings
     from stomptest.protocol.frame import Frame
 
 Kind = Literal["queue", "topic"]
@@ -51,6 +52,7 @@ class Message:
 
     __slots__ = (
         "body",
+        "deaths",
         "deliveries",
         "destination",
         "expires",
@@ -91,6 +93,7 @@ class Message:
         self.had_content_length = had_content_length
         self.deliveries = 0
         self.out_headers = headers  # the SEND's headers as MESSAGE repeats them (jms_headers_from_send: fewer)
+        self.deaths: tuple[tuple[str, str], ...] = ()  # RabbitMQ: (queue, reason) per dead-lettering (redelivery.py)
 
     def copy(self) -> Message:
         """The same message for one more topic subscriber, with a delivery count of its own."""
@@ -109,6 +112,7 @@ class Message:
         copy.message_id_given = self.message_id_given
         copy.deliveries = self.deliveries
         copy.out_headers = self.out_headers
+        copy.deaths = self.deaths
         return copy
 
     @property
@@ -201,6 +205,7 @@ class Destination:
         self.owner = owner  # the connection a temporary destination belongs to
         self.subscriptions: list[Subscription] = []
         self.messages: deque[Message] = deque()  # queues only
+        self.lifecycle: QueueSettings | None = None  # RabbitMQ: its queue arguments (lifecycle_arguments.py)
 
 
 class Queue(Destination):

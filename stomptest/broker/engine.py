@@ -28,8 +28,9 @@ import random
 import string
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
+from stomptest.broker import expiry, priority, redelivery
 from stomptest.broker.destinations import (
     AckMode,
     Consumer,
@@ -63,7 +64,14 @@ __all__ = [
 
 # headers a dead letter gets from the broker (Profile.dead_letter_headers), replaced when it dies again
 _ORIGIN_HEADERS = frozenset(
-    {"original-destination", "_AMQ_ORIG_QUEUE", "_AMQ_ORIG_ROUTING_TYPE", "_AMQ_ORIG_ADDRESS", "_AMQ_ORIG_MESSAGE_ID"}
+    {
+        "original-destination",
+        "originalExpiration",
+        "_AMQ_ORIG_QUEUE",
+        "_AMQ_ORIG_ROUTING_TYPE",
+        "_AMQ_ORIG_ADDRESS",
+        "_AMQ_ORIG_MESSAGE_ID",
+    }
 )
 
 
@@ -108,6 +116,12 @@ class Engine:
         self._routes: dict[str, tuple[Kind, str] | None] = {}  # resolve() of names that are not temporary
         # called with a connection whose output became non-empty; the host wakes its writer
         self.on_output: Callable[[Connection], None] = _ignore
+        # a message's life (issue 15, expiry.py): the messages' clock is `now` + clock_offset (Broker.advance)
+        self.clock_offset = 0.0
+        self.expired: deque[Message] = deque(maxlen=10_000)  # for the test-side API, oldest first
+        self.declared: dict[int, set[str]] = {}  # RabbitMQ: the queues each connection declared
+        # ("put" or "drop", message) for a Store, which the host writes before any output (store.py); None: no store
+        self.journal: list[tuple[Literal["put", "drop"], Message]] | None = None
 
     # -- connections
 
@@ -195,6 +209,7 @@ class Engine:
 
     def drop_temporary(self, connection: Consumer) -> None:
         """Temporary destinations die with the connection that made them."""
+        self.declared.pop(connection.id, None)
         for name in [n for n, d in self.destinations.items() if d.owner == connection.id]:
             del self.destinations[name]
 
@@ -233,16 +248,18 @@ class Engine:
             if len(self._id_prefixes) < 10_000:
                 self._id_prefixes[sender] = prefix
         expires = 0
-        priority = 4
+        profile = self.profile
+        priority = profile.default_priority
         persistent = None
-        timestamp = int(now * 1000)
-        taken = self.profile.jms_headers_from_send
+        expiry_header = profile.expiry_header
+        arrival = timestamp = int((now + self.clock_offset) * 1000)
+        taken = profile.jms_headers_from_send
         repeated = True  # the MESSAGE repeats every SEND header
         for name, value in headers:
-            if name == "expires":
-                expires = _int(value, 0)
+            if name == expiry_header:
+                expires = expiry.deadline(name, value, arrival)
             elif name == "priority":
-                priority = _int(value, 4)
+                priority = _int(value, priority)
             elif name == "persistent":
                 persistent = value
             elif name == "timestamp" and name in taken:
@@ -251,6 +268,11 @@ class Engine:
                 continue
             if name in taken:
                 repeated = False
+        if profile.bad_lifecycle_headers == "activemq":  # measured: 0-9, an expiry below 0 never comes
+            if not 0 <= priority <= 9:
+                priority = 0 if priority < 0 else 9
+            if expires < 0:
+                expires = 0
         message = Message(
             sequence,
             destination.name,
@@ -275,15 +297,21 @@ class Engine:
         if destination.kind == "queue":
             messages = destination.messages
             subscriptions = destination.subscriptions
+            if destination.lifecycle is not None:
+                expiry.with_queue_ttl(message, destination, int((now + self.clock_offset) * 1000))
             if not messages and len(subscriptions) == 1:  # the usual case: what dispatch() would do, in short
                 chosen = subscriptions[0]
                 if not chosen.has_room(self.limits.max_unacknowledged):
-                    messages.append(message)
+                    self.enqueue(destination, message)
                     return
-                if not (message.expires and message.expires < now * 1000):
+                if message.expires and message.expires < (now + self.clock_offset) * 1000:
+                    expiry.expire(self, message, now)
+                else:
+                    if self.journal is not None:
+                        self.keep(message)
                     chosen.connection.deliver(chosen, message)
                 return
-            messages.append(message)
+            self.enqueue(destination, message)
             self.dispatch(destination, now)
             return
         max_pending = self.limits.max_pending
@@ -313,7 +341,7 @@ class Engine:
         if not messages or not subscriptions:
             return
         limit = self.limits.max_unacknowledged
-        now_ms = now * 1000
+        now_ms = (now + self.clock_offset) * 1000
         while messages and subscriptions:
             count = len(subscriptions)
             chosen = None
@@ -333,7 +361,8 @@ class Engine:
                 return
             message = messages.popleft()
             if message.expires and message.expires < now_ms:
-                continue  # expired messages are dropped (none of the profiles dead-letters non-persistent ones)
+                expiry.expire(self, message, now)  # never delivered; where it goes is the profile's (expiry.py)
+                continue
             chosen.connection.deliver(chosen, message)
 
     def dispatch_subscription(self, subscription: Subscription, now: float) -> None:
@@ -342,10 +371,11 @@ class Engine:
             return
         pending = subscription.pending
         limit = self.limits.max_unacknowledged
-        now_ms = now * 1000
+        now_ms = (now + self.clock_offset) * 1000
         while pending and subscription.has_room(limit) and not subscription.connection.closed:
             message = pending.popleft()
             if message.expires and message.expires < now_ms:
+                expiry.expire(self, message, now)
                 continue
             subscription.connection.deliver(subscription, message)
 
@@ -367,30 +397,89 @@ class Engine:
             if subscription in destination.subscriptions and subscription.pending is not None:
                 subscription.pending.extendleft(reversed(messages))
             return
-        queued = destination.messages
-        messages.sort(key=_by_sequence)  # a redelivered message may have been handed out after later ones
-        if not queued or messages[-1].sequence < queued[0].sequence:
-            queued.extendleft(reversed(messages))
-        else:
-            merged = sorted(itertools.chain(messages, queued), key=_by_sequence)
-            queued.clear()
-            queued.extend(merged)
+        # a redelivered message may have been handed out after later ones: each goes back to its place
+        priority.merge(destination.messages, messages, priority.levels(self.profile, destination))
 
     def dead_letter(self, message: Message, now: float) -> None:
         """Move a message to the profile's dead-letter queue, noting where it came from (or drop it, per profile)."""
+        self.release(message)
         if message.persistent != "true" and not self.profile.dead_letter_non_persistent:
             return  # ActiveMQ: a non-persistent message is not worth a dead-letter queue
         target = self.destination("queue", self.profile.dead_letter_queue)
         if target.name == message.destination:
             return  # a dead letter that dies again is dropped, as brokers do by default
         headers = tuple((n, v) for n, v in message.headers if n not in _ORIGIN_HEADERS)
-        copy = self.new_message(target, (*headers, *self._origin(message)), message.body, now)
+        origin = self.origin(message)
+        cleared = self.profile.expiry_headers == "activemq" and message.expires
+        if cleared:  # measured (issue 15): ActiveMQ's dead letter never expires, and says when it would have
+            headers = tuple((n, v) for n, v in headers if n != "expires")
+            origin = (*origin, ("originalExpiration", str(message.expires)))
+        copy = self.new_message(target, (*headers, *origin), message.body, now)
+        copy.expires = 0 if cleared else message.expires
         copy.message_id_given = message.message_id
         copy.had_content_length = message.had_content_length
-        target.messages.append(copy)
+        self.enqueue(target, copy)
         self.dispatch(target, now)
 
-    def _origin(self, message: Message) -> tuple[tuple[str, str], ...]:
+    def reject(self, message: Message, now: float) -> None:
+        """A message NACKed for good (RabbitMQ's `requeue:false`): to its queue's dead-letter exchange, if any."""
+        self.release(message)
+        source = self.destinations.get(message.destination)
+        if source is not None and source.lifecycle is not None:
+            redelivery.dead_letter_by_exchange(self, message, source, "rejected", now)
+
+    # -- a message's life (issue 15)
+
+    def clock(self, now: float) -> float:
+        """The messages' clock: the host's time moved on by `Broker.advance`."""
+        return now + self.clock_offset
+
+    def advance(self, seconds: float, now: float) -> None:
+        """Move the messages' clock on, then expire what that made due (expiry.py)."""
+        self.clock_offset += seconds
+        expiry.sweep(self, now)
+
+    def enqueue(self, destination: Destination, message: Message) -> None:
+        """Keep a message on a queue, in its place: arrival or priority order (priority.py)."""
+        if self.journal is not None:
+            self.keep(message)
+        priority.enqueue(destination.messages, message, priority.levels(self.profile, destination))
+
+    def keep(self, message: Message) -> None:
+        """A persistent message is in the broker's care now: journal it for the store (store.py)."""
+        journal = self.journal
+        if journal is not None and message.persistent == "true":
+            journal.append(("put", message))
+
+    def release(self, message: Message) -> None:
+        """A message has left the broker's care (acknowledged, expired, dead-lettered): the store forgets it."""
+        journal = self.journal
+        if journal is not None and message.persistent == "true":
+            journal.append(("drop", message))
+
+    def continue_sequence(self, after: int) -> None:
+        """Number new messages after `after` (messages loaded from a store keep theirs)."""
+        self._sequence = itertools.count(max(after + 1, next(self._sequence)))
+
+    def restarted(self) -> None:
+        """What a broker keeps over a restart: persistent messages, or every one (`restart_keeps_non_persistent`)."""
+        if self.profile.restart_keeps_non_persistent:
+            return
+        for destination in self.destinations.values():
+            kept = [m for m in destination.messages if m.persistent == "true"]
+            if len(kept) != len(destination.messages):
+                destination.messages.clear()
+                destination.messages.extend(kept)
+
+    def delete_queue(self, destination: Destination) -> None:
+        """A queue gone with its messages (RabbitMQ's `x-expires`); the next declaration makes a new one."""
+        self.destinations.pop(destination.name, None)
+        for message in destination.messages:
+            self.release(message)
+        for declared in self.declared.values():
+            declared.discard(destination.name)
+
+    def origin(self, message: Message) -> tuple[tuple[str, str], ...]:
         """The headers that say where a dead letter came from, as the profile's broker writes them."""
         if self.profile.dead_letter_headers == "artemis":
             name = message.destination
@@ -420,6 +509,8 @@ class Engine:
         subscription.unacked.clear()
         subscription.unacked_by_message_id.clear()
         subscription.unacked_bytes = 0
+        if destination.lifecycle is not None and not destination.subscriptions:
+            destination.lifecycle.idle_since = self.clock(now)  # RabbitMQ's x-expires counts from here
         if destination.kind == "queue":  # topic messages die with their (non-durable) subscription
             self.requeue(subscription, returned, now)
             self.dispatch(destination, now)
@@ -445,6 +536,8 @@ class Engine:
     def purge(self) -> None:
         """Forget every destination and queued message (connections are left alone)."""
         for destination in self.destinations.values():
+            for message in destination.messages:
+                self.release(message)
             destination.messages.clear()
             for subscription in destination.subscriptions:
                 if subscription.pending is not None:
@@ -456,10 +549,6 @@ class Engine:
     def record_internal_error(self, text: str) -> None:
         if len(self.internal_errors) < 100:
             self.internal_errors.append(text)
-
-
-def _by_sequence(message: Message) -> int:
-    return message.sequence
 
 
 def _int(text: str, default: int) -> int:

@@ -186,6 +186,9 @@ RABBITMQ_ERROR_TEXTS = MappingProxyType(
             "Missing destination or id",
             "UNSUBSCRIBE must include a 'destination' or 'id' header",
         ),
+        # measured (issue 15): a priority or queue argument that is not a number (lifecycle_headers.py)
+        "invalid-header SEND processing-error": ("Processing error", "Processing error"),
+        "invalid-header SUBSCRIBE processing-error": ("Processing error", "Processing error"),
     }
 )
 

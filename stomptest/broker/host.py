@@ -98,6 +98,7 @@ class Host:
         self._refusing: Greenlet | None = None
         self._placeholder: socket.socket | None = None  # holds the port while refusing connections
         self._dirty: set[_Client] = set()  # clients with output queued by another greenlet
+        self.persist: Callable[[], None] = _ignore_persist  # writes the engine's journal (Broker, store.py)
         self._flush_scheduled = False
         self._timers: list[tuple[float, int]] = []  # (deadline, connection id), a heap
         self._timer_wake: Any = None  # a gevent Event, made in the broker's hub
@@ -358,6 +359,8 @@ class Host:
 
     def _take(self, client: _Client) -> bytes:
         """What the client's socket must carry next: the connection's bytes, in WebSocket messages if need be."""
+        if self.engine.journal:  # durable messages reach the disk before any RECEIPT leaves (store.py)
+            self.persist()
         connection = client.connection
         data = connection.data_to_send()
         ws = client.ws
@@ -596,3 +599,7 @@ def _send_now(sock: Any, data: bytes) -> None:
 def _close(sock: Any) -> None:
     with contextlib.suppress(OSError):
         sock.close()
+
+
+def _ignore_persist() -> None:
+    pass

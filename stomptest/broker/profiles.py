@@ -277,6 +277,27 @@ class Profile:
     limits: Limits = field(default_factory=Limits)
     # STOMP over WebSocket on the same port (websocket_profiles.py)
     websocket: WebSocketSettings = websocket_profiles.STRICT
+    # -- a message's life: expiry, priority, dead letters, restarts (issue 15; docs/lifecycle.md)
+    # the SEND header that gives a message its time to live: `expires`, absolute ms since the epoch (ActiveMQ,
+    # Artemis; 0 or, on ActiveMQ, below 0: never), or `expiration`, ms from arrival (RabbitMQ); the other one is
+    # an ordinary header
+    expiry_header: Literal["expires", "expiration"] = "expires"
+    # where an expired message goes (None: dropped), with the headers its broker adds on the way: ActiveMQ's
+    # ActiveMQ.DLQ for persistent messages only (dead_letter_non_persistent), Artemis' ExpiryQueue
+    expiry_queue: str | None = None
+    expiry_headers: Literal["original-destination", "activemq", "artemis"] = "original-destination"
+    # queue order: FIFO (ActiveMQ's default, RabbitMQ without x-max-priority) or highest priority first, ties in
+    # arrival order (Artemis, levels 0-9); `default_priority` is a message's without a `priority` header
+    priority_order: Literal["fifo", "priority"] = "fifo"
+    default_priority: int = 4
+    # SEND headers `priority`, `expires`/`expiration` that the broker cannot read: ignored (strict), or answered
+    # as the profile's broker answers them (lifecycle.py, measured)
+    bad_lifecycle_headers: Literal["ignore", "activemq", "rabbitmq", "artemis"] = "ignore"
+    # RabbitMQ: SUBSCRIBE's x-message-ttl, x-expires, x-max-priority, x-dead-letter-exchange and
+    # x-dead-letter-routing-key declare the queue (the first declaration's arguments stay)
+    queue_arguments: bool = False
+    # a queued message that was not sent `persistent:true` survives Broker.restart() (the real brokers: no)
+    restart_keeps_non_persistent: bool = True
 
     def __post_init__(self) -> None:
         for version in self.versions:
@@ -361,6 +382,11 @@ ACTIVEMQ = Profile(
     cumulative_nack=False,
     dead_letter_queue="/queue/ActiveMQ.DLQ",
     dead_letter_non_persistent=False,
+    # issue 15 (docs/lifecycle.md), measured on 5.17.2: persistent expired messages to the DLQ, FIFO order
+    expiry_queue="/queue/ActiveMQ.DLQ",
+    expiry_headers="activemq",
+    bad_lifecycle_headers="activemq",
+    restart_keeps_non_persistent=False,  # KahaDB keeps persistent messages only (documented, not measured)
     limits=Limits(max_header_bytes=10 * 1024, max_headers=1000),
     websocket=websocket_profiles.ACTIVEMQ,
 )
@@ -373,7 +399,8 @@ RABBITMQ = Profile(
     closing_errors=(ALWAYS_CLOSING - {"version", "vhost", "access-refused"})
     | {"duplicate-subscription", "precondition-failed", "not-found", "limit"},
     error_texts=RABBITMQ_ERROR_TEXTS,
-    receipt_after_error=frozenset({"duplicate-subscription", "not-found SUBSCRIBE"}),  # measured (issue 18)
+    # measured (issue 18; issue 15: a queue argument out of range)
+    receipt_after_error=frozenset({"duplicate-subscription", "not-found SUBSCRIBE", "precondition-failed SUBSCRIBE"}),
     destination_names="rabbitmq",  # measured (issue 18)
     second_connect="close",  # measured (issue 18): no frame
     bodyless_frame_bodies="ignore",  # measured (issue 18)
@@ -423,6 +450,12 @@ RABBITMQ = Profile(
     nack="requeue",
     nack_requeue_header=True,
     malformed_error=False,  # measured: an undefined escape closes the connection without an ERROR
+    # issue 15 (docs/lifecycle.md), measured on 3.10.8: relative `expiration`, queue arguments on SUBSCRIBE
+    expiry_header="expiration",
+    default_priority=0,
+    bad_lifecycle_headers="rabbitmq",
+    queue_arguments=True,
+    restart_keeps_non_persistent=False,  # transient messages are not kept across a restart (documented)
     # measured on 3.10.8: a 200 KiB header, 2000 headers and an 8 MiB body are all accepted
     limits=Limits(max_headers=10_000, max_header_bytes=1024 * 1024),
     websocket=websocket_profiles.RABBITMQ,
@@ -489,6 +522,12 @@ ARTEMIS = Profile(
     dead_letter_queue="/queue/DLQ",
     dead_letter_headers="artemis",  # measured
     max_deliveries=10,
+    # issue 15 (docs/lifecycle.md), measured on 2.40.0: ExpiryQueue for every expired message, priority order
+    expiry_queue="/queue/ExpiryQueue",
+    expiry_headers="artemis",
+    priority_order="priority",
+    bad_lifecycle_headers="artemis",
+    restart_keeps_non_persistent=False,  # non-durable messages are not journaled (documented, not measured)
     transactional_ack=False,
     # measured: a 4 MiB header and 50,000 headers are accepted (the largest tried)
     limits=Limits(max_headers=50_000, max_header_bytes=4 * 1024 * 1024),

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from stomptest.broker import wire
+from stomptest.broker import lifecycle_arguments, lifecycle_headers, wire
 from stomptest.broker.engine import Delivery, Message, Subscription
 from stomptest.broker.output import PendingFrame, receipt, write
 from stomptest.broker.subscribing import owner, refuse_destination, temporary_reply_to
@@ -56,12 +56,29 @@ def on_send(connection: Connection, frame: Frame, *, committing: bool = False) -
     if reserved == "error" and "message-id" in headers:
         connection.fail("invalid-header", frame, reason="'message-id' is not allowed on 'SEND'.")  # measured
         return
+    if profile.bad_lifecycle_headers != "ignore" and (  # issue 15: priority, expires, expiration it cannot read
+        "priority" in headers or "expires" in headers or "expiration" in headers
+    ):
+        verdict = lifecycle_headers.check_send(connection, frame)
+        if verdict != "ok":
+            if verdict == "lost":
+                receipt(connection, frame)
+            return
     if not committing and "transaction" in headers and hold(connection, frame):
         return
     destination = engine.destinations.get(resolved[1])
+    existed = destination is not None
     if destination is None:
         made_by = owner(connection, name) if name.startswith("/temp-") else None
         destination = engine.destination(*resolved, owner=made_by)
+    # RabbitMQ: a SEND declares its queue too, once per connection (issue 15)
+    if profile.queue_arguments and (
+        destination.lifecycle is not None or destination.name not in engine.declared.get(connection.id, ())
+    ):
+        declared = lifecycle_arguments.declare(connection, frame, destination, existed)
+        if declared is None:
+            return
+        destination = declared
     if not engine.room_for(destination):
         connection.fail("limit", frame, reason=f"{name} holds max_queued={connection.limits.max_queued} messages")
         return
@@ -161,6 +178,8 @@ def deliver(connection: Connection, subscription: Subscription, message: Message
     elif redelivered == "when-true" and message.deliveries > 1:
         headers.append(("redelivered", "true"))
     tracked = subscription.ack != "auto"
+    if not tracked and connection.engine.journal is not None:
+        connection.engine.release(message)  # delivered in ack mode auto: out of the broker's care (store.py)
     ack = ""
     if tracked:
         if profile.ack_id == "message-id":

@@ -120,6 +120,12 @@ class Snapshot:
     destinations: Mapping[str, DestinationInfo]
     connections: tuple[ConnectionInfo, ...]
     unacked: tuple[DeliveryInfo, ...]
+    # messages that expired before delivery, oldest first (the latest 10,000; issue 15, docs/lifecycle.md)
+    expired_messages: tuple[MessageSnapshot, ...] = ()
+
+    def expired(self, destination: str | None = None) -> tuple[MessageSnapshot, ...]:
+        """Messages that expired undelivered (on `destination`, or anywhere)."""
+        return tuple(m for m in self.expired_messages if destination is None or m.destination == destination)
 
     @property
     def subscriptions(self) -> tuple[SubscriptionInfo, ...]:
@@ -218,6 +224,7 @@ def snapshot(engine: Engine) -> Snapshot:
         MappingProxyType({name: destination_info(d) for name, d in engine.destinations.items()}),
         tuple(connection_info(c) for c in engine.connections.values()),
         tuple(unacked),
+        tuple(message_snapshot(m) for m in engine.expired),
     )
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, cast
 
+from stomptest.broker import lifecycle_arguments
 from stomptest.broker.engine import AckMode, Destination, Subscription
 from stomptest.broker.output import receipt
 from stomptest.protocol.frame import Frame
@@ -60,7 +61,13 @@ def on_subscribe(connection: Connection, frame: Frame) -> None:
     window = _window(connection, frame, resolved[0])
     if window == -2:
         return
+    existed = resolved[1] in engine.destinations
     destination = engine.destination(*resolved, owner=owner(connection, name))
+    if profile.queue_arguments:  # RabbitMQ: queue arguments (issue 15)
+        declared = lifecycle_arguments.declare(connection, frame, destination, existed)
+        if declared is None:
+            return
+        destination = declared
     subscription = add_subscription(
         connection, id, destination, cast(AckMode, ack), None if window < 0 else window, headers
     )

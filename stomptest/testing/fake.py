@@ -55,7 +55,7 @@ class FakeBroker(Broker):
         tls: bool = False,
         **limits: int,
     ) -> None:
-        super().__init__(host, port, profile, users, ssl_context, tls=tls, **limits)
+        super().__init__(host, port, profile, users, ssl_context, tls=tls, data_dir=None, **limits)
         self._baseline = 0  # connections up to this id belong to earlier tests (session broker)
         self._errors_before = 0  # internal errors reported to earlier tests
         self._users = dict(users or {})

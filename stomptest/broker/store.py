@@ -1,0 +1,169 @@
+"""Durable messages on disk: what a broker started with a data folder keeps across processes.
+
+The engine stays sans-IO: it only appends `("put", message)` and `("drop", message)` to its
+`journal` (persistent messages on queues: kept from their SEND until acknowledged,
+auto-delivered, expired or dead-lettered, whose copy is a new put). The host hands the
+journal to a `Store` before it writes any byte to a socket (`Host._take`), so a RECEIPT
+never leaves before the message it acknowledges is on disk; a stopped broker's test-side
+calls are written at once.
+
+SQLite, not an append-only log of our own: it ships with Python, a commit in WAL mode with
+`synchronous=FULL` is on disk (fsync) when it returns, and a crash mid-write leaves the
+last committed state (its write-ahead log is checksummed and replayed or discarded at the
+next open), so recovery, torn writes and compaction are its job, tested for decades, not
+ours. One transaction per flush: many SENDs read in one turn cost one fsync.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, Protocol
+
+from stomptest.broker import priority
+from stomptest.broker.destinations import Message
+from stomptest.protocol.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from stomptest.broker.engine import Engine
+
+Operation = tuple[Literal["put", "drop"], Message]
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """One message as read back from a store."""
+
+    sequence: int
+    destination: str
+    message_id: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    timestamp: int
+    expires: int
+    priority: int
+    persistent: str | None
+    had_content_length: bool
+
+
+class Store(Protocol):
+    """Where a broker keeps its durable messages (the host drives it; the engine never calls it)."""
+
+    def write(self, operations: Iterable[Operation]) -> None:
+        """Apply the operations durably: when this returns, they survive a crash."""
+
+    def load(self) -> Iterator[StoredMessage]:
+        """The messages kept, in sequence order."""
+
+    def close(self) -> None: ...
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages (
+    sequence INTEGER PRIMARY KEY,
+    destination TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    headers TEXT NOT NULL,
+    body BLOB NOT NULL,
+    timestamp INTEGER NOT NULL,
+    expires INTEGER NOT NULL,
+    priority INTEGER NOT NULL,
+    persistent TEXT,
+    had_content_length INTEGER NOT NULL
+)
+"""
+
+
+class SqliteStore:
+    """A `Store` in `DIR/stomptest.sqlite3` (made if missing)."""
+
+    def __init__(self, folder: str | os.PathLike[str]) -> None:
+        path = Path(folder)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            # one broker thread uses it at a time (the host's, or the caller's while stopped)
+            self._db = sqlite3.connect(path / "stomptest.sqlite3", check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise ConfigurationError(f"cannot use {str(path)!r} as the broker's data folder: {exc}") from None
+
+    def write(self, operations: Iterable[Operation]) -> None:
+        db = self._db
+        db.execute("BEGIN")
+        try:
+            for kind, message in operations:
+                if kind == "put":
+                    db.execute(
+                        "INSERT OR REPLACE INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            message.sequence,
+                            message.destination,
+                            message.message_id,
+                            json.dumps(message.headers),
+                            message.body,
+                            message.timestamp,
+                            message.expires,
+                            message.priority,
+                            message.persistent,
+                            int(message.had_content_length),
+                        ),
+                    )
+                else:
+                    db.execute("DELETE FROM messages WHERE sequence = ?", (message.sequence,))
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def load(self) -> Iterator[StoredMessage]:
+        rows = self._db.execute("SELECT * FROM messages ORDER BY sequence").fetchall()
+        for row in rows:
+            sequence, destination, message_id, headers, body, timestamp, expires, priority, persistent, length = row
+            yield StoredMessage(
+                sequence,
+                destination,
+                message_id,
+                tuple((str(n), str(v)) for n, v in json.loads(headers)),
+                bytes(body),
+                timestamp,
+                expires,
+                priority,
+                persistent,
+                bool(length),
+            )
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def restore(engine: Engine, store: Store, now: float = 0.0) -> int:
+    """Put the store's messages back on their queues (a broker starting on a data folder); returns how many.
+
+    Each is made again by `Engine.new_message` (so what the profile derives from a SEND's headers is
+    derived again), then given back its own number, id, time, deadline, priority and persistence.
+    """
+    count = 0
+    last = 0
+    for stored in store.load():
+        resolved = engine.resolve(stored.destination)
+        kind = resolved[0] if resolved is not None else "queue"
+        destination = engine.destination(kind, stored.destination)
+        message = engine.new_message(destination, stored.headers, stored.body, now)
+        message.sequence = stored.sequence
+        message.message_id_given = stored.message_id
+        message.timestamp = stored.timestamp
+        message.expires = stored.expires
+        message.priority = stored.priority
+        message.persistent = stored.persistent
+        message.had_content_length = stored.had_content_length
+        priority.enqueue(destination.messages, message, priority.levels(engine.profile, destination))
+        last = max(last, stored.sequence)
+        count += 1
+    engine.continue_sequence(last)
+    return count
