@@ -42,6 +42,7 @@ from stomptest.broker.destinations import (
     Topic,
 )
 from stomptest.broker.profiles import Limits, Profile
+from stomptest.broker.selecting import dispatch_selecting
 
 if TYPE_CHECKING:
     from stomptest.broker.connection import Connection
@@ -265,7 +266,10 @@ class Engine:
             subscriptions = destination.subscriptions
             if not messages and len(subscriptions) == 1:  # the usual case: what dispatch() would do, in short
                 chosen = subscriptions[0]
-                if not chosen.has_room(self.limits.max_unacknowledged):
+                selector = chosen.selector
+                if not chosen.has_room(self.limits.max_unacknowledged) or not (
+                    selector is None or selector.matches(message)
+                ):
                     messages.append(message)
                     return
                 if not (message.expires and message.expires < now * 1000):
@@ -276,6 +280,8 @@ class Engine:
             return
         max_pending = self.limits.max_pending
         subscriptions = list(destination.subscriptions)
+        if destination.selecting:  # a topic subscriber gets only what its selector picks
+            subscriptions = [s for s in subscriptions if s.selector is None or s.selector.matches(message)]
         # Each subscriber gets a copy of its own, made before any is delivered: one shared object would
         # count every subscriber's delivery as a redelivery of the one before.
         copies = [message, *(message.copy() for _ in subscriptions[1:])] if subscriptions else []
@@ -299,6 +305,9 @@ class Engine:
         messages = destination.messages
         subscriptions = destination.subscriptions
         if not messages or not subscriptions:
+            return
+        if destination.selecting:
+            dispatch_selecting(destination, self.limits.max_unacknowledged, now)
             return
         limit = self.limits.max_unacknowledged
         now_ms = now * 1000
@@ -395,6 +404,8 @@ class Engine:
 
     def subscribe(self, subscription: Subscription) -> None:
         subscription.destination.subscriptions.append(subscription)
+        if subscription.selector is not None:
+            subscription.destination.selecting += 1
 
     def new_subscription_serial(self) -> int:
         return next(self._subscription_serials)
@@ -404,6 +415,8 @@ class Engine:
         destination = subscription.destination
         if subscription in destination.subscriptions:
             destination.subscriptions.remove(subscription)
+            if subscription.selector is not None:
+                destination.selecting -= 1
         returned = [delivery.message for delivery in subscription.unacked.values()]
         subscription.unacked.clear()
         subscription.unacked_by_message_id.clear()
