@@ -139,11 +139,11 @@ def strip_prefixes(text: str, dialect: Dialect) -> tuple[str, bool, bool]:
 
     Returns the selector without them, whether strings convert to numbers, whether names may hold '-'.
     ActiveMQ's STOMP transport always prefixes `convert_string_expressions:` itself (ProtocolConverter),
-    and its parser strips one such prefix; the profile `activemq` therefore always converts.
+    and its parser strips that one prefix: the profile `activemq` always converts, and a prefix the
+    client wrote is left in the selector, where its ':' is a lexical error.
     """
     if dialect == "activemq":
-        prefix = "convert_string_expressions:"
-        return (text[len(prefix) :] if text.startswith(prefix) else text), True, False
+        return text, True, False
     if dialect == "strict":
         return text, False, False
     convert = hyphenated = False
