@@ -42,7 +42,7 @@ from stomptest.broker.destinations import (
     Topic,
 )
 from stomptest.broker.profiles import Limits, Profile
-from stomptest.broker.selecting import dispatch_selecting
+from stomptest.broker.selecting import dispatch_selecting, offer
 
 if TYPE_CHECKING:
     from stomptest.broker.connection import Connection
@@ -274,6 +274,9 @@ class Engine:
                     return
                 if not (message.expires and message.expires < now * 1000):
                     chosen.connection.deliver(chosen, message)
+                return
+            if destination.selecting and messages:  # see selecting.py: the backlog waits for a change of room
+                offer(destination, message, self.limits.max_unacknowledged, now)
                 return
             messages.append(message)
             self.dispatch(destination, now)

@@ -5,8 +5,10 @@ subscription in the rotation that has room and whose selector picks it; a messag
 picks stays queued, in order, for a subscriber that comes later (or a test that looks). The
 rotation is the engine's: the subscription served goes to the back.
 
-Each dispatch scans what is queued, so messages nobody picks cost a little on every later
-dispatch of that queue, as they do on the real brokers (ActiveMQ pages through them).
+A full dispatch scans what is queued. A newly published message is offered alone
+(`offer`): what already waits was undeliverable at the last dispatch, and only a change of
+room or of subscriptions (an ACK, a SUBSCRIBE, an UNSUBSCRIBE), each followed by a full
+dispatch, can change that; so a backlog nobody picks costs nothing per SEND.
 """
 
 from __future__ import annotations
@@ -14,6 +16,22 @@ from __future__ import annotations
 from collections import deque
 
 from stomptest.broker.destinations import Destination, Message
+
+
+def offer(destination: Destination, message: Message, limit: int, now: float) -> None:
+    """A new message on a queue with selecting subscriptions: delivered now, or queued behind the rest."""
+    if message.expires and message.expires < now * 1000:
+        return
+    subscriptions = destination.subscriptions
+    for index, candidate in enumerate(subscriptions):
+        selector = candidate.selector
+        if candidate.has_room(limit) and (selector is None or selector.matches(message)):
+            if index < len(subscriptions) - 1:
+                del subscriptions[index]
+                subscriptions.append(candidate)
+            candidate.connection.deliver(candidate, message)
+            return
+    destination.messages.append(message)
 
 
 def dispatch_selecting(destination: Destination, limit: int, now: float) -> None:

@@ -84,12 +84,18 @@ def tokenize(text: str, dialect: Dialect, hyphenated: bool = False) -> list[Toke
     position = 0
     end = len(text)
     identifier = _HYPHENATED_ID if hyphenated else _ID
+    # where the last line break and the last "*/" are: a comment that cannot end is not tried (each try would
+    # scan to the end of the text, and "-" * 90_000 would take quadratic time)
+    last_break = max(text.rfind("\n"), text.rfind("\r"))
+    last_close = text.rfind("*/")
     while position < end:
         char = text[position]
         if char in _SPACE:
             position += 1
             continue
-        if text.startswith("--", position) or text.startswith("/*", position):
+        if (text.startswith("--", position) and position < last_break) or (
+            text.startswith("/*", position) and position + 2 <= last_close
+        ):
             comment = (_LINE_COMMENT if char == "-" else _BLOCK_COMMENT).match(text, position)
             if comment is not None:
                 position = comment.end()

@@ -530,7 +530,7 @@ class _Compiler:
                 return None
             if type(value) is not str:
                 return False
-            return pattern.fullmatch(value) is not None
+            return pattern(value)
 
         return evaluate
 
@@ -602,23 +602,52 @@ class _Compiler:
         return evaluate
 
 
-_REGEX_SPECIAL = frozenset(".\\[]^$?*+{}|():&<>=!")
+def _like_pattern(like: str, escape: str | None) -> Callable[[str], bool]:
+    """LikeExpression as a matcher: % any run, _ one character, the escape only before % _ or itself.
 
-
-def _like_pattern(like: str, escape: str | None) -> re.Pattern[str]:
-    """LikeExpression's regular expression: % any run, _ one character, the escape only before % _ or itself."""
-    parts = []
+    The brokers build a regular expression (`.*?` per %); a backtracking engine takes exponential
+    time on `%a%a%a...b` against a long value, so here it is the two-pointer wildcard match, which
+    backtracks only to the last % (at most len(pattern) x len(value) steps).
+    """
+    items: list[str | None] = []  # a character, "" for _, None for %
     index = 0
     while index < len(like):
         char = like[index]
         if escape is not None and char == escape and index + 1 < len(like) and like[index + 1] in ("_", "%", escape):
             index += 1
-            parts.append(re.escape(like[index]))
+            items.append(like[index])
         elif char == "%":
-            parts.append(".*?")
+            if not items or items[-1] is not None:  # %% is %
+                items.append(None)
         elif char == "_":
-            parts.append(".")
+            items.append("")
         else:
-            parts.append(re.escape(char))
+            items.append(char)
         index += 1
-    return re.compile("".join(parts), re.DOTALL)
+    pattern = tuple(items)
+    if None not in pattern and "" not in pattern:
+        literal = "".join(item for item in pattern if item)
+        return lambda value: value == literal
+
+    def matches(value: str) -> bool:
+        p = v = 0
+        star = -1
+        resume = 0
+        while v < len(value):
+            if p < len(pattern) and pattern[p] is not None and (pattern[p] == "" or pattern[p] == value[v]):
+                p += 1
+                v += 1
+            elif p < len(pattern) and pattern[p] is None:
+                star, resume = p, v
+                p += 1
+            elif star >= 0:
+                p = star + 1
+                resume += 1
+                v = resume
+            else:
+                return False
+        while p < len(pattern) and pattern[p] is None:
+            p += 1
+        return p == len(pattern)
+
+    return matches
