@@ -46,10 +46,6 @@ from tests.scenarios.conftest import REAL_ENV, _reachable
 EXAMPLES = Path(__file__).with_name("examples-selectors")
 BATCH = 8
 PATIENCE = 10.0  # s for the marker to reach every subscriber
-# Measured: real ActiveMQ 5.17.2 now and then withholds a message from some selecting subscribers of a
-# topic (about one batch in ten, and the same batch replayed is delivered in full), so a batch that
-# differs is asked of the real broker again before it counts as a difference of the fake.
-RETRIES = 2
 
 SETTINGS = settings(
     max_examples=int(os.environ.get("STOMPTEST_SELECTOR_EXAMPLES", "10")),
@@ -202,10 +198,6 @@ def _compare(profile: str, fake: Broker, batch: list[str], messages: list[dict[s
     port = _real_port(profile)
     ours = deliveries(fake.port, wrapped, messages)
     real = deliveries(port, wrapped, messages)
-    for _ in range(RETRIES):  # see RETRIES: the real broker's answer to the same batch can vary
-        if real == ours:
-            break
-        real = deliveries(port, wrapped, messages)
     differences = [
         f"  {selector!r}: real {r or '-'} / fake {o or '-'}"
         for selector, r, o in zip(batch, real, ours, strict=True)
