@@ -64,7 +64,7 @@ def dispatch_rate(kind: str, consumers: int, count: int) -> float:
             "SEND",
             {
                 "destination": "/queue/bench",
-                "n": str(i % consumers),
+                "n": str(chosen.randrange(consumers)),
                 "region": "eu",
                 "amount": "250",
                 "kind": "order-x",
