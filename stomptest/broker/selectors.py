@@ -24,11 +24,9 @@ ActiveMQ's grammar and JMS names, no string-to-number conversion (so a selector 
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Callable
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from stomptest.broker.selector_parser import (
     Dialect,
@@ -38,20 +36,28 @@ from stomptest.broker.selector_parser import (
     parse,
     strip_prefixes,
 )
+from stomptest.broker.selector_values import (
+    NUMBERS,
+    ORDER,
+    Thrown,
+    Value,
+    arithmetic,
+    compare,
+    java_str,
+    like_pattern,
+    parse_double,
+    parse_int,
+    wrap,
+)
 
 if TYPE_CHECKING:
     from stomptest.broker.destinations import Message
 
 __all__ = ["Selector", "SelectorError", "compile_selector"]
 
-Value = Any  # None, str, bool, int (Integer), Long, float (Double), Decimal (BigDecimal)
 Getter = Callable[["Message", dict[str, str]], Value]
 Evaluate = Callable[["Message", dict[str, str]], Value]
 Matches = Callable[["Message", dict[str, str]], bool]
-
-
-class _Thrown(Exception):
-    """A RuntimeException inside the broker's evaluation: the selector selects nothing."""
 
 
 class Selector:
@@ -68,7 +74,7 @@ class Selector:
     def matches(self, message: Message) -> bool:
         try:
             return self._matches(message, properties(message))
-        except (_Thrown, ArithmeticError, ValueError, RecursionError):
+        except (Thrown, ArithmeticError, ValueError, RecursionError):
             return False
 
     def check(self, message: Message) -> bool | None:
@@ -79,7 +85,7 @@ class Selector:
         """
         try:
             return self._matches(message, properties(message))
-        except (_Thrown, ArithmeticError, ValueError, RecursionError):
+        except (Thrown, ArithmeticError, ValueError, RecursionError):
             return None
 
     def __repr__(self) -> str:
@@ -231,171 +237,6 @@ def _property(name: str, dialect: Dialect) -> Getter:
     return special if special is not None else (lambda m, h: None)
 
 
-# -- Java values
-
-
-def _java_str(value: Value) -> str:
-    """String.valueOf as Java writes it (string concatenation with `+`)."""
-    if type(value) is bool:
-        return "true" if value else "false"
-    if type(value) is float:
-        return _java_double(value)
-    return str(value)
-
-
-def _java_double(value: float) -> str:
-    """Double.toString: plain between 10^-3 and 10^7, else d.dddE<n> (shortest digits either way)."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    if value == 0:
-        return "-0.0" if math.copysign(1.0, value) < 0 else "0.0"
-    if 1e-3 <= abs(value) < 1e7:
-        text = f"{value:f}" if "e" in repr(value) else repr(value)
-        text = text.rstrip("0") if "." in text else text
-        return text + "0" if text.endswith(".") else text
-    sign, digits, exponent = Decimal(repr(value)).as_tuple()
-    shown = "".join(map(str, digits)).rstrip("0") or "0"
-    power = len(digits) + int(exponent) - 1
-    return f"{'-' if sign else ''}{shown[0]}.{shown[1:] or '0'}E{power}"
-
-
-_INTEGER = re.compile(r"[+-]?\d+")
-_DOUBLE = re.compile(
-    r"[+-]?(?:NaN|Infinity|(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)[fFdD]?)"
-    r"|[+-]?0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)[pP][+-]?\d+[fFdD]?",
-    re.ASCII,
-)
-
-
-def _parse_int(text: str, bits: int) -> int | None:
-    """Integer.valueOf / Long.valueOf: None where Java throws NumberFormatException."""
-    if _INTEGER.fullmatch(text) is None:
-        return None
-    value = int(text)
-    limit = 1 << (bits - 1)
-    return value if -limit <= value < limit else None
-
-
-def _parse_double(text: str) -> float | None:
-    """Double.valueOf: Java's grammar (surrounding control characters and spaces trimmed), None where it throws."""
-    text = text.strip("".join(chr(c) for c in range(33)))
-    if _DOUBLE.fullmatch(text) is None:
-        return None
-    body = text.rstrip("fFdD") if not text.endswith(("NaN", "Infinity")) else text
-    if "x" in body.lower() and "p" in body.lower():
-        sign = -1.0 if body.startswith("-") else 1.0
-        return sign * float.fromhex(body.lstrip("+-"))
-    return float(body.replace("Infinity", "inf").replace("NaN", "nan"))
-
-
-def _convert_string(text: str, like: Value) -> Value:
-    """The string read as the other operand's type (`convert_string_expressions`), or _NO where Java throws."""
-    kind = type(like)
-    if kind is bool:
-        return text.lower() == "true"
-    value: Value
-    if kind is int:
-        value = _parse_int(text, 32)
-    elif kind is Long:
-        value = _parse_int(text, 64)
-        value = None if value is None else Long(value)
-    elif kind is float:
-        value = _parse_double(text)
-    else:
-        return _NO
-    return _NO if value is None else value
-
-
-_NO = object()
-_NUMBERS = (int, Long, float)
-
-
-def _double_compare(left: float, right: float) -> int:
-    """Double.compareTo: NaN above everything and equal to itself, -0.0 below 0.0."""
-    if left < right:
-        return -1
-    if left > right:
-        return 1
-    left_nan, right_nan = left != left, right != right
-    if left_nan or right_nan:
-        return (left_nan > right_nan) - (left_nan < right_nan)
-    return (math.copysign(1, left) > math.copysign(1, right)) - (math.copysign(1, left) < math.copysign(1, right))
-
-
-def _compare(left: Value, right: Value, convert: bool, activemq: bool = False) -> int | None:
-    """ComparisonExpression.compare's ordering of two non-null values, None where it answers FALSE.
-
-    ActiveMQ 5.17.2 casts the Boolean on the left to a String when the right is one (a
-    ClassCastException: `TRUE = color`, `NOT a = 'x'`); Artemis converts the right instead.
-    """
-    left_type, right_type = type(left), type(right)
-    if left_type is not right_type:
-        if activemq and left_type is bool and right_type is str:
-            raise _Thrown(
-                "java.lang.ClassCastException: class java.lang.Boolean cannot be cast to class java.lang.String"
-            )
-        if left_type is str:
-            if not convert:
-                return None
-            left = _convert_string(left, right)
-            if left is _NO:
-                return None
-        elif right_type is str:
-            if not convert or left_type is Decimal:
-                return None
-            right = _convert_string(right, left)
-            if right is _NO:
-                return None
-        elif left_type in _NUMBERS and right_type in _NUMBERS:
-            if left_type is float or right_type is float:
-                return _double_compare(float(left), float(right))
-        else:
-            return None
-    if type(left) is float:
-        return _double_compare(left, right)
-    if type(left) is str and not (left.isascii() and right.isascii()):
-        left, right = left.encode("utf-16-be"), right.encode("utf-16-be")  # Java compares UTF-16 code units
-    return -1 if left < right else (1 if left > right else 0)
-
-
-_ORDER: dict[str, Callable[[int], bool]] = {
-    "<": lambda c: c < 0,
-    ">": lambda c: c > 0,
-    "<=": lambda c: c <= 0,
-    ">=": lambda c: c >= 0,
-}
-
-
-def _wrap(value: int, bits: int) -> int:
-    limit = 1 << (bits - 1)
-    return ((value + limit) % (1 << bits)) - limit
-
-
-def _arithmetic(op: str, left: Value, right: Value) -> Value:
-    """ArithmeticExpression's plus/minus/multiply (Integer, Long or Double), divide and mod (always Double)."""
-    if op in "/%":
-        a, b = float(left), float(right)
-        if op == "/":
-            if b == 0:
-                if a == 0 or a != a:
-                    return math.nan
-                return math.copysign(math.inf, a) * math.copysign(1, b)
-            return a / b
-        if b == 0 or math.isinf(a) or a != a or b != b:
-            return math.nan
-        return math.fmod(a, b)
-    if type(left) is float or type(right) is float:
-        a, b = float(left), float(right)
-        return a + b if op == "+" else (a - b if op == "-" else a * b)
-    a, b = int(left), int(right)
-    result = a + b if op == "+" else (a - b if op == "-" else a * b)
-    if type(left) is Long or type(right) is Long:
-        return Long(_wrap(result, 64))
-    return _wrap(result, 32)
-
-
 class _Compiler:
     """Turns a tree into closures; `evaluate` gives Java's three values, `matches` its boolean."""
 
@@ -498,13 +339,13 @@ class _Compiler:
                 return None if a is None else False
             if type(a) is type(b) and type(a) is not float:
                 return a == b
-            order = _compare(a, b, convert, activemq)
+            order = compare(a, b, convert, activemq)
             return order == 0
 
         return evaluate
 
     def _cmp(self, node: Node) -> Evaluate:
-        test = _ORDER[node[1]]
+        test = ORDER[node[1]]
         left, right = self.evaluate(node[2]), self.evaluate(node[3])
         convert, activemq = self.convert, self.dialect == "activemq"
 
@@ -515,14 +356,14 @@ class _Compiler:
             b = right(m, h)
             if b is None:
                 return None
-            order = _compare(a, b, convert, activemq)
+            order = compare(a, b, convert, activemq)
             return False if order is None else test(order)
 
         return evaluate
 
     def _like(self, node: Node) -> Evaluate:
         inner = self.evaluate(node[1])
-        pattern = _like_pattern(node[2], node[3])
+        pattern = like_pattern(node[2], node[3])
 
         def evaluate(m: Message, h: dict[str, str]) -> Value:
             value = inner(m, h)
@@ -553,9 +394,9 @@ class _Compiler:
             value = inner(m, h)
             kind = type(value)
             if kind is int:
-                return _wrap(-value, 32)
+                return wrap(-value, 32)
             if kind is Long:
-                return Long(_wrap(-value, 64))
+                return Long(wrap(-value, 64))
             if kind is float:
                 return -value
             if kind is Decimal:
@@ -573,15 +414,15 @@ class _Compiler:
 
         def number(value: Value) -> Value:
             kind = type(value)
-            if kind in _NUMBERS:
+            if kind in NUMBERS:
                 return value
             if kind is Decimal:
-                return _wrap(int(value), 32)  # BigDecimal is neither Double nor Long: Java takes intValue()
+                return wrap(int(value), 32)  # BigDecimal is neither Double nor Long: Java takes intValue()
             if artemis and convert and kind is str:
-                parsed = _parse_double(value) if "." in value else _parse_int(value, 64)
+                parsed = parse_double(value) if "." in value else parse_int(value, 64)
                 if parsed is not None:
                     return parsed if type(parsed) is float else Long(parsed)
-            raise _Thrown(f"Cannot convert value: {value} into a number")
+            raise Thrown(f"Cannot convert value: {value} into a number")
 
         def evaluate(m: Message, h: dict[str, str]) -> Value:
             left = first(m, h)
@@ -592,62 +433,11 @@ class _Compiler:
                 if right is None:
                     return None
                 if op == "+" and type(left) is str:
-                    left = left + _java_str(right)
+                    left = left + java_str(right)
                     continue
-                if not artemis and type(left) not in _NUMBERS and type(left) is not Decimal:
-                    raise _Thrown(f"Cannot call {op} operation on: {left} and: {right}")
-                left = _arithmetic(op, number(left), number(right))
+                if not artemis and type(left) not in NUMBERS and type(left) is not Decimal:
+                    raise Thrown(f"Cannot call {op} operation on: {left} and: {right}")
+                left = arithmetic(op, number(left), number(right))
             return left
 
         return evaluate
-
-
-def _like_pattern(like: str, escape: str | None) -> Callable[[str], bool]:
-    """LikeExpression as a matcher: % any run, _ one character, the escape only before % _ or itself.
-
-    The brokers build a regular expression (`.*?` per %); a backtracking engine takes exponential
-    time on `%a%a%a...b` against a long value, so here it is the two-pointer wildcard match, which
-    backtracks only to the last % (at most len(pattern) x len(value) steps).
-    """
-    items: list[str | None] = []  # a character, "" for _, None for %
-    index = 0
-    while index < len(like):
-        char = like[index]
-        if escape is not None and char == escape and index + 1 < len(like) and like[index + 1] in ("_", "%", escape):
-            index += 1
-            items.append(like[index])
-        elif char == "%":
-            if not items or items[-1] is not None:  # %% is %
-                items.append(None)
-        elif char == "_":
-            items.append("")
-        else:
-            items.append(char)
-        index += 1
-    pattern = tuple(items)
-    if None not in pattern and "" not in pattern:
-        literal = "".join(item for item in pattern if item)
-        return lambda value: value == literal
-
-    def matches(value: str) -> bool:
-        p = v = 0
-        star = -1
-        resume = 0
-        while v < len(value):
-            if p < len(pattern) and pattern[p] is not None and (pattern[p] == "" or pattern[p] == value[v]):
-                p += 1
-                v += 1
-            elif p < len(pattern) and pattern[p] is None:
-                star, resume = p, v
-                p += 1
-            elif star >= 0:
-                p = star + 1
-                resume += 1
-                v = resume
-            else:
-                return False
-        while p < len(pattern) and pattern[p] is None:
-            p += 1
-        return p == len(pattern)
-
-    return matches
