@@ -243,3 +243,11 @@ def test_rabbitmq_ignores_selectors() -> None:
     assert [f.command for f in replies] == ["RECEIPT"]
     replies = peer.send("SEND", {"destination": "/queue/q"}, "x")
     assert [f.body for f in replies if f.command == "MESSAGE"] == [b"x"]
+
+
+def test_artemis_keeps_the_connection_after_a_bad_selector_before_1_2() -> None:
+    """Measured on Artemis 2.40.0: in 1.0 and 1.1 the invalid-selector ERROR leaves the connection open."""
+    peer = connected(engine("artemis"), "1.1")
+    [error] = peer.send("SUBSCRIBE", {"id": "1", "destination": "/queue/q", "selector": "age >"})
+    assert error.headers["message"] == 'Invalid selector "age >"'
+    assert not peer.connection.closing
