@@ -137,3 +137,15 @@ def test_each_module_imports_on_its_own(module: str) -> None:
         [sys.executable, "-c", f"import {module}"], capture_output=True, text=True, cwd=ROOT.parent, timeout=60
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_no_script_shadows_a_standard_library_module() -> None:
+    """A script's folder is first on sys.path: benchmarks/selectors.py once broke `import subprocess` there."""
+    folders = [ROOT.parent / name for name in ("benchmarks", "scripts", "fuzz", "examples")]
+    shadowing = sorted(
+        str(path.relative_to(ROOT.parent))
+        for folder in folders
+        for path in folder.rglob("*.py")
+        if path.stem in sys.stdlib_module_names
+    )
+    assert shadowing == [], f"rename these: a script next to them would import them instead: {shadowing}"

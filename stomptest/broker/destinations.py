@@ -17,6 +17,7 @@ from stomptest.broker.profiles import ErrorKind
 
 if TYPE_CHECKING:
     from stomptest.broker.lifecycle_arguments import QueueSettings
+    from stomptest.broker.selectors import Selector
     from stomptest.protocol.frame import Frame
 
 Kind = Literal["queue", "topic"]
@@ -144,6 +145,7 @@ class Subscription:
         "headers",
         "id",
         "pending",
+        "selector",
         "serial",
         "unacked",
         "unacked_by_message_id",
@@ -176,6 +178,7 @@ class Subscription:
         self.unacked_bytes = 0
         # topics only: messages copied to this subscriber and not yet delivered
         self.pending: deque[Message] | None = deque() if destination.kind == "topic" else None
+        self.selector: Selector | None = None  # SUBSCRIBE's `selector`, compiled (selectors.py)
 
     def has_room(self, limit: int) -> bool:
         """Whether one more message may be delivered now (flow control)."""
@@ -206,6 +209,7 @@ class Destination:
         self.subscriptions: list[Subscription] = []
         self.messages: deque[Message] = deque()  # queues only
         self.lifecycle: QueueSettings | None = None  # RabbitMQ: its queue arguments (lifecycle_arguments.py)
+        self.selecting = 0  # how many of its subscriptions have a selector (engine.py dispatches them apart)
 
 
 class Queue(Destination):

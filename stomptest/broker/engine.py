@@ -43,6 +43,7 @@ from stomptest.broker.destinations import (
     Topic,
 )
 from stomptest.broker.profiles import Limits, Profile
+from stomptest.broker.selecting import dispatch_selecting, offer
 
 if TYPE_CHECKING:
     from stomptest.broker.connection import Connection
@@ -301,7 +302,10 @@ class Engine:
                 expiry.with_queue_ttl(message, destination, int((now + self.clock_offset) * 1000))
             if not messages and len(subscriptions) == 1:  # the usual case: what dispatch() would do, in short
                 chosen = subscriptions[0]
-                if not chosen.has_room(self.limits.max_unacknowledged):
+                selector = chosen.selector
+                if not chosen.has_room(self.limits.max_unacknowledged) or not (
+                    selector is None or selector.matches(message)
+                ):
                     self.enqueue(destination, message)
                     return
                 if message.expires and message.expires < (now + self.clock_offset) * 1000:
@@ -311,11 +315,16 @@ class Engine:
                         self.keep(message)
                     chosen.connection.deliver(chosen, message)
                 return
+            if destination.selecting and messages:  # see selecting.py: the backlog waits for a change of room
+                offer(self, destination, message, now)
+                return
             self.enqueue(destination, message)
             self.dispatch(destination, now)
             return
         max_pending = self.limits.max_pending
         subscriptions = list(destination.subscriptions)
+        if destination.selecting:  # a topic subscriber gets only what its selector picks
+            subscriptions = [s for s in subscriptions if s.selector is None or s.selector.matches(message)]
         # Each subscriber gets a copy of its own, made before any is delivered: one shared object would
         # count every subscriber's delivery as a redelivery of the one before.
         copies = [message, *(message.copy() for _ in subscriptions[1:])] if subscriptions else []
@@ -339,6 +348,9 @@ class Engine:
         messages = destination.messages
         subscriptions = destination.subscriptions
         if not messages or not subscriptions:
+            return
+        if destination.selecting:
+            dispatch_selecting(self, destination, now)
             return
         limit = self.limits.max_unacknowledged
         now_ms = (now + self.clock_offset) * 1000
@@ -496,6 +508,8 @@ class Engine:
 
     def subscribe(self, subscription: Subscription) -> None:
         subscription.destination.subscriptions.append(subscription)
+        if subscription.selector is not None:
+            subscription.destination.selecting += 1
 
     def new_subscription_serial(self) -> int:
         return next(self._subscription_serials)
@@ -505,6 +519,8 @@ class Engine:
         destination = subscription.destination
         if subscription in destination.subscriptions:
             destination.subscriptions.remove(subscription)
+            if subscription.selector is not None:
+                destination.selecting -= 1
         returned = [delivery.message for delivery in subscription.unacked.values()]
         subscription.unacked.clear()
         subscription.unacked_by_message_id.clear()

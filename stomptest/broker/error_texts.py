@@ -44,6 +44,7 @@ SPEC_ERROR_TEXTS = _texts(
     bad_transaction=("bad transaction", "{reason}\n"),
     limit=("limit exceeded", "{reason}\n"),
     internal=("internal error", "{reason}\n"),
+    invalid_selector=("invalid selector", "selector {selector!r}: {reason} at line {line}, column {column}\n"),
 )
 
 _AMQ_TRACE = "\n\tat org.apache.activemq.transport.stomp.ProtocolConverter.onStompCommand(ProtocolConverter.java:263)\n"
@@ -103,6 +104,14 @@ ACTIVEMQ_ERROR_TEXTS = _texts(
     ),
     limit=("{reason}", "org.apache.activemq.transport.stomp.ProtocolException: {reason}" + _AMQ_TRACE),
     internal=("{reason}", "{reason}"),
+    # measured (issue 14): the selector as the message, a stack trace whose cause gives the parser's reason
+    # (its own line and column for a syntax error; the fake adds them to every other reason)
+    invalid_selector=(
+        "{selector}",
+        "javax.jms.InvalidSelectorException: {selector}\n"
+        "\tat org.apache.activemq.selector.SelectorParser.parse(SelectorParser.java:89)\n"
+        "Caused by: {cause}: {reason} (at line {line}, column {column})\n",
+    ),
 )
 
 # measured (issue 18): ActiveMQ's texts where one kind's text differs by command (and header)
@@ -134,6 +143,14 @@ ACTIVEMQ_ERROR_TEXTS = MappingProxyType(
                 ("BEGIN", "transaction", "Must specify the transaction you are beginning"),
             )
         },
+        # measured (issue 14): on a topic the ERROR says the subscription could not be made
+        "invalid-selector SUBSCRIBE topic": (
+            "Couldn't create TopicSubscription",
+            "javax.jms.JMSException: Couldn't create TopicSubscription\n"
+            "\tat org.apache.activemq.broker.region.TopicRegion.createSubscription(TopicRegion.java)\n"
+            "Caused by: javax.jms.InvalidSelectorException: {selector}\n"
+            "Caused by: {cause}: {reason} (at line {line}, column {column})\n",
+        ),
         "invalid-header NACK": (  # a NACK on a 1.0 connection (nack_in_1_0="error")
             "NACK received but connection is in v1.0 mode.",
             "org.apache.activemq.transport.stomp.ProtocolException: NACK received but connection is in v1.0 mode."
@@ -174,6 +191,7 @@ RABBITMQ_ERROR_TEXTS = _texts(
     bad_transaction=("Bad transaction", 'Invalid transaction identifier: "{transaction}"\n'),  # measured (issue 18)
     limit=("Resource limit", "{reason}\n"),
     internal=("Internal error", "{reason}\n"),
+    invalid_selector=("Invalid selector", "{reason}\n"),  # never sent: RabbitMQ ignores selectors (measured)
 )
 
 # measured (issue 18): RabbitMQ's texts where one kind's text differs by command
@@ -221,6 +239,9 @@ ARTEMIS_ERROR_TEXTS = _texts(
     bad_transaction=("AMQ339018: {reason}", ""),
     limit=("{reason}", ""),
     internal=("{reason}", ""),
+    # measured (issue 14): the message names the selector, the body is the selector without its options; the
+    # fake adds the reason and where it is
+    invalid_selector=('Invalid selector "{selector}"', "{actual}\n{reason} (at line {line}, column {column})\n"),
 )
 # measured (A4, A16): where one kind's text differs by command. SUBSCRIBE without destination is a Java
 # NullPointerException's text, as message and body.
@@ -233,6 +254,7 @@ ARTEMIS_ERROR_TEXTS = MappingProxyType(
         **ARTEMIS_ERROR_TEXTS,
         "missing-header SUBSCRIBE": (_ARTEMIS_NO_ADDRESS, _ARTEMIS_NO_ADDRESS),
         "missing-header SEND": ("AMQ339031 Error handling send", ""),
+        "invalid-selector SUBSCRIBE empty": ("Selector cannot be empty", ""),  # measured (issue 14)
         "missing-header BEGIN": ("AMQ339032 Need a transaction id to begin", ""),
         # measured (issue 18, test_missing_header_texts)
         "missing-header ACK id": ("AMQ339039 No id header in ACK/NACK frame.", ""),

@@ -49,6 +49,7 @@ ErrorKind = Literal[
     "precondition-failed",  # RabbitMQ: ACK/NACK of a delivery of its own that awaits no acknowledgement
     "bad-transaction",  # unknown transaction, or BEGIN of one already open
     "limit",  # too many connections, queued or pending messages
+    "invalid-selector",  # a SUBSCRIBE `selector` the profile's broker cannot parse (docs/selectors.md)
     "internal",  # a bug in stomptest: never expected, always reported by Broker.check()
 ]
 ERROR_KINDS: tuple[ErrorKind, ...] = ErrorKind.__args__  # type: ignore[attr-defined]
@@ -298,6 +299,9 @@ class Profile:
     queue_arguments: bool = False
     # a queued message that was not sent `persistent:true` survives Broker.restart() (the real brokers: no)
     restart_keeps_non_persistent: bool = True
+    # -- message selectors (issue 14, docs/selectors.md): SUBSCRIBE's `selector` read as this broker reads it;
+    # "none" ignores the header (RabbitMQ, measured: every message arrives, an invalid one gets its RECEIPT)
+    selectors: Literal["none", "strict", "activemq", "artemis"] = "strict"
 
     def __post_init__(self) -> None:
         for version in self.versions:
@@ -389,6 +393,7 @@ ACTIVEMQ = Profile(
     restart_keeps_non_persistent=False,  # KahaDB keeps persistent messages only (documented, not measured)
     limits=Limits(max_header_bytes=10 * 1024, max_headers=1000),
     websocket=websocket_profiles.ACTIVEMQ,
+    selectors="activemq",  # measured (issue 14): ERROR, the connection stays open
 )
 
 RABBITMQ = Profile(
@@ -459,6 +464,7 @@ RABBITMQ = Profile(
     # measured on 3.10.8: a 200 KiB header, 2000 headers and an 8 MiB body are all accepted
     limits=Limits(max_headers=10_000, max_header_bytes=1024 * 1024),
     websocket=websocket_profiles.RABBITMQ,
+    selectors="none",  # measured (issue 14)
 )
 
 # Measured on Apache Artemis 2.40.0 (scripts/real-brokers.sh: its STOMP acceptor with
@@ -474,7 +480,7 @@ ARTEMIS = Profile(
     error_texts=ARTEMIS_ERROR_TEXTS,
     # measured: decoder errors, a duplicate subscription and SUBSCRIBE without destination have no receipt-id
     errors_without_receipt_id=frozenset(
-        {"malformed", "unknown-command", "duplicate-subscription", "missing-header SUBSCRIBE"}
+        {"malformed", "unknown-command", "duplicate-subscription", "missing-header SUBSCRIBE", "invalid-selector"}
     ),
     repeated_headers="last-before-1.2",
     trim_1_0_values="leading",  # measured (issue 18): `receipt: r1` is r1
@@ -532,6 +538,7 @@ ARTEMIS = Profile(
     # measured: a 4 MiB header and 50,000 headers are accepted (the largest tried)
     limits=Limits(max_headers=50_000, max_header_bytes=4 * 1024 * 1024),
     websocket=websocket_profiles.ARTEMIS,
+    selectors="artemis",  # measured (issue 14): ERROR without receipt-id (closes in 1.2, as every ERROR)
 )
 
 PROFILES: Mapping[str, Profile] = MappingProxyType(

@@ -11,16 +11,18 @@ not resolve is answered as the profile's broker answers it (`refuse_destination`
 `destination_names`, RabbitMQ's texts, ActiveMQ's silent close).
 Temporary destinations (`/temp-queue/`, `/temp-topic/`) are named as the profile's
 broker names them (`temporary_destinations`) and die with the connection that made them.
+A `selector` is compiled here, once per SUBSCRIBE, as the profile's broker reads it (`selectors`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Literal, cast
 
 from stomptest.broker import lifecycle_arguments
 from stomptest.broker.engine import AckMode, Destination, Subscription
 from stomptest.broker.output import receipt
+from stomptest.broker.selectors import Selector, SelectorError, compile_selector
 from stomptest.protocol.frame import Frame
 
 if TYPE_CHECKING:
@@ -61,6 +63,9 @@ def on_subscribe(connection: Connection, frame: Frame) -> None:
     window = _window(connection, frame, resolved[0])
     if window == -2:
         return
+    selector = _selector(connection, frame, resolved[0])
+    if selector is False:
+        return
     existed = resolved[1] in engine.destinations
     destination = engine.destination(*resolved, owner=owner(connection, name))
     if profile.queue_arguments:  # RabbitMQ: queue arguments (issue 15)
@@ -69,7 +74,7 @@ def on_subscribe(connection: Connection, frame: Frame) -> None:
             return
         destination = declared
     subscription = add_subscription(
-        connection, id, destination, cast(AckMode, ack), None if window < 0 else window, headers
+        connection, id, destination, cast(AckMode, ack), None if window < 0 else window, headers, selector
     )
     if anonymous:  # read by sending.deliver and on_unsubscribe
         connection.anonymous.add(id)
@@ -173,6 +178,35 @@ def _anonymous_id(template: str, name: str) -> str:
     return template.format_map({"address": address})
 
 
+def _selector(connection: Connection, frame: Frame, kind: str) -> Selector | Literal[False] | None:
+    """SUBSCRIBE's `selector` compiled as the profile's broker reads it; False once refused with its ERROR.
+
+    Measured (issue 14): ActiveMQ answers an invalid one with ERROR and reads on, Artemis with
+    ERROR and no receipt-id (and closes in 1.2, as after every ERROR), RabbitMQ ignores the header.
+    """
+    text = frame.headers.get("selector")
+    dialect = connection.profile.selectors
+    if text is None or dialect == "none":
+        return None
+    try:
+        return compile_selector(text, dialect)
+    except SelectorError as error:
+        fields = {
+            "selector": text,
+            "actual": error.text,
+            "reason": error.reason,
+            "line": str(error.line),
+            "column": str(error.column),
+            "cause": "org.apache.activemq.selector.ParseException" if error.syntax else "java.lang.RuntimeException",
+        }
+        if dialect == "artemis" and error.reason == "Selector cannot be empty":
+            fields["header"] = "empty"
+        elif kind == "topic":
+            fields["header"] = "topic"
+        connection.fail("invalid-selector", frame, **fields)
+        return False
+
+
 def add_subscription(
     connection: Connection,
     id: str,
@@ -180,6 +214,7 @@ def add_subscription(
     ack: AckMode,
     window: int | None,
     headers: Mapping[str, str],
+    selector: Selector | None = None,
 ) -> Subscription:
     subscription = Subscription(
         connection,
@@ -191,6 +226,7 @@ def add_subscription(
         connection.engine.new_subscription_serial(),
         headers,
     )
+    subscription.selector = selector
     connection.subscriptions[id] = subscription
     connection.engine.subscribe(subscription)
     return subscription

@@ -56,7 +56,6 @@ KNOWN_DIFFERENCES: tuple[KnownDifference, ...] = (
         "N18",
         "a second SUBSCRIBE with an id in use (ActiveMQ: both subscriptions live)",
     ),
-    KnownDifference("selectors", ACTIVEMQ, "N17", "SUBSCRIBE with a JMS selector (the fake ignores it)"),
     KnownDifference(
         "short-content-length",
         ARTEMIS,
