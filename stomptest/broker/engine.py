@@ -30,6 +30,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
 
+from stomptest.broker import groups
 from stomptest.broker.destinations import (
     AckMode,
     Consumer,
@@ -41,6 +42,7 @@ from stomptest.broker.destinations import (
     Subscription,
     Topic,
 )
+from stomptest.broker.durable import DurableStore
 from stomptest.broker.profiles import Limits, Profile
 
 if TYPE_CHECKING:
@@ -106,6 +108,8 @@ class Engine:
         self._connection_ids = itertools.count(1)
         self._subscription_serials = itertools.count(1)
         self._routes: dict[str, tuple[Kind, str] | None] = {}  # resolve() of names that are not temporary
+        self.durable = DurableStore()  # issue 14: durable subscriptions (durable.py)
+        self.sticky = groups.Sticky(profile)  # issue 14: exclusive consumers and message groups (groups.py)
         # called with a connection whose output became non-empty; the host wakes its writer
         self.on_output: Callable[[Connection], None] = _ignore
 
@@ -124,6 +128,7 @@ class Engine:
             )
 
     def forget(self, connection: Connection) -> None:
+        self.durable.client_ids.pop(connection.id, None)
         if self.connections.pop(connection.id, None) is not None:
             self.finished.append(connection)
 
@@ -263,7 +268,11 @@ class Engine:
         if destination.kind == "queue":
             messages = destination.messages
             subscriptions = destination.subscriptions
-            if not messages and len(subscriptions) == 1:  # the usual case: what dispatch() would do, in short
+            sticky = self.sticky
+            if sticky.groups != "none":
+                sticky.published(destination, message)
+            # the usual case: what dispatch() would do, in short
+            if not messages and len(subscriptions) == 1 and destination.name not in sticky.names:
                 chosen = subscriptions[0]
                 if not chosen.has_room(self.limits.max_unacknowledged):
                     messages.append(message)
@@ -289,6 +298,11 @@ class Engine:
                 )
             else:
                 self.dispatch_subscription(subscription, now)
+        bound = self.durable.bound.get(destination.name)
+        if bound:  # durable subscriptions (durable.py): a copy waits in each one's queue
+            for queue in list(bound):
+                queue.messages.append(message.copy())
+                self.dispatch(queue, now)
 
     def dispatch(self, destination: Destination, now: float) -> None:
         """Deliver what can be delivered on `destination` now."""
@@ -299,6 +313,9 @@ class Engine:
         messages = destination.messages
         subscriptions = destination.subscriptions
         if not messages or not subscriptions:
+            return
+        if self.sticky.names and destination.name in self.sticky.names:
+            groups.dispatch(self, destination, now)
             return
         limit = self.limits.max_unacknowledged
         now_ms = now * 1000
@@ -395,6 +412,7 @@ class Engine:
 
     def subscribe(self, subscription: Subscription) -> None:
         subscription.destination.subscriptions.append(subscription)
+        self.sticky.subscribed(subscription)
 
     def new_subscription_serial(self) -> int:
         return next(self._subscription_serials)
@@ -440,6 +458,8 @@ class Engine:
         self.destinations = {
             name: destination for name, destination in self.destinations.items() if destination.subscriptions
         }
+        self.durable.clear()
+        self.sticky.names &= set(self.destinations)  # an exclusive consumer still subscribed stays so
 
     def record_internal_error(self, text: str) -> None:
         if len(self.internal_errors) < 100:

@@ -262,6 +262,24 @@ class Profile:
     limits: Limits = field(default_factory=Limits)
     # STOMP over WebSocket on the same port (websocket_profiles.py)
     websocket: WebSocketSettings = websocket_profiles.STRICT
+    # -- issue 14: durable subscriptions, window edge values, exclusive consumers, message groups
+    # (docs/subscriptions.md has what was measured). Which SUBSCRIBE headers make a topic subscription durable:
+    # none; ActiveMQ's (client-id on CONNECT + activemq.subscriptionName; a client-id in use is refused);
+    # RabbitMQ's (durable:true or persistent:true with auto-delete:false, kept under its id or x-queue-name);
+    # Artemis' (client-id + durable-subscription-name, durable-subscriber-name or activemq.subscriptionName)
+    durable_subscriptions: Literal["none", "activemq", "rabbitmq", "artemis"] = "none"
+    # a window of 0: one message at a time (Artemis' bytes), nothing pushed at all (ActiveMQ), or no window
+    # (RabbitMQ); a negative window: no window, or nothing pushed at all (RabbitMQ's prefetch-count:-1)
+    prefetch_zero: Literal["one", "none", "unlimited"] = "one"
+    prefetch_negative: Literal["unlimited", "none"] = "unlimited"
+    # a prefetch header that is not an integer: ERROR invalid-header, or ignored (ActiveMQ)
+    bad_prefetch: Literal["error", "ignore"] = "error"
+    # exclusive consumers: none; `activemq.exclusive:true` takes every message of the queue while it is subscribed
+    # (ActiveMQ); `exclusive:true` makes the queue the connection's own, refused to every other (RabbitMQ)
+    exclusive_consumers: Literal["none", "activemq", "rabbitmq"] = "none"
+    # JMSXGroupID sticks a group to one consumer of a queue until it leaves: not at all; as ActiveMQ (a
+    # JMSXGroupSeq:-1 closes the group); as Artemis (JMSXGroupSeq is not read)
+    message_groups: Literal["none", "activemq", "artemis"] = "none"
 
     def __post_init__(self) -> None:
         for version in self.versions:
@@ -345,6 +363,11 @@ ACTIVEMQ = Profile(
     dead_letter_queue="/queue/ActiveMQ.DLQ",
     dead_letter_non_persistent=False,
     limits=Limits(max_header_bytes=10 * 1024, max_headers=1000),
+    durable_subscriptions="activemq",  # measured (issue 14), as the rest of this block
+    prefetch_zero="none",
+    bad_prefetch="ignore",
+    exclusive_consumers="activemq",
+    message_groups="activemq",
     websocket=websocket_profiles.ACTIVEMQ,
 )
 
@@ -409,6 +432,10 @@ RABBITMQ = Profile(
     # measured on 3.10.8: a 200 KiB header, 2000 headers and an 8 MiB body are all accepted
     limits=Limits(max_headers=10_000, max_header_bytes=1024 * 1024),
     websocket=websocket_profiles.RABBITMQ,
+    durable_subscriptions="rabbitmq",  # measured (issue 14), as the rest of this block
+    prefetch_zero="unlimited",
+    prefetch_negative="none",
+    exclusive_consumers="rabbitmq",
 )
 
 # Measured on Apache Artemis 2.40.0 (scripts/real-brokers.sh: its STOMP acceptor with
@@ -473,6 +500,8 @@ ARTEMIS = Profile(
     # measured: a 4 MiB header and 50,000 headers are accepted (the largest tried)
     limits=Limits(max_headers=50_000, max_header_bytes=4 * 1024 * 1024),
     websocket=websocket_profiles.ARTEMIS,
+    durable_subscriptions="artemis",  # measured (issue 14), as the rest of this block
+    message_groups="artemis",
 )
 
 PROFILES: Mapping[str, Profile] = MappingProxyType(

@@ -183,7 +183,7 @@ def deliver(connection: Connection, subscription: Subscription, message: Message
     elif persistent == "as-sent" and message.persistent is not None:
         headers.append(("persistent", message.persistent))
     if profile.destination_type_header and message.destination.startswith(("/queue/", "/topic/")):
-        headers.append(("destination-type", "MULTICAST" if subscription.destination.kind == "topic" else "ANYCAST"))
+        headers.append(("destination-type", "MULTICAST" if message.destination.startswith("/topic/") else "ANYCAST"))
     headers += message.headers
     if tracked and connection.version == "1.2" and profile.reserved_send_headers == "keep":
         headers.append(("ack", ack))  # after the SEND's own `ack`, which a 1.2 client reads first (Artemis)

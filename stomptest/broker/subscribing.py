@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, cast
 
+from stomptest.broker import durable
 from stomptest.broker.engine import AckMode, Destination, Subscription
 from stomptest.broker.output import receipt
 from stomptest.protocol.frame import Frame
@@ -60,7 +61,10 @@ def on_subscribe(connection: Connection, frame: Frame) -> None:
     window = _window(connection, frame, resolved[0])
     if window == -2:
         return
-    destination = engine.destination(*resolved, owner=owner(connection, name))
+    target = durable.subscribe_target(connection, frame, *resolved)  # issue 14: a durable subscription's queue
+    if target is False:
+        return
+    destination = target or engine.destination(*resolved, owner=owner(connection, name))
     subscription = add_subscription(
         connection, id, destination, cast(AckMode, ack), None if window < 0 else window, headers
     )
@@ -88,6 +92,8 @@ def optional(connection: Connection, command: str, header: str) -> bool:
 def on_unsubscribe(connection: Connection, frame: Frame) -> None:
     """UNSUBSCRIBE: by `id` (1.0 also by `destination`); its unacknowledged messages go back."""
     headers = frame.headers
+    if durable.before_unsubscribe(connection, frame, detach):  # issue 14: removal of a durable subscription
+        return
     id = headers.get("id")
     subscription = None
     if id is not None:
@@ -112,12 +118,18 @@ def on_unsubscribe(connection: Connection, frame: Frame) -> None:
         header = "id" if "id" in headers else "destination"
         connection.fail("unknown-subscription", frame, id=id or headers[header], header=header)
         return
+    detach(connection, subscription)
+    durable.after_unsubscribe(connection, frame, subscription)
+    receipt(connection, frame)
+
+
+def detach(connection: Connection, subscription: Subscription) -> None:
+    """End one subscription of `connection`; its unacknowledged messages go back."""
     connection.anonymous.discard(subscription.id)
     del connection.subscriptions[subscription.id]
     for key in subscription.unacked:
         connection.unacked.pop(key, None)
     connection.engine.unsubscribe(subscription, connection.now)
-    receipt(connection, frame)
 
 
 # RabbitMQ's known exchanges (measured, issue 18: any other is `not_found`)
@@ -225,8 +237,14 @@ def _window(connection: Connection, frame: Frame, kind: str) -> int:
         try:
             value = int(text)
         except ValueError:
+            if profile.bad_prefetch == "ignore":
+                continue
             connection.fail("invalid-header", frame, reason=f"{name}:{text} is not an integer")
             return -2
+        if value == 0 and profile.prefetch_zero != "one":  # issue 14, measured
+            return 0 if profile.prefetch_zero == "none" else -1
+        if value < 0 and profile.prefetch_negative == "none":
+            return 0
         if profile.prefetch_unit == "bytes":
             return -1 if value < 0 else value
         return -1 if value < 0 else max(value, 1)
