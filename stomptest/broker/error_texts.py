@@ -185,6 +185,10 @@ RABBITMQ_ERROR_TEXTS = MappingProxyType(
             "Missing destination or id",
             "UNSUBSCRIBE must include a 'destination' or 'id' header",
         ),
+        # measured (issue 14): a queue another connection holds with exclusive:true
+        "not-found SUBSCRIBE exclusive": ("resource_locked", "RESOURCE_LOCKED - {reason}"),
+        "not-found SEND exclusive": ("resource_locked", "RESOURCE_LOCKED - {reason}"),
+        "invalid-header SUBSCRIBE prefetch-count": ("Processing error", "Processing error"),  # measured (issue 14)
     }
 )
 
@@ -240,5 +244,8 @@ ARTEMIS_ERROR_TEXTS = MappingProxyType(
         "bad-transaction BEGIN": ("Transaction already started: {transaction}", ""),
         "bad-transaction COMMIT": ("AMQ339013 Error committing {transaction}", ""),
         "bad-transaction ABORT": ("No transaction started: {transaction}", ""),
+        # measured (issue 14): consumer-window-size:abc (Java's NumberFormatException)
+        "invalid-header SUBSCRIBE consumer-window-size": ('For input string "{value}"', 'For input string: "{value}"'),
+        "invalid-header SUBSCRIBE activemq.prefetchSize": ('For input string "{value}"', 'For input string: "{value}"'),
     }
 )

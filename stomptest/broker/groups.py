@@ -19,7 +19,9 @@ from stomptest.broker.destinations import Destination, Message, Subscription
 from stomptest.broker.profiles import Profile
 
 if TYPE_CHECKING:
+    from stomptest.broker.connection import Connection
     from stomptest.broker.engine import Engine
+    from stomptest.protocol.frame import Frame
 
 
 class Sticky:
@@ -30,6 +32,7 @@ class Sticky:
         self.exclusive = profile.exclusive_consumers == "activemq"
         self.names: set[str] = set()
         self.owners: dict[str, dict[str, Subscription]] = {}  # queue name -> group -> its consumer
+        self.locked: dict[str, int] = {}  # RabbitMQ: exclusive queue name -> the connection that owns it
 
     def subscribed(self, subscription: Subscription) -> None:
         exclusive = subscription.headers.get("activemq.exclusive") == "true"
@@ -46,6 +49,7 @@ class Sticky:
     def clear(self) -> None:
         self.names.clear()
         self.owners.clear()
+        self.locked.clear()
 
 
 def _header(message: Message, wanted: str) -> str | None:
@@ -104,3 +108,37 @@ def dispatch(engine: Engine, destination: Destination, now: float) -> None:
                 owners[group] = chosen
         chosen.connection.deliver(chosen, message)
     messages.extendleft(reversed(waiting))
+
+
+def refuse_locked(connection: Connection, frame: Frame, name: str, canonical: str) -> bool:
+    """RabbitMQ's exclusive queues: True once a SUBSCRIBE or SEND was refused with ERROR resource_locked.
+
+    Measured (3.10.8): SUBSCRIBE with `exclusive:true` to a /queue/ that does not exist yet makes
+    it the connection's own, gone when the connection closes; a SUBSCRIBE or SEND through
+    /queue/ by any other connection, or an exclusive SUBSCRIBE to a queue that exists already, is
+    answered ERROR resource_locked (SUBSCRIBE: then its RECEIPT) and a close; /amq/queue/ reaches it.
+    """
+    if connection.profile.exclusive_consumers != "rabbitmq" or not name.startswith("/queue/"):
+        return False
+    engine = connection.engine
+    locked = engine.sticky.locked
+    holder = locked.get(canonical)
+    if holder is not None and (canonical not in engine.destinations or holder not in engine.connections):
+        del locked[canonical]  # the queue died with its connection
+        holder = None
+    if holder is None:
+        if frame.command != "SUBSCRIBE" or frame.headers.get("exclusive") != "true":
+            return False
+        if canonical not in engine.destinations:
+            engine.destination("queue", canonical, owner=connection.id)  # dropped when the connection closes
+            locked[canonical] = connection.id
+            return False
+    elif holder == connection.id:
+        return False
+    reason = (
+        f"cannot obtain exclusive access to locked queue '{canonical[len('/queue/') :]}' in vhost "
+        f"'{connection.host or '/'}'. It could be originally declared on another connection or the exclusive "
+        "property value does not match that"
+    )
+    connection.fail("not-found", frame, header="exclusive", reason=reason)
+    return True

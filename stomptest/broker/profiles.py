@@ -280,6 +280,8 @@ class Profile:
     # JMSXGroupID sticks a group to one consumer of a queue until it leaves: not at all; as ActiveMQ (a
     # JMSXGroupSeq:-1 closes the group); as Artemis (JMSXGroupSeq is not read)
     message_groups: Literal["none", "activemq", "artemis"] = "none"
+    # what a message counts against a byte window beyond its body and headers (windows.py; Artemis: 221)
+    window_message_overhead: int = 0
 
     def __post_init__(self) -> None:
         for version in self.versions:
@@ -502,6 +504,7 @@ ARTEMIS = Profile(
     websocket=websocket_profiles.ARTEMIS,
     durable_subscriptions="artemis",  # measured (issue 14), as the rest of this block
     message_groups="artemis",
+    window_message_overhead=221,
 )
 
 PROFILES: Mapping[str, Profile] = MappingProxyType(

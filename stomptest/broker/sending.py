@@ -19,11 +19,12 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from stomptest.broker import wire
+from stomptest.broker import groups, wire
 from stomptest.broker.engine import Delivery, Message, Subscription
 from stomptest.broker.output import PendingFrame, receipt, write
 from stomptest.broker.subscribing import owner, refuse_destination, temporary_reply_to
 from stomptest.broker.transactions import hold
+from stomptest.broker.windows import window_bytes
 from stomptest.protocol import spec
 from stomptest.protocol.frame import Frame, encode_parts
 
@@ -51,6 +52,8 @@ def on_send(connection: Connection, frame: Frame, *, committing: bool = False) -
     resolved = engine.resolve(name, connection)
     if resolved is None:
         refuse_destination(connection, frame, name)
+        return
+    if profile.exclusive_consumers == "rabbitmq" and groups.refuse_locked(connection, frame, name, resolved[1]):
         return
     reserved = profile.reserved_send_headers
     if reserved == "error" and "message-id" in headers:
@@ -203,7 +206,7 @@ def deliver(connection: Connection, subscription: Subscription, message: Message
         delivery = Delivery(message, subscription, message_id, ack)
         subscription.unacked[ack] = delivery
         subscription.unacked_by_message_id[message_id] = ack
-        subscription.unacked_bytes += len(message.body)
+        subscription.unacked_bytes += window_bytes(message, connection.profile.window_message_overhead)
         connection.unacked[ack] = delivery
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, cast
 
-from stomptest.broker import durable
+from stomptest.broker import durable, groups
 from stomptest.broker.engine import AckMode, Destination, Subscription
 from stomptest.broker.output import receipt
 from stomptest.protocol.frame import Frame
@@ -48,6 +48,8 @@ def on_subscribe(connection: Connection, frame: Frame) -> None:
     resolved = engine.resolve(name, connection)
     if resolved is None:
         refuse_destination(connection, frame, name)
+        return
+    if groups.refuse_locked(connection, frame, name, resolved[1]):  # issue 14: RabbitMQ's exclusive queues
         return
     if id in connection.subscriptions:
         if profile.duplicate_subscription == "ignore":
@@ -239,7 +241,7 @@ def _window(connection: Connection, frame: Frame, kind: str) -> int:
         except ValueError:
             if profile.bad_prefetch == "ignore":
                 continue
-            connection.fail("invalid-header", frame, reason=f"{name}:{text} is not an integer")
+            connection.fail("invalid-header", frame, reason=f"{name}:{text} is not an integer", header=name, value=text)
             return -2
         if value == 0 and profile.prefetch_zero != "one":  # issue 14, measured
             return 0 if profile.prefetch_zero == "none" else -1
