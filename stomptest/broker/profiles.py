@@ -269,7 +269,7 @@ class Profile:
     # Artemis' (client-id + durable-subscription-name, durable-subscriber-name or activemq.subscriptionName)
     durable_subscriptions: Literal["none", "activemq", "rabbitmq", "artemis"] = "none"
     # a window of 0: one message at a time (Artemis' bytes), nothing pushed at all (ActiveMQ), or no window
-    # (RabbitMQ); a negative window: no window, or nothing pushed at all (RabbitMQ's prefetch-count:-1)
+    # (RabbitMQ); a negative window: no window, or nothing pushed at all (RabbitMQ's prefetch-count:-1, ActiveMQ)
     prefetch_zero: Literal["one", "none", "unlimited"] = "one"
     prefetch_negative: Literal["unlimited", "none"] = "unlimited"
     # a prefetch header that is not an integer: ERROR invalid-header, or ignored (ActiveMQ)
@@ -367,6 +367,7 @@ ACTIVEMQ = Profile(
     limits=Limits(max_header_bytes=10 * 1024, max_headers=1000),
     durable_subscriptions="activemq",  # measured (issue 14), as the rest of this block
     prefetch_zero="none",
+    prefetch_negative="none",
     bad_prefetch="ignore",
     exclusive_consumers="activemq",
     message_groups="activemq",
