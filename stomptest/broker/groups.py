@@ -62,8 +62,8 @@ def _header(message: Message, wanted: str) -> str | None:
 def dispatch(engine: Engine, destination: Destination, now: float) -> None:
     """Deliver what can be delivered on a queue with groups or an exclusive consumer, in queue order.
 
-    A message whose group's consumer (or the exclusive consumer) has no room waits, and the
-    ones after it may pass it to other consumers, as on the real brokers.
+    A message whose group's consumer (or the exclusive consumer) has no room waits; on ActiveMQ
+    the ones after it may pass it to other consumers, on Artemis they wait behind it (measured).
     """
     sticky = engine.sticky
     messages = destination.messages
@@ -98,8 +98,8 @@ def dispatch(engine: Engine, destination: Destination, now: float) -> None:
                     break
         if chosen is None:
             waiting.append(message)
-            if not any(s.has_room(limit) for s in subscriptions):
-                break
+            if (owner is not None and sticky.groups == "artemis") or not any(s.has_room(limit) for s in subscriptions):
+                break  # Artemis (measured): the messages after a group's waiting one wait too
             continue
         if group is not None:
             if sticky.groups == "activemq" and _header(message, "JMSXGroupSeq") == "-1":

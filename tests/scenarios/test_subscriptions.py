@@ -443,3 +443,36 @@ def test_message_groups(target: Target, opened: list[Raw], sequence: bool) -> No
     else:
         expected = "AABBAABB"
     assert _who(a, b, len(headers)) == expected
+
+
+def test_a_group_waiting_for_its_full_consumer(target: Target, opened: list[Raw]) -> None:
+    """Measured: A (window of one message, never acks) holds group g; its next message waits for A. On ActiveMQ the
+    messages after it go to B meanwhile; on Artemis they wait behind it; without groups they all take turns."""
+    facts = target.facts
+    if not facts.prefetch_headers:
+        pytest.skip(f"{target.name}: no prefetch header")
+    queue = target.queue()
+    a = _connect(target, opened)
+    b = _connect(target, opened)
+    window = f"{facts.prefetch_headers[0]}:{0 if facts.prefetch_unit == 'bytes' else 1}\n"
+    _ok(a, f"SUBSCRIBE\nid:a\ndestination:{queue}\nack:client-individual\n{window}\n\x00")
+    _ok(b, f"SUBSCRIBE\nid:b\ndestination:{queue}\n\n\x00")
+    probe = target.queue()  # B's too: what B got before the probe was dispatched before it
+    _ok(b, f"SUBSCRIBE\nid:probe\ndestination:{probe}\n\n\x00", "probe")
+    producer = _connect(target, opened)
+    for index, extra in enumerate(["JMSXGroupID:g\n", "JMSXGroupID:g\n", "", ""]):
+        _send(producer, queue, f"m{index}", extra)
+    first = a.next()
+    assert first.body == b"m0"
+    groups = facts.message_groups
+    _send(producer, queue, "END")  # B's, in every case: A is full
+    _send(producer, probe, "PROBE")
+    if groups == "artemis":
+        assert _bodies_until(b, "PROBE") == []
+    else:
+        assert _bodies_until(b, "PROBE") == (["m2", "m3", "END"] if groups == "activemq" else ["m1", "m2", "m3", "END"])
+    _ok(a, f"ACK\nid:{first.headers['ack']}\n\n\x00", "ack")
+    if groups != "none":
+        assert a.next().body == b"m1"
+    if groups == "artemis":  # nothing passed the waiting m1: B gets the rest only now
+        assert _bodies_until(b, "END") == ["m2", "m3"]
