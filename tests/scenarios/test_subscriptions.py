@@ -476,3 +476,45 @@ def test_a_group_waiting_for_its_full_consumer(target: Target, opened: list[Raw]
         assert a.next().body == b"m1"
     if groups == "artemis":  # nothing passed the waiting m1: B gets the rest only now
         assert _bodies_until(b, "END") == ["m2", "m3"]
+
+
+def test_two_connections_on_one_durable_subscription(target: Target, opened: list[Raw]) -> None:
+    """Measured: on RabbitMQ (same id) and Artemis (same client-id and name) the two take turns; ActiveMQ refuses
+    the second connection's client-id (test_a_second_connection_with_the_same_client_id)."""
+    dialect = target.facts.durable_subscriptions
+    if dialect not in ("rabbitmq", "artemis"):
+        pytest.skip(f"{target.name}: one consumer per durable subscription, or none")
+    name, topic = _fresh(), target.topic()
+    connect, subscribe, _ = _durable(dialect, name)
+    a = _connect(target, opened, connect)
+    b = _connect(target, opened, connect)
+    try:
+        for connection in (a, b):
+            _ok(connection, f"SUBSCRIBE\nid:{name}\ndestination:{topic}\n{subscribe}\n\x00")
+        producer = _connect(target, opened)
+        for index in range(4):
+            _send(producer, topic, f"m{index}")
+        assert _who(a, b, 4) == "ABAB"
+    finally:
+        for connection in (a, b):
+            _ok(connection, f"UNSUBSCRIBE\nid:{name}\n\n\x00", "plain")
+        _remove(target, opened, dialect, name, topic)
+
+
+def test_rabbitmq_x_queue_name(target: Target, opened: list[Raw]) -> None:
+    """Measured: RabbitMQ keeps a durable subscription under its x-queue-name, whatever id comes back for it."""
+    if target.facts.durable_subscriptions != "rabbitmq":
+        pytest.skip(f"{target.name}: x-queue-name is RabbitMQ's")
+    name, topic = _fresh(), target.topic()
+    subscribe = f"durable:true\nauto-delete:false\nx-queue-name:stomptest-{name}\n"
+    first = _connect(target, opened)
+    _ok(first, f"SUBSCRIBE\nid:one\ndestination:{topic}\n{subscribe}\n\x00")
+    first.send("DISCONNECT\nreceipt:bye\n\n\x00")
+    assert first.next().command == "RECEIPT"
+    producer = _connect(target, opened)
+    _send(producer, topic, "kept")
+    back = _connect(target, opened)
+    _ok(back, f"SUBSCRIBE\nid:two\ndestination:{topic}\n{subscribe}\n\x00")
+    _send(producer, topic, "END")
+    assert _bodies_until(back, "END") == ["kept"]
+    _ok(back, "UNSUBSCRIBE\nid:two\ndurable:true\n\n\x00", "u")
