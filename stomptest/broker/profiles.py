@@ -282,6 +282,8 @@ class Profile:
     message_groups: Literal["none", "activemq", "artemis"] = "none"
     # what a message counts against a byte window beyond its body and headers (windows.py; Artemis: 221)
     window_message_overhead: int = 0
+    # the window of a durable subscription without a prefetch header, for client ack modes (ActiveMQ: 100)
+    default_durable_prefetch: int | None = None
 
     def __post_init__(self) -> None:
         for version in self.versions:
@@ -368,6 +370,7 @@ ACTIVEMQ = Profile(
     durable_subscriptions="activemq",  # measured (issue 14), as the rest of this block
     prefetch_zero="none",
     prefetch_negative="none",
+    default_durable_prefetch=100,
     bad_prefetch="ignore",
     exclusive_consumers="activemq",
     message_groups="activemq",

@@ -67,6 +67,9 @@ def on_subscribe(connection: Connection, frame: Frame) -> None:
     if target is False:
         return
     destination = target or engine.destination(*resolved, owner=owner(connection, name))
+    durable_default = profile.default_durable_prefetch if target and ack != "auto" else None
+    if durable_default is not None and not any(header in headers for header in profile.prefetch_headers):
+        window = durable_default  # measured: 100 on ActiveMQ 5.17.2
     subscription = add_subscription(
         connection, id, destination, cast(AckMode, ack), None if window < 0 else window, headers
     )

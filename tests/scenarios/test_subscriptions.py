@@ -537,3 +537,26 @@ def test_rabbitmq_x_queue_name(target: Target, opened: list[Raw]) -> None:
     _send(producer, topic, "END")
     assert _bodies_until(back, "END") == ["kept"]
     _ok(back, "UNSUBSCRIBE\nid:two\ndurable:true\n\n\x00", "u")
+
+
+def test_the_default_window_of_a_durable_subscription(target: Target, opened: list[Raw]) -> None:
+    """Measured: ActiveMQ gives a durable subscription in a client ack mode a window of 100 messages."""
+    facts = target.facts
+    window = facts.default_durable_prefetch
+    if window is None:
+        pytest.skip(f"{target.name}: a durable subscription's window is a plain one")
+    dialect = facts.durable_subscriptions
+    name, topic, probe = _fresh(), target.topic(), target.queue()
+    connect, subscribe, _ = _durable(dialect, name)
+    subscriber = _connect(target, opened, connect)
+    try:
+        _ok(subscriber, f"SUBSCRIBE\nid:{name}\ndestination:{topic}\nack:client-individual\n{subscribe}\n\x00")
+        _ok(subscriber, f"SUBSCRIBE\nid:probe\ndestination:{probe}\n\n\x00", "probe")
+        producer = _connect(target, opened)
+        for index in range(window + 50):
+            producer.send(f"SEND\ndestination:{topic}\n\nm{index}\x00")
+        _send(producer, probe, "PROBE")  # the subscriber's: what it got before was dispatched before it
+        assert len(_bodies_until(subscriber, "PROBE")) == window
+    finally:
+        subscriber.close()
+        _remove(target, opened, dialect, name, topic)
