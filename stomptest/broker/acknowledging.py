@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from stomptest.broker.engine import Delivery, Message
 from stomptest.broker.output import receipt
 from stomptest.broker.transactions import hold
+from stomptest.broker.windows import window_bytes
 from stomptest.protocol.frame import Frame
 
 if TYPE_CHECKING:
@@ -179,7 +180,7 @@ def _take(connection: Connection, delivery: Delivery, cumulative: bool) -> list[
     for key in keys:
         item = unacked.pop(key)
         subscription.unacked_by_message_id.pop(item.message_id, None)
-        subscription.unacked_bytes -= len(item.message.body)
+        subscription.unacked_bytes -= window_bytes(item.message, connection.profile.window_message_overhead)
         connection.unacked.pop(key, None)
         taken.append(item.message)
     return taken

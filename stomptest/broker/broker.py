@@ -24,6 +24,7 @@ from stomptest.broker.snapshot import (
     ConnectionInfo,
     DeliveryInfo,
     DestinationInfo,
+    DurableInfo,
     MessageSnapshot,
     Snapshot,
     SubscriptionInfo,
@@ -229,6 +230,10 @@ class Broker:
     def subscriptions(self, destination: str | None = None) -> tuple[SubscriptionInfo, ...]:
         found = self.snapshot().subscriptions
         return tuple(s for s in found if destination is None or s.destination == destination)
+
+    def durable_subscriptions(self) -> tuple[DurableInfo, ...]:
+        """Durable topic subscriptions, also while their subscriber is away, with what each one keeps."""
+        return self.snapshot().durable_subscriptions
 
     def connections(self) -> tuple[ConnectionInfo, ...]:
         """Open connections (including ones that have not sent CONNECT yet)."""

@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from stomptest.broker import wire
+from stomptest.broker import durable, wire
 from stomptest.broker.output import receipt, write
 from stomptest.broker.profiles import ErrorKind
 from stomptest.broker.reading import set_wire_version
@@ -75,6 +75,8 @@ def on_connect(connection: Connection, frame: Frame) -> None:
     users = connection.engine.users
     if users is not None and checked and (login is None or users.get(login) != headers.get("passcode")):
         connection.fail("access-refused", frame, login=login or "")
+        return
+    if not durable.on_connect(connection, frame):  # issue 14: client-id, as the profile's broker takes it
         return
     beats = (0, 0)
     if version != "1.0" or profile.heartbeats_in_1_0:

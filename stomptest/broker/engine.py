@@ -30,7 +30,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Literal
 
-from stomptest.broker import expiry, priority, redelivery
+from stomptest.broker import expiry, groups, priority, redelivery
 from stomptest.broker.destinations import (
     AckMode,
     Consumer,
@@ -42,6 +42,7 @@ from stomptest.broker.destinations import (
     Subscription,
     Topic,
 )
+from stomptest.broker.durable import DurableStore
 from stomptest.broker.profiles import Limits, Profile
 from stomptest.broker.selecting import dispatch_selecting, offer
 
@@ -115,6 +116,8 @@ class Engine:
         self._connection_ids = itertools.count(1)
         self._subscription_serials = itertools.count(1)
         self._routes: dict[str, tuple[Kind, str] | None] = {}  # resolve() of names that are not temporary
+        self.durable = DurableStore()  # issue 14: durable subscriptions (durable.py)
+        self.sticky = groups.Sticky(profile)  # issue 14: exclusive consumers and message groups (groups.py)
         # called with a connection whose output became non-empty; the host wakes its writer
         self.on_output: Callable[[Connection], None] = _ignore
         # a message's life (issue 15, expiry.py): the messages' clock is `now` + clock_offset (Broker.advance)
@@ -139,6 +142,7 @@ class Engine:
             )
 
     def forget(self, connection: Connection) -> None:
+        self.durable.client_ids.pop(connection.id, None)
         if self.connections.pop(connection.id, None) is not None:
             self.finished.append(connection)
 
@@ -300,7 +304,11 @@ class Engine:
             subscriptions = destination.subscriptions
             if destination.lifecycle is not None:
                 expiry.with_queue_ttl(message, destination, int((now + self.clock_offset) * 1000))
-            if not messages and len(subscriptions) == 1:  # the usual case: what dispatch() would do, in short
+            sticky = self.sticky
+            if sticky.groups != "none":
+                sticky.published(destination, message)
+            # the usual case: what dispatch() would do, in short
+            if not messages and len(subscriptions) == 1 and destination.name not in sticky.names:
                 chosen = subscriptions[0]
                 selector = chosen.selector
                 if not chosen.has_room(self.limits.max_unacknowledged) or not (
@@ -338,6 +346,11 @@ class Engine:
                 )
             else:
                 self.dispatch_subscription(subscription, now)
+        bound = self.durable.bound.get(destination.name)
+        if bound:  # durable subscriptions (durable.py): a copy waits in each one's queue
+            for queue in list(bound):
+                self.enqueue(queue, message.copy())  # in its place: arrival or priority order
+                self.dispatch(queue, now)
 
     def dispatch(self, destination: Destination, now: float) -> None:
         """Deliver what can be delivered on `destination` now."""
@@ -348,6 +361,9 @@ class Engine:
         messages = destination.messages
         subscriptions = destination.subscriptions
         if not messages or not subscriptions:
+            return
+        if self.sticky.names and destination.name in self.sticky.names:
+            groups.dispatch(self, destination, now)
             return
         if destination.selecting:
             dispatch_selecting(self, destination, now)
@@ -510,6 +526,7 @@ class Engine:
         subscription.destination.subscriptions.append(subscription)
         if subscription.selector is not None:
             subscription.destination.selecting += 1
+        self.sticky.subscribed(subscription)
 
     def new_subscription_serial(self) -> int:
         return next(self._subscription_serials)
@@ -561,6 +578,8 @@ class Engine:
         self.destinations = {
             name: destination for name, destination in self.destinations.items() if destination.subscriptions
         }
+        self.durable.clear()
+        self.sticky.names &= set(self.destinations)  # an exclusive consumer still subscribed stays so
 
     def record_internal_error(self, text: str) -> None:
         if len(self.internal_errors) < 100:

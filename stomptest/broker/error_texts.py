@@ -207,6 +207,10 @@ RABBITMQ_ERROR_TEXTS = MappingProxyType(
         # measured (issue 15): a priority or queue argument that is not a number (lifecycle_headers.py)
         "invalid-header SEND processing-error": ("Processing error", "Processing error"),
         "invalid-header SUBSCRIBE processing-error": ("Processing error", "Processing error"),
+        # measured (issue 14): a queue another connection holds with exclusive:true
+        "not-found SUBSCRIBE exclusive": ("resource_locked", "RESOURCE_LOCKED - {reason}"),
+        "not-found SEND exclusive": ("resource_locked", "RESOURCE_LOCKED - {reason}"),
+        "invalid-header SUBSCRIBE prefetch-count": ("Processing error", "Processing error"),  # measured (issue 14)
     }
 )
 
@@ -269,5 +273,8 @@ ARTEMIS_ERROR_TEXTS = MappingProxyType(
         "bad-transaction BEGIN": ("Transaction already started: {transaction}", ""),
         "bad-transaction COMMIT": ("AMQ339013 Error committing {transaction}", ""),
         "bad-transaction ABORT": ("No transaction started: {transaction}", ""),
+        # measured (issue 14): consumer-window-size:abc (Java's NumberFormatException)
+        "invalid-header SUBSCRIBE consumer-window-size": ('For input string "{value}"', 'For input string: "{value}"'),
+        "invalid-header SUBSCRIBE activemq.prefetchSize": ('For input string "{value}"', 'For input string: "{value}"'),
     }
 )

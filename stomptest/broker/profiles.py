@@ -302,6 +302,28 @@ class Profile:
     # -- message selectors (issue 14, docs/selectors.md): SUBSCRIBE's `selector` read as this broker reads it;
     # "none" ignores the header (RabbitMQ, measured: every message arrives, an invalid one gets its RECEIPT)
     selectors: Literal["none", "strict", "activemq", "artemis"] = "strict"
+    # -- issue 14: durable subscriptions, window edge values, exclusive consumers, message groups
+    # (docs/subscriptions.md has what was measured). Which SUBSCRIBE headers make a topic subscription durable:
+    # none; ActiveMQ's (client-id on CONNECT + activemq.subscriptionName; a client-id in use is refused);
+    # RabbitMQ's (durable:true or persistent:true with auto-delete:false, kept under its id or x-queue-name);
+    # Artemis' (client-id + durable-subscription-name, durable-subscriber-name or activemq.subscriptionName)
+    durable_subscriptions: Literal["none", "activemq", "rabbitmq", "artemis"] = "none"
+    # a window of 0: one message at a time (Artemis' bytes), nothing pushed at all (ActiveMQ), or no window
+    # (RabbitMQ); a negative window: no window, or nothing pushed at all (RabbitMQ's prefetch-count:-1, ActiveMQ)
+    prefetch_zero: Literal["one", "none", "unlimited"] = "one"
+    prefetch_negative: Literal["unlimited", "none"] = "unlimited"
+    # a prefetch header that is not an integer: ERROR invalid-header, or ignored (ActiveMQ)
+    bad_prefetch: Literal["error", "ignore"] = "error"
+    # exclusive consumers: none; `activemq.exclusive:true` takes every message of the queue while it is subscribed
+    # (ActiveMQ); `exclusive:true` makes the queue the connection's own, refused to every other (RabbitMQ)
+    exclusive_consumers: Literal["none", "activemq", "rabbitmq"] = "none"
+    # JMSXGroupID sticks a group to one consumer of a queue until it leaves: not at all; as ActiveMQ (a
+    # JMSXGroupSeq:-1 closes the group); as Artemis (JMSXGroupSeq is not read)
+    message_groups: Literal["none", "activemq", "artemis"] = "none"
+    # what a message counts against a byte window beyond its body and headers (windows.py; Artemis: 221)
+    window_message_overhead: int = 0
+    # the window of a durable subscription without a prefetch header, for client ack modes (ActiveMQ: 100)
+    default_durable_prefetch: int | None = None
 
     def __post_init__(self) -> None:
         for version in self.versions:
@@ -392,6 +414,13 @@ ACTIVEMQ = Profile(
     bad_lifecycle_headers="activemq",
     restart_keeps_non_persistent=False,  # KahaDB keeps persistent messages only (documented, not measured)
     limits=Limits(max_header_bytes=10 * 1024, max_headers=1000),
+    durable_subscriptions="activemq",  # measured (issue 14), as the rest of this block
+    prefetch_zero="none",
+    prefetch_negative="none",
+    default_durable_prefetch=100,
+    bad_prefetch="ignore",
+    exclusive_consumers="activemq",
+    message_groups="activemq",
     websocket=websocket_profiles.ACTIVEMQ,
     selectors="activemq",  # measured (issue 14): ERROR, the connection stays open
 )
@@ -465,6 +494,10 @@ RABBITMQ = Profile(
     limits=Limits(max_headers=10_000, max_header_bytes=1024 * 1024),
     websocket=websocket_profiles.RABBITMQ,
     selectors="none",  # measured (issue 14)
+    durable_subscriptions="rabbitmq",  # measured (issue 14), as the rest of this block
+    prefetch_zero="unlimited",
+    prefetch_negative="none",
+    exclusive_consumers="rabbitmq",
 )
 
 # Measured on Apache Artemis 2.40.0 (scripts/real-brokers.sh: its STOMP acceptor with
@@ -539,6 +572,9 @@ ARTEMIS = Profile(
     limits=Limits(max_headers=50_000, max_header_bytes=4 * 1024 * 1024),
     websocket=websocket_profiles.ARTEMIS,
     selectors="artemis",  # measured (issue 14): ERROR without receipt-id (closes in 1.2, as every ERROR)
+    durable_subscriptions="artemis",  # measured (issue 14), as the rest of this block
+    message_groups="artemis",
+    window_message_overhead=221,
 )
 
 PROFILES: Mapping[str, Profile] = MappingProxyType(

@@ -19,11 +19,12 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from stomptest.broker import lifecycle_arguments, lifecycle_headers, wire
+from stomptest.broker import groups, lifecycle_arguments, lifecycle_headers, wire
 from stomptest.broker.engine import Delivery, Message, Subscription
 from stomptest.broker.output import PendingFrame, receipt, write
 from stomptest.broker.subscribing import owner, refuse_destination, temporary_reply_to
 from stomptest.broker.transactions import hold
+from stomptest.broker.windows import window_bytes
 from stomptest.protocol import spec
 from stomptest.protocol.frame import Frame, encode_parts
 
@@ -51,6 +52,8 @@ def on_send(connection: Connection, frame: Frame, *, committing: bool = False) -
     resolved = engine.resolve(name, connection)
     if resolved is None:
         refuse_destination(connection, frame, name)
+        return
+    if profile.exclusive_consumers == "rabbitmq" and groups.refuse_locked(connection, frame, name, resolved[1]):
         return
     reserved = profile.reserved_send_headers
     if reserved == "error" and "message-id" in headers:
@@ -202,7 +205,7 @@ def deliver(connection: Connection, subscription: Subscription, message: Message
     elif persistent == "as-sent" and message.persistent == "true":  # ActiveMQ: TRUE, yes, false: none (measured)
         headers.append(("persistent", "true"))
     if profile.destination_type_header and message.destination.startswith(("/queue/", "/topic/")):
-        headers.append(("destination-type", "MULTICAST" if subscription.destination.kind == "topic" else "ANYCAST"))
+        headers.append(("destination-type", "MULTICAST" if message.destination.startswith("/topic/") else "ANYCAST"))
     headers += message.out_headers
     if tracked and connection.version == "1.2" and profile.reserved_send_headers == "keep":
         headers.append(("ack", ack))  # after the SEND's own `ack`, which a 1.2 client reads first (Artemis)
@@ -222,7 +225,7 @@ def deliver(connection: Connection, subscription: Subscription, message: Message
         delivery = Delivery(message, subscription, message_id, ack)
         subscription.unacked[ack] = delivery
         subscription.unacked_by_message_id[message_id] = ack
-        subscription.unacked_bytes += len(message.body)
+        subscription.unacked_bytes += window_bytes(message, connection.profile.window_message_overhead)
         connection.unacked[ack] = delivery
 
 

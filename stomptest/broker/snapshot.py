@@ -92,6 +92,23 @@ class DestinationInfo:
 
 
 @dataclass(frozen=True)
+class DurableInfo:
+    """A durable topic subscription (durable.py), whether or not anyone consumes it now."""
+
+    key: str  # <client-id>.<name> (ActiveMQ, Artemis), the x-queue-name or stomp-subscription-<id> (RabbitMQ)
+    client_id: str | None
+    name: str
+    topic: str
+    queue: str  # the destination that holds its messages: Broker.messages(queue) lists them
+    messages: tuple[MessageSnapshot, ...]  # kept for it, not delivered yet
+    subscribers: tuple[SubscriptionInfo, ...]  # empty while its subscriber is away
+
+    @property
+    def active(self) -> bool:
+        return bool(self.subscribers)
+
+
+@dataclass(frozen=True)
 class TranscriptEntry:
     """One frame (or heart-beat) on one connection; `direction` is "in" (from the client) or "out"."""
 
@@ -122,6 +139,7 @@ class Snapshot:
     unacked: tuple[DeliveryInfo, ...]
     # messages that expired before delivery, oldest first (the latest 10,000; issue 15, docs/lifecycle.md)
     expired_messages: tuple[MessageSnapshot, ...] = ()
+    durable_subscriptions: tuple[DurableInfo, ...] = ()
 
     def expired(self, destination: str | None = None) -> tuple[MessageSnapshot, ...]:
         """Messages that expired undelivered (on `destination`, or anywhere)."""
@@ -155,6 +173,9 @@ class Snapshot:
                 f"unacked={info.unacked}"
             )
         lines.append(f"{len(self.unacked)} unacknowledged deliveries")
+        for durable in self.durable_subscriptions[:limit]:
+            state = "active" if durable.active else "offline"
+            lines.append(f"durable {durable.key} on {durable.topic}: {state}, {len(durable.messages)} kept")
         return "\n".join(lines)
 
 
@@ -220,11 +241,24 @@ def snapshot(engine: Engine) -> Snapshot:
                         message_snapshot(delivery.message),
                     )
                 )
+    durables = tuple(
+        DurableInfo(
+            d.key,
+            d.client_id,
+            d.name,
+            d.topic,
+            d.queue.name,
+            tuple(message_snapshot(m) for m in d.queue.messages),
+            tuple(subscription_info(s) for s in d.queue.subscriptions),
+        )
+        for d in engine.durable.by_key.values()
+    )
     return Snapshot(
         MappingProxyType({name: destination_info(d) for name, d in engine.destinations.items()}),
         tuple(connection_info(c) for c in engine.connections.values()),
         tuple(unacked),
         tuple(message_snapshot(m) for m in engine.expired),
+        durables,
     )
 
 

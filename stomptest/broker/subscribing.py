@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Literal, cast
 
-from stomptest.broker import lifecycle_arguments
+from stomptest.broker import durable, groups, lifecycle_arguments
 from stomptest.broker.engine import AckMode, Destination, Subscription
 from stomptest.broker.output import receipt
 from stomptest.broker.selectors import Selector, SelectorError, compile_selector
@@ -51,6 +51,8 @@ def on_subscribe(connection: Connection, frame: Frame) -> None:
     if resolved is None:
         refuse_destination(connection, frame, name)
         return
+    if groups.refuse_locked(connection, frame, name, resolved[1]):  # issue 14: RabbitMQ's exclusive queues
+        return
     if id in connection.subscriptions:
         if profile.duplicate_subscription == "ignore":
             receipt(connection, frame)
@@ -66,13 +68,19 @@ def on_subscribe(connection: Connection, frame: Frame) -> None:
     selector = _selector(connection, frame, resolved[0])
     if selector is False:
         return
+    target = durable.subscribe_target(connection, frame, *resolved)  # issue 14: a durable subscription's queue
+    if target is False:
+        return
     existed = resolved[1] in engine.destinations
-    destination = engine.destination(*resolved, owner=owner(connection, name))
-    if profile.queue_arguments:  # RabbitMQ: queue arguments (issue 15)
+    destination = target or engine.destination(*resolved, owner=owner(connection, name))
+    if profile.queue_arguments and not target:  # RabbitMQ: queue arguments (issue 15)
         declared = lifecycle_arguments.declare(connection, frame, destination, existed)
         if declared is None:
             return
         destination = declared
+    durable_default = profile.default_durable_prefetch if target and ack != "auto" else None
+    if durable_default is not None and not any(header in headers for header in profile.prefetch_headers):
+        window = durable_default  # measured: 100 on ActiveMQ 5.17.2
     subscription = add_subscription(
         connection, id, destination, cast(AckMode, ack), None if window < 0 else window, headers, selector
     )
@@ -100,6 +108,8 @@ def optional(connection: Connection, command: str, header: str) -> bool:
 def on_unsubscribe(connection: Connection, frame: Frame) -> None:
     """UNSUBSCRIBE: by `id` (1.0 also by `destination`); its unacknowledged messages go back."""
     headers = frame.headers
+    if durable.before_unsubscribe(connection, frame, detach):  # issue 14: removal of a durable subscription
+        return
     id = headers.get("id")
     subscription = None
     if id is not None:
@@ -124,12 +134,18 @@ def on_unsubscribe(connection: Connection, frame: Frame) -> None:
         header = "id" if "id" in headers else "destination"
         connection.fail("unknown-subscription", frame, id=id or headers[header], header=header)
         return
+    detach(connection, subscription)
+    durable.after_unsubscribe(connection, frame, subscription)
+    receipt(connection, frame)
+
+
+def detach(connection: Connection, subscription: Subscription) -> None:
+    """End one subscription of `connection`; its unacknowledged messages go back."""
     connection.anonymous.discard(subscription.id)
     del connection.subscriptions[subscription.id]
     for key in subscription.unacked:
         connection.unacked.pop(key, None)
     connection.engine.unsubscribe(subscription, connection.now)
-    receipt(connection, frame)
 
 
 # RabbitMQ's known exchanges (measured, issue 18: any other is `not_found`)
@@ -268,8 +284,14 @@ def _window(connection: Connection, frame: Frame, kind: str) -> int:
         try:
             value = int(text)
         except ValueError:
-            connection.fail("invalid-header", frame, reason=f"{name}:{text} is not an integer")
+            if profile.bad_prefetch == "ignore":
+                continue
+            connection.fail("invalid-header", frame, reason=f"{name}:{text} is not an integer", header=name, value=text)
             return -2
+        if value == 0 and profile.prefetch_zero != "one":  # issue 14, measured
+            return 0 if profile.prefetch_zero == "none" else -1
+        if value < 0 and profile.prefetch_negative == "none":
+            return 0
         if profile.prefetch_unit == "bytes":
             return -1 if value < 0 else value
         return -1 if value < 0 else max(value, 1)
