@@ -10,7 +10,7 @@ the back); a topic gives each subscription a `pending` list of its own.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from stomptest.broker.profiles import ErrorKind
@@ -198,6 +198,9 @@ class Destination:
         self.owner = owner  # the connection a temporary destination belongs to
         self.subscriptions: list[Subscription] = []
         self.messages: deque[Message] = deque()  # queues only
+        # issue 15 (routing.py): where a message published here goes instead or as well; True: handled
+        self.router: Callable[[Message, float], bool] | None = None
+        self.arguments: dict[str, int] = {}  # RabbitMQ: the queue arguments it was declared with (routing.py)
 
 
 class Queue(Destination):

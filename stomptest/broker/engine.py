@@ -42,6 +42,7 @@ from stomptest.broker.destinations import (
     Topic,
 )
 from stomptest.broker.profiles import Limits, Profile
+from stomptest.broker.routing import Routes
 
 if TYPE_CHECKING:
     from stomptest.broker.connection import Connection
@@ -106,6 +107,7 @@ class Engine:
         self._connection_ids = itertools.count(1)
         self._subscription_serials = itertools.count(1)
         self._routes: dict[str, tuple[Kind, str] | None] = {}  # resolve() of names that are not temporary
+        self.routes = Routes(self)  # issue 15: exchanges, composite destinations, virtual topics, temporary names
         # called with a connection whose output became non-empty; the host wakes its writer
         self.on_output: Callable[[Connection], None] = _ignore
 
@@ -163,11 +165,15 @@ class Engine:
             if temporary == "reply-queue" or connection is None:
                 return None  # RabbitMQ: only in reply-to
             kind: Kind = "queue" if name.startswith("/temp-queue/") else "topic"
-            return kind, f"/remote-temp-{kind}/{connection.session}:{name.split('/', 2)[2]}"
+            return kind, self.routes.temporary_name(connection, kind, name)  # ActiveMQ: SESSION:N
         resolved = self._route(name)
         if len(routes) < _MAX_ROUTES:
             routes[given] = resolved
         return resolved
+
+    def forget_routes(self) -> None:
+        """Work out every name again: the exchanges a test declared changed what names mean."""
+        self._routes.clear()
 
     def _route(self, name: str, *, prefixed: bool = True) -> tuple[Kind, str] | None:
         names = self.profile.destination_names  # issue 18: how the profile's broker reads and names them
@@ -176,6 +182,8 @@ class Engine:
                 return "queue", "/queue/" + name
             if name.startswith(("/queue/", "/topic/")) and "/" in name[7:]:
                 return None
+            if name.startswith("/exchange/") and self.routes.exchanges is not None:
+                return self.routes.resolve_exchange(name)  # issue 15: routing.py
         for prefix, kind in _PREFIXES if prefixed else ():
             if name.startswith(prefix) and len(name) > len(prefix):
                 return kind, name
@@ -191,12 +199,14 @@ class Engine:
         if found is None:
             found = Queue(name, owner) if kind == "queue" else Topic(name, owner)
             self.destinations[name] = found
+            self.routes.created(found)
         return found
 
     def drop_temporary(self, connection: Consumer) -> None:
         """Temporary destinations die with the connection that made them."""
         for name in [n for n, d in self.destinations.items() if d.owner == connection.id]:
             del self.destinations[name]
+        self.routes.forget(connection)
 
     def lookup(self, name: str) -> Destination:
         """The destination for a name given by a test; refused names get a clear error."""
@@ -260,6 +270,9 @@ class Engine:
 
     def publish(self, destination: Destination, message: Message, now: float) -> None:
         """Route a message: keep it on a queue, or copy it to each topic subscriber."""
+        router = destination.router  # issue 15: an exchange, a composite destination, a virtual topic
+        if router is not None and router(message, now):
+            return
         if destination.kind == "queue":
             messages = destination.messages
             subscriptions = destination.subscriptions

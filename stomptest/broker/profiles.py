@@ -42,6 +42,7 @@ ErrorKind = Literal[
     "bad-destination",  # a destination name the broker does not know how to route
     "invalid-destination",  # RabbitMQ: a name of a known kind that breaks its rules (/queue/a/b, /exchange)
     "not-found",  # RabbitMQ: an exchange that does not exist
+    "resource-locked",  # RabbitMQ: a queue another connection holds exclusively (issue 15)
     "duplicate-subscription",
     "unknown-subscription",
     "unknown-ack",  # ACK/NACK naming no unacknowledged message
@@ -225,6 +226,17 @@ class Profile:
     prefetch_unit: Literal["messages", "bytes"] = "messages"
     default_prefetch: int | None = None  # window for client ack modes without a header; None: unlimited
     default_topic_prefetch: int | None = None
+    # -- routing (issue 15, docs/routing.md; routing.py, exchanges.py, composite.py)
+    # RabbitMQ: /exchange/E[/KEY] and /topic/KEY reach the queues bound to E (direct, topic, fanout or headers;
+    # amq.* by default, others by Broker.declare_exchange); /amq/queue/Q and /reply-queue/Q name queues that
+    # must exist (a SEND to none is dropped, a SUBSCRIBE is answered not_found)
+    exchanges: bool = False
+    # RabbitMQ: SUBSCRIBE (and SEND) headers declare the queue: x-max-length, x-max-length-bytes (the oldest
+    # ready messages are dropped), x-queue-type, exclusive, durable; a queue re-declared otherwise is refused
+    queue_arguments: bool = False
+    composite_destinations: bool = False  # ActiveMQ: SEND to /queue/A,/topic/B,C reaches each of them
+    # ActiveMQ: a message on /topic/VirtualTopic.X is copied to every /queue/Consumer.NAME.VirtualTopic.X
+    virtual_topics: bool = False
     ack_checks_subscription: bool = True  # 1.1 ACK with an unknown subscription is an error
     ack_requires_subscription_1_1: bool = True  # 1.1 ACK/NACK without `subscription` is an error (RabbitMQ: no)
     # an ACK/NACK naming a delivery of the broker's own id format that awaits no acknowledgement: ERROR
@@ -322,6 +334,8 @@ ACTIVEMQ = Profile(
     unknown_destinations="queue",  # measured: SEND to /bogus/x or bogus-x gets its RECEIPT
     destination_names="activemq",  # measured (issue 18): MESSAGE says /queue//bogus/x, /queue/bogus-x
     temporary_destinations="connection",
+    composite_destinations=True,  # measured (issue 15)
+    virtual_topics=True,  # measured (issue 15)
     reserved_send_headers="drop",
     id_style="activemq",
     ack_id="separate",
@@ -354,9 +368,12 @@ RABBITMQ = Profile(
     frame_eol=True,
     # measured: even a refused CONNECT (version, vhost, login) leaves the connection open
     closing_errors=(ALWAYS_CLOSING - {"version", "vhost", "access-refused"})
-    | {"duplicate-subscription", "precondition-failed", "not-found", "limit"},
+    | {"duplicate-subscription", "precondition-failed", "not-found", "resource-locked", "limit"},
     error_texts=RABBITMQ_ERROR_TEXTS,
-    receipt_after_error=frozenset({"duplicate-subscription", "not-found SUBSCRIBE"}),  # measured (issue 18)
+    # measured (issue 18; issue 15: resource_locked and precondition_failed on SUBSCRIBE)
+    receipt_after_error=frozenset(
+        {"duplicate-subscription", "not-found SUBSCRIBE", "resource-locked SUBSCRIBE", "precondition-failed SUBSCRIBE"}
+    ),
     destination_names="rabbitmq",  # measured (issue 18)
     second_connect="close",  # measured (issue 18): no frame
     bodyless_frame_bodies="ignore",  # measured (issue 18)
@@ -392,8 +409,10 @@ RABBITMQ = Profile(
         ("ERROR", ("message", "content-type", "version", "content-length")),
     ),
     unknown_destinations="error",
-    destination_aliases=(("/amq/queue/", "/queue/"), ("/exchange/amq.topic/", "/topic/")),
+    destination_aliases=(("/amq/queue/", "/queue/"), ("/exchange/amq.topic/", "/topic/"), ("/reply-queue/", "/queue/")),
     temporary_destinations="reply-queue",
+    exchanges=True,  # measured (issue 15)
+    queue_arguments=True,  # measured (issue 15)
     reserved_send_headers="error",
     echo_receipt_in_message=True,
     receipt_before_dispatch=False,  # measured: MESSAGE arrives before the RECEIPT of the SEND

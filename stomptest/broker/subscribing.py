@@ -60,7 +60,12 @@ def on_subscribe(connection: Connection, frame: Frame) -> None:
     window = _window(connection, frame, resolved[0])
     if window == -2:
         return
-    destination = engine.destination(*resolved, owner=owner(connection, name))
+    # issue 15 (routing.py): exchange bindings, queues that must exist, queue arguments
+    destination = engine.routes.subscribe_target(connection, frame, name, *resolved) if engine.routes.active else None
+    if destination is False:
+        return
+    if destination is None:
+        destination = engine.destination(*resolved, owner=owner(connection, name))
     subscription = add_subscription(
         connection, id, destination, cast(AckMode, ack), None if window < 0 else window, headers
     )
@@ -141,16 +146,18 @@ def refuse_destination(connection: Connection, frame: Frame, name: str) -> None:
     if frame.command == "SEND" and profile.reserved_send_headers == "error" and "message-id" in frame.headers:
         connection.fail("invalid-header", frame, reason="'message-id' is not allowed on 'SEND'.")
         return
-    for prefix in ("/queue", "/topic", "/exchange"):
+    exchanges = connection.engine.routes.exchanges  # issue 15: the exchanges a test declared too
+    known = exchanges.types if exchanges is not None else _RABBITMQ_EXCHANGES
+    for prefix in ("/queue", "/topic", "/exchange", "/reply-queue"):
         if name == prefix or name.startswith(prefix + "/"):
             rest = name[len(prefix) :]
             exchange = rest[1:].split("/", 1)[0]
-            if prefix == "/exchange" and exchange and exchange not in _RABBITMQ_EXCHANGES:
+            if prefix == "/exchange" and exchange and exchange not in known:
                 host = connection.host or "/"
                 connection.fail("not-found", frame, reason=f"no exchange '{exchange}' in vhost '{host}'")
                 return
-            if prefix != "/exchange" or not exchange:
-                reason = f"'{rest}' is not a valid {prefix[1:]} destination"
+            if prefix != "/exchange" or not exchange or exchanges is not None:
+                reason = f"'{rest}' is not a valid {prefix[1:].replace('-', '_')} destination"
                 connection.fail("invalid-destination", frame, destination=name, reason=reason)
                 return
     if name.startswith("/temp-queue/"):
@@ -196,8 +203,8 @@ def owner(connection: Connection, name: str) -> int | None:
     return None
 
 
-def temporary_reply_to(connection: Connection, name: str) -> str:
-    """The name others must use to reply to this connection's temporary destination `name`."""
+def temporary_reply_to(connection: Connection, name: str) -> str | None:
+    """The name others must use to reply to this connection's temporary destination `name` (None: refused)."""
     temporary = connection.profile.temporary_destinations
     engine = connection.engine
     if temporary == "connection":
@@ -206,12 +213,15 @@ def temporary_reply_to(connection: Connection, name: str) -> str:
         engine.destination(*resolved, owner=connection.id)
         return resolved[1]
     if temporary == "reply-queue":  # RabbitMQ: a private queue, subscribed to under the temp name
+        if not name.startswith("/temp-queue/"):
+            return None  # measured (issue 15): reply-to:/temp-topic/X is "Processing error"
         subscription = connection.subscriptions.get(name)
         if subscription is None:
             token = "".join(engine.random.choice(_TOKEN) for _ in range(22))
-            queue = engine.destination("queue", f"/reply-queue/amq.gen-{token}", owner=connection.id)
+            # its MESSAGEs say /queue/amq.gen-...; others reach it as /reply-queue/amq.gen-... (measured, issue 15)
+            queue = engine.destination("queue", f"/queue/amq.gen-{token}", owner=connection.id)
             subscription = add_subscription(connection, name, queue, "auto", None, {"destination": name})
-        return subscription.destination.name
+        return "/reply-queue/" + subscription.destination.name[7:]
     return name
 
 

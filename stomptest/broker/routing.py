@@ -1,0 +1,370 @@
+"""Where a SEND goes and what a SUBSCRIBE reads beyond one plain queue or topic (issue 15, docs/routing.md).
+
+The engine resolves a name to one destination; the brokers do more with some names, and
+this module does it, per profile:
+
+- RabbitMQ (`exchanges`, `queue_arguments`): `/exchange/E/KEY` and `/topic/KEY` reach every
+  queue bound to the exchange with a matching key (exchanges.py); `/amq/queue/Q` and
+  `/reply-queue/Q` name queues that must exist; SUBSCRIBE's queue arguments bound a queue
+  (`x-max-length`, `x-max-length-bytes`: the oldest ready messages are dropped) or lock it to
+  one connection (`exclusive`, `durable:false`), and a queue declared again otherwise is refused.
+- ActiveMQ (`composite_destinations`, `virtual_topics`): comma-separated names and
+  `VirtualTopic.` topics (composite.py); its temporary queues are named `SESSION:N`, numbered
+  per connection in the order first named, and a SEND to one whose connection has gone is an ERROR.
+
+A SEND to several places goes to a carrier: a destination the engine does not list, whose
+`router` publishes a copy to each real one (the engine's `publish` asks a destination's
+router first). A virtual topic's router copies to its consumer queues and lets the topic
+deliver as usual; a bounded queue's router keeps it within its limits. Sans-IO like the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Literal
+
+from stomptest.broker import composite, exchanges
+from stomptest.broker.destinations import Destination, Kind, Message, Topic
+
+if TYPE_CHECKING:
+    from stomptest.broker.connection import Connection
+    from stomptest.broker.destinations import Consumer
+    from stomptest.broker.engine import Engine
+    from stomptest.protocol.frame import Frame
+
+Refused = Literal[False]  # an ERROR was sent: the frame goes no further
+_Router = Callable[[Message, float], bool]
+_MAX_CARRIERS = 10_000
+# the queue arguments RabbitMQ 3.10.8's STOMP plugin passes on that this module models; x-overflow is not passed
+# on (measured: reject-publish and a bogus value are both ignored, the oldest messages are dropped)
+_LENGTH_ARGUMENTS = ("x-max-length", "x-max-length-bytes")
+_QUEUE_TYPES = ("classic", "quorum", "stream")
+
+
+class Routes:
+    """The routing state of one engine beyond its destinations: bindings, temporary names, consumer groups."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        profile = engine.profile
+        self.exchanges = exchanges.Exchanges() if profile.exchanges else None
+        self.active = profile.exchanges or profile.queue_arguments or profile.composite_destinations
+        self.active = self.active or profile.temporary_destinations == "connection"
+        self.temporary: dict[int, dict[str, str]] = {}  # connection -> its /temp-X/NAME <-> /remote-temp-X/S:N
+        self.consumers: dict[str, list[str]] = {}  # virtual topic -> its consumer queues, in order made
+        self._carriers: dict[str, Destination] = {}
+
+    # -- temporary destinations (ActiveMQ)
+
+    def temporary_name(self, connection: Consumer, kind: Kind, name: str) -> str:
+        """ActiveMQ's name for a connection's `/temp-queue/NAME`: `/remote-temp-queue/SESSION:N` (measured).
+
+        N counts the connection's temporary queues and topics together, from 1, in the order each
+        was first named (in a SUBSCRIBE, a SEND or a reply-to).
+        """
+        names = self.temporary.setdefault(connection.id, {})
+        found = names.get(name)
+        if found is None:
+            found = f"/remote-temp-{kind}/{connection.session}:{len(names) // 2 + 1}"
+            names[name] = found
+            names[found] = name
+        return found
+
+    def own_name(self, connection: Consumer, destination: str) -> str:
+        """The name the connection that made a temporary destination gave it; others' names as they are."""
+        names = self.temporary.get(connection.id)
+        return names.get(destination, destination) if names else destination
+
+    def forget(self, connection: Consumer) -> None:
+        self.temporary.pop(connection.id, None)
+
+    # -- destinations as they are made
+
+    def created(self, destination: Destination) -> None:
+        """Give a new destination its router, where its name asks for one (virtual topics)."""
+        if not self.engine.profile.virtual_topics:
+            return
+        name = destination.name
+        if destination.kind == "topic" and composite.is_virtual_topic(name):
+            destination.router = self._virtual_router(destination)
+            return
+        topic = composite.virtual_topic(name) if destination.kind == "queue" else None
+        if topic is not None:
+            groups = self.consumers.setdefault(topic, [])
+            if name not in groups:
+                groups.append(name)
+
+    def _virtual_router(self, topic: Destination) -> _Router:
+        engine = self.engine
+
+        def copy_to_consumers(message: Message, now: float) -> bool:
+            for name in self.consumers.get(topic.name, ()):
+                queue = engine.destinations.get(name)
+                if queue is not None:
+                    copy = message.copy()
+                    copy.destination = name
+                    copy.headers = (*message.headers, ("original-destination", topic.name))
+                    engine.publish(queue, copy, now)
+            return False  # and the topic's own subscribers get it as usual
+
+        return copy_to_consumers
+
+    # -- SEND
+
+    def send_target(
+        self, connection: Connection, frame: Frame, name: str, kind: Kind, canonical: str
+    ) -> Destination | Refused | None:
+        """Where a SEND to `name` goes when it is not simply the destination `canonical` (None: it is)."""
+        engine = self.engine
+        profile = engine.profile
+        if profile.composite_destinations and "," in name:
+            return self._composite(connection, frame, name)
+        if profile.temporary_destinations == "connection" and canonical.startswith("/remote-temp-"):
+            if not name.startswith("/temp-") and canonical not in engine.destinations:
+                # measured: DestinationDoesNotExistException, and the connection stays open
+                written = f"temp-{kind}://{canonical.split('/', 2)[2]}"
+                connection.fail("not-found", frame, destination=written)
+                return False
+            return None
+        if self.exchanges is not None:
+            if name.startswith(("/amq/queue/", "/reply-queue/")):  # no declare: a queue that is not there drops it
+                return None if canonical in engine.destinations else self._carrier(canonical, ())
+            if kind == "topic":
+                parsed = exchanges.parse(canonical)
+                if parsed is not None:
+                    return self._carrier(canonical, parsed)
+        if profile.queue_arguments and kind == "queue" and _declares(name):
+            found = engine.destinations.get(canonical)
+            arguments = _arguments(connection, frame, canonical)
+            if arguments is False:
+                return False
+            if found is not None and not _equivalent(connection, frame, found, arguments):
+                return False
+        return None
+
+    def _carrier(self, name: str, route: tuple[str, str] | tuple[()]) -> Destination:
+        """A destination no one reads, whose router publishes to the queues bound to `route` (none: dropped)."""
+        carrier = self._carriers.get(name)
+        if carrier is not None:
+            return carrier
+        carrier = Topic(name)
+        engine = self.engine
+        bindings = self.exchanges
+
+        def fan_out(message: Message, now: float) -> bool:
+            if not route or bindings is None:
+                return True
+            first = True
+            for target_name in bindings.route(*route):
+                target = engine.destinations.get(target_name)
+                if target is None:
+                    continue
+                engine.publish(target, message if first else message.copy(), now)
+                first = False
+            return True
+
+        carrier.router = fan_out
+        if len(self._carriers) < _MAX_CARRIERS:
+            self._carriers[name] = carrier
+        return carrier
+
+    def _composite(self, connection: Connection, frame: Frame, name: str) -> Destination | Refused:
+        """ActiveMQ: a carrier that copies to each part, each read by the rule for a whole name (measured)."""
+        engine = self.engine
+        resolved: list[tuple[Kind, str]] = []
+        for part in composite.parts(name):
+            found = engine.resolve(part, connection)
+            if found is None:  # /queue/ or /topic/ alone: closed without a frame, as the whole name would be
+                connection.close(f"destination {part} in {name} has no name (closed without ERROR)")
+                return False
+            if found not in resolved:
+                resolved.append(found)
+        original = composite.original_destination([(k, n) for k, n in resolved])
+        carrier = Topic(name)
+
+        def copy_to_parts(message: Message, now: float) -> bool:
+            headers = (*message.headers, ("original-destination", original))
+            for part_kind, part_name in resolved:
+                target = engine.destinations.get(part_name) or engine.destination(part_kind, part_name)
+                copy = message.copy()
+                copy.destination = part_name
+                copy.headers = headers
+                engine.publish(target, copy, now)
+            return True
+
+        carrier.router = copy_to_parts
+        return carrier
+
+    # -- SUBSCRIBE
+
+    def subscribe_target(
+        self, connection: Connection, frame: Frame, name: str, kind: Kind, canonical: str
+    ) -> Destination | Refused | None:
+        """The destination a SUBSCRIBE to `name` reads, where this module decides it (None: the engine's own)."""
+        engine = self.engine
+        profile = engine.profile
+        if self.exchanges is None and not profile.queue_arguments:
+            return None
+        host = connection.host or "/"
+        if self.exchanges is not None and name.startswith(("/amq/queue/", "/reply-queue/")):
+            found = engine.destinations.get(canonical)
+            if found is None:
+                connection.fail("not-found", frame, reason=f"no queue '{canonical[7:]}' in vhost '{host}'")
+                return False
+            if found.owner not in (None, connection.id):
+                connection.fail("resource-locked", frame, reason=_locked(canonical[7:], host))
+                return False
+            return found
+        if self.exchanges is not None and kind == "topic":
+            parsed = exchanges.parse(canonical)
+            if parsed is not None:
+                destination = engine.destination("topic", canonical)
+                self.exchanges.bind(*parsed, canonical)
+                return destination
+        if profile.queue_arguments and kind == "queue" and _declares(name):
+            return self._declare(connection, frame, canonical, host)
+        return None
+
+    def _declare(self, connection: Connection, frame: Frame, canonical: str, host: str) -> Destination | Refused:
+        """RabbitMQ's queue.declare from a SUBSCRIBE's headers (measured on 3.10.8, issue 15)."""
+        engine = self.engine
+        headers = frame.headers
+        queue = canonical[7:]
+        arguments = _arguments(connection, frame, canonical)
+        if arguments is False:
+            return False
+        queue_type = headers.get("x-queue-type")
+        if queue_type is not None and queue_type not in _QUEUE_TYPES:
+            detail = f"\"unsupported queue type '{queue_type}'\""
+            reason = f"invalid arg 'x-queue-type' for queue '{queue}' in vhost '{host}': {detail}"
+            connection.fail("precondition-failed", frame, reason=reason)
+            return False
+        private = headers.get("exclusive") == "true" or headers.get("durable") == "false"
+        if queue_type in ("quorum", "stream") and private:
+            connection.fail(
+                "precondition-failed",
+                frame,
+                reason=f"invalid property 'auto-delete' for queue '{queue}' in vhost '{host}'",
+            )
+            return False
+        found = engine.destinations.get(canonical)
+        if found is not None:
+            if found.owner not in (None, connection.id) or (private and found.owner is None):
+                connection.fail("resource-locked", frame, reason=_locked(queue, host))
+                return False
+            if not _equivalent(connection, frame, found, arguments):
+                return False
+            return found
+        destination = engine.destination("queue", canonical, owner=connection.id if private else None)
+        if arguments:
+            destination.arguments = arguments
+            destination.router = self._bounded(destination)
+        return destination
+
+    def _bounded(self, queue: Destination) -> _Router:
+        """A queue with x-max-length or x-max-length-bytes: over either, its oldest ready messages are dropped."""
+        engine = self.engine
+        arguments = queue.arguments
+
+        def keep_within(message: Message, now: float) -> bool:
+            messages = queue.messages
+            messages.append(message)
+            count = arguments.get("x-max-length")
+            if count is not None:
+                while len(messages) > count:
+                    messages.popleft()
+            size = arguments.get("x-max-length-bytes")
+            if size is not None:
+                total = sum(len(m.body) for m in messages)
+                while messages and total > size:
+                    total -= len(messages.popleft().body)
+            engine.dispatch(queue, now)
+            return True
+
+        return keep_within
+
+    # -- the test side
+
+    def declare_exchange(self, name: str, type: str) -> None:
+        if self.exchanges is None:
+            from stomptest.protocol.errors import ConfigurationError
+
+            raise ConfigurationError(
+                f"the {self.engine.profile.name} profile has no exchanges (use the rabbitmq profile)"
+            )
+        self.exchanges.declare(name, type)
+        self.engine.forget_routes()
+
+    def delete_exchange(self, name: str) -> None:
+        if self.exchanges is None:
+            from stomptest.protocol.errors import ConfigurationError
+
+            raise ConfigurationError(
+                f"the {self.engine.profile.name} profile has no exchanges (use the rabbitmq profile)"
+            )
+        self.exchanges.delete(name)
+        self.engine.forget_routes()
+
+    def resolve_exchange(self, name: str) -> tuple[Kind, str] | None:
+        """`/exchange/E[/KEY]` of a known exchange as the topic-like name RabbitMQ writes on its MESSAGEs."""
+        assert self.exchanges is not None
+        parsed = exchanges.parse(name)
+        if parsed is None or parsed[0] not in self.exchanges.types:
+            return None
+        return "topic", exchanges.display(*parsed)
+
+
+def _declares(name: str) -> bool:
+    """Whether a SEND or SUBSCRIBE to `name` declares its queue (RabbitMQ: /queue/Q and a bare Q do)."""
+    return not name.startswith(("/amq/queue/", "/reply-queue/", "/temp-queue/"))
+
+
+def _arguments(connection: Connection, frame: Frame, canonical: str) -> dict[str, int] | Refused:
+    """The length arguments of a frame; a bad one is answered as RabbitMQ answers it (measured)."""
+    found: dict[str, int] = {}
+    for argument in _LENGTH_ARGUMENTS:
+        text = frame.headers.get(argument)
+        if text is None:
+            continue
+        try:
+            value = int(text)
+        except ValueError:
+            connection.fail("invalid-header", frame, reason=f"{argument}:{text} is not an integer", header=argument)
+            return False
+        if value < 0:
+            host = connection.host or "/"
+            reason = (
+                f"invalid arg '{argument}' for queue '{canonical[7:]}' in vhost '{host}': {{value_negative,{value}}}"
+            )
+            connection.fail("precondition-failed", frame, reason=reason)
+            return False
+        found[argument] = value
+    return found
+
+
+def _equivalent(connection: Connection, frame: Frame, queue: Destination, arguments: dict[str, int]) -> bool:
+    """Whether a queue declared again with `arguments` matches what it has; if not, RabbitMQ's ERROR (measured)."""
+    current = queue.arguments
+    for argument in _LENGTH_ARGUMENTS:
+        received, had = arguments.get(argument), current.get(argument)
+        if received == had:
+            continue
+        if received is None:
+            detail = f"received none but current is the value '{had}' of type 'long'"
+        elif had is None:
+            detail = f"received the value '{received}' of type 'long' but current is none"
+        else:
+            detail = f"received '{received}' but current is '{had}'"
+        host = connection.host or "/"
+        reason = f"inequivalent arg '{argument}' for queue '{queue.name[7:]}' in vhost '{host}': {detail}"
+        connection.fail("precondition-failed", frame, reason=reason)
+        return False
+    return True
+
+
+def _locked(queue: str, host: str) -> str:
+    return (
+        f"cannot obtain exclusive access to locked queue '{queue}' in vhost '{host}'. It could be originally "
+        "declared on another connection or the exclusive property value does not match that of the original "
+        "declaration."
+    )
