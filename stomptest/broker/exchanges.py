@@ -53,20 +53,22 @@ def display(exchange: str, key: str) -> str:
     return f"/exchange/{exchange}/{key}" if key else f"/exchange/{exchange}"
 
 
-def topic_matches(pattern: str, key: str) -> bool:
-    """AMQP topic matching: words split on '.', `*` is one word, `#` is zero or more.
+def topic_matches(pattern: str, key: str, many: str = "#") -> bool:
+    """AMQP topic matching: words split on '.', `*` is one word, `#` (`many`) is zero or more.
+
+    ActiveMQ's and Artemis' wildcard topic subscriptions match alike, with `>` (ActiveMQ) as `many`.
 
     Dynamic programming over the words (no regular expression), so a hostile pattern such as
     `#.#.#.#...` costs at most len(pattern words) x len(key words) steps.
     """
-    if pattern == key or pattern == "#":
+    if pattern in (key, many):
         return True
     words = pattern.split(".")
     parts = key.split(".")
     # reach[j]: the pattern's words so far can match the key's first j words
     reach = [True] + [False] * len(parts)
     for word in words:
-        if word == "#":
+        if word == many:
             seen = False
             for j in range(len(reach)):
                 seen = seen or reach[j]
@@ -81,7 +83,8 @@ def topic_matches(pattern: str, key: str) -> bool:
 class Exchanges:
     """The exchanges of one broker and the bindings SUBSCRIBEs made to them."""
 
-    def __init__(self) -> None:
+    def __init__(self, many: str = "#") -> None:
+        self.many = many  # the word that matches any number of words in a topic pattern
         self.types: dict[str, ExchangeType] = dict(DEFAULT_EXCHANGES)
         # exchange -> binding key -> names of the destinations bound with it
         self.bindings: dict[str, dict[str, set[str]]] = {}
@@ -137,7 +140,7 @@ class Exchanges:
             found = sorted(keys.get(key, ()))
         elif kind == "topic":
             for pattern, names in keys.items():
-                if topic_matches(pattern, key):
+                if topic_matches(pattern, key, self.many):
                     found += sorted(names)
         elif kind is not None:  # fanout, headers
             for names in keys.values():

@@ -237,6 +237,8 @@ class Profile:
     composite_destinations: bool = False  # ActiveMQ: SEND to /queue/A,/topic/B,C reaches each of them
     # ActiveMQ: a message on /topic/VirtualTopic.X is copied to every /queue/Consumer.NAME.VirtualTopic.X
     virtual_topics: bool = False
+    # SUBSCRIBE to /topic/PATTERN: words split on '.', `*` one word and `>` (ActiveMQ) or `#` (Artemis) any number
+    topic_wildcards: Literal["none", "activemq", "artemis"] = "none"
     ack_checks_subscription: bool = True  # 1.1 ACK with an unknown subscription is an error
     ack_requires_subscription_1_1: bool = True  # 1.1 ACK/NACK without `subscription` is an error (RabbitMQ: no)
     # an ACK/NACK naming a delivery of the broker's own id format that awaits no acknowledgement: ERROR
@@ -336,6 +338,7 @@ ACTIVEMQ = Profile(
     temporary_destinations="connection",
     composite_destinations=True,  # measured (issue 15)
     virtual_topics=True,  # measured (issue 15)
+    topic_wildcards="activemq",  # measured (issue 15)
     reserved_send_headers="drop",
     id_style="activemq",
     ack_id="separate",
@@ -479,6 +482,7 @@ ARTEMIS = Profile(
     content_length_1_0="as-sent",  # measured: in 1.0 only when the SEND had one, and never on ERROR
     destination_type_header=True,  # measured; none on /temp-queue/, /temp-topic/ and bare names (issue 18)
     temporary_destinations="unprefixed",  # measured (issue 18): a SEND to /temp-queue/X before SUBSCRIBE is dropped
+    topic_wildcards="artemis",  # measured (issue 15)
     anonymous_subscription_id="subscription/{address}",  # measured, in every version
     unsubscribe_by_destination="id-less-only",  # measured (issue 18): by the id the destination gives
     prefetch_headers=("consumer-window-size", "activemq.prefetchSize"),

@@ -48,8 +48,11 @@ class Routes:
         self.engine = engine
         profile = engine.profile
         self.exchanges = exchanges.Exchanges() if profile.exchanges else None
+        # ActiveMQ's and Artemis' wildcard topic subscriptions, as bindings to one topic exchange
+        wildcards = profile.topic_wildcards
+        self.wildcards = exchanges.Exchanges(">" if wildcards == "activemq" else "#") if wildcards != "none" else None
         self.active = profile.exchanges or profile.queue_arguments or profile.composite_destinations
-        self.active = self.active or profile.temporary_destinations == "connection"
+        self.active = self.active or profile.temporary_destinations == "connection" or self.wildcards is not None
         self.temporary: dict[int, dict[str, str]] = {}  # connection -> its /temp-X/NAME <-> /remote-temp-X/S:N
         self.consumers: dict[str, list[str]] = {}  # virtual topic -> its consumer queues, in order made
         self._carriers: dict[str, Destination] = {}
@@ -128,11 +131,17 @@ class Routes:
             return None
         if self.exchanges is not None:
             if name.startswith(("/amq/queue/", "/reply-queue/")):  # no declare: a queue that is not there drops it
-                return None if canonical in engine.destinations else self._carrier(canonical, ())
+                return None if canonical in engine.destinations else self._carrier(canonical, (), self.exchanges)
             if kind == "topic":
                 parsed = exchanges.parse(canonical)
                 if parsed is not None:
-                    return self._carrier(canonical, parsed)
+                    return self._carrier(canonical, parsed, self.exchanges)
+        if self.wildcards is not None and kind == "topic" and canonical.startswith("/topic/"):
+            # the topic itself (and its router: a virtual topic's), then every wildcard subscription it matches
+            if canonical not in engine.destinations:
+                engine.destination("topic", canonical)
+                self.wildcards.bind("amq.topic", canonical[7:], canonical)
+            return self._carrier(canonical, ("amq.topic", canonical[7:]), self.wildcards)
         if profile.queue_arguments and kind == "queue" and _declares(name):
             found = engine.destinations.get(canonical)
             arguments = _arguments(connection, frame, canonical)
@@ -142,17 +151,16 @@ class Routes:
                 return False
         return None
 
-    def _carrier(self, name: str, route: tuple[str, str] | tuple[()]) -> Destination:
-        """A destination no one reads, whose router publishes to the queues bound to `route` (none: dropped)."""
+    def _carrier(self, name: str, route: tuple[str, str] | tuple[()], bindings: exchanges.Exchanges) -> Destination:
+        """A destination no one reads, whose router publishes to what is bound to `route` (none: dropped)."""
         carrier = self._carriers.get(name)
         if carrier is not None:
             return carrier
         carrier = Topic(name)
         engine = self.engine
-        bindings = self.exchanges
 
         def fan_out(message: Message, now: float) -> bool:
-            if not route or bindings is None:
+            if not route:
                 return True
             first = True
             for target_name in bindings.route(*route):
@@ -203,6 +211,10 @@ class Routes:
         """The destination a SUBSCRIBE to `name` reads, where this module decides it (None: the engine's own)."""
         engine = self.engine
         profile = engine.profile
+        if self.wildcards is not None and kind == "topic" and canonical.startswith("/topic/"):
+            destination = engine.destination("topic", canonical)
+            self.wildcards.bind("amq.topic", canonical[7:], canonical)
+            return destination
         if self.exchanges is None and not profile.queue_arguments:
             return None
         host = connection.host or "/"

@@ -198,7 +198,8 @@ def add_subscription(
 
 def owner(connection: Connection, name: str) -> int | None:
     """The owner of a destination created under `name`: this connection for its temporary ones."""
-    if connection.profile.temporary_destinations != "shared" and name.startswith(("/temp-queue/", "/temp-topic/")):
+    # Artemis' unprefixed /temp-queue/X is an address like any other: it outlives its maker (measured, issue 15)
+    if connection.profile.temporary_destinations == "connection" and name.startswith(("/temp-queue/", "/temp-topic/")):
         return connection.id
     return None
 

@@ -422,3 +422,33 @@ def test_other_profiles_take_composite_and_virtual_names_as_plain_names(profile:
         producer.send("SEND", {"destination": "/queue/A,/queue/B"}, b"comp")
     producer.send("SEND", {"destination": "/topic/VirtualTopic.X"}, b"virtual")
     assert bodies(a) == [] and bodies(consumer) == []
+
+
+# -- wildcard topic subscriptions (ActiveMQ: * and >, Artemis: * and #)
+
+# pattern -> what it got of the keys a, a.b, a.b.c, x.b (measured on /topic/UNIQUE.PATTERN, issue 15)
+_WILDCARDS = {
+    "activemq": {"*": ["a"], "#": [], ">": ["a", "a.b", "a.b.c", "x.b"], "a.*": ["a.b"], "a.>": ["a", "a.b", "a.b.c"]},
+    "artemis": {"*": ["a"], "#": ["a", "a.b", "a.b.c", "x.b"], ">": [], "a.*": ["a.b"], "a.#": ["a", "a.b", "a.b.c"]},
+    "strict": {"*": [], "#": [], ">": [], "a.b": ["a.b"]},
+}
+
+
+@pytest.mark.parametrize("profile", sorted(_WILDCARDS))
+def test_wildcard_topic_subscriptions(profile: str) -> None:
+    eng = engine(profile)
+    readers = {pattern: subscribed(eng, f"/topic/k.{pattern}") for pattern in _WILDCARDS[profile]}
+    producer = connected(eng)
+    for key in ("a", "a.b", "a.b.c", "x.b"):
+        producer.send("SEND", {"destination": f"/topic/k.{key}"}, key)
+    for pattern, expected in _WILDCARDS[profile].items():
+        got = messages(readers[pattern].frames())
+        assert [m.body.decode() for m in got] == expected, pattern
+        assert [m.headers["destination"] for m in got] == [f"/topic/k.{key}" for key in expected]
+
+
+def test_activemq_virtual_topic_without_topic_subscribers_still_reaches_its_consumers() -> None:
+    eng = engine("activemq")
+    consumer = subscribed(eng, "/queue/Consumer.c.VirtualTopic.Y")
+    connected(eng).send("SEND", {"destination": "/topic/VirtualTopic.Y"}, b"y")
+    assert bodies(consumer) == [b"y"]
