@@ -424,6 +424,8 @@ class Engine:
         if destination.kind == "queue":  # topic messages die with their (non-durable) subscription
             self.requeue(subscription, returned, now)
             self.dispatch(destination, now)
+        if not destination.subscriptions and destination.arguments.get("auto-delete"):  # issue 15: RabbitMQ
+            self.destinations.pop(destination.name, None)
 
     # -- test-side operations
 

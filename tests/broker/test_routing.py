@@ -452,3 +452,43 @@ def test_activemq_virtual_topic_without_topic_subscribers_still_reaches_its_cons
     consumer = subscribed(eng, "/queue/Consumer.c.VirtualTopic.Y")
     connected(eng).send("SEND", {"destination": "/topic/VirtualTopic.Y"}, b"y")
     assert bodies(consumer) == [b"y"]
+
+
+# -- RabbitMQ: the queue behind a subscription (x-queue-name, auto-delete, durable topic subscriptions)
+
+
+def test_rabbitmq_x_queue_name_is_a_shared_queue_that_goes_with_its_last_subscriber() -> None:
+    eng = engine("rabbitmq")
+    first = subscribed(eng, "/topic/k", **{"x-queue-name": "named"})
+    second = subscribed(eng, "/topic/k", **{"x-queue-name": "named"})
+    producer = connected(eng)
+    producer.send("SEND", {"destination": "/topic/k"}, b"t0")
+    producer.send("SEND", {"destination": "/topic/k"}, b"t1")
+    producer.send("SEND", {"destination": "/amq/queue/named"}, b"direct")
+    got_first, got_second = messages(first.frames()), messages(second.frames())
+    assert [(m.body, m.headers["destination"]) for m in got_first] == [(b"t0", "/topic/k"), (b"direct", "/queue/named")]
+    assert [m.body for m in got_second] == [b"t1"]
+    first.send("UNSUBSCRIBE", {"id": "s"})
+    assert "/queue/named" in eng.destinations
+    second.send("UNSUBSCRIBE", {"id": "s"})
+    assert "/queue/named" not in eng.destinations
+
+
+def test_rabbitmq_auto_delete_queue_goes_with_its_last_subscriber() -> None:
+    eng = engine("rabbitmq")
+    reader = subscribed(eng, "/queue/q", **{"auto-delete": "true", "durable": "false"})
+    reader.send("UNSUBSCRIBE", {"id": "s"})
+    error, _ = connected(eng).send("SUBSCRIBE", {"id": "s", "destination": "/amq/queue/q", "receipt": "r"})
+    assert error.body == b"NOT_FOUND - no queue 'q' in vhost '/'"
+
+
+def test_rabbitmq_durable_topic_subscription_keeps_messages_while_away() -> None:
+    eng = engine("rabbitmq")
+    durable = {"durable": "true", "auto-delete": "false"}
+    reader = connected(eng)
+    reader.send("SUBSCRIBE", {"id": "dur1", "destination": "/topic/k", **durable})
+    reader.send("DISCONNECT")
+    connected(eng).send("SEND", {"destination": "/topic/k"}, b"while-away")
+    again = connected(eng)
+    replies = again.send("SUBSCRIBE", {"id": "dur1", "destination": "/topic/k", **durable})
+    assert [(m.body, m.headers["destination"]) for m in messages(replies)] == [(b"while-away", "/topic/k")]

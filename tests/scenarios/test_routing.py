@@ -59,8 +59,18 @@ class Peer(Raw):
             got.append(frame)
 
 
+# (scenario, target) -> what differs, as conftest.py's KNOWN_DIFFERENCES: strict xfails until modelled
+KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {
+    ("test_composite_subscribe", "fake-activemq"): "ActiveMQ reads a composite SUBSCRIBE from every part "
+    "(measured, issue 15); the fake takes the list as one queue's name (docs/routing.md, not modelled)",
+}
+
+
 @pytest.fixture
-def peers(target: Target) -> Iterator[list[Peer]]:
+def peers(target: Target, request: pytest.FixtureRequest) -> Iterator[list[Peer]]:
+    reason = KNOWN_DIFFERENCES.get((request.node.originalname, target.name))
+    if reason is not None:
+        request.node.add_marker(pytest.mark.xfail(strict=True, reason=reason))
     opened: list[Peer] = []
     yield opened
     for peer in opened:
@@ -441,6 +451,22 @@ def test_composite_send(target: Target, peers: list[Peer]) -> None:
     assert _bodies(got_t) == [b"q/t"]
 
 
+def test_composite_subscribe(target: Target, peers: list[Peer]) -> None:
+    """ActiveMQ: a SUBSCRIBE to a list reads every part, each MESSAGE naming its part; elsewhere one plain name."""
+    if target.facts.destination_names == "rabbitmq":
+        pytest.skip(f"{target.name}: a queue name with '/' is an invalid destination (test_destination_names)")
+    first, second = f"/queue/{_unique()}", f"/queue/{_unique()}"
+    reader, producer = _peer(target, peers), _peer(target, peers)
+    reader.subscribed(f"{first},{second}")
+    assert producer.sent(first, "to first").command == "RECEIPT"
+    assert producer.sent(second, "to second").command == "RECEIPT"
+    got = reader.upto_marker(producer, f"{first},{second}")
+    if not target.facts.composite_destinations:
+        assert got == []
+        return
+    assert [(m.body, m.headers["destination"]) for m in got] == [(b"to first", first), (b"to second", second)]
+
+
 def test_virtual_topic(target: Target, peers: list[Peer]) -> None:
     """ActiveMQ: consumer groups that exist get a copy each, shared among their subscribers; elsewhere plain names."""
     topic = f"VirtualTopic.{_unique()}"
@@ -467,3 +493,41 @@ def test_virtual_topic(target: Target, peers: list[Peer]) -> None:
         while (frame := reader.next()).body != MARKER.encode():
             shared.append(frame.body)
     assert sorted(shared) == [b"v0", b"v1", b"v2", b"v3"]
+
+
+def test_the_queue_behind_a_topic_subscription(target: Target, peers: list[Peer]) -> None:
+    """x-queue-name: one queue its subscribers share, reachable as /amq/queue/, gone with the last of them;
+    durable:true with auto-delete:false keeps what came while away (RabbitMQ, measured)."""
+    _needs(target, "exchanges")
+    topic, named = f"/topic/{_unique()}", _unique()
+    first, second, producer = _peer(target, peers), _peer(target, peers), _peer(target, peers)
+    first.subscribed(topic, **{"x-queue-name": named})
+    second.subscribed(topic, **{"x-queue-name": named})
+    for body in ("t0", "t1"):
+        assert producer.sent(topic, body).command == "RECEIPT"
+    assert producer.sent(f"/amq/queue/{named}", "direct").command == "RECEIPT"
+    got = [first.next(), second.next(), first.next()]
+    assert sorted((m.body, m.headers["destination"]) for m in got) == [
+        (b"direct", f"/queue/{named}"),
+        (b"t0", topic),
+        (b"t1", topic),
+    ]
+    for peer in (first, second):
+        peer.frame("UNSUBSCRIBE", {"id": "s", "receipt": "gone"})
+        assert peer.next().command == "RECEIPT"
+    late = _peer(target, peers)
+    error = late.subscribe(f"/amq/queue/{named}")
+    assert error.command == "ERROR" and error.headers["message"] == "not_found", error
+    durable = {"durable": "true", "auto-delete": "false"}
+    subscription = f"dur-{_unique()}"
+    away = _peer(target, peers)
+    away.subscribed(topic, id=subscription, **durable)
+    away.frame("DISCONNECT", {"receipt": "bye"})
+    assert away.next().command == "RECEIPT"
+    assert producer.sent(topic, "while away").command == "RECEIPT"
+    back = _peer(target, peers)
+    back.subscribed(topic, id=subscription, **durable)
+    message = back.next()
+    assert (message.body, message.headers["destination"]) == (b"while away", topic)
+    back.frame("UNSUBSCRIBE", {"id": subscription, "durable": "true", "receipt": "done"})  # and its queue
+    assert back.next().command == "RECEIPT"
