@@ -437,6 +437,8 @@ class Engine:
         now: float,
     ) -> Message:
         destination = self.lookup(name)
+        if self.routes.active:  # issue 15: through an exchange, a composite list, to wildcard subscribers
+            destination = self.routes.seed_target(name, destination)
         if not self.room_for(destination):
             from stomptest.protocol.errors import ConfigurationError
 

@@ -51,8 +51,11 @@ class Routes:
         # ActiveMQ's and Artemis' wildcard topic subscriptions, as bindings to one topic exchange
         wildcards = profile.topic_wildcards
         self.wildcards = exchanges.Exchanges(">" if wildcards == "activemq" else "#") if wildcards != "none" else None
-        self.active = profile.exchanges or profile.queue_arguments or profile.composite_destinations
-        self.active = self.active or profile.temporary_destinations == "connection" or self.wildcards is not None
+        self.composite = profile.composite_destinations
+        self.queue_arguments = profile.queue_arguments
+        self.remote_temporary = profile.temporary_destinations == "connection"
+        self.active = self.exchanges is not None or self.queue_arguments or self.composite
+        self.active = self.active or self.remote_temporary or self.wildcards is not None
         self.temporary: dict[int, dict[str, str]] = {}  # connection -> its /temp-X/NAME <-> /remote-temp-X/S:N
         self.consumers: dict[str, list[str]] = {}  # virtual topic -> its consumer queues, in order made
         self._carriers: dict[str, Destination] = {}
@@ -117,42 +120,52 @@ class Routes:
     def send_target(
         self, connection: Connection, frame: Frame, name: str, kind: Kind, canonical: str
     ) -> Destination | Refused | None:
-        """Where a SEND to `name` goes when it is not simply the destination `canonical` (None: it is)."""
+        """Where a SEND to `name` goes when it is not simply the destination `canonical` (None: it is).
+
+        On every SEND of the profiles that route (the hot path): the cheap tests come first.
+        """
         engine = self.engine
-        profile = engine.profile
-        if profile.composite_destinations and "," in name:
+        if self.composite and "," in name:
             return self._composite(connection, frame, name)
-        if profile.temporary_destinations == "connection" and canonical.startswith("/remote-temp-"):
+        if kind == "topic":
+            carrier = self._carriers.get(canonical)
+            if carrier is not None and (self.wildcards is None or canonical in engine.destinations):
+                return carrier
+            if self.exchanges is not None:
+                parsed = exchanges.parse(canonical)
+                if parsed is not None:
+                    return self._carrier(canonical, parsed, self.exchanges)
+            if self.wildcards is not None and canonical.startswith("/topic/"):
+                # the topic itself (and its router: a virtual topic's), then every wildcard subscription it matches
+                if canonical not in engine.destinations:
+                    engine.destination("topic", canonical)
+                    self.wildcards.bind("amq.topic", canonical[7:], canonical)
+                return self._carrier(canonical, ("amq.topic", canonical[7:]), self.wildcards)
+        if self.remote_temporary and canonical.startswith("/remote-temp-"):
             if not name.startswith("/temp-") and canonical not in engine.destinations:
                 # measured: DestinationDoesNotExistException, and the connection stays open
                 written = f"temp-{kind}://{canonical.split('/', 2)[2]}"
                 connection.fail("not-found", frame, destination=written)
                 return False
             return None
-        if self.exchanges is not None:
-            if name.startswith(("/amq/queue/", "/reply-queue/")):  # no declare: a queue that is not there drops it
-                return None if canonical in engine.destinations else self._carrier(canonical, (), self.exchanges)
-            if kind == "topic":
-                parsed = exchanges.parse(canonical)
-                if parsed is not None:
-                    return self._carrier(canonical, parsed, self.exchanges)
-        if self.wildcards is not None and kind == "topic" and canonical.startswith("/topic/"):
-            # the topic itself (and its router: a virtual topic's), then every wildcard subscription it matches
-            if canonical not in engine.destinations:
-                engine.destination("topic", canonical)
-                self.wildcards.bind("amq.topic", canonical[7:], canonical)
-            return self._carrier(canonical, ("amq.topic", canonical[7:]), self.wildcards)
-        if profile.queue_arguments and kind == "queue" and _declares(name):
+        if self.exchanges is not None and name.startswith(("/amq/queue/", "/reply-queue/")):
+            # no declare: a queue that is not there drops the message
+            return None if canonical in engine.destinations else _dropping(canonical)
+        if self.queue_arguments and kind == "queue":
+            headers = frame.headers
             found = engine.destinations.get(canonical)
-            arguments = _arguments(connection, frame, canonical)
-            if arguments is False:
-                return False
-            if found is not None and not _equivalent(connection, frame, found, arguments):
-                return False
+            if (found is not None and found.arguments) or "x-max-length" in headers or "x-max-length-bytes" in headers:
+                if not _declares(name):
+                    return None
+                arguments = _arguments(connection, frame, canonical)
+                if arguments is False:
+                    return False
+                if found is not None and not _equivalent(connection, frame, found, arguments):
+                    return False
         return None
 
-    def _carrier(self, name: str, route: tuple[str, str] | tuple[()], bindings: exchanges.Exchanges) -> Destination:
-        """A destination no one reads, whose router publishes to what is bound to `route` (none: dropped)."""
+    def _carrier(self, name: str, route: tuple[str, str], bindings: exchanges.Exchanges) -> Destination:
+        """A destination no one reads, whose router publishes to what is bound to `route`."""
         carrier = self._carriers.get(name)
         if carrier is not None:
             return carrier
@@ -160,8 +173,6 @@ class Routes:
         engine = self.engine
 
         def fan_out(message: Message, now: float) -> bool:
-            if not route:
-                return True
             first = True
             for target_name in bindings.route(*route):
                 target = engine.destinations.get(target_name)
@@ -185,8 +196,12 @@ class Routes:
             if found is None:  # /queue/ or /topic/ alone: closed without a frame, as the whole name would be
                 connection.close(f"destination {part} in {name} has no name (closed without ERROR)")
                 return False
-            if found not in resolved:
-                resolved.append(found)
+            resolved.append(found)
+        return self._composite_carrier(name, resolved)
+
+    def _composite_carrier(self, name: str, parts: list[tuple[Kind, str]]) -> Destination:
+        engine = self.engine
+        resolved = list(dict.fromkeys(parts))
         original = composite.original_destination([(k, n) for k, n in resolved])
         carrier = Topic(name)
 
@@ -194,6 +209,9 @@ class Routes:
             headers = (*message.headers, ("original-destination", original))
             for part_kind, part_name in resolved:
                 target = engine.destinations.get(part_name) or engine.destination(part_kind, part_name)
+                if part_kind == "topic" and self.wildcards is not None and part_name.startswith("/topic/"):
+                    self.wildcards.bind("amq.topic", part_name[7:], part_name)  # and its wildcard subscribers
+                    target = self._carrier(part_name, ("amq.topic", part_name[7:]), self.wildcards)
                 copy = message.copy()
                 copy.destination = part_name
                 copy.headers = headers
@@ -202,6 +220,25 @@ class Routes:
 
         carrier.router = copy_to_parts
         return carrier
+
+    def seed_target(self, name: str, resolved: Destination) -> Destination:
+        """Where `Broker.seed` puts a message: where a client's SEND to `name` would go (no ERRORs: a name the
+        engine resolved is taken, and what a SEND would have refused is seeded to the one destination)."""
+        engine = self.engine
+        canonical = resolved.name
+        if engine.profile.composite_destinations and "," in name:
+            parts = [engine.resolve(part) for part in composite.parts(name)]
+            if parts and all(part is not None for part in parts):
+                return self._composite_carrier(name, [part for part in parts if part is not None])
+            return resolved
+        if self.exchanges is not None and resolved.kind == "topic":
+            parsed = exchanges.parse(canonical)
+            if parsed is not None:
+                return self._carrier(canonical, parsed, self.exchanges)
+        if self.wildcards is not None and resolved.kind == "topic" and canonical.startswith("/topic/"):
+            self.wildcards.bind("amq.topic", canonical[7:], canonical)
+            return self._carrier(canonical, ("amq.topic", canonical[7:]), self.wildcards)
+        return resolved
 
     # -- SUBSCRIBE
 
@@ -349,6 +386,17 @@ class Routes:
         if parsed is None or parsed[0] not in self.exchanges.types:
             return None
         return "topic", exchanges.display(*parsed)
+
+
+def _dropping(name: str) -> Destination:
+    """A destination no one reads whose messages go nowhere (RabbitMQ: a SEND to a queue that is not there)."""
+    carrier = Topic(name)
+    carrier.router = _drop
+    return carrier
+
+
+def _drop(message: Message, now: float) -> bool:
+    return True
 
 
 def _declares(name: str) -> bool:

@@ -492,3 +492,17 @@ def test_rabbitmq_durable_topic_subscription_keeps_messages_while_away() -> None
     again = connected(eng)
     replies = again.send("SUBSCRIBE", {"id": "dur1", "destination": "/topic/k", **durable})
     assert [(m.body, m.headers["destination"]) for m in messages(replies)] == [(b"while-away", "/topic/k")]
+
+
+def test_seeding_goes_where_a_send_would() -> None:
+    eng = engine("rabbitmq")
+    eng.routes.declare_exchange("orders", "topic")
+    eu, deep = subscribed(eng, "/exchange/orders/eu.*"), subscribed(eng, "/topic/k.#")
+    eng.seed("/exchange/orders/eu.fr", b"fr", (), 1000.0)
+    eng.seed("/topic/k.a.b", b"kab", (), 1000.0)
+    assert (bodies(eu), bodies(deep)) == ([b"fr"], [b"kab"])
+    amq = engine("activemq")
+    wildcard = subscribed(amq, "/topic/t.>")
+    amq.seed("/queue/A,/topic/t.x", b"both", (), 1000.0)
+    assert [m.body for m in amq.destinations["/queue/A"].messages] == [b"both"]
+    assert bodies(wildcard) == [b"both"]
