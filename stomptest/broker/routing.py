@@ -20,7 +20,7 @@ deliver as usual; a bounded queue's router keeps it within its limits. Sans-IO l
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Literal
 
 from stomptest.broker import composite, exchanges
@@ -58,6 +58,7 @@ class Routes:
         self.active = self.active or self.remote_temporary or self.wildcards is not None
         self.temporary: dict[int, dict[str, str]] = {}  # connection -> its /temp-X/NAME <-> /remote-temp-X/S:N
         self.consumers: dict[str, list[str]] = {}  # virtual topic -> its consumer queues, in order made
+        self.bounded: set[str] = set()  # RabbitMQ: queues declared with length arguments (a SEND must match them)
         self._carriers: dict[str, Destination] = {}
 
     # -- temporary destinations (ActiveMQ)
@@ -118,13 +119,14 @@ class Routes:
     # -- SEND
 
     def send_target(
-        self, connection: Connection, frame: Frame, name: str, kind: Kind, canonical: str
+        self, connection: Connection, frame: Frame, headers: Mapping[str, str], kind: Kind, canonical: str
     ) -> Destination | Refused | None:
         """Where a SEND to `name` goes when it is not simply the destination `canonical` (None: it is).
 
         On every SEND of the profiles that route (the hot path): the cheap tests come first.
         """
         engine = self.engine
+        name = headers["destination"]
         if self.composite and "," in name:
             return self._composite(connection, frame, name)
         if kind == "topic":
@@ -151,17 +153,19 @@ class Routes:
         if self.exchanges is not None and name.startswith(("/amq/queue/", "/reply-queue/")):
             # no declare: a queue that is not there drops the message
             return None if canonical in engine.destinations else _dropping(canonical)
-        if self.queue_arguments and kind == "queue":
-            headers = frame.headers
+        if (
+            self.queue_arguments
+            and kind == "queue"
+            and (canonical in self.bounded or "x-max-length" in headers or "x-max-length-bytes" in headers)
+        ):
+            if not _declares(name):
+                return None
+            arguments = _arguments(connection, frame, canonical)
+            if arguments is False:
+                return False
             found = engine.destinations.get(canonical)
-            if (found is not None and found.arguments) or "x-max-length" in headers or "x-max-length-bytes" in headers:
-                if not _declares(name):
-                    return None
-                arguments = _arguments(connection, frame, canonical)
-                if arguments is False:
-                    return False
-                if found is not None and not _equivalent(connection, frame, found, arguments):
-                    return False
+            if found is not None and not _equivalent(connection, frame, found, arguments):
+                return False
         return None
 
     def _carrier(self, name: str, route: tuple[str, str], bindings: exchanges.Exchanges) -> Destination:
@@ -331,6 +335,7 @@ class Routes:
         if arguments:
             destination.arguments = arguments
             destination.router = self._bounded(destination)
+            self.bounded.add(canonical)
         if headers.get("auto-delete") == "true":  # measured: gone once its last subscriber leaves
             destination.arguments["auto-delete"] = 1
         return destination

@@ -59,7 +59,7 @@ def on_send(connection: Connection, frame: Frame, *, committing: bool = False) -
     if not committing and "transaction" in headers and hold(connection, frame):
         return
     # issue 15 (routing.py): exchanges, composite destinations, queues that must exist
-    destination = engine.routes.send_target(connection, frame, name, *resolved) if engine.routes.active else None
+    destination = engine.routes.send_target(connection, frame, headers, *resolved) if engine.routes.active else None
     if destination is False:
         return
     if destination is None:
