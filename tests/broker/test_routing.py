@@ -506,3 +506,21 @@ def test_seeding_goes_where_a_send_would() -> None:
     amq.seed("/queue/A,/topic/t.x", b"both", (), 1000.0)
     assert [m.body for m in amq.destinations["/queue/A"].messages] == [b"both"]
     assert bodies(wildcard) == [b"both"]
+
+
+def test_broker_declare_exchange_end_to_end() -> None:
+    from stomptest.broker import Broker
+    from stomptest.client import Client
+
+    with Broker(profile="rabbitmq") as broker:
+        broker.declare_exchange("events", "fanout")
+        with Client(broker.url, host="/", login="guest", passcode="guest") as client:
+            subscription = client.subscribe("/exchange/events")
+            client.send("/exchange/events/any.key", b"hello", receipt=True)
+            message = subscription.receive(timeout=5)
+            assert message is not None and message.body == b"hello"
+            assert message.destination == "/exchange/events/any.key"
+        broker.delete_exchange("events")
+        with pytest.raises(ConfigurationError, match="no exchange 'events'"):
+            broker.delete_exchange("events")
+        broker.check()
