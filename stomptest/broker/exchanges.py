@@ -89,6 +89,11 @@ class Exchanges:
         # exchange -> binding key -> names of the destinations bound with it
         self.bindings: dict[str, dict[str, set[str]]] = {}
         self._cache: dict[tuple[str, str], tuple[str, ...]] = {}
+        self.generation = 0  # counts the changes to exchanges and bindings: a route remembered elsewhere is stale
+
+    def _changed(self) -> None:
+        self._cache.clear()
+        self.generation += 1
 
     def declare(self, name: str, type: str) -> None:
         """A new exchange (as a management tool would declare it); re-declaring with another type is refused."""
@@ -102,7 +107,7 @@ class Exchanges:
         if known is not None and known != type:
             raise ConfigurationError(f"exchange {name!r} is a {known} exchange already; delete it first")
         self.types[name] = type  # narrowed to ExchangeType by the check above
-        self._cache.clear()
+        self._changed()
 
     def delete(self, name: str) -> None:
         if name in DEFAULT_EXCHANGES:
@@ -110,14 +115,14 @@ class Exchanges:
         if self.types.pop(name, None) is None:
             raise ConfigurationError(f"no exchange {name!r} to delete")
         self.bindings.pop(name, None)
-        self._cache.clear()
+        self._changed()
 
     def bind(self, exchange: str, key: str, destination: str) -> None:
         keys = self.bindings.setdefault(exchange, {})
         names = keys.setdefault(key, set())
         if destination not in names:
             names.add(destination)
-            self._cache.clear()
+            self._changed()
 
     def unbind(self, destination: str) -> None:
         """Remove every binding of a destination that is gone."""
@@ -126,7 +131,7 @@ class Exchanges:
                 keys[key].discard(destination)
                 if not keys[key]:
                     del keys[key]
-        self._cache.clear()
+        self._changed()
 
     def route(self, exchange: str, key: str) -> tuple[str, ...]:
         """Names of the destinations a message published to `exchange` with `key` reaches, in binding order."""

@@ -176,9 +176,15 @@ class Routes:
         carrier = Topic(name)
         engine = self.engine
 
+        generation = -1  # the bindings' generation when `names` was worked out
+        names: tuple[str, ...] = ()
+
         def fan_out(message: Message, now: float) -> bool:
+            nonlocal generation, names
+            if generation != bindings.generation:
+                generation, names = bindings.generation, bindings.route(*route)
             first = True
-            for target_name in bindings.route(*route):
+            for target_name in names:
                 target = engine.destinations.get(target_name)
                 if target is None:
                     continue
