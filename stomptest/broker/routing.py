@@ -60,6 +60,7 @@ class Routes:
         self.consumers: dict[str, list[str]] = {}  # virtual topic -> its consumer queues, in order made
         self.bounded: set[str] = set()  # RabbitMQ: queues declared with length arguments (a SEND must match them)
         self._carriers: dict[str, Destination] = {}
+        self.plain: set[str] = set()  # names a SEND to which goes to the one destination they name, always
 
     # -- temporary destinations (ActiveMQ)
 
@@ -119,14 +120,15 @@ class Routes:
     # -- SEND
 
     def send_target(
-        self, connection: Connection, frame: Frame, headers: Mapping[str, str], kind: Kind, canonical: str
+        self, connection: Connection, frame: Frame, headers: Mapping[str, str], resolved: tuple[Kind, str]
     ) -> Destination | Refused | None:
-        """Where a SEND to `name` goes when it is not simply the destination `canonical` (None: it is).
+        """Where a SEND goes when it is not simply the destination `resolved` names (None: it is).
 
         On every SEND of the profiles that route (the hot path): the cheap tests come first.
         """
         engine = self.engine
         name = headers["destination"]
+        kind, canonical = resolved  # one argument, not two: a call with *args is not specialised (3.11)
         if self.composite and "," in name:
             return self._composite(connection, frame, name)
         if kind == "topic":
@@ -166,6 +168,9 @@ class Routes:
             found = engine.destinations.get(canonical)
             if found is not None and not _equivalent(connection, frame, found, arguments):
                 return False
+            return None
+        if not (self.queue_arguments and kind == "queue") and len(self.plain) < _MAX_CARRIERS:
+            self.plain.add(name)  # nothing about it depends on the broker's state or the frame: asked no more
         return None
 
     def _carrier(self, name: str, route: tuple[str, str], bindings: exchanges.Exchanges) -> Destination:

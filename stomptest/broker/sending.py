@@ -59,7 +59,8 @@ def on_send(connection: Connection, frame: Frame, *, committing: bool = False) -
     if not committing and "transaction" in headers and hold(connection, frame):
         return
     # issue 15 (routing.py): exchanges, composite destinations, queues that must exist
-    destination = engine.routes.send_target(connection, frame, headers, *resolved) if engine.routes.active else None
+    routes = engine.routes
+    destination = routes.send_target(connection, frame, headers, resolved) if name not in routes.plain else None
     if destination is False:
         return
     if destination is None:
