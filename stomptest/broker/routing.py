@@ -111,7 +111,7 @@ class Routes:
                 if queue is not None:
                     copy = message.copy()
                     copy.destination = name
-                    copy.headers = (*message.headers, ("original-destination", topic.name))
+                    _add_header(copy, ("original-destination", topic.name))
                     engine.publish(queue, copy, now)
             return False  # and the topic's own subscribers get it as usual
 
@@ -221,7 +221,6 @@ class Routes:
         carrier = Topic(name)
 
         def copy_to_parts(message: Message, now: float) -> bool:
-            headers = (*message.headers, ("original-destination", original))
             for part_kind, part_name in resolved:
                 target = engine.destinations.get(part_name) or engine.destination(part_kind, part_name)
                 if part_kind == "topic" and self.wildcards is not None and part_name.startswith("/topic/"):
@@ -229,7 +228,7 @@ class Routes:
                     target = self._carrier(part_name, ("amq.topic", part_name[7:]), self.wildcards)
                 copy = message.copy()
                 copy.destination = part_name
-                copy.headers = headers
+                _add_header(copy, ("original-destination", original))
                 engine.publish(target, copy, now)
             return True
 
@@ -402,6 +401,18 @@ class Routes:
         if parsed is None or parsed[0] not in self.exchanges.types:
             return None
         return "topic", exchanges.display(*parsed)
+
+
+def _add_header(message: Message, pair: tuple[str, str]) -> None:
+    """Add a header to one copy of a message (ActiveMQ's `original-destination`).
+
+    Where messages also keep `out_headers`, the SEND's headers as their MESSAGE repeats them
+    (N16, `jms_headers_from_send`), the header goes there too.
+    """
+    message.headers = (*message.headers, pair)
+    repeated = getattr(message, "out_headers", None)
+    if repeated is not None:
+        setattr(message, "out_headers", (*repeated, pair))  # noqa: B010  (not an attribute on every version)
 
 
 def _dropping(name: str) -> Destination:
