@@ -415,6 +415,15 @@ class Broker:
 
         return self._call(put)
 
+    def declare_exchange(self, name: str, type: str = "topic") -> None:
+        """Declare a RabbitMQ exchange (`direct`, `topic`, `fanout` or `headers`), as a management tool would:
+        STOMP cannot. Then `/exchange/NAME/KEY` routes through it (docs/routing.md); rabbitmq profile only."""
+        self._call(lambda: self.engine.routes.declare_exchange(name, type))
+
+    def delete_exchange(self, name: str) -> None:
+        """Delete an exchange `declare_exchange` made; a SEND to it is then answered `not_found`."""
+        self._call(lambda: self.engine.routes.delete_exchange(name))
+
     def purge(self) -> None:
         """Forget all queued messages and unused destinations; connections stay."""
         self._call(self.engine.purge)

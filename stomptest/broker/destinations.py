@@ -10,7 +10,7 @@ the back); a topic gives each subscription a `pending` list of its own.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from stomptest.broker.profiles import ErrorKind
@@ -210,6 +210,9 @@ class Destination:
         self.messages: deque[Message] = deque()  # queues only
         self.lifecycle: QueueSettings | None = None  # RabbitMQ: its queue arguments (lifecycle_arguments.py)
         self.selecting = 0  # how many of its subscriptions have a selector (engine.py dispatches them apart)
+        # issue 15 (routing.py): where a message published here goes instead or as well; True: handled
+        self.router: Callable[[Message, float], bool] | None = None
+        self.arguments: dict[str, int] = {}  # RabbitMQ: the queue arguments it was declared with (routing.py)
 
 
 class Queue(Destination):

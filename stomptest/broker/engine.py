@@ -44,6 +44,7 @@ from stomptest.broker.destinations import (
 )
 from stomptest.broker.durable import DurableStore
 from stomptest.broker.profiles import Limits, Profile
+from stomptest.broker.routing import Routes
 from stomptest.broker.selecting import dispatch_selecting, offer
 
 if TYPE_CHECKING:
@@ -118,6 +119,7 @@ class Engine:
         self._routes: dict[str, tuple[Kind, str] | None] = {}  # resolve() of names that are not temporary
         self.durable = DurableStore()  # issue 14: durable subscriptions (durable.py)
         self.sticky = groups.Sticky(profile)  # issue 14: exclusive consumers and message groups (groups.py)
+        self.routes = Routes(self)  # issue 15: exchanges, composite destinations, virtual topics, temporary names
         # called with a connection whose output became non-empty; the host wakes its writer
         self.on_output: Callable[[Connection], None] = _ignore
         # a message's life (issue 15, expiry.py): the messages' clock is `now` + clock_offset (Broker.advance)
@@ -182,11 +184,15 @@ class Engine:
             if temporary == "reply-queue" or connection is None:
                 return None  # RabbitMQ: only in reply-to
             kind: Kind = "queue" if name.startswith("/temp-queue/") else "topic"
-            return kind, f"/remote-temp-{kind}/{connection.session}:{name.split('/', 2)[2]}"
+            return kind, self.routes.temporary_name(connection, kind, name)  # ActiveMQ: SESSION:N
         resolved = self._route(name)
         if len(routes) < _MAX_ROUTES:
             routes[given] = resolved
         return resolved
+
+    def forget_routes(self) -> None:
+        """Work out every name again: the exchanges a test declared changed what names mean."""
+        self._routes.clear()
 
     def _route(self, name: str, *, prefixed: bool = True) -> tuple[Kind, str] | None:
         names = self.profile.destination_names  # issue 18: how the profile's broker reads and names them
@@ -195,6 +201,8 @@ class Engine:
                 return "queue", "/queue/" + name
             if name.startswith(("/queue/", "/topic/")) and "/" in name[7:]:
                 return None
+            if name.startswith("/exchange/") and self.routes.exchanges is not None:
+                return self.routes.resolve_exchange(name)  # issue 15: routing.py
         for prefix, kind in _PREFIXES if prefixed else ():
             if name.startswith(prefix) and len(name) > len(prefix):
                 return kind, name
@@ -210,6 +218,7 @@ class Engine:
         if found is None:
             found = Queue(name, owner) if kind == "queue" else Topic(name, owner)
             self.destinations[name] = found
+            self.routes.created(found)
         return found
 
     def drop_temporary(self, connection: Consumer) -> None:
@@ -217,6 +226,7 @@ class Engine:
         self.declared.pop(connection.id, None)
         for name in [n for n, d in self.destinations.items() if d.owner == connection.id]:
             del self.destinations[name]
+        self.routes.forget(connection)
 
     def lookup(self, name: str) -> Destination:
         """The destination for a name given by a test; refused names get a clear error."""
@@ -299,6 +309,9 @@ class Engine:
 
     def publish(self, destination: Destination, message: Message, now: float) -> None:
         """Route a message: keep it on a queue, or copy it to each topic subscriber."""
+        router = destination.router  # issue 15: an exchange, a composite destination, a virtual topic
+        if router is not None and router(message, now):
+            return
         if destination.kind == "queue":
             messages = destination.messages
             subscriptions = destination.subscriptions
@@ -547,6 +560,8 @@ class Engine:
         if destination.kind == "queue":  # topic messages die with their (non-durable) subscription
             self.requeue(subscription, returned, now)
             self.dispatch(destination, now)
+        if not destination.subscriptions and destination.arguments.get("auto-delete"):  # issue 15: RabbitMQ
+            self.destinations.pop(destination.name, None)
 
     # -- test-side operations
 
@@ -558,6 +573,8 @@ class Engine:
         now: float,
     ) -> Message:
         destination = self.lookup(name)
+        if self.routes.active:  # issue 15: through an exchange, a composite list, to wildcard subscribers
+            destination = self.routes.seed_target(name, destination)
         if not self.room_for(destination):
             from stomptest.protocol.errors import ConfigurationError
 

@@ -39,6 +39,7 @@ SPEC_ERROR_TEXTS = _texts(
     unknown_subscription=("unknown subscription", "no subscription with id {id!r} on this connection\n"),
     invalid_destination=("invalid destination", "{reason}\n"),
     not_found=("not found", "{reason}\n"),
+    resource_locked=("resource locked", "{reason}\n"),
     unknown_ack=("unknown ack", "{command} names {ack!r}, which is no unacknowledged message of this connection\n"),
     precondition_failed=("precondition failed", "{reason}\n"),
     bad_transaction=("bad transaction", "{reason}\n"),
@@ -84,6 +85,7 @@ ACTIVEMQ_ERROR_TEXTS = _texts(
     ),
     invalid_destination=("{reason}", "{reason}"),
     not_found=("{reason}", "{reason}"),
+    resource_locked=("{reason}", "{reason}"),
     duplicate_subscription=(
         "Duplicate subscription id: {id}",
         "org.apache.activemq.transport.stomp.ProtocolException: Duplicate subscription id: {id}" + _AMQ_TRACE,
@@ -151,6 +153,11 @@ ACTIVEMQ_ERROR_TEXTS = MappingProxyType(
             "Caused by: javax.jms.InvalidSelectorException: {selector}\n"
             "Caused by: {cause}: {reason} (at line {line}, column {column})\n",
         ),
+        "not-found SEND": (  # measured (issue 15): a SEND to a temporary queue whose connection has closed
+            "{destination}",
+            "org.apache.activemq.DestinationDoesNotExistException: The destination {destination} does not exist.\n"
+            "\tat org.apache.activemq.broker.region.AbstractRegion.addDestination(AbstractRegion.java:168)\n",
+        ),
         "invalid-header NACK": (  # a NACK on a 1.0 connection (nack_in_1_0="error")
             "NACK received but connection is in v1.0 mode.",
             "org.apache.activemq.transport.stomp.ProtocolException: NACK received but connection is in v1.0 mode."
@@ -178,6 +185,7 @@ RABBITMQ_ERROR_TEXTS = _texts(
     ),
     invalid_destination=("Invalid destination", "{reason}\n"),  # measured (issue 18): reason names the rule
     not_found=("not_found", "NOT_FOUND - {reason}"),  # measured (issue 18), no LF
+    resource_locked=("resource_locked", "RESOURCE_LOCKED - {reason}"),  # measured (issue 15), no LF
     duplicate_subscription=(  # measured (issue 18), without LF
         "Duplicated subscription identifier",
         "A subscription identified by 'T_{id}' already exists.",
@@ -211,6 +219,12 @@ RABBITMQ_ERROR_TEXTS = MappingProxyType(
         "not-found SUBSCRIBE exclusive": ("resource_locked", "RESOURCE_LOCKED - {reason}"),
         "not-found SEND exclusive": ("resource_locked", "RESOURCE_LOCKED - {reason}"),
         "invalid-header SUBSCRIBE prefetch-count": ("Processing error", "Processing error"),  # measured (issue 14)
+        # measured (issue 15): reply-to:/temp-topic/X, x-max-length:abc; the connection stays open
+        "invalid-header SEND reply-to": ("Processing error", "Processing error"),
+        "invalid-header SUBSCRIBE x-max-length": ("Processing error", "Processing error"),
+        "invalid-header SUBSCRIBE x-max-length-bytes": ("Processing error", "Processing error"),
+        "invalid-header SEND x-max-length": ("Processing error", "Processing error"),
+        "invalid-header SEND x-max-length-bytes": ("Processing error", "Processing error"),
     }
 )
 
@@ -232,6 +246,7 @@ ARTEMIS_ERROR_TEXTS = _texts(
     bad_destination=("AMQ339021: illegal destination {destination}", ""),
     invalid_destination=("AMQ339021: illegal destination {destination}", ""),
     not_found=("{reason}", ""),
+    resource_locked=("{reason}", ""),
     duplicate_subscription=(
         "There already is a subscription for: {id}. Either use unique subscription IDs or do not create multiple "
         "subscriptions for the same destination",

@@ -43,6 +43,7 @@ ErrorKind = Literal[
     "bad-destination",  # a destination name the broker does not know how to route
     "invalid-destination",  # RabbitMQ: a name of a known kind that breaks its rules (/queue/a/b, /exchange)
     "not-found",  # RabbitMQ: an exchange that does not exist
+    "resource-locked",  # RabbitMQ: a queue another connection holds exclusively (issue 15)
     "duplicate-subscription",
     "unknown-subscription",
     "unknown-ack",  # ACK/NACK naming no unacknowledged message
@@ -240,6 +241,21 @@ class Profile:
     prefetch_unit: Literal["messages", "bytes"] = "messages"
     default_prefetch: int | None = None  # window for client ack modes without a header; None: unlimited
     default_topic_prefetch: int | None = None
+    # -- routing (issue 15, docs/routing.md; routing.py, exchanges.py, composite.py)
+    # RabbitMQ: /exchange/E[/KEY] and /topic/KEY reach the queues bound to E (direct, topic, fanout or headers;
+    # amq.* by default, others by Broker.declare_exchange); /amq/queue/Q and /reply-queue/Q name queues that
+    # must exist (a SEND to none is dropped, a SUBSCRIBE is answered not_found)
+    exchanges: bool = False
+    # RabbitMQ: SUBSCRIBE (and SEND) headers declare the queue: x-max-length, x-max-length-bytes (the oldest
+    # ready messages are dropped), x-queue-type, exclusive, durable (routing.py); x-message-ttl, x-expires,
+    # x-max-priority, x-dead-letter-exchange and x-dead-letter-routing-key (lifecycle_arguments.py); a queue
+    # re-declared otherwise is refused
+    queue_arguments: bool = False
+    composite_destinations: bool = False  # ActiveMQ: SEND to /queue/A,/topic/B,C reaches each of them
+    # ActiveMQ: a message on /topic/VirtualTopic.X is copied to every /queue/Consumer.NAME.VirtualTopic.X
+    virtual_topics: bool = False
+    # SUBSCRIBE to /topic/PATTERN: words split on '.', `*` one word and `>` (ActiveMQ) or `#` (Artemis) any number
+    topic_wildcards: Literal["none", "activemq", "artemis"] = "none"
     ack_checks_subscription: bool = True  # 1.1 ACK with an unknown subscription is an error
     ack_requires_subscription_1_1: bool = True  # 1.1 ACK/NACK without `subscription` is an error (RabbitMQ: no)
     # an ACK/NACK naming a delivery of the broker's own id format that awaits no acknowledgement: ERROR
@@ -294,9 +310,6 @@ class Profile:
     # SEND headers `priority`, `expires`/`expiration` that the broker cannot read: ignored (strict), or answered
     # as the profile's broker answers them (lifecycle.py, measured)
     bad_lifecycle_headers: Literal["ignore", "activemq", "rabbitmq", "artemis"] = "ignore"
-    # RabbitMQ: SUBSCRIBE's x-message-ttl, x-expires, x-max-priority, x-dead-letter-exchange and
-    # x-dead-letter-routing-key declare the queue (the first declaration's arguments stay)
-    queue_arguments: bool = False
     # a queued message that was not sent `persistent:true` survives Broker.restart() (the real brokers: no)
     restart_keeps_non_persistent: bool = True
     # -- message selectors (issue 14, docs/selectors.md): SUBSCRIBE's `selector` read as this broker reads it;
@@ -385,6 +398,9 @@ ACTIVEMQ = Profile(
     unknown_destinations="queue",  # measured: SEND to /bogus/x or bogus-x gets its RECEIPT
     destination_names="activemq",  # measured (issue 18): MESSAGE says /queue//bogus/x, /queue/bogus-x
     temporary_destinations="connection",
+    composite_destinations=True,  # measured (issue 15)
+    virtual_topics=True,  # measured (issue 15)
+    topic_wildcards="activemq",  # measured (issue 15)
     reserved_send_headers="drop",
     id_style="activemq",
     ack_id="separate",
@@ -431,10 +447,12 @@ RABBITMQ = Profile(
     frame_eol=True,
     # measured: even a refused CONNECT (version, vhost, login) leaves the connection open
     closing_errors=(ALWAYS_CLOSING - {"version", "vhost", "access-refused"})
-    | {"duplicate-subscription", "precondition-failed", "not-found", "limit"},
+    | {"duplicate-subscription", "precondition-failed", "not-found", "resource-locked", "limit"},
     error_texts=RABBITMQ_ERROR_TEXTS,
-    # measured (issue 18; issue 15: a queue argument out of range)
-    receipt_after_error=frozenset({"duplicate-subscription", "not-found SUBSCRIBE", "precondition-failed SUBSCRIBE"}),
+    # measured (issue 18; issue 15: resource_locked and precondition_failed on SUBSCRIBE)
+    receipt_after_error=frozenset(
+        {"duplicate-subscription", "not-found SUBSCRIBE", "resource-locked SUBSCRIBE", "precondition-failed SUBSCRIBE"}
+    ),
     destination_names="rabbitmq",  # measured (issue 18)
     second_connect="close",  # measured (issue 18): no frame
     bodyless_frame_bodies="ignore",  # measured (issue 18)
@@ -470,8 +488,10 @@ RABBITMQ = Profile(
         ("ERROR", ("message", "content-type", "version", "content-length")),
     ),
     unknown_destinations="error",
-    destination_aliases=(("/amq/queue/", "/queue/"), ("/exchange/amq.topic/", "/topic/")),
+    destination_aliases=(("/amq/queue/", "/queue/"), ("/exchange/amq.topic/", "/topic/"), ("/reply-queue/", "/queue/")),
     temporary_destinations="reply-queue",
+    exchanges=True,  # measured (issue 15)
+    queue_arguments=True,  # measured (issue 15)
     reserved_send_headers="error",
     echo_receipt_in_message=True,
     receipt_before_dispatch=False,  # measured: MESSAGE arrives before the RECEIPT of the SEND
@@ -488,7 +508,6 @@ RABBITMQ = Profile(
     expiry_header="expiration",
     default_priority=0,
     bad_lifecycle_headers="rabbitmq",
-    queue_arguments=True,
     restart_keeps_non_persistent=False,  # transient messages are not kept across a restart (documented)
     # measured on 3.10.8: a 200 KiB header, 2000 headers and an 8 MiB body are all accepted
     limits=Limits(max_headers=10_000, max_header_bytes=1024 * 1024),
@@ -552,6 +571,7 @@ ARTEMIS = Profile(
     content_length_1_0="as-sent",  # measured: in 1.0 only when the SEND had one, and never on ERROR
     destination_type_header=True,  # measured; none on /temp-queue/, /temp-topic/ and bare names (issue 18)
     temporary_destinations="unprefixed",  # measured (issue 18): a SEND to /temp-queue/X before SUBSCRIBE is dropped
+    topic_wildcards="artemis",  # measured (issue 15)
     anonymous_subscription_id="subscription/{address}",  # measured, in every version
     unsubscribe_by_destination="id-less-only",  # measured (issue 18): by the id the destination gives
     prefetch_headers=("consumer-window-size", "activemq.prefetchSize"),

@@ -69,14 +69,22 @@ def on_send(connection: Connection, frame: Frame, *, committing: bool = False) -
             return
     if not committing and "transaction" in headers and hold(connection, frame):
         return
-    destination = engine.destinations.get(resolved[1])
-    existed = destination is not None
+    # issue 15 (routing.py): exchanges, composite destinations, queues that must exist
+    routes = engine.routes
+    existed = resolved[1] in engine.destinations  # before routing.py may make it (RabbitMQ's queue arguments)
+    destination = routes.send_target(connection, frame, headers, resolved) if name not in routes.plain else None
+    if destination is False:
+        return
+    if destination is None:
+        destination = engine.destinations.get(resolved[1])
     if destination is None:
         made_by = owner(connection, name) if name.startswith("/temp-") else None
         destination = engine.destination(*resolved, owner=made_by)
     # RabbitMQ: a SEND declares its queue too, once per connection (issue 15)
-    if profile.queue_arguments and (
-        destination.lifecycle is not None or destination.name not in engine.declared.get(connection.id, ())
+    if (
+        profile.queue_arguments
+        and destination.name == resolved[1]  # a queue, not a carrier of routing.py
+        and (destination.lifecycle is not None or destination.name not in engine.declared.get(connection.id, ()))
     ):
         declared = lifecycle_arguments.declare(connection, frame, destination, existed)
         if declared is None:
@@ -107,8 +115,12 @@ def on_send(connection: Connection, frame: Frame, *, committing: bool = False) -
         kept = [pair for pair in kept if pair[0] != "transaction"] + [("transaction", headers["transaction"])]
     reply_to = headers.get("reply-to")
     if reply_to is not None and reply_to.startswith(("/temp-queue/", "/temp-topic/")):
+        rewritten = temporary_reply_to(connection, reply_to)
+        if rewritten is None:  # RabbitMQ: /temp-topic/ (measured, issue 15)
+            connection.fail("invalid-header", frame, reason=f"reply-to:{reply_to} is not usable", header="reply-to")
+            return
         index = [name for name, _ in kept].index("reply-to")
-        kept[index] = ("reply-to", temporary_reply_to(connection, reply_to))
+        kept[index] = ("reply-to", rewritten)
     now = connection.now
     message = engine.new_message(destination, tuple(kept), frame.body, now, connection.id, "content-length" in headers)
     if committing or "receipt" not in headers:
@@ -140,12 +152,10 @@ def _rabbitmq_order(kept: list[tuple[str, str]]) -> list[tuple[str, str]]:
 def _own_temporary_name(connection: Connection, destination: str) -> str:
     """A temporary destination as the connection that made it named it (`/temp-queue/X`), others' as they are.
 
-    Other connections reach it as `/remote-temp-queue/SESSION:X`; its owner reads MESSAGEs from it
-    under the name it subscribed with (ActiveMQ 5.17, measured with raw frames, issue 18: D5).
+    Other connections reach it as `/remote-temp-queue/SESSION:N` (routing.py); its owner reads MESSAGEs
+    from it under the name it subscribed with (ActiveMQ 5.17, measured with raw frames, issue 18: D5).
     """
-    kind, _, rest = destination[len("/remote-temp-") :].partition("/")
-    own = f"{connection.session}:"
-    return f"/temp-{kind}/{rest[len(own) :]}" if rest.startswith(own) else destination
+    return connection.engine.routes.own_name(connection, destination)
 
 
 def deliver(connection: Connection, subscription: Subscription, message: Message) -> None:

@@ -68,12 +68,18 @@ def on_subscribe(connection: Connection, frame: Frame) -> None:
     selector = _selector(connection, frame, resolved[0])
     if selector is False:
         return
-    target = durable.subscribe_target(connection, frame, *resolved)  # issue 14: a durable subscription's queue
+    target: Destination | Literal[False] | None = durable.subscribe_target(connection, frame, *resolved)  # issue 14
     if target is False:
         return
-    existed = resolved[1] in engine.destinations
+    existed = resolved[1] in engine.destinations  # before routing.py may make it (RabbitMQ's queue arguments)
+    if target and resolved[0] == "topic":
+        engine.routes.bind_topic(resolved[1])  # RabbitMQ: the topic's messages reach its durable copies
+    elif engine.routes.active:  # issue 15 (routing.py): exchange bindings, queues that must exist
+        target = engine.routes.subscribe_target(connection, frame, name, *resolved)
+        if target is False:
+            return
     destination = target or engine.destination(*resolved, owner=owner(connection, name))
-    if profile.queue_arguments and not target:  # RabbitMQ: queue arguments (issue 15)
+    if profile.queue_arguments and destination.kind == "queue":  # RabbitMQ: queue arguments (issue 15)
         declared = lifecycle_arguments.declare(connection, frame, destination, existed)
         if declared is None:
             return
@@ -169,16 +175,18 @@ def refuse_destination(connection: Connection, frame: Frame, name: str) -> None:
     if frame.command == "SEND" and profile.reserved_send_headers == "error" and "message-id" in frame.headers:
         connection.fail("invalid-header", frame, reason="'message-id' is not allowed on 'SEND'.")
         return
-    for prefix in ("/queue", "/topic", "/exchange"):
+    exchanges = connection.engine.routes.exchanges  # issue 15: the exchanges a test declared too
+    known = exchanges.types if exchanges is not None else _RABBITMQ_EXCHANGES
+    for prefix in ("/queue", "/topic", "/exchange", "/reply-queue"):
         if name == prefix or name.startswith(prefix + "/"):
             rest = name[len(prefix) :]
             exchange = rest[1:].split("/", 1)[0]
-            if prefix == "/exchange" and exchange and exchange not in _RABBITMQ_EXCHANGES:
+            if prefix == "/exchange" and exchange and exchange not in known:
                 host = connection.host or "/"
                 connection.fail("not-found", frame, reason=f"no exchange '{exchange}' in vhost '{host}'")
                 return
-            if prefix != "/exchange" or not exchange:
-                reason = f"'{rest}' is not a valid {prefix[1:]} destination"
+            if prefix != "/exchange" or not exchange or exchanges is not None:
+                reason = f"'{rest}' is not a valid {prefix[1:].replace('-', '_')} destination"
                 connection.fail("invalid-destination", frame, destination=name, reason=reason)
                 return
     if name.startswith("/temp-queue/"):
@@ -250,13 +258,14 @@ def add_subscription(
 
 def owner(connection: Connection, name: str) -> int | None:
     """The owner of a destination created under `name`: this connection for its temporary ones."""
-    if connection.profile.temporary_destinations != "shared" and name.startswith(("/temp-queue/", "/temp-topic/")):
+    # Artemis' unprefixed /temp-queue/X is an address like any other: it outlives its maker (measured, issue 15)
+    if connection.profile.temporary_destinations == "connection" and name.startswith(("/temp-queue/", "/temp-topic/")):
         return connection.id
     return None
 
 
-def temporary_reply_to(connection: Connection, name: str) -> str:
-    """The name others must use to reply to this connection's temporary destination `name`."""
+def temporary_reply_to(connection: Connection, name: str) -> str | None:
+    """The name others must use to reply to this connection's temporary destination `name` (None: refused)."""
     temporary = connection.profile.temporary_destinations
     engine = connection.engine
     if temporary == "connection":
@@ -265,12 +274,15 @@ def temporary_reply_to(connection: Connection, name: str) -> str:
         engine.destination(*resolved, owner=connection.id)
         return resolved[1]
     if temporary == "reply-queue":  # RabbitMQ: a private queue, subscribed to under the temp name
+        if not name.startswith("/temp-queue/"):
+            return None  # measured (issue 15): reply-to:/temp-topic/X is "Processing error"
         subscription = connection.subscriptions.get(name)
         if subscription is None:
             token = "".join(engine.random.choice(_TOKEN) for _ in range(22))
-            queue = engine.destination("queue", f"/reply-queue/amq.gen-{token}", owner=connection.id)
+            # its MESSAGEs say /queue/amq.gen-...; others reach it as /reply-queue/amq.gen-... (measured, issue 15)
+            queue = engine.destination("queue", f"/queue/amq.gen-{token}", owner=connection.id)
             subscription = add_subscription(connection, name, queue, "auto", None, {"destination": name})
-        return subscription.destination.name
+        return "/reply-queue/" + subscription.destination.name[7:]
     return name
 
 
