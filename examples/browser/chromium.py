@@ -46,8 +46,12 @@ class Chromium:
         self._profile = tempfile.mkdtemp(prefix="stomptest-chromium-")
         args = [executable, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                 "--disable-extensions", "--disable-background-networking", "--remote-debugging-port=0",
+                "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
+                "--disable-backgrounding-occluded-windows",
                 f"--user-data-dir={self._profile}", "about:blank"]  # fmt: skip
-        # --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start
+        # --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start. The throttling flags keep
+        # setInterval on time in a page nobody looks at: stompjs's heart-beats are late otherwise, and a broker
+        # that checks them closely (the activemq profile) closes the connection
         self._process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self._ws = websocket.create_connection(self._page_socket(), timeout=timeout, suppress_origin=True)
         self._id = 0

@@ -30,6 +30,9 @@
         reconnectDelay: 0,
         heartbeatIncoming: options.heartbeat || 0,
         heartbeatOutgoing: options.heartbeat || 0,
+        // stompjs closes after 2 silent periods by default; ActiveMQ (and its profile) beats first at 2 periods
+        // after CONNECTED (measured), so with the default the outcome is a race: 3 periods make it certain
+        heartbeatToleranceMultiplier: 3,
         debug: function () {},
       };
       if (makeSocket) {
