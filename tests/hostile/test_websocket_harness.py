@@ -1,0 +1,73 @@
+"""The atheris WebSocket harness's properties under hypothesis, its corpus replayed, and what it found.
+
+`run_websocket` (stomptest/testing/wsfuzzing.py) is what fuzz/websocket_fuzz.py runs: arbitrary bytes
+into the broker's WebSocket adapter before or after a valid handshake, on into a broker connection.
+Here hypothesis drives it (random bytes, and mutations of the seed corpus), and every file in
+fuzz/corpus/websocket and tests/hostile/corpus/websocket (crashers found by atheris) replays.
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stomptest.broker import PROFILES, Broker
+from stomptest.broker.websocket import WebSocketAdapter
+from stomptest.testing.wsfuzzing import CONNECT, CONNECT_FRAME, HANDSHAKE, run_websocket
+
+from .mutations import mutated
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+CORPUS = sorted(
+    path
+    for folder in (ROOT / "fuzz/corpus/websocket", ROOT / "tests/hostile/corpus/websocket")
+    if folder.is_dir()
+    for path in folder.iterdir()
+    if path.is_file()
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=2048))
+def test_arbitrary_bytes_before_or_after_the_handshake(data: bytes) -> None:
+    run_websocket(data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from([p.read_bytes() for p in CORPUS] or [b"\x00\x01\x00"]), st.data())
+def test_mutated_corpus_inputs(seed: bytes, data: st.DataObject) -> None:
+    run_websocket(seed[:3] + data.draw(mutated(seed[3:])))
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=[p.name for p in CORPUS])
+def test_corpus_replays(path: Path) -> None:
+    run_websocket(path.read_bytes())
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+@pytest.mark.parametrize("cut", [1, 2, 5, 17, len(HANDSHAKE) - 1, len(HANDSHAKE) + 3])
+def test_a_connect_in_the_same_read_as_the_request_is_not_lost(profile: str, cut: int) -> None:
+    # found by the harness: wsproto's server starts the accepted connection without the bytes that came with
+    # the request, so a CONNECT sent without waiting for the 101 vanished when both arrived in one read
+    settings_ = PROFILES[profile]
+    adapter = WebSocketAdapter(settings_.websocket, settings_.frame_eol, now=0.0)
+    wire = HANDSHAKE + CONNECT
+    stomp = b"".join(adapter.receive_data(wire[at : at + cut]) for at in range(0, len(wire), cut))
+    assert stomp == CONNECT_FRAME
+
+
+def test_a_pipelined_connect_over_a_socket_gets_connected() -> None:
+    with Broker(profile="strict") as broker:
+        with socket.create_connection(("127.0.0.1", broker.port), timeout=5) as sock:
+            # one write: the broker reads both at once (no permessage-deflate: the answer is read as it comes)
+            sock.sendall(HANDSHAKE.replace(b"Sec-WebSocket-Extensions: permessage-deflate\r\n", b"") + CONNECT)
+            answer = b""
+            while b"CONNECTED" not in answer:
+                data = sock.recv(65536)
+                assert data, f"closed after {answer!r}"
+                answer += data
+        broker.check()
