@@ -34,6 +34,7 @@ from wsproto.events import (
 from wsproto.extensions import Extension, PerMessageDeflate
 from wsproto.utilities import RemoteProtocolError
 
+from stomptest.broker.websocket_frames import read_frames
 from stomptest.broker.websocket_profiles import CloseKind, WebSocketSettings
 from stomptest.protocol.websocket import FrameSplitter, choose_subprotocol, frame_end, payload
 
@@ -58,10 +59,13 @@ class WebSocketAdapter:
     __slots__ = (
         "_counted",
         "_deflating",
+        "_fast",
         "_head",
+        "_need",
         "_out",
         "_partial",
         "_received",
+        "_rest",
         "_splitter",
         "_ws",
         "close_code",
@@ -85,6 +89,9 @@ class WebSocketAdapter:
         self._head: bytearray | None = bytearray()  # the request so far, until its head is whole
         self._deflating = False  # permessage-deflate may be on: messages go through wsproto to be compressed
         self._counted = 0  # bytes of the message (or WebSocket frame) being received, for max_bytes
+        self._fast = True  # frames are read by websocket_frames until one of another kind (then wsproto, for good)
+        self._rest = bytearray()  # the fast path's bytes not yet a whole frame
+        self._need = 0  # how many bytes _rest must hold before the next frame can be read
         self.open = False  # the handshake is done
         self.finished = False  # nothing more is read; the host flushes and closes
         self.close_kind: str | None = None
@@ -115,8 +122,33 @@ class WebSocketAdapter:
             data, behind = (whole, b"") if end < 4 else (whole[:end], whole[end:])
             data = _as_version_13(data, self.settings.versions)
             stomp = self._feed(data)
-            return stomp + self._feed(behind) if behind and not self.finished else stomp
-        return self._feed(data)
+            return stomp + self._receive_open(behind) if behind and self.open and not self.finished else stomp
+        return self._receive_open(data) if self.open else self._feed(data)
+
+    def _receive_open(self, data: bytes) -> bytes:
+        """Bytes after the handshake: simple frames on the fast path, the rest through wsproto."""
+        if not self._fast:
+            return self._feed(data)
+        rest = self._rest
+        if rest:
+            rest += data
+            if len(rest) < self._need:
+                return b""
+            data = bytes(rest)
+            rest.clear()
+        frames: list[tuple[bool, bytes]] = []
+        end, need = read_frames(data, frames)
+        stomp: list[bytes] = []
+        for text, body in frames:
+            if not self._message(body, text, True, True, stomp):
+                return b"".join(stomp)
+        if need:
+            rest += data[end:]
+            self._need = need
+            return b"".join(stomp)
+        self._fast = False  # a frame of another kind: wsproto reads it and all that follows
+        stomp.append(self._feed(data[end:]))
+        return b"".join(stomp)
 
     def _feed(self, data: bytes) -> bytes:
         try:
@@ -135,7 +167,10 @@ class WebSocketAdapter:
         stomp: list[bytes] = []
         for event in events:
             if isinstance(event, (TextMessage, BytesMessage)):
-                if not self._message(event, stomp):
+                raw = event.data
+                data = raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
+                finished = event.frame_finished, event.message_finished
+                if not self._message(data, isinstance(event, TextMessage), *finished, stomp):
                     break
             elif isinstance(event, Request):
                 self._request(event)
@@ -148,24 +183,25 @@ class WebSocketAdapter:
                 self._out.append(self._ws.send(event.response()))
         return b"".join(stomp)
 
-    def _message(self, event: TextMessage | BytesMessage, stomp: list[bytes]) -> bool:
+    def _message(
+        self, data: bytes, text: bool, frame_finished: bool, message_finished: bool, stomp: list[bytes]
+    ) -> bool:
+        """One message's (or fragment's) payload: its STOMP bytes appended to `stomp`; False once closed."""
         settings = self.settings
-        raw = event.data
-        data = raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
         if settings.max_bytes is not None:
             self._counted += len(data)
             if self._counted > settings.max_bytes:
                 self.close("too-big")
                 return False
-            if event.message_finished or (settings.max_bytes_per == "frame" and event.frame_finished):
+            if message_finished or (settings.max_bytes_per == "frame" and frame_finished):
                 self._counted = 0
         if settings.input == "stream":
             stomp.append(data)
             return True
         # one frame per text message (ActiveMQ): binary ignored, a lone LF a heart-beat
-        if isinstance(event, BytesMessage):
+        if not text:
             return True
-        if not event.message_finished:  # keep the parts until the message is whole
+        if not message_finished:  # keep the parts until the message is whole
             self._partial.append(data)
             return True
         message = self._take_text(data)
@@ -199,6 +235,7 @@ class WebSocketAdapter:
         self.subprotocol = choose_subprotocol(request.subprotocols, settings.subprotocols, settings.subprotocol_choice)
         extensions: list[Extension] = [PerMessageDeflate()] if settings.deflate else []
         self._deflating = bool(extensions) and any("permessage-deflate" in str(offer) for offer in request.extensions)
+        self._fast = not self._deflating  # compressed frames need wsproto's inflater and its context
         self._out.append(self._ws.send(AcceptConnection(subprotocol=self.subprotocol, extensions=extensions)))
         self.open = True
         self.handshake_deadline = None

@@ -71,3 +71,54 @@ def test_a_pipelined_connect_over_a_socket_gets_connected() -> None:
                 assert data, f"closed after {answer!r}"
                 answer += data
         broker.check()
+
+
+def _frames(draw: st.DrawFn) -> bytes:
+    """A client's wire after the handshake: mostly simple frames, now and then another kind or a broken one."""
+    from stomptest.testing.wsfuzzing import client_message
+
+    wire = b""
+    for _ in range(draw(st.integers(0, 6))):
+        kind = draw(st.sampled_from(["text", "binary", "ping", "close", "fragment", "bad-utf8", "raw", "big"]))
+        payload = draw(st.binary(max_size=300))
+        if kind == "text":
+            wire += client_message(payload.decode("utf-8", "replace").encode())
+        elif kind == "binary":
+            wire += client_message(payload, 0x2)
+        elif kind == "ping":
+            wire += client_message(payload[:100], 0x9)
+        elif kind == "close":
+            wire += client_message(b"\x03\xe8", 0x8)
+        elif kind == "fragment":
+            first = client_message(payload[:10])
+            wire += bytes([first[0] & 0x7F]) + first[1:] + client_message(payload[10:20], 0x0)
+        elif kind == "bad-utf8":
+            wire += client_message(b"\xff" + payload)
+        elif kind == "big":
+            wire += client_message(b"x" * draw(st.sampled_from([65535, 65536, 65537, 70000])), 0x2)
+        else:
+            wire += payload
+    return wire
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(sorted(PROFILES)), st.composite(_frames)(), st.lists(st.integers(1, 400), min_size=1))
+def test_the_fast_frame_path_answers_as_wsproto_does(profile: str, wire: bytes, cuts: list[int]) -> None:
+    # websocket_frames reads simple frames itself; an adapter made to use wsproto for everything must agree
+    settings_ = PROFILES[profile]
+    handshake = HANDSHAKE.replace(b"Sec-WebSocket-Extensions: permessage-deflate\r\n", b"")
+    answers = []
+    for fast in (True, False):
+        adapter = WebSocketAdapter(settings_.websocket, settings_.frame_eol, now=0.0)
+        adapter.receive_data(handshake)
+        adapter.data_to_send()
+        adapter._fast = fast
+        stomp = b""
+        at = index = 0
+        while at < len(wire) and not adapter.finished:
+            size = cuts[index % len(cuts)]
+            stomp += adapter.receive_data(wire[at : at + size])
+            at += size
+            index += 1
+        answers.append((stomp, adapter.data_to_send(), adapter.finished, adapter.close_kind, adapter.close_code))
+    assert answers[0] == answers[1]
