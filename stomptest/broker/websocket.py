@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import struct
+import zlib
 from collections.abc import Iterable
 
 from wsproto import ConnectionType, WSConnection
@@ -57,8 +58,9 @@ class WebSocketAdapter:
     """One client's WebSocket: handshake, messages to STOMP bytes and back, the close."""
 
     __slots__ = (
+        "_compressor",
         "_counted",
-        "_deflating",
+        "_deflate",
         "_fast",
         "_head",
         "_need",
@@ -87,7 +89,8 @@ class WebSocketAdapter:
         self._partial: list[bytes] = []  # the parts of a text message not yet whole (frame-per-text-message)
         self._received = 0  # bytes received
         self._head: bytearray | None = bytearray()  # the request so far, until its head is whole
-        self._deflating = False  # permessage-deflate may be on: messages go through wsproto to be compressed
+        self._deflate: PerMessageDeflate | None = None  # permessage-deflate as agreed in the handshake, if it was
+        self._compressor: zlib._Compress | None = None  # the deflate stream of the messages sent (context takeover)
         self._counted = 0  # bytes of the message (or WebSocket frame) being received, for max_bytes
         self._fast = True  # frames are read by websocket_frames until one of another kind (then wsproto, for good)
         self._rest = bytearray()  # the fast path's bytes not yet a whole frame
@@ -233,10 +236,12 @@ class WebSocketAdapter:
             self._reject(settings.wrong_path_status, "wrong-path")
             return
         self.subprotocol = choose_subprotocol(request.subprotocols, settings.subprotocols, settings.subprotocol_choice)
-        extensions: list[Extension] = [PerMessageDeflate()] if settings.deflate else []
-        self._deflating = bool(extensions) and any("permessage-deflate" in str(offer) for offer in request.extensions)
-        self._fast = not self._deflating  # compressed frames need wsproto's inflater and its context
+        deflate = PerMessageDeflate()
+        extensions: list[Extension] = [deflate] if settings.deflate else []
         self._out.append(self._ws.send(AcceptConnection(subprotocol=self.subprotocol, extensions=extensions)))
+        # wsproto agreed on it (or not) with the client's offer, in place; compressed frames (RSV1) coming in are
+        # not simple frames, so wsproto reads them, with a fresh inflater: the first compressed message starts it
+        self._deflate = deflate if settings.deflate and deflate.enabled() else None
         self.open = True
         self.handshake_deadline = None
 
@@ -290,18 +295,30 @@ class WebSocketAdapter:
         out = self._out
         for chunk in self._splitter.feed(data):
             opcode, body = payload(chunk, message_type)
-            if not self._deflating:  # framed here: under half wsproto's cost per message, the same bytes
-                out.append(_frame(0x82 if opcode == "binary" else 0x81, body))
+            first = 0x82 if opcode == "binary" else 0x81
+            if self._deflate is None:  # framed here: under half wsproto's cost per message, the same bytes
+                out.append(_frame(first, body))
                 continue
-            if opcode == "binary":
-                out.append(self._ws.send(BytesMessage(data=body)))
-                continue
-            try:
-                text = body.decode("utf-8")
-            except UnicodeDecodeError:  # RabbitMQ sends it as text all the same: a message the RFC forbids
-                out.append(_frame(0x81, body))
-                continue
-            out.append(self._ws.send(TextMessage(data=text)))
+            if opcode != "binary":
+                try:
+                    body.decode("utf-8")
+                except UnicodeDecodeError:  # RabbitMQ sends it as text all the same: a message the RFC forbids
+                    out.append(_frame(0x81, body))  # (and uncompressed, as before the deflate path was ours)
+                    continue
+            out.append(_frame(first | 0x40, self._compress(body)))  # RSV1: compressed
+
+    def _compress(self, body: bytes) -> bytes:
+        """`body` deflated as permessage-deflate (RFC 7692) sends it, with the window and takeover agreed."""
+        deflate = self._deflate
+        assert deflate is not None
+        compressor = self._compressor
+        if compressor is None:
+            bits = deflate.server_max_window_bits
+            compressor = self._compressor = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -bits)
+        data = compressor.compress(body) + compressor.flush(zlib.Z_SYNC_FLUSH)
+        if deflate.server_no_context_takeover:
+            self._compressor = None
+        return data[:-4]  # without the 00 00 ff ff that ends every sync flush
 
     def stomp_closed(self, data: bytes, reason: str) -> None:
         """The STOMP connection closed (for `reason`, its close_reason) after writing `data`: send it, then close."""

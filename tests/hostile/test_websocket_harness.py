@@ -14,10 +14,12 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from wsproto import ConnectionType, WSConnection
+from wsproto.events import AcceptConnection, BytesMessage, Request, TextMessage
 
 from stomptest.broker import PROFILES, Broker
 from stomptest.broker.websocket import WebSocketAdapter
-from stomptest.testing.wsfuzzing import CONNECT, CONNECT_FRAME, HANDSHAKE, run_websocket
+from stomptest.testing.wsfuzzing import CONNECT, CONNECT_FRAME, HANDSHAKE, client_message, run_websocket
 
 from .mutations import mutated
 
@@ -75,8 +77,6 @@ def test_a_pipelined_connect_over_a_socket_gets_connected() -> None:
 
 def _frames(draw: st.DrawFn) -> bytes:
     """A client's wire after the handshake: mostly simple frames, now and then another kind or a broken one."""
-    from stomptest.testing.wsfuzzing import client_message
-
     wire = b""
     for _ in range(draw(st.integers(0, 6))):
         kind = draw(st.sampled_from(["text", "binary", "ping", "close", "fragment", "bad-utf8", "raw", "big"]))
@@ -122,3 +122,46 @@ def test_the_fast_frame_path_answers_as_wsproto_does(profile: str, wire: bytes, 
             index += 1
         answers.append((stomp, adapter.data_to_send(), adapter.finished, adapter.close_kind, adapter.close_code))
     assert answers[0] == answers[1]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(["strict", "rabbitmq", "activemq"]),  # the profiles that take permessage-deflate
+    st.booleans(),
+    st.sampled_from([None, 9, 12, 15]),
+    st.lists(st.text(max_size=200).map(str.encode), min_size=1, max_size=6),  # text: RabbitMQ's are text messages
+    st.lists(st.booleans(), max_size=6),
+)
+def test_permessage_deflate_both_ways(
+    profile: str, no_takeover: bool, bits: int | None, bodies: list[bytes], compress_in: list[bool]
+) -> None:
+    # the adapter deflates what it sends itself (zlib, with the window and context takeover agreed) and reads
+    # the client's uncompressed frames on its fast path until a compressed one hands the rest to wsproto
+    from wsproto.extensions import PerMessageDeflate
+
+    settings_ = PROFILES[profile]
+    adapter = WebSocketAdapter(settings_.websocket, settings_.frame_eol, now=0.0)
+    offer = PerMessageDeflate(server_no_context_takeover=no_takeover, server_max_window_bits=bits)
+    client = WSConnection(ConnectionType.CLIENT)
+    adapter.receive_data(client.send(Request(host="x", target="/ws", subprotocols=["v12.stomp"], extensions=[offer])))
+    client.receive_data(adapter.data_to_send())
+    assert any(isinstance(e, AcceptConnection) for e in client.events())
+    frames = [b"MESSAGE\nsubscription:0\ncontent-length:%d\n\n" % len(b) + b + b"\x00" for b in bodies]
+    adapter.send_stomp(b"".join(frames))
+    client.receive_data(adapter.data_to_send())
+    received = [e.data for e in client.events() if isinstance(e, (TextMessage, BytesMessage))]
+    assert [r.encode() if isinstance(r, str) else bytes(r) for r in received] == [
+        f + (b"\n" if settings_.websocket.frame_eol else b"") for f in frames
+    ]
+    sent = b""
+    stomp = b""
+    for index, body in enumerate(bodies):
+        frame = b"SEND\ndestination:/queue/a\ncontent-length:%d\n\n" % len(body) + body + b"\x00"
+        if index < len(compress_in) and compress_in[index]:
+            wire = client.send(BytesMessage(data=frame))  # wsproto's client compresses every message
+        else:
+            wire = bytes([0x82]) + client_message(frame, 0x2)[1:]  # the same, uncompressed (RSV1 clear)
+        sent += frame
+        stomp += adapter.receive_data(wire)
+    if settings_.websocket.input == "stream":
+        assert stomp == sent
