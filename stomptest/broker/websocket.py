@@ -28,6 +28,7 @@ from wsproto.events import (
     CloseConnection,
     Event,
     Ping,
+    Pong,
     RejectConnection,
     Request,
     TextMessage,
@@ -35,7 +36,7 @@ from wsproto.events import (
 from wsproto.extensions import Extension, PerMessageDeflate
 from wsproto.utilities import RemoteProtocolError
 
-from stomptest.broker.websocket_frames import read_frames
+from stomptest.broker.websocket_frames import PING, read_frames
 from stomptest.broker.websocket_profiles import CloseKind, WebSocketSettings
 from stomptest.protocol.websocket import FrameSplitter, choose_subprotocol, frame_end, payload
 
@@ -63,6 +64,7 @@ class WebSocketAdapter:
         "_deflate",
         "_fast",
         "_head",
+        "_inflater",
         "_need",
         "_out",
         "_partial",
@@ -91,6 +93,7 @@ class WebSocketAdapter:
         self._head: bytearray | None = bytearray()  # the request so far, until its head is whole
         self._deflate: PerMessageDeflate | None = None  # permessage-deflate as agreed in the handshake, if it was
         self._compressor: zlib._Compress | None = None  # the deflate stream of the messages sent (context takeover)
+        self._inflater: zlib._Decompress | None = None  # ... and of the messages received
         self._counted = 0  # bytes of the message (or WebSocket frame) being received, for max_bytes
         self._fast = True  # frames are read by websocket_frames until one of another kind (then wsproto, for good)
         self._rest = bytearray()  # the fast path's bytes not yet a whole frame
@@ -139,19 +142,51 @@ class WebSocketAdapter:
                 return b""
             data = bytes(rest)
             rest.clear()
-        frames: list[tuple[bool, bytes]] = []
-        end, need = read_frames(data, frames)
+        frames: list[tuple[int, bytes]] = []
+        end, need = read_frames(data, frames, self._deflate is not None)
         stomp: list[bytes] = []
-        for text, body in frames:
+        for first, body in frames:
+            if first == PING:
+                self._out.append(self._ws.send(Pong(payload=body)))  # what wsproto answers to a Ping event
+                continue
+            if first & 0x40:  # RSV1: compressed
+                try:
+                    body = self._inflate(body)
+                except zlib.error:
+                    self._closed_by_peer(CloseConnection(code=1007))  # as wsproto answers bad deflate data
+                    return b"".join(stomp)
+            text = first & 0x0F == 0x1
+            if text:
+                try:
+                    body.decode("utf-8")
+                except UnicodeDecodeError:
+                    self._closed_by_peer(CloseConnection(code=1007))  # as wsproto answers text that is not UTF-8
+                    return b"".join(stomp)
             if not self._message(body, text, True, True, stomp):
                 return b"".join(stomp)
         if need:
             rest += data[end:]
             self._need = need
             return b"".join(stomp)
-        self._fast = False  # a frame of another kind: wsproto reads it and all that follows
+        # a frame of another kind: wsproto reads it and all that follows, inflating with our inflater's
+        # window (wsproto's PerMessageDeflate keeps it in _decompressor and makes one only when it has none)
+        self._fast = False
+        if self._deflate is not None:
+            self._deflate._decompressor = self._inflater
         stomp.append(self._feed(data[end:]))
         return b"".join(stomp)
+
+    def _inflate(self, body: bytes) -> bytes:
+        """A compressed message's payload, inflated with the window and context takeover agreed."""
+        deflate = self._deflate
+        assert deflate is not None
+        inflater = self._inflater
+        if inflater is None:
+            inflater = self._inflater = zlib.decompressobj(-deflate.client_max_window_bits)
+        data = inflater.decompress(body + b"\x00\x00\xff\xff")
+        if deflate.client_no_context_takeover:
+            self._inflater = None
+        return data
 
     def _feed(self, data: bytes) -> bytes:
         try:

@@ -75,12 +75,13 @@ def test_a_pipelined_connect_over_a_socket_gets_connected() -> None:
         broker.check()
 
 
-def _frames(draw: st.DrawFn) -> bytes:
+KINDS = ["text", "binary", "ping", "close", "fragment", "bad-utf8", "raw", "big", "deflated", "bad-deflate"]
+
+
+def _wire(client: WSConnection, parts: list[tuple[str, bytes, int]]) -> bytes:
     """A client's wire after the handshake: mostly simple frames, now and then another kind or a broken one."""
     wire = b""
-    for _ in range(draw(st.integers(0, 6))):
-        kind = draw(st.sampled_from(["text", "binary", "ping", "close", "fragment", "bad-utf8", "raw", "big"]))
-        payload = draw(st.binary(max_size=300))
+    for kind, payload, big in parts:
         if kind == "text":
             wire += client_message(payload.decode("utf-8", "replace").encode())
         elif kind == "binary":
@@ -95,22 +96,46 @@ def _frames(draw: st.DrawFn) -> bytes:
         elif kind == "bad-utf8":
             wire += client_message(b"\xff" + payload)
         elif kind == "big":
-            wire += client_message(b"x" * draw(st.sampled_from([65535, 65536, 65537, 70000])), 0x2)
+            wire += client_message(b"x" * big, 0x2)
+        elif kind == "deflated":  # compressed by wsproto's client when deflate was agreed, else plain
+            wire += client.send(TextMessage(data=payload.decode("utf-8", "replace")))
+        elif kind == "bad-deflate":
+            wire += bytes([0xC2]) + client_message(payload, 0x2)[1:]
         else:
             wire += payload
     return wire
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.sampled_from(sorted(PROFILES)), st.composite(_frames)(), st.lists(st.integers(1, 400), min_size=1))
-def test_the_fast_frame_path_answers_as_wsproto_does(profile: str, wire: bytes, cuts: list[int]) -> None:
+@given(
+    st.sampled_from(sorted(PROFILES)),
+    st.booleans(),
+    st.lists(
+        st.tuples(st.sampled_from(KINDS), st.binary(max_size=300), st.sampled_from([65535, 65536, 65537, 70000])),
+        max_size=6,
+    ),
+    st.lists(st.integers(1, 400), min_size=1),
+)
+def test_the_fast_frame_path_answers_as_wsproto_does(
+    profile: str, deflate: bool, parts: list[tuple[str, bytes, int]], cuts: list[int]
+) -> None:
     # websocket_frames reads simple frames itself; an adapter made to use wsproto for everything must agree
+    from wsproto.extensions import PerMessageDeflate
+
     settings_ = PROFILES[profile]
-    handshake = HANDSHAKE.replace(b"Sec-WebSocket-Extensions: permessage-deflate\r\n", b"")
+    client = WSConnection(ConnectionType.CLIENT)
+    request = client.send(
+        Request(host="x", target="/ws", subprotocols=["v12.stomp"], extensions=[PerMessageDeflate()] if deflate else [])
+    )
     answers = []
+    wire = b""
     for fast in (True, False):
         adapter = WebSocketAdapter(settings_.websocket, settings_.frame_eol, now=0.0)
-        adapter.receive_data(handshake)
+        adapter.receive_data(request)
+        if fast:
+            client.receive_data(adapter.data_to_send())
+            list(client.events())
+            wire = _wire(client, parts)
         adapter.data_to_send()
         adapter._fast = fast
         stomp = b""
@@ -165,3 +190,24 @@ def test_permessage_deflate_both_ways(
         stomp += adapter.receive_data(wire)
     if settings_.websocket.input == "stream":
         assert stomp == sent
+
+
+def test_wsproto_takes_over_the_inflate_window_mid_connection() -> None:
+    # a compressed message read on the fast path, a fragmented one (wsproto's from then on), then a compressed
+    # one that refers back to the first: wsproto must inflate it with the window the fast path built
+    from wsproto.extensions import PerMessageDeflate
+
+    settings_ = PROFILES["strict"]
+    client = WSConnection(ConnectionType.CLIENT)
+    adapter = WebSocketAdapter(settings_.websocket, settings_.frame_eol, now=0.0)
+    adapter.receive_data(client.send(Request(host="x", target="/ws", extensions=[PerMessageDeflate()])))
+    client.receive_data(adapter.data_to_send())
+    list(client.events())
+    frame = b"SEND\ndestination:/queue/a-rather-long-name-to-refer-back-to\n\nsame body, same body\x00"
+    first = client_message(frame[:10])
+    fragmented = bytes([first[0] & 0x7F]) + first[1:] + client_message(frame[10:], 0x0)
+    stomp = adapter.receive_data(client.send(TextMessage(data=frame.decode())))
+    stomp += adapter.receive_data(fragmented)
+    stomp += adapter.receive_data(client.send(TextMessage(data=frame.decode())))
+    assert stomp == frame * 3
+    assert not adapter.finished
