@@ -37,7 +37,12 @@ class Real:
         return f"ws://127.0.0.1:{self.port}{self.path}"
 
 
-REALS = (Real("real-rabbitmq", "rabbitmq", 15674), Real("real-artemis", "artemis", 61615))
+# ActiveMQ Classic 5.18.3's WebSocket transport (scripts/real-brokers.sh on main starts it: Debian's 5.17 lacks it)
+REALS = (
+    Real("real-rabbitmq", "rabbitmq", 15674),
+    Real("real-activemq", "activemq", 61623, "/"),
+    Real("real-artemis", "artemis", 61615),
+)
 
 
 def real_skip_reason(real: Real) -> str | None:
