@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import struct
+import zlib
 from collections.abc import Iterable
 
 from wsproto import ConnectionType, WSConnection
@@ -27,6 +28,7 @@ from wsproto.events import (
     CloseConnection,
     Event,
     Ping,
+    Pong,
     RejectConnection,
     Request,
     TextMessage,
@@ -34,6 +36,7 @@ from wsproto.events import (
 from wsproto.extensions import Extension, PerMessageDeflate
 from wsproto.utilities import RemoteProtocolError
 
+from stomptest.broker.websocket_frames import PING, read_frames
 from stomptest.broker.websocket_profiles import CloseKind, WebSocketSettings
 from stomptest.protocol.websocket import FrameSplitter, TextAsBinary, choose_subprotocol, frame_end, payload
 
@@ -56,12 +59,17 @@ class WebSocketAdapter:
     """One client's WebSocket: handshake, messages to STOMP bytes and back, the close."""
 
     __slots__ = (
+        "_compressor",
         "_counted",
-        "_deflating",
+        "_deflate",
+        "_fast",
         "_head",
+        "_inflater",
+        "_need",
         "_out",
         "_partial",
         "_received",
+        "_rest",
         "_splitter",
         "_text_as_binary",
         "_ws",
@@ -84,8 +92,13 @@ class WebSocketAdapter:
         self._partial: list[bytes] = []  # the parts of a text message not yet whole (frame-per-text-message)
         self._received = 0  # bytes received
         self._head: bytearray | None = bytearray()  # the request so far, until its head is whole
-        self._deflating = False  # permessage-deflate may be on: messages go through wsproto to be compressed
+        self._deflate: PerMessageDeflate | None = None  # permessage-deflate as agreed in the handshake, if it was
+        self._compressor: zlib._Compress | None = None  # the deflate stream of the messages sent (context takeover)
+        self._inflater: zlib._Decompress | None = None  # ... and of the messages received
         self._counted = 0  # bytes of the message (or WebSocket frame) being received, for max_bytes
+        self._fast = True  # frames are read by websocket_frames until one of another kind (then wsproto, for good)
+        self._rest = bytearray()  # the fast path's bytes not yet a whole frame
+        self._need = 0  # how many bytes _rest must hold before the next frame can be read
         self._text_as_binary = None if settings.utf8_checked else TextAsBinary()  # Artemis: no UTF-8 check
         self.open = False  # the handshake is done
         self.finished = False  # nothing more is read; the host flushes and closes
@@ -110,12 +123,76 @@ class WebSocketAdapter:
             if head.find(b"\r\n\r\n", searched) < 0 and len(head) < _MAX_HEAD:
                 return b""
             self._head = None
-            data = _as_version_13(bytes(head), self.settings.versions)
-            after = data.find(b"\r\n\r\n") + 4
-            if self._text_as_binary is not None and 4 <= after < len(data):  # frames sent with the request
-                data = data[:after] + self._text_as_binary.feed(data[after:])
-        elif self._text_as_binary is not None:
+            whole = bytes(head)
+            end = whole.find(b"\r\n\r\n") + 4
+            # what came behind the head waits until the request was answered: wsproto's server drops the bytes
+            # that arrive with the request (its accepted Connection starts empty; found by fuzz/websocket_fuzz.py)
+            data, behind = (whole, b"") if end < 4 else (whole[:end], whole[end:])
+            data = _as_version_13(data, self.settings.versions)
+            stomp = self._feed(data)
+            return stomp + self._receive_open(behind) if behind and self.open and not self.finished else stomp
+        return self._receive_open(data) if self.open else self._feed(data)
+
+    def _receive_open(self, data: bytes) -> bytes:
+        """Bytes after the handshake: simple frames on the fast path, the rest through wsproto."""
+        if self._text_as_binary is not None:  # Artemis takes text that is not UTF-8: marked binary, unchecked
             data = self._text_as_binary.feed(data)
+        if not self._fast:
+            return self._feed(data)
+        rest = self._rest
+        if rest:
+            rest += data
+            if len(rest) < self._need:
+                return b""
+            data = bytes(rest)
+            rest.clear()
+        frames: list[tuple[int, bytes]] = []
+        end, need = read_frames(data, frames, self._deflate is not None)
+        stomp: list[bytes] = []
+        for first, body in frames:
+            if first == PING:
+                self._out.append(self._ws.send(Pong(payload=body)))  # what wsproto answers to a Ping event
+                continue
+            if first & 0x40:  # RSV1: compressed
+                try:
+                    body = self._inflate(body)
+                except zlib.error:
+                    self._closed_by_peer(CloseConnection(code=1007))  # as wsproto answers bad deflate data
+                    return b"".join(stomp)
+            text = first & 0x0F == 0x1
+            if text:
+                try:
+                    body.decode("utf-8")
+                except UnicodeDecodeError:
+                    self._closed_by_peer(CloseConnection(code=1007))  # as wsproto answers text that is not UTF-8
+                    return b"".join(stomp)
+            if not self._message(body, text, True, True, stomp):
+                return b"".join(stomp)
+        if need:
+            rest += data[end:]
+            self._need = need
+            return b"".join(stomp)
+        # a frame of another kind: wsproto reads it and all that follows, inflating with our inflater's
+        # window (wsproto's PerMessageDeflate keeps it in _decompressor and makes one only when it has none)
+        self._fast = False
+        if self._deflate is not None:
+            self._deflate._decompressor = self._inflater
+        stomp.append(self._feed(data[end:]))
+        return b"".join(stomp)
+
+    def _inflate(self, body: bytes) -> bytes:
+        """A compressed message's payload, inflated with the window and context takeover agreed."""
+        deflate = self._deflate
+        assert deflate is not None
+        inflater = self._inflater
+        if inflater is None:
+            inflater = self._inflater = zlib.decompressobj(-deflate.client_max_window_bits)
+        data = inflater.decompress(body + b"\x00\x00\xff\xff")
+        if deflate.client_no_context_takeover:
+            self._inflater = None
+        return data
+
+    def _feed(self, data: bytes) -> bytes:
         try:
             self._ws.receive_data(data)
             return self._handle(self._ws.events())
@@ -132,7 +209,10 @@ class WebSocketAdapter:
         stomp: list[bytes] = []
         for event in events:
             if isinstance(event, (TextMessage, BytesMessage)):
-                if not self._message(event, stomp):
+                raw = event.data
+                data = raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
+                finished = event.frame_finished, event.message_finished
+                if not self._message(data, isinstance(event, TextMessage), *finished, stomp):
                     break
             elif isinstance(event, Request):
                 self._request(event)
@@ -145,24 +225,25 @@ class WebSocketAdapter:
                 self._out.append(self._ws.send(event.response()))
         return b"".join(stomp)
 
-    def _message(self, event: TextMessage | BytesMessage, stomp: list[bytes]) -> bool:
+    def _message(
+        self, data: bytes, text: bool, frame_finished: bool, message_finished: bool, stomp: list[bytes]
+    ) -> bool:
+        """One message's (or fragment's) payload: its STOMP bytes appended to `stomp`; False once closed."""
         settings = self.settings
-        raw = event.data
-        data = raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
         if settings.max_bytes is not None:
             self._counted += len(data)
             if self._counted > settings.max_bytes:
                 self.close("too-big")
                 return False
-            if event.message_finished or (settings.max_bytes_per == "frame" and event.frame_finished):
+            if message_finished or (settings.max_bytes_per == "frame" and frame_finished):
                 self._counted = 0
         if settings.input == "stream":
             stomp.append(data)
             return True
         # one frame per text message (ActiveMQ): binary ignored, a lone LF a heart-beat
-        if isinstance(event, BytesMessage):
+        if not text:
             return True
-        if not event.message_finished:  # keep the parts until the message is whole
+        if not message_finished:  # keep the parts until the message is whole
             self._partial.append(data)
             return True
         message = self._take_text(data)
@@ -194,17 +275,19 @@ class WebSocketAdapter:
             self._reject(settings.wrong_path_status, "wrong-path")
             return
         self.subprotocol = choose_subprotocol(request.subprotocols, settings.subprotocols, settings.subprotocol_choice)
-        extensions: list[Extension] = [PerMessageDeflate()] if settings.deflate else []
-        self._deflating = bool(extensions) and any("permessage-deflate" in str(offer) for offer in request.extensions)
-        extra: list[tuple[bytes, bytes]] = []
+        deflate = PerMessageDeflate()
+        extensions: list[Extension] = [deflate] if settings.deflate else []
         if self.subprotocol is None and settings.unoffered_subprotocol is not None:
             # ActiveMQ names a subprotocol the client did not offer; wsproto will not, so the header goes as is
             self.subprotocol = settings.unoffered_subprotocol
-            extra.append((b"Sec-WebSocket-Protocol", self.subprotocol.encode("ascii")))
+            extra = [(b"Sec-WebSocket-Protocol", self.subprotocol.encode("ascii"))]
             accept = AcceptConnection(extensions=extensions, extra_headers=extra)
         else:
             accept = AcceptConnection(subprotocol=self.subprotocol, extensions=extensions)
         self._out.append(self._ws.send(accept))
+        # wsproto agreed on it (or not) with the client's offer, in place; compressed frames (RSV1) coming in are
+        # not simple frames, so wsproto reads them, with a fresh inflater: the first compressed message starts it
+        self._deflate = deflate if settings.deflate and deflate.enabled() else None
         self.open = True
         self.handshake_deadline = None
 
@@ -258,18 +341,30 @@ class WebSocketAdapter:
         out = self._out
         for chunk in self._splitter.feed(data):
             opcode, body = payload(chunk, message_type)
-            if not self._deflating:  # framed here: under half wsproto's cost per message, the same bytes
-                out.append(_frame(0x82 if opcode == "binary" else 0x81, body))
+            first = 0x82 if opcode == "binary" else 0x81
+            if self._deflate is None:  # framed here: under half wsproto's cost per message, the same bytes
+                out.append(_frame(first, body))
                 continue
-            if opcode == "binary":
-                out.append(self._ws.send(BytesMessage(data=body)))
-                continue
-            try:
-                text = body.decode("utf-8")
-            except UnicodeDecodeError:  # RabbitMQ sends it as text all the same: a message the RFC forbids
-                out.append(_frame(0x81, body))
-                continue
-            out.append(self._ws.send(TextMessage(data=text)))
+            if opcode != "binary":
+                try:
+                    body.decode("utf-8")
+                except UnicodeDecodeError:  # RabbitMQ sends it as text all the same: a message the RFC forbids
+                    out.append(_frame(0x81, body))  # (and uncompressed, as before the deflate path was ours)
+                    continue
+            out.append(_frame(first | 0x40, self._compress(body)))  # RSV1: compressed
+
+    def _compress(self, body: bytes) -> bytes:
+        """`body` deflated as permessage-deflate (RFC 7692) sends it, with the window and takeover agreed."""
+        deflate = self._deflate
+        assert deflate is not None
+        compressor = self._compressor
+        if compressor is None:
+            bits = deflate.server_max_window_bits
+            compressor = self._compressor = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -bits)
+        data = compressor.compress(body) + compressor.flush(zlib.Z_SYNC_FLUSH)
+        if deflate.server_no_context_takeover:
+            self._compressor = None
+        return data[:-4]  # without the 00 00 ff ff that ends every sync flush
 
     def stomp_closed(self, data: bytes, reason: str) -> None:
         """The STOMP connection closed (for `reason`, its close_reason) after writing `data`: send it, then close."""
