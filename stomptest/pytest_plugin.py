@@ -143,14 +143,16 @@ def _identify(target: Target, versions: tuple[str, ...]) -> tuple[Target, Broker
             # the tests run and find out; the header line says the broker was not identified.
             return member, None
         except BrokerError as exc:
-            pytest.exit(f"{where}: the broker refused to connect: {exc}; check the login and passcode", 4)
+            # UsageError, not pytest.exit(): pytest prints it once, as "ERROR: ...", with status 4
+            raise pytest.UsageError(
+                f"{where}: the broker refused to connect: {exc}; check the login and passcode"
+            ) from None
         except (OSError, StompError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             reasons.append(reason if len(target.members) < 2 else f"{host}:{port}: {reason}")
-    pytest.exit(
+    raise pytest.UsageError(
         f"{where}: no STOMP broker answers ({'; '.join(reasons)}); "
-        "start it, or leave --stomp-url out to use fake brokers",
-        4,
+        "start it, or leave --stomp-url out to use fake brokers"
     )
 
 

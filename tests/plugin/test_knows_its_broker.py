@@ -24,10 +24,12 @@ def test_an_unreachable_url_stops_the_session_at_the_start_with_one_message(pyte
     result = run(pytester, f"--stomp-url=tcp://app:s3cret@127.0.0.1:{port}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "passed" not in result.stdout.str() and "failed" not in result.stdout.str()
-    # pytest prints the one message twice: in its closing banner and as the last line on stderr
+    # once, as pytest prints a usage error, and nothing else: no banner repeating it, no traceback
+    text = result.stdout.str() + result.stderr.str()
+    assert text.count("no STOMP broker answers") == 1 and "_pytest" not in text, text
     [line] = [line for line in result.errlines if "no STOMP broker answers" in line]
     assert line == (
-        f"Exit: stomptest: --stomp-url tcp://app:***@127.0.0.1:{port}: no STOMP broker answers (Connection refused); "
+        f"ERROR: stomptest: --stomp-url tcp://app:***@127.0.0.1:{port}: no STOMP broker answers (Connection refused); "
         "start it, or leave --stomp-url out to use fake brokers"
     )
     assert "s3cret" not in result.stdout.str() + result.stderr.str()
@@ -40,6 +42,7 @@ def test_a_refused_login_stops_the_session_at_the_start(pytester: pytest.Pyteste
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     text = result.stdout.str() + result.stderr.str()
     assert "the broker refused to connect: broker sent ERROR" in text and "check the login and passcode" in text
+    assert text.count("the broker refused to connect") == 1 and "_pytest" not in text, text
 
 
 def test_the_header_line_names_the_broker_that_answered(pytester: pytest.Pytester) -> None:
