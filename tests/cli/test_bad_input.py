@@ -124,7 +124,7 @@ def test_a_refused_login_is_one_line_and_status_1(run: Run) -> None:
         result = run("send", broker.url, "/queue/a", "x", "--login", "guest", "--passcode", "wrong")
     assert result.status == 1
     [line] = result.err.splitlines()
-    assert line.startswith("stomptest send: the broker refused: ")
+    assert line.startswith("stomptest send: the broker refused CONNECT: ")
 
 
 def test_the_taken_default_port_names_the_option_to_use(run: Run) -> None:
@@ -179,3 +179,31 @@ def test_a_report_that_cannot_be_written_after_the_run_is_one_line(
         result.err.splitlines()[-1]
         == f"stomptest conformance: cannot write {tmp_path / 'r.json'}: No space left on device"
     )
+
+
+def test_an_unreachable_plain_url_gives_the_reason_without_the_failover_counts(run: Run, closed_port: int) -> None:
+    result = run("send", f"tcp://127.0.0.1:{closed_port}", "/queue/a", "x")
+    assert (result.status, result.err) == (
+        1,
+        f"stomptest send: tcp://127.0.0.1:{closed_port}: cannot reach the broker: Connection refused\n",
+    )
+
+
+def test_a_failover_url_with_every_member_down_gives_up_after_one_round(run: Run, closed_port: int) -> None:
+    # ActiveMQ's default retries for ever: from a shell, a command that hung without a word
+    url = f"failover:(tcp://127.0.0.1:{closed_port},tcp://127.0.0.1:{closed_port})?randomize=false"
+    result = run("send", url, "/queue/a", "x")
+    assert result.status == 1
+    [line] = result.err.splitlines()
+    assert "2 connection attempt(s)" in line and "Connection refused" in line
+
+
+def test_a_refused_login_names_the_refusal_once(run: Run) -> None:
+    with Broker(profile="artemis", users={"guest": "guest"}) as broker:
+        result = run("send", broker.url, "/queue/a", "x", "--login", "guest", "--passcode", "wrong")
+    assert result.status == 1
+    [line] = result.err.splitlines()
+    assert line.startswith("stomptest send: the broker refused CONNECT: broker sent ERROR: ")
+    assert line.count("the broker refused") == 1
+    said = line.split("broker sent ERROR: ", 1)[1]
+    assert not said.endswith(f"({said.split(' (')[0]})"), "the ERROR's message and body, said twice"
