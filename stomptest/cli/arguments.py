@@ -76,11 +76,20 @@ def output_file(text: str) -> Path:
 def input_file(text: str) -> Path:
     """A file the command reads (`-` is not accepted here: use stdin by leaving the option out)."""
     path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"cannot read {text!r}: it is a folder; give a file")
     if not path.is_file():
         raise argparse.ArgumentTypeError(f"cannot read {text!r}: no such file")
     if not os.access(path, os.R_OK):
         raise argparse.ArgumentTypeError(f"cannot read {text!r}: permission denied")
     return path
+
+
+def destination(text: str) -> str:
+    """A destination to send to or subscribe to: STOMP needs one that is not empty."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("give a destination such as /queue/orders or /topic/prices")
+    return text
 
 
 def header(text: str) -> tuple[str, str]:

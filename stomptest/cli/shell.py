@@ -177,8 +177,10 @@ class StompShell(cmd.Cmd):
         try:
             wait = float(words[0]) if words else DEFAULT_RECEIVE_WAIT
         except ValueError:
-            raise ConfigurationError(f"receive {words[0]!r}: give a number of seconds") from None
-        message = self.client.receive(timeout=max(wait, 0.0))
+            wait = -1.0
+        if not wait >= 0:  # also nan
+            raise ConfigurationError(f"receive {words[0]!r}: give a number of seconds, 0 or more")
+        message = self.client.receive(timeout=wait)
         if message is None:
             self.say(f"no message within {wait:g} s")
         else:

@@ -207,3 +207,17 @@ def test_a_refused_login_names_the_refusal_once(run: Run) -> None:
     assert line.count("the broker refused") == 1
     said = line.split("broker sent ERROR: ", 1)[1]
     assert not said.endswith(f"({said.split(' (')[0]})"), "the ERROR's message and body, said twice"
+
+
+def test_a_folder_as_the_body_file_is_named_a_folder(run: Run, url: str, tmp_path: Path) -> None:
+    result = run("send", url, "/queue/a", "--file", str(tmp_path))
+    assert result.status == 2
+    assert f"cannot read {str(tmp_path)!r}: it is a folder; give a file" in result.err
+
+
+@pytest.mark.parametrize("command", ["send", "receive"])
+def test_an_empty_destination_is_refused_before_connecting(command: str, run: Run, closed_port: int) -> None:
+    result = run(command, f"tcp://127.0.0.1:{closed_port}", "", *(["x"] if command == "send" else []))
+    assert result.status == 2
+    [line] = result.err.splitlines()
+    assert "give a destination such as /queue/orders" in line and "Connection refused" not in line

@@ -88,10 +88,10 @@ def test_markers_that_cannot_hold_skip_naming_the_marker_at_the_test(pytester: p
         [
             "SKIPPED ?1? test_marked.py:3: @pytest.mark.stomp_broker(profile='rabbitmq') needs a rabbitmq broker; "
             f"{where}",
-            "SKIPPED ?1? test_marked.py:11: @pytest.mark.stomp_broker(max_frame_bytes=1024): max_frame_bytes configure "
-            f"the fake broker, which an external one cannot take; {where}",
-            "SKIPPED ?1? test_marked.py:15: @pytest.mark.stomp_broker(profile='activemq', users=...): users configure "
-            f"the fake broker, which an external one cannot take; {where}",
+            "SKIPPED ?1? test_marked.py:11: @pytest.mark.stomp_broker(max_frame_bytes=1024): max_frame_bytes is a "
+            f"setting of the fake broker, which an external one cannot take; {where}",
+            "SKIPPED ?1? test_marked.py:15: @pytest.mark.stomp_broker(profile='activemq', users=...): users is a "
+            f"setting of the fake broker, which an external one cannot take; {where}",
         ],
         consecutive=False,
     )
@@ -190,3 +190,12 @@ def test_a_failing_helper_on_an_external_broker_shows_only_the_users_line(pytest
         ["test_failing.py:2: AssertionError", "test_failing.py:6: AssertionError"], consecutive=False
     )
     _assert_only_the_users_lines(result, 2)
+
+
+def test_a_profile_skip_reads_as_english(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        'import pytest\n\n@pytest.mark.stomp_broker(profile="artemis")\ndef test_it(stomp_broker):\n    pass\n'
+    )
+    with Broker(profile="activemq") as broker:
+        result = run(pytester, f"--stomp-url={broker.url}")
+    result.stdout.fnmatch_lines(["SKIPPED * @pytest.mark.stomp_broker(profile='artemis') needs an artemis broker; *"])
