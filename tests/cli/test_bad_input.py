@@ -37,6 +37,7 @@ BAD_USAGE = [
     (["conformance", "--timeout", "0"], "'0': give a number of seconds greater than 0"),
     (["conformance", "--timeout", "inf"], "greater than 0"),
     (["conformance", "--timeout", "soon"], "'soon' is not a number of seconds"),
+    (["conformance", "--timeout", "1e308"], "give at most 604800 seconds"),
     (["conformance", "--workers", "0"], "'0': give a whole number of at least 1"),
     (["conformance", "--workers", "two"], "'two' is not a whole number"),
     (["conformance", "--json", f"{NO_FOLDER}/x.json"], f"the folder '{NO_FOLDER}' does not exist"),
@@ -55,6 +56,9 @@ BAD_USAGE = [
     (["send", "{url}", "/queue/a", "-H", ":value"], "write NAME:VALUE"),
     (["send", "{url}", "/queue/a", "--stomp-version", "2.0"], "invalid choice: '2.0'"),
     (["send", "{url}", "/queue/a", "x", "--connect-timeout", "0"], "greater than 0"),
+    (["send", "{url}", "/queue/a", "x", "--connect-timeout", "1e308"], "give at most 604800 seconds"),
+    (["send", "{url}", "/queue/a", "--file", "{dir}"], "it is a folder; give a file"),
+    (["send", "{url}", " ", "x"], "give a destination such as /queue/orders"),
     (["send", "nope://host", "/queue/a", "x"], "unknown scheme 'nope'"),
     (["send", "{url}", "/queue/a", "x", "--ca", "/nonexistent.pem"], "cannot load CA certificates"),
     # stomptest receive / subscribe
@@ -62,6 +66,8 @@ BAD_USAGE = [
     (["receive", "{url}", "/queue/a", "--count", "0"], "give a whole number of at least 1"),
     (["subscribe", "{url}", "/queue/a", "--count", "many"], "'many' is not a whole number"),
     (["receive", "{url}", "/queue/a", "--timeout", "-2"], "greater than 0"),
+    (["receive", "{url}", "/queue/a", "--timeout", "1e308"], "give at most 604800 seconds (a week)"),
+    (["receive", "{url}", ""], "give a destination such as /queue/orders"),
     (["receive", "{url}", "/queue/a", "--ack", "sometimes"], "invalid choice: 'sometimes'"),
     (["receive", "{url}", "/queue/a", "-H", "selector"], "write NAME:VALUE"),
     # stomptest shell
