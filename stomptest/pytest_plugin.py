@@ -241,6 +241,19 @@ def _external(request: pytest.FixtureRequest, settings: Settings) -> ExternalBro
     )
 
 
+def _made_or_failed(request: pytest.FixtureRequest, make: Callable[[], FakeBroker]) -> FakeBroker:
+    """The broker the marker asks for, or the test's error naming the marker's mistake, once.
+
+    pytest.fail() is called outside the except clause: inside it, pytest prints the message twice
+    with "During handling of the above exception, another exception occurred" between.
+    """
+    try:
+        return make()
+    except (TypeError, ValueError) as exc:  # ConfigurationError is a ValueError
+        problem = str(exc)
+    pytest.fail(f"{request.node.nodeid}: @pytest.mark.stomp_broker: {problem}", pytrace=False)
+
+
 def _marker_config(request: pytest.FixtureRequest) -> dict[str, Any]:
     marker = request.node.get_closest_marker("stomp_broker")
     if marker is None:
@@ -350,10 +363,7 @@ def stomp_broker(
     config = _marker_config(request)
     config.setdefault("profile", settings.profile)
     config.setdefault("ssl_context", stomp_broker_ssl_context)
-    try:
-        broker = FakeBroker(**config)
-    except (TypeError, ValueError) as exc:  # ConfigurationError is a ValueError
-        pytest.fail(f"{request.node.nodeid}: @pytest.mark.stomp_broker: {exc}", pytrace=False)
+    broker = _made_or_failed(request, lambda: FakeBroker(**config))
     registry = request.config.stash[_REGISTRY]
     registry.add(broker).start()
     yield broker
@@ -368,7 +378,8 @@ def stomp_tls_ca() -> ThrowawayTLS:
     try:
         return ThrowawayTLS.make()
     except ValueError as exc:  # ConfigurationError: trustme is not installed
-        pytest.fail(str(exc), pytrace=False)
+        problem = str(exc)
+    pytest.fail(problem, pytrace=False)  # outside the except: no "During handling of the above exception"
 
 
 @pytest.fixture(scope="session")
@@ -389,10 +400,7 @@ def stomp_tls_broker(request: pytest.FixtureRequest, stomp_tls_ca: ThrowawayTLS)
 
     config = _marker_config(request)
     config.setdefault("profile", settings.profile)
-    try:
-        broker = FakeBroker(ssl_context=stomp_tls_ca.server_context(), **config)
-    except (TypeError, ValueError) as exc:
-        pytest.fail(f"{request.node.nodeid}: @pytest.mark.stomp_broker: {exc}", pytrace=False)
+    broker = _made_or_failed(request, lambda: FakeBroker(ssl_context=stomp_tls_ca.server_context(), **config))
     broker.tls = stomp_tls_ca
     registry = request.config.stash[_REGISTRY]
     registry.add(broker).start()

@@ -101,6 +101,9 @@ def test_the_marker_sets_profile_users_and_limits(pytester: pytest.Pytester) -> 
     result.stdout.fnmatch_lines(["*::test_bad_profile: @pytest.mark.stomp_broker: unknown broker profile 'nope'*"])
     result.stdout.fnmatch_lines(["*::test_bad_limit: @pytest.mark.stomp_broker: unknown limit(s) max_nonsense: use*"])
     result.stdout.fnmatch_lines(["*@pytest.mark.stomp_broker configures stomp_broker, not the shared*"])
+    # each mistake said once, with no chained exception printed before it
+    assert "During handling of the above exception" not in result.stdout.str()
+    assert result.stdout.str().count("unknown broker profile 'nope'") == 1
 
 
 def test_fake_only_tests_and_the_factory_skip_with_a_reason_under_an_external_broker(pytester: pytest.Pytester) -> None:
