@@ -274,6 +274,12 @@ def _marker_config(request: pytest.FixtureRequest) -> dict[str, Any]:
             f"such as users={example}",
             pytrace=False,
         )
+    if users is not None and not all(isinstance(k, str) and isinstance(v, str) for k, v in users.items()):
+        pytest.fail(
+            f"@pytest.mark.stomp_broker(users={users!r}): logins and passcodes are strings, "
+            "such as users={'guest': 'guest'}",
+            pytrace=False,
+        )
     return config
 
 
@@ -494,7 +500,15 @@ def stomp_client(request: pytest.FixtureRequest) -> Iterator[Client]:
     """A connected `stomptest.client.Client` to this test's broker; disconnected after the test."""
     handle = _handle(request)
     client: Client = _client_class("Client")(handle.url, **_client_options(request, handle))
-    client.connect()
+    from stomptest.protocol.errors import BrokerError
+
+    refused: str | None = None
+    try:
+        client.connect()
+    except BrokerError as exc:  # e.g. a marker's users={} that no login passes: the reason, not our source
+        refused = str(exc)
+    if refused is not None:
+        pytest.fail(f"stomp_client could not log in to {handle.url} as {handle.login!r}: {refused}", pytrace=False)
     yield client
     try:
         with contextlib.suppress(Exception):  # the test may have disconnected, or the broker dropped it on purpose
