@@ -508,7 +508,8 @@ def stomp_client(request: pytest.FixtureRequest) -> Iterator[Client]:
     except BrokerError as exc:  # e.g. a marker's users={} that no login passes: the reason, not our source
         refused = str(exc)
     if refused is not None:
-        pytest.fail(f"stomp_client could not log in to {handle.url} as {handle.login!r}: {refused}", pytrace=False)
+        who = f"as {handle.login!r}" if handle.login is not None else "without a login"
+        pytest.fail(f"stomp_client could not log in to {handle.url} {who}: {refused}", pytrace=False)
     yield client
     try:
         with contextlib.suppress(Exception):  # the test may have disconnected, or the broker dropped it on purpose

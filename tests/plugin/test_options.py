@@ -158,7 +158,7 @@ def test_marker_users_that_are_not_strings_or_that_no_login_passes_are_one_line_
     result.stdout.fnmatch_lines(
         [
             "@pytest.mark.stomp_broker(users={'app': 1}): logins and passcodes are strings, such as *",
-            "stomp_client could not log in to tcp://127.0.0.1:* as None: the broker refused CONNECT: *",
+            "stomp_client could not log in to tcp://127.0.0.1:* without a login: the broker refused CONNECT: *",
         ],
         consecutive=False,
     )
