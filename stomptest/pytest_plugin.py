@@ -144,14 +144,16 @@ def _identify(target: Target, versions: tuple[str, ...]) -> tuple[Target, Broker
             # the tests run and find out; the header line says the broker was not identified.
             return member, None
         except BrokerError as exc:
-            pytest.exit(f"{where}: the broker refused to connect: {exc}; check the login and passcode", 4)
+            # UsageError, not pytest.exit(): pytest prints it once, as "ERROR: ...", with status 4
+            raise pytest.UsageError(
+                f"{where}: the broker refused to connect: {exc}; check the login and passcode"
+            ) from None
         except (OSError, StompError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             reasons.append(reason if len(target.members) < 2 else f"{host}:{port}: {reason}")
-    pytest.exit(
+    raise pytest.UsageError(
         f"{where}: no STOMP broker answers ({'; '.join(reasons)}); "
-        "start it, or leave --stomp-url out to use fake brokers",
-        4,
+        "start it, or leave --stomp-url out to use fake brokers"
     )
 
 
@@ -240,6 +242,19 @@ def _external(request: pytest.FixtureRequest, settings: Settings) -> ExternalBro
     )
 
 
+def _made_or_failed(request: pytest.FixtureRequest, make: Callable[[], FakeBroker]) -> FakeBroker:
+    """The broker the marker asks for, or the test's error naming the marker's mistake, once.
+
+    pytest.fail() is called outside the except clause: inside it, pytest prints the message twice
+    with "During handling of the above exception, another exception occurred" between.
+    """
+    try:
+        return make()
+    except (TypeError, ValueError) as exc:  # ConfigurationError is a ValueError
+        problem = str(exc)
+    pytest.fail(f"{request.node.nodeid}: @pytest.mark.stomp_broker: {problem}", pytrace=False)
+
+
 def _marker_config(request: pytest.FixtureRequest) -> dict[str, Any]:
     marker = request.node.get_closest_marker("stomp_broker")
     if marker is None:
@@ -258,6 +273,12 @@ def _marker_config(request: pytest.FixtureRequest) -> dict[str, Any]:
         pytest.fail(
             f"@pytest.mark.stomp_broker(users={users!r}): users is a dict of login -> passcode, "
             f"such as users={example}",
+            pytrace=False,
+        )
+    if users is not None and not all(isinstance(k, str) and isinstance(v, str) for k, v in users.items()):
+        pytest.fail(
+            f"@pytest.mark.stomp_broker(users={users!r}): logins and passcodes are strings, "
+            "such as users={'guest': 'guest'}",
             pytrace=False,
         )
     return config
@@ -349,10 +370,7 @@ def stomp_broker(
     config = _marker_config(request)
     config.setdefault("profile", settings.profile)
     config.setdefault("ssl_context", stomp_broker_ssl_context)
-    try:
-        broker = FakeBroker(**config)
-    except (TypeError, ValueError) as exc:  # ConfigurationError is a ValueError
-        pytest.fail(f"{request.node.nodeid}: @pytest.mark.stomp_broker: {exc}", pytrace=False)
+    broker = _made_or_failed(request, lambda: FakeBroker(**config))
     registry = request.config.stash[_REGISTRY]
     registry.add(broker).start()
     yield broker
@@ -367,7 +385,8 @@ def stomp_tls_ca() -> ThrowawayTLS:
     try:
         return ThrowawayTLS.make()
     except ValueError as exc:  # ConfigurationError: trustme is not installed
-        pytest.fail(str(exc), pytrace=False)
+        problem = str(exc)
+    pytest.fail(problem, pytrace=False)  # outside the except: no "During handling of the above exception"
 
 
 @pytest.fixture(scope="session")
@@ -388,10 +407,7 @@ def stomp_tls_broker(request: pytest.FixtureRequest, stomp_tls_ca: ThrowawayTLS)
 
     config = _marker_config(request)
     config.setdefault("profile", settings.profile)
-    try:
-        broker = FakeBroker(ssl_context=stomp_tls_ca.server_context(), **config)
-    except (TypeError, ValueError) as exc:
-        pytest.fail(f"{request.node.nodeid}: @pytest.mark.stomp_broker: {exc}", pytrace=False)
+    broker = _made_or_failed(request, lambda: FakeBroker(ssl_context=stomp_tls_ca.server_context(), **config))
     broker.tls = stomp_tls_ca
     registry = request.config.stash[_REGISTRY]
     registry.add(broker).start()
@@ -485,7 +501,16 @@ def stomp_client(request: pytest.FixtureRequest) -> Iterator[Client]:
     """A connected `stomptest.client.Client` to this test's broker; disconnected after the test."""
     handle = _handle(request)
     client: Client = _client_class("Client")(handle.url, **_client_options(request, handle))
-    client.connect()
+    from stomptest.protocol.errors import BrokerError
+
+    refused: str | None = None
+    try:
+        client.connect()
+    except BrokerError as exc:  # e.g. a marker's users={} that no login passes: the reason, not our source
+        refused = str(exc)
+    if refused is not None:
+        who = f"as {handle.login!r}" if handle.login is not None else "without a login"
+        pytest.fail(f"stomp_client could not log in to {handle.url} {who}: {refused}", pytrace=False)
     yield client
     try:
         with contextlib.suppress(Exception):  # the test may have disconnected, or the broker dropped it on purpose

@@ -22,14 +22,21 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
+# The longest wait an option takes: a week. Beyond what select() and the clocks take (1e308 ended in an
+# OverflowError deep in the client), and no test or tail needs more.
+MAX_SECONDS = 7 * 24 * 3600
+
+
 def positive_seconds(text: str) -> float:
-    """A number of seconds > 0 (inf and nan are refused: a wait must end)."""
+    """A number of seconds > 0 and at most a week (inf and nan are refused: a wait must end)."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"{text!r}: give a number of seconds greater than 0")
+    if value > MAX_SECONDS:
+        raise argparse.ArgumentTypeError(f"{text!r}: give at most {MAX_SECONDS} seconds (a week)")
     return value
 
 
@@ -76,11 +83,20 @@ def output_file(text: str) -> Path:
 def input_file(text: str) -> Path:
     """A file the command reads (`-` is not accepted here: use stdin by leaving the option out)."""
     path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"cannot read {text!r}: it is a folder; give a file")
     if not path.is_file():
         raise argparse.ArgumentTypeError(f"cannot read {text!r}: no such file")
     if not os.access(path, os.R_OK):
         raise argparse.ArgumentTypeError(f"cannot read {text!r}: permission denied")
     return path
+
+
+def destination(text: str) -> str:
+    """A destination to send to or subscribe to: STOMP needs one that is not empty."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("give a destination such as /queue/orders or /topic/prices")
+    return text
 
 
 def header(text: str) -> tuple[str, str]:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from stomptest.cli.arguments import at_least, header, positive_seconds
-from stomptest.protocol.errors import BrokerError, ConfigurationError, StompError
+from stomptest.protocol.errors import BrokerError, ConfigurationError, ConnectTimeout, StompError
 
 if TYPE_CHECKING:
     from stomptest.client.sync import Client
@@ -83,7 +83,7 @@ def make_client(args: argparse.Namespace) -> Client:
     from stomptest.client.sync import Client
 
     return Client(
-        args.url,
+        _one_round_at_start(args.url),
         version=args.stomp_version,
         login=args.login,
         passcode=args.passcode,
@@ -91,6 +91,18 @@ def make_client(args: argparse.Namespace) -> Client:
         ssl_context=tls_context(args.ca, args.insecure),
         connect_timeout=args.connect_timeout,
     )
+
+
+def _one_round_at_start(url: str) -> str:
+    """A failover URL tries each member once at start unless it says otherwise.
+
+    ActiveMQ's default (startupMaxReconnectAttempts=-1) retries for ever, which from a shell is a
+    command that hangs without a word while every broker is down. Reconnecting after a loss keeps
+    the URL's own setting (a `receive` tail follows the cluster).
+    """
+    if not url.startswith("failover:") or "startupmaxreconnectattempts=" in url.lower():
+        return url
+    return f"{url}{'&' if '?' in url else '?'}startupMaxReconnectAttempts=0"
 
 
 @contextlib.contextmanager
@@ -108,8 +120,29 @@ def reported(prog: str, url: str) -> Iterator[list[int]]:
     except (ConfigurationError, BrokenPipeError):  # a mistake in the options; our reader went away (cli.main)
         raise
     except BrokerError as exc:
-        print(f"{prog}: the broker refused: {exc}", file=sys.stderr)
+        said = str(exc)  # connect_refused() already says "the broker refused CONNECT: ..."
+        print(
+            f"{prog}: {said if said.startswith('the broker refused') else f'the broker refused: {said}'}",
+            file=sys.stderr,
+        )
         status[0] = 1
     except (StompError, OSError) as exc:
-        print(f"{prog}: {urls.redact(url)}: {exc}", file=sys.stderr)
+        print(f"{prog}: {urls.redact(url)}: {_unreachable(exc, url)}", file=sys.stderr)
         status[0] = 1
+
+
+def _unreachable(exc: BaseException, url: str) -> str:
+    """What went wrong, in the user's terms: the failover policy's counts only when the URL is a failover one.
+
+    A plain URL that fails gives ConnectTimeout("first connect gave up after 1 round(s) ... limited by
+    startupMaxReconnectAttempts=0; last failure: ...") from the client: true, but the reason is the last part.
+    """
+    cause = exc.__cause__
+    if not isinstance(exc, ConnectTimeout) or not isinstance(cause, OSError) or url.startswith("failover:"):
+        return str(exc)
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        return (
+            f"the broker's certificate is not trusted ({cause.verify_message}): "
+            "give its CA with --ca FILE, or --insecure for a test broker"
+        )
+    return f"cannot reach the broker: {cause.strerror or cause}"

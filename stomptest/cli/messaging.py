@@ -16,7 +16,7 @@ import json
 import sys
 from typing import Any, BinaryIO, TextIO
 
-from stomptest.cli.arguments import input_file, positive_seconds
+from stomptest.cli.arguments import destination, input_file, positive_seconds
 from stomptest.cli.connecting import (
     add_connection_options,
     add_count_option,
@@ -38,7 +38,7 @@ def add_subcommand(subparsers: Any) -> list[argparse.ArgumentParser]:
         description="Send one message: the body from BODY, --file, or stdin when neither is given.",
     )
     add_connection_options(send)
-    send.add_argument("destination", metavar="DEST", help="where to send, e.g. /queue/orders")
+    send.add_argument("destination", metavar="DEST", type=destination, help="where to send, e.g. /queue/orders")
     send.add_argument("body", metavar="BODY", nargs="?", help="the message body (UTF-8)")
     send.add_argument("-f", "--file", type=input_file, help="read the body from this file (as bytes)")
     add_header_option(send, "SEND")
@@ -52,7 +52,9 @@ def add_subcommand(subparsers: Any) -> list[argparse.ArgumentParser]:
         description="Subscribe and print each message as it arrives, until --count, --timeout or Ctrl-C.",
     )
     add_connection_options(receive)
-    receive.add_argument("destination", metavar="DEST", help="what to subscribe to, e.g. /queue/orders")
+    receive.add_argument(
+        "destination", metavar="DEST", type=destination, help="what to subscribe to, e.g. /queue/orders"
+    )
     receive.add_argument(
         "--ack",
         choices=ACK_MODES,

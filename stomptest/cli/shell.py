@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import cmd
 import contextlib
+import re
 import shlex
 import sys
 from collections.abc import Callable
@@ -21,6 +22,14 @@ from stomptest.cli.connecting import add_connection_options, make_client, report
 from stomptest.cli.messaging import ACK_MODES
 from stomptest.protocol.errors import ConfigurationError, ConnectionLost, StompError
 from stomptest.protocol.events import Message
+
+# The client's messages name its methods ("begin() it first"); in the shell they are commands.
+_METHOD = re.compile(r"\b(send|ack|nack|begin|commit|abort|subscribe|unsubscribe)\(\)")
+
+
+def _shell_words(text: str) -> str:
+    return _METHOD.sub(r"\1", text)
+
 
 if TYPE_CHECKING:
     from stomptest.client.sync import Client, ClientSubscription
@@ -91,12 +100,12 @@ class StompShell(cmd.Cmd):
         try:
             return super().onecmd(line)
         except ValueError as exc:  # ConfigurationError, and shlex's unclosed quotes
-            self.say(f"error: {exc}")
+            self.say(f"error: {_shell_words(str(exc))}")
         except ConnectionLost as exc:
             self.say(f"error: the connection is lost ({exc}); quitting")
             return True
         except StompError as exc:
-            self.say(f"error: {exc}")
+            self.say(f"error: {_shell_words(str(exc))}")
         return False
 
     def preloop(self) -> None:
@@ -177,8 +186,10 @@ class StompShell(cmd.Cmd):
         try:
             wait = float(words[0]) if words else DEFAULT_RECEIVE_WAIT
         except ValueError:
-            raise ConfigurationError(f"receive {words[0]!r}: give a number of seconds") from None
-        message = self.client.receive(timeout=max(wait, 0.0))
+            wait = -1.0
+        if not wait >= 0:  # also nan
+            raise ConfigurationError(f"receive {words[0]!r}: give a number of seconds, 0 or more")
+        message = self.client.receive(timeout=wait)
         if message is None:
             self.say(f"no message within {wait:g} s")
         else:

@@ -88,8 +88,8 @@ class BrokerError(StompError):
         message = frame.headers.get("message", "")
         body = frame.body.decode("utf-8", "replace").strip()
         text = f"broker sent ERROR: {message or '(no message header)'}"
-        if body:
-            first = body.splitlines()[0]
+        first = body.splitlines()[0] if body else ""
+        if first and first != message:  # Artemis repeats its message header as the body
             text += f" ({first[:200]})"
         if context:
             text = f"{context}: {text}"

@@ -78,8 +78,9 @@ def cannot_hold(args: Sequence[Any], kwargs: Mapping[str, Any], identity: Broker
     profile = args[0] if args else kwargs.get("profile")
     where = f"--stomp-url {shown} is {identity.shown}"
     if profile is not None and profile != identity.family:
-        return f"{call} needs a {profile} broker; {where}"
+        return f"{call} needs {'an' if str(profile)[:1] in 'aeiou' else 'a'} {profile} broker; {where}"
     others = sorted(set(kwargs) - _HELD_ELSEWHERE)
     if others:
-        return f"{call}: {', '.join(others)} configure the fake broker, which an external one cannot take; {where}"
+        what = "is a setting" if len(others) == 1 else "are settings"
+        return f"{call}: {', '.join(others)} {what} of the fake broker, which an external one cannot take; {where}"
     return None

@@ -37,6 +37,7 @@ BAD_USAGE = [
     (["conformance", "--timeout", "0"], "'0': give a number of seconds greater than 0"),
     (["conformance", "--timeout", "inf"], "greater than 0"),
     (["conformance", "--timeout", "soon"], "'soon' is not a number of seconds"),
+    (["conformance", "--timeout", "1e308"], "give at most 604800 seconds"),
     (["conformance", "--workers", "0"], "'0': give a whole number of at least 1"),
     (["conformance", "--workers", "two"], "'two' is not a whole number"),
     (["conformance", "--json", f"{NO_FOLDER}/x.json"], f"the folder '{NO_FOLDER}' does not exist"),
@@ -55,6 +56,9 @@ BAD_USAGE = [
     (["send", "{url}", "/queue/a", "-H", ":value"], "write NAME:VALUE"),
     (["send", "{url}", "/queue/a", "--stomp-version", "2.0"], "invalid choice: '2.0'"),
     (["send", "{url}", "/queue/a", "x", "--connect-timeout", "0"], "greater than 0"),
+    (["send", "{url}", "/queue/a", "x", "--connect-timeout", "1e308"], "give at most 604800 seconds"),
+    (["send", "{url}", "/queue/a", "--file", "{dir}"], "it is a folder; give a file"),
+    (["send", "{url}", " ", "x"], "give a destination such as /queue/orders"),
     (["send", "nope://host", "/queue/a", "x"], "unknown scheme 'nope'"),
     (["send", "{url}", "/queue/a", "x", "--ca", "/nonexistent.pem"], "cannot load CA certificates"),
     # stomptest receive / subscribe
@@ -62,6 +66,8 @@ BAD_USAGE = [
     (["receive", "{url}", "/queue/a", "--count", "0"], "give a whole number of at least 1"),
     (["subscribe", "{url}", "/queue/a", "--count", "many"], "'many' is not a whole number"),
     (["receive", "{url}", "/queue/a", "--timeout", "-2"], "greater than 0"),
+    (["receive", "{url}", "/queue/a", "--timeout", "1e308"], "give at most 604800 seconds (a week)"),
+    (["receive", "{url}", ""], "give a destination such as /queue/orders"),
     (["receive", "{url}", "/queue/a", "--ack", "sometimes"], "invalid choice: 'sometimes'"),
     (["receive", "{url}", "/queue/a", "-H", "selector"], "write NAME:VALUE"),
     # stomptest shell
@@ -124,7 +130,7 @@ def test_a_refused_login_is_one_line_and_status_1(run: Run) -> None:
         result = run("send", broker.url, "/queue/a", "x", "--login", "guest", "--passcode", "wrong")
     assert result.status == 1
     [line] = result.err.splitlines()
-    assert line.startswith("stomptest send: the broker refused: ")
+    assert line.startswith("stomptest send: the broker refused CONNECT: ")
 
 
 def test_the_taken_default_port_names_the_option_to_use(run: Run) -> None:
@@ -179,3 +185,45 @@ def test_a_report_that_cannot_be_written_after_the_run_is_one_line(
         result.err.splitlines()[-1]
         == f"stomptest conformance: cannot write {tmp_path / 'r.json'}: No space left on device"
     )
+
+
+def test_an_unreachable_plain_url_gives_the_reason_without_the_failover_counts(run: Run, closed_port: int) -> None:
+    result = run("send", f"tcp://127.0.0.1:{closed_port}", "/queue/a", "x")
+    assert (result.status, result.err) == (
+        1,
+        f"stomptest send: tcp://127.0.0.1:{closed_port}: cannot reach the broker: Connection refused\n",
+    )
+
+
+def test_a_failover_url_with_every_member_down_gives_up_after_one_round(run: Run, closed_port: int) -> None:
+    # ActiveMQ's default retries for ever: from a shell, a command that hung without a word
+    url = f"failover:(tcp://127.0.0.1:{closed_port},tcp://127.0.0.1:{closed_port})?randomize=false"
+    result = run("send", url, "/queue/a", "x")
+    assert result.status == 1
+    [line] = result.err.splitlines()
+    assert "2 connection attempt(s)" in line and "Connection refused" in line
+
+
+def test_a_refused_login_names_the_refusal_once(run: Run) -> None:
+    with Broker(profile="artemis", users={"guest": "guest"}) as broker:
+        result = run("send", broker.url, "/queue/a", "x", "--login", "guest", "--passcode", "wrong")
+    assert result.status == 1
+    [line] = result.err.splitlines()
+    assert line.startswith("stomptest send: the broker refused CONNECT: broker sent ERROR: ")
+    assert line.count("the broker refused") == 1
+    said = line.split("broker sent ERROR: ", 1)[1]
+    assert not said.endswith(f"({said.split(' (')[0]})"), "the ERROR's message and body, said twice"
+
+
+def test_a_folder_as_the_body_file_is_named_a_folder(run: Run, url: str, tmp_path: Path) -> None:
+    result = run("send", url, "/queue/a", "--file", str(tmp_path))
+    assert result.status == 2
+    assert f"cannot read {str(tmp_path)!r}: it is a folder; give a file" in result.err
+
+
+@pytest.mark.parametrize("command", ["send", "receive"])
+def test_an_empty_destination_is_refused_before_connecting(command: str, run: Run, closed_port: int) -> None:
+    result = run(command, f"tcp://127.0.0.1:{closed_port}", "", *(["x"] if command == "send" else []))
+    assert result.status == 2
+    [line] = result.err.splitlines()
+    assert "give a destination such as /queue/orders" in line and "Connection refused" not in line

@@ -138,7 +138,11 @@ def test_ssl_urls_verify_against_ca_or_not_with_insecure(run: Run, certificate: 
     with Broker(profile="strict", ssl_context=server) as broker:
         url = f"ssl://127.0.0.1:{broker.port}"
         refused = run("send", url, "/queue/a", "x", "--connect-timeout", "2")
-        assert refused.status == 1 and "CERTIFICATE_VERIFY_FAILED" in refused.err
+        assert (
+            refused.status == 1
+            and "certificate is not trusted" in refused.err
+            and "--ca FILE, or --insecure" in refused.err
+        )
         assert run("send", url, "/queue/a", "trusted", "--ca", str(certificate / "cert.pem")).status == 0
         assert run("receive", url, "/queue/a", "-n", "1", "--insecure").out == "trusted\n"
 

@@ -65,6 +65,7 @@ def test_every_mistake_is_one_line_and_the_shell_goes_on(run: Run, broker: Broke
         "send -H nocolon /queue/a x",
         'send /queue/a "unclosed',
         "receive soon",
+        "receive -1",
         "send /queue/a still here",
     )
     errors = [line for line in out if line.startswith("error: ")]
@@ -77,9 +78,10 @@ def test_every_mistake_is_one_line_and_the_shell_goes_on(run: Run, broker: Broke
         errors[5],
         "error: header 'nocolon': write NAME:VALUE",
         "error: No closing quotation",
-        "error: receive 'soon': give a number of seconds",
+        "error: receive 'soon': give a number of seconds, 0 or more",
+        "error: receive '-1': give a number of seconds, 0 or more",
     ]
-    assert "never-begun" in errors[5]
+    assert "never-begun" in errors[5] and "()" not in errors[5]  # the shell's commands, not the client's methods
     assert out[-1] == "sent"
     assert [m.body for m in broker.snapshot().messages("/queue/a")] == [b"still here"]
 

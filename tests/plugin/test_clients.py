@@ -70,7 +70,7 @@ def test_client_fixtures_against_an_external_broker_given_by_url(pytester: pytes
     result.stdout.fnmatch_lines(
         [
             "SKIPPED ?1? test_client_fixtures_*.py:*: @pytest.mark.stomp_broker(profile='rabbitmq', users=...): "
-            "users configure the fake broker, which an external one cannot take; "
+            "users is a setting of the fake broker, which an external one cannot take; "
             f"--stomp-url {broker.url} is RabbitMQ/3.10.8 (STOMP 1.2)"
         ]
     )

@@ -24,10 +24,12 @@ def test_an_unreachable_url_stops_the_session_at_the_start_with_one_message(pyte
     result = run(pytester, f"--stomp-url=tcp://app:s3cret@127.0.0.1:{port}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "passed" not in result.stdout.str() and "failed" not in result.stdout.str()
-    # pytest prints the one message twice: in its closing banner and as the last line on stderr
+    # once, as pytest prints a usage error, and nothing else: no banner repeating it, no traceback
+    text = result.stdout.str() + result.stderr.str()
+    assert text.count("no STOMP broker answers") == 1 and "_pytest" not in text, text
     [line] = [line for line in result.errlines if "no STOMP broker answers" in line]
     assert line == (
-        f"Exit: stomptest: --stomp-url tcp://app:***@127.0.0.1:{port}: no STOMP broker answers (Connection refused); "
+        f"ERROR: stomptest: --stomp-url tcp://app:***@127.0.0.1:{port}: no STOMP broker answers (Connection refused); "
         "start it, or leave --stomp-url out to use fake brokers"
     )
     assert "s3cret" not in result.stdout.str() + result.stderr.str()
@@ -40,6 +42,7 @@ def test_a_refused_login_stops_the_session_at_the_start(pytester: pytest.Pyteste
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     text = result.stdout.str() + result.stderr.str()
     assert "the broker refused to connect: broker sent ERROR" in text and "check the login and passcode" in text
+    assert text.count("the broker refused to connect") == 1 and "_pytest" not in text, text
 
 
 def test_the_header_line_names_the_broker_that_answered(pytester: pytest.Pytester) -> None:
@@ -85,10 +88,10 @@ def test_markers_that_cannot_hold_skip_naming_the_marker_at_the_test(pytester: p
         [
             "SKIPPED ?1? test_marked.py:3: @pytest.mark.stomp_broker(profile='rabbitmq') needs a rabbitmq broker; "
             f"{where}",
-            "SKIPPED ?1? test_marked.py:11: @pytest.mark.stomp_broker(max_frame_bytes=1024): max_frame_bytes configure "
-            f"the fake broker, which an external one cannot take; {where}",
-            "SKIPPED ?1? test_marked.py:15: @pytest.mark.stomp_broker(profile='activemq', users=...): users configure "
-            f"the fake broker, which an external one cannot take; {where}",
+            "SKIPPED ?1? test_marked.py:11: @pytest.mark.stomp_broker(max_frame_bytes=1024): max_frame_bytes is a "
+            f"setting of the fake broker, which an external one cannot take; {where}",
+            "SKIPPED ?1? test_marked.py:15: @pytest.mark.stomp_broker(profile='activemq', users=...): users is a "
+            f"setting of the fake broker, which an external one cannot take; {where}",
         ],
         consecutive=False,
     )
@@ -187,3 +190,12 @@ def test_a_failing_helper_on_an_external_broker_shows_only_the_users_line(pytest
         ["test_failing.py:2: AssertionError", "test_failing.py:6: AssertionError"], consecutive=False
     )
     _assert_only_the_users_lines(result, 2)
+
+
+def test_a_profile_skip_reads_as_english(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        'import pytest\n\n@pytest.mark.stomp_broker(profile="artemis")\ndef test_it(stomp_broker):\n    pass\n'
+    )
+    with Broker(profile="activemq") as broker:
+        result = run(pytester, f"--stomp-url={broker.url}")
+    result.stdout.fnmatch_lines(["SKIPPED * @pytest.mark.stomp_broker(profile='artemis') needs an artemis broker; *"])

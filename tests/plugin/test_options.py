@@ -101,6 +101,9 @@ def test_the_marker_sets_profile_users_and_limits(pytester: pytest.Pytester) -> 
     result.stdout.fnmatch_lines(["*::test_bad_profile: @pytest.mark.stomp_broker: unknown broker profile 'nope'*"])
     result.stdout.fnmatch_lines(["*::test_bad_limit: @pytest.mark.stomp_broker: unknown limit(s) max_nonsense: use*"])
     result.stdout.fnmatch_lines(["*@pytest.mark.stomp_broker configures stomp_broker, not the shared*"])
+    # each mistake said once, with no chained exception printed before it
+    assert "During handling of the above exception" not in result.stdout.str()
+    assert result.stdout.str().count("unknown broker profile 'nope'") == 1
 
 
 def test_fake_only_tests_and_the_factory_skip_with_a_reason_under_an_external_broker(pytester: pytest.Pytester) -> None:
@@ -134,3 +137,29 @@ def test_fake_only_tests_and_the_factory_skip_with_a_reason_under_an_external_br
             f"*stomp_broker.snapshot needs the fake broker's inspection or faults; running against {broker.url}*",
         ]
     )
+
+
+def test_marker_users_that_are_not_strings_or_that_no_login_passes_are_one_line_each(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.stomp_broker(users={"app": 1})
+        def test_number_passcode(stomp_broker):
+            pass
+
+        @pytest.mark.stomp_broker(users={})
+        def test_nobody_may_log_in(stomp_client):
+            pass
+        """
+    )
+    result = pytester.runpytest_inprocess("-p", "no:xdist")
+    result.assert_outcomes(errors=2)
+    result.stdout.fnmatch_lines(
+        [
+            "@pytest.mark.stomp_broker(users={'app': 1}): logins and passcodes are strings, such as *",
+            "stomp_client could not log in to tcp://127.0.0.1:* without a login: the broker refused CONNECT: *",
+        ],
+        consecutive=False,
+    )
+    assert "stomptest/client" not in result.stdout.str()  # no source of ours on the way
