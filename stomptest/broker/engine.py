@@ -361,7 +361,11 @@ class Engine:
                 self.dispatch_subscription(subscription, now)
         bound = self.durable.bound.get(destination.name)
         if bound:  # durable subscriptions (durable.py): a copy waits in each one's queue
+            selectors = self.durable.selectors
             for queue in list(bound):
+                selector = selectors.get(queue.name) if selectors else None
+                if selector is not None and not selector.matches(message):
+                    continue  # a durable subscription keeps only what its selector picks
                 self.enqueue(queue, message.copy())  # in its place: arrival or priority order
                 self.dispatch(queue, now)
 

@@ -73,6 +73,7 @@ def on_subscribe(connection: Connection, frame: Frame) -> None:
         return
     existed = resolved[1] in engine.destinations  # before routing.py may make it (RabbitMQ's queue arguments)
     if target and resolved[0] == "topic":
+        engine.durable.select(target, selector)
         engine.routes.bind_topic(resolved[1])  # RabbitMQ: the topic's messages reach its durable copies
     elif engine.routes.active:  # issue 15 (routing.py): exchange bindings, queues that must exist
         target = engine.routes.subscribe_target(connection, frame, name, *resolved)

@@ -171,6 +171,34 @@ def test_a_durable_subscription_keeps_messages_while_away(target: Target, opened
         assert bodies == ["a", "b", "c"]
 
 
+def test_a_durable_subscription_keeps_only_what_its_selector_picks(target: Target, opened: list[Raw]) -> None:
+    """Measured on ActiveMQ 5.17.2 and Artemis 2.40.0: while away, only the messages the selector picks are kept."""
+    facts = target.facts
+    dialect = facts.durable_subscriptions
+    if dialect == "none" or facts.selectors == "none":
+        pytest.skip(f"{target.name}: no durable subscriptions with selectors")
+    name, topic = _fresh(), target.topic()
+    connect, subscribe, _ = _durable(dialect, name)
+    subscribe += "selector:skip IS NULL\n"
+    try:
+        subscriber = _connect(target, opened, connect)
+        _ok(subscriber, f"SUBSCRIBE\nid:{name}\ndestination:{topic}\n{subscribe}\n\x00")
+        subscriber.send("DISCONNECT\nreceipt:bye\n\n\x00")
+        assert subscriber.next().command == "RECEIPT"
+        producer = _connect(target, opened)
+        _send(producer, topic, "a")
+        _send(producer, topic, "b", "skip:yes\n")
+        _send(producer, topic, "c")
+        back = _connect(target, opened, connect)
+        _ok(back, f"SUBSCRIBE\nid:{name}\ndestination:{topic}\n{subscribe}\n\x00")
+        _send(producer, topic, "END")
+        assert _bodies_until(back, "END") == ["a", "c"]
+        back.send("DISCONNECT\nreceipt:bye\n\n\x00")
+        assert back.next().command == "RECEIPT"
+    finally:
+        _remove(target, opened, dialect, name, topic)
+
+
 def test_a_removed_durable_subscription_keeps_nothing(target: Target, opened: list[Raw]) -> None:
     dialect = target.facts.durable_subscriptions
     if dialect == "none":
