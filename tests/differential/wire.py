@@ -166,7 +166,8 @@ def _send_all(sock: socket.socket, data: bytes) -> None:
 ANY_FRAME = "<any frame>"  # awaited like a receipt id: satisfied by the first frame (CONNECTED or ERROR)
 
 
-def _arrived(link: Link, wanted: set[str]) -> bool:
+def arrived(link: Link, wanted: set[str]) -> bool:
+    """Whether `link` has seen every receipt in `wanted` (ANY_FRAME: any frame at all)."""
     receipts = {frame.header("receipt-id") for frame in link.frames}
     return all(receipts if item == ANY_FRAME else item in receipts for item in wanted)
 
@@ -184,7 +185,7 @@ def settle(links: list[Link], quiet: float, awaited: dict[int, set[str]], patien
         now = time.monotonic()
         open_links = [link for link in links if not link.closed and link.sock is not None]
         missing = any(
-            not links[index].closed and not _arrived(links[index], wanted) for index, wanted in awaited.items()
+            not links[index].closed and not arrived(links[index], wanted) for index, wanted in awaited.items()
         )
         if now - last >= quiet and (not missing or now - start > patience):
             return
