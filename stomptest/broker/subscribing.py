@@ -71,6 +71,7 @@ def on_subscribe(connection: Connection, frame: Frame) -> None:
     target: Destination | Literal[False] | None = durable.subscribe_target(connection, frame, *resolved)  # issue 14
     if target is False:
         return
+    is_durable = target is not None
     existed = resolved[1] in engine.destinations  # before routing.py may make it (RabbitMQ's queue arguments)
     if target and resolved[0] == "topic":
         engine.durable.select(target, selector)
@@ -80,12 +81,12 @@ def on_subscribe(connection: Connection, frame: Frame) -> None:
         if target is False:
             return
     destination = target or engine.destination(*resolved, owner=owner(connection, name))
-    if profile.queue_arguments and destination.kind == "queue":  # RabbitMQ: queue arguments (issue 15)
+    if profile.queue_arguments and destination.name == resolved[1] and destination.kind == "queue":  # issue 15
         declared = lifecycle_arguments.declare(connection, frame, destination, existed)
         if declared is None:
             return
         destination = declared
-    durable_default = profile.default_durable_prefetch if target and ack != "auto" else None
+    durable_default = profile.default_durable_prefetch if is_durable and ack != "auto" else None
     if durable_default is not None and not any(header in headers for header in profile.prefetch_headers):
         window = durable_default  # measured: 100 on ActiveMQ 5.17.2
     subscription = add_subscription(
