@@ -12,7 +12,8 @@ from stomptest.broker import snapshot as _snapshot_module
 from stomptest.broker.broker import Broker, BrokerFailure, WaitTimeout
 from stomptest.broker.connection import Connection
 from stomptest.broker.engine import Engine
-from stomptest.broker.profiles import ERROR_KINDS, PROFILES, ErrorKind, Limits, Profile, get_profile
+from stomptest.broker.limits import Limits
+from stomptest.broker.profiles import ERROR_KINDS, PROFILES, ErrorKind, Profile, get_profile
 from stomptest.broker.snapshot import (
     ConnectionInfo,
     DeliveryInfo,

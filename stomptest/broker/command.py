@@ -12,7 +12,8 @@ import sys
 import threading
 from typing import Any
 
-from stomptest.broker.profiles import PROFILES, Limits
+from stomptest.broker.limits import Limits
+from stomptest.broker.profiles import PROFILES
 from stomptest.cli.arguments import output_file, port
 from stomptest.protocol.errors import ConfigurationError
 

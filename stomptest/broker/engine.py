@@ -43,9 +43,11 @@ from stomptest.broker.destinations import (
     Topic,
 )
 from stomptest.broker.durable import DurableStore
-from stomptest.broker.profiles import Limits, Profile
+from stomptest.broker.limits import Limits
+from stomptest.broker.profiles import Profile
 from stomptest.broker.routing import Routes
 from stomptest.broker.selecting import dispatch_selecting, offer
+from stomptest.broker.sent_properties import sent_properties
 
 if TYPE_CHECKING:
     from stomptest.broker.connection import Connection
@@ -262,32 +264,8 @@ class Engine:
                 prefix = "message-"
             if len(self._id_prefixes) < 10_000:
                 self._id_prefixes[sender] = prefix
-        expires = 0
-        profile = self.profile
-        priority = profile.default_priority
-        persistent = None
-        expiry_header = profile.expiry_header
-        arrival = timestamp = int((now + self.clock_offset) * 1000)
-        taken = profile.jms_headers_from_send
-        repeated = True  # the MESSAGE repeats every SEND header
-        for name, value in headers:
-            if name == expiry_header:
-                expires = expiry.deadline(name, value, arrival)
-            elif name == "priority":
-                priority = _int(value, priority)
-            elif name == "persistent":
-                persistent = value
-            elif name == "timestamp" and name in taken:
-                timestamp = _int(value, timestamp)
-            else:
-                continue
-            if name in taken:
-                repeated = False
-        if profile.bad_lifecycle_headers == "activemq":  # measured: 0-9, an expiry below 0 never comes
-            if not 0 <= priority <= 9:
-                priority = 0 if priority < 0 else 9
-            if expires < 0:
-                expires = 0
+        arrival = int((now + self.clock_offset) * 1000)
+        expires, priority, persistent, timestamp, repeated = sent_properties(self.profile, headers, arrival)
         message = Message(
             sequence,
             destination.name,
@@ -301,6 +279,7 @@ class Engine:
             had_content_length,
         )
         if not repeated:  # N16: the broker's JMS header carries the SEND's value, written once
+            taken = self.profile.jms_headers_from_send
             message.out_headers = tuple(pair for pair in headers if pair[0] not in taken)
         return message
 
@@ -605,13 +584,6 @@ class Engine:
     def record_internal_error(self, text: str) -> None:
         if len(self.internal_errors) < 100:
             self.internal_errors.append(text)
-
-
-def _int(text: str, default: int) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        return default
 
 
 def _ignore(connection: Connection) -> None:

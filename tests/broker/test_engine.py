@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from stomptest.broker.profiles import PROFILES, Limits
+from stomptest.broker.limits import Limits
+from stomptest.broker.profiles import PROFILES
 from stomptest.protocol import Frame, Heartbeat
 
 from .harness import Peer, connected, engine
