@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from stomptest.cli.arguments import at_least, header, positive_seconds
+from stomptest.client.transport import verifying_context
 from stomptest.protocol.errors import BrokerError, ConfigurationError, ConnectTimeout, StompError
 
 if TYPE_CHECKING:
@@ -64,20 +65,6 @@ def add_count_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-n", "--count", type=at_least(1), help="stop after this many messages (default: never)")
 
 
-def tls_context(ca: str | None, insecure: bool) -> ssl.SSLContext | None:
-    """The context for ssl:// URLs; None leaves the client's default (the system's CAs, verified)."""
-    if ca is None and not insecure:
-        return None
-    try:
-        context = ssl.create_default_context(cafile=ca)
-    except (OSError, ssl.SSLError) as exc:
-        raise ConfigurationError(f"--ca {ca}: cannot load CA certificates ({exc}): give a PEM file") from None
-    if insecure:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
-
-
 def make_client(args: argparse.Namespace) -> Client:
     """A `Client` for the parsed options, not yet connected (ConfigurationError for a bad URL or option)."""
     from stomptest.client.sync import Client
@@ -88,7 +75,7 @@ def make_client(args: argparse.Namespace) -> Client:
         login=args.login,
         passcode=args.passcode,
         host=args.vhost,
-        ssl_context=tls_context(args.ca, args.insecure),
+        ssl_context=verifying_context(args.ca, args.insecure),
         connect_timeout=args.connect_timeout,
     )
 

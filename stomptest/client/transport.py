@@ -40,6 +40,24 @@ def tls_context(endpoint: Endpoint, ssl_context: ssl.SSLContext | None) -> ssl.S
     return None
 
 
+def verifying_context(ca: str | None, insecure: bool) -> ssl.SSLContext | None:
+    """The context for the `--ca`/`--insecure` options of the command line and conformance.
+
+    None leaves the client's default (the system's CAs, verified); `ca` names a PEM file of
+    CA certificates; `insecure` turns verification off, and only when asked for.
+    """
+    if ca is None and not insecure:
+        return None
+    try:
+        context = ssl.create_default_context(cafile=ca)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigurationError(f"--ca {ca}: cannot load CA certificates ({exc}): give a PEM file") from None
+    if insecure:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
 def websocket(endpoint: Endpoint, versions: Iterable[str] = ("1.0", "1.1", "1.2")) -> WebSocketClient | None:
     """The WebSocket layer for a ws:// or wss:// endpoint (None for tcp:// and ssl://).
 

@@ -14,9 +14,10 @@ from typing import Any, TextIO
 
 from stomptest import urls
 from stomptest.cli.arguments import Deprecated, Parser, at_least, output_file, positive_seconds
+from stomptest.client.transport import verifying_context
 from stomptest.conformance.deviations import PROFILES
 from stomptest.conformance.model import Outcome, Target, Verdict
-from stomptest.conformance.options import parse_versions, split_query, tls_context
+from stomptest.conformance.options import parse_versions, split_query
 from stomptest.conformance.report import SYMBOLS, render_table, to_html, to_json, to_junit_xml
 from stomptest.conformance.runner import DEFAULT_WORKERS, all_checks, first_reachable, run_checks, select_checks
 from stomptest.protocol.errors import ConfigurationError
@@ -133,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
             return 0
         versions = parse_versions(args.versions)
         checks = select_checks(args.checks.split(",") if args.checks else None)
-        ssl_context = tls_context(args.ca, args.insecure)  # before the embedded broker starts: a bad --ca stops here
+        ssl_context = verifying_context(args.ca, args.insecure)  # a bad --ca stops here, before any broker starts
         with contextlib.ExitStack() as stack:
             if args.url:
                 url, query = split_query(args.url)

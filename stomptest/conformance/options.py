@@ -12,7 +12,6 @@ options in a ``--pyargs`` run (its conftest.py registers them when run as a path
 from __future__ import annotations
 
 import contextlib
-import ssl
 from dataclasses import dataclass
 
 import pytest
@@ -68,23 +67,6 @@ def split_query(url: str) -> tuple[str, dict[str, str]]:
     urls.check_options(parsed.without(ACTIVEMQ_ONLY), [*_QUERY_KEYS, *OPTION_NAMES], "settings and failover options")
     query = {name: value for name, value in parsed.options if name in _QUERY_KEYS}
     return str(parsed.without(_QUERY_KEYS)), query
-
-
-def tls_context(ca: str | None, insecure: bool) -> ssl.SSLContext | None:
-    """The context for ssl:// targets: the system's CAs, or `ca`'s; no verification only when asked.
-
-    None means the default (`ssl.create_default_context()`, verifying against the system's CAs).
-    """
-    if ca is None and not insecure:
-        return None
-    try:
-        context = ssl.create_default_context(cafile=ca)
-    except (OSError, ssl.SSLError) as exc:
-        raise ConfigurationError(f"--ca {ca}: cannot load CA certificates ({exc}): give a PEM file") from None
-    if insecure:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
 
 
 def parse_versions(text: str) -> tuple[str, ...]:
