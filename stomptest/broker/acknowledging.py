@@ -110,7 +110,7 @@ def _find_delivery(connection: Connection, frame: Frame) -> Delivery | None:
             _not_found(connection, frame, key, "id")
         return delivery
     message_id = headers["message-id"]
-    candidates = list(connection.subscriptions.values())
+    candidates = [*connection.subscriptions.values(), *connection.orphans]
     named = headers.get("subscription") if connection.version == "1.1" else None  # optional: see optional()
     if named is not None:
         subscription = connection.subscriptions.get(named)

@@ -115,6 +115,7 @@ class Connection:
         "now",
         "on_schedule",
         "opened_at",
+        "orphans",
         "out",
         "out_bytes",
         "peer",
@@ -164,6 +165,10 @@ class Connection:
         self.client_heartbeat = (0, 0)
         self.subscriptions: dict[str, Subscription] = {}
         self.anonymous: set[str] = set()  # ids of the subscriptions made without `id` (subscribing.py)
+        # ActiveMQ (duplicate_subscription="add", measured): older subscriptions whose id a newer one took;
+        # they deliver until the connection ends, reached only by UNSUBSCRIBE with `destination` and by ACKs
+        # that do not name a subscription
+        self.orphans: list[Subscription] = []
         self.unacked: dict[str, Delivery] = {}
         self.transactions: dict[str, list[Frame]] = {}
         self.transcript: deque[TranscriptEntry] = deque()
@@ -233,7 +238,7 @@ class Connection:
         was_full = self.out_bytes >= self.limits.max_output_bytes
         self.out_bytes = 0
         if was_full and self.state == "connected":
-            for subscription in list(self.subscriptions.values()):
+            for subscription in (*self.subscriptions.values(), *self.orphans):
                 self.engine.dispatch_subscription(subscription, self.now)
         return data
 
@@ -292,8 +297,9 @@ class Connection:
         self._enter(after)
         self.close_reason = reason
         self.transactions.clear()
-        subscriptions = list(self.subscriptions.values())
+        subscriptions = [*self.subscriptions.values(), *self.orphans]
         self.subscriptions.clear()
+        self.orphans.clear()
         self.unacked.clear()
         for subscription in subscriptions:
             self.engine.unsubscribe(subscription, self.now)

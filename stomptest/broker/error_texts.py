@@ -158,6 +158,17 @@ ACTIVEMQ_ERROR_TEXTS = MappingProxyType(
             "org.apache.activemq.DestinationDoesNotExistException: The destination {destination} does not exist.\n"
             "\tat org.apache.activemq.broker.region.AbstractRegion.addDestination(AbstractRegion.java:168)\n",
         ),
+        # measured (issue 18): a durable subscription in use, on SUBSCRIBE and on its removal
+        "precondition-failed SUBSCRIBE": (
+            "{reason}",
+            "javax.jms.JMSException: {reason}\n"
+            "\tat org.apache.activemq.broker.region.TopicRegion.addConsumer(TopicRegion.java:132)\n",
+        ),
+        "precondition-failed UNSUBSCRIBE": (
+            "{reason}",
+            "javax.jms.JMSException: {reason}\n"
+            "\tat org.apache.activemq.broker.region.TopicRegion.removeSubscription(TopicRegion.java:220)\n",
+        ),
         "invalid-header NACK": (  # a NACK on a 1.0 connection (nack_in_1_0="error")
             "NACK received but connection is in v1.0 mode.",
             "org.apache.activemq.transport.stomp.ProtocolException: NACK received but connection is in v1.0 mode."

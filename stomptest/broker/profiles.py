@@ -187,7 +187,9 @@ class Profile:
     # MESSAGE carries destination-type:ANYCAST or MULTICAST where its name has the /queue/ or /topic/ prefix (Artemis)
     destination_type_header: bool = False
     # -- SUBSCRIBE and ACK
-    duplicate_subscription: Literal["error", "ignore"] = "error"
+    # SUBSCRIBE with an id in use: ERROR, a RECEIPT and nothing else, or a second live subscription that takes
+    # the id from the first (ActiveMQ, measured: the first delivers on under the same id until the connection ends)
+    duplicate_subscription: Literal["error", "ignore", "add"] = "error"
     # SUBSCRIBE (and UNSUBSCRIBE by destination) without `id`: in 1.0 only, or in every version (RabbitMQ)
     subscribe_without_id: Literal["1.0", "always"] = "1.0"
     # a MESSAGE of a subscription made without `id` carries `subscription` (its made-up id), or none (measured:
@@ -371,7 +373,7 @@ ACTIVEMQ = Profile(
     jms_headers_from_send=frozenset({"expires", "priority", "timestamp", "persistent"}),  # measured (N16)
     persistent_header="as-sent",
     content_length="as-sent",
-    duplicate_subscription="ignore",
+    duplicate_subscription="add",  # measured (issue 18, N18)
     subscription_header_without_id=False,  # measured (issue 18)
     bodyless_frame_bodies="ignore",  # measured (issue 18)
     trim_1_0_values="both",  # measured (issue 18)

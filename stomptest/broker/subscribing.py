@@ -53,13 +53,13 @@ def on_subscribe(connection: Connection, frame: Frame) -> None:
         return
     if groups.refuse_locked(connection, frame, name, resolved[1]):  # issue 14: RabbitMQ's exclusive queues
         return
-    if id in connection.subscriptions:
+    if id in connection.subscriptions and profile.duplicate_subscription != "add":
         if profile.duplicate_subscription == "ignore":
             receipt(connection, frame)
         else:
             connection.fail("duplicate-subscription", frame, id=id)
         return
-    if len(connection.subscriptions) >= connection.limits.max_subscriptions:
+    if len(connection.subscriptions) + len(connection.orphans) >= connection.limits.max_subscriptions:
         connection.fail("limit", frame, reason=f"more than max_subscriptions={connection.limits.max_subscriptions}")
         return
     window = _window(connection, frame, resolved[0])
@@ -131,7 +131,7 @@ def on_unsubscribe(connection: Connection, frame: Frame) -> None:
         resolved = connection.engine.resolve(name, connection)
         canonical = resolved[1] if resolved else name
         id_less_only = connection.profile.unsubscribe_by_destination == "id-less-only"
-        for candidate in connection.subscriptions.values():
+        for candidate in (*connection.subscriptions.values(), *reversed(connection.orphans)):
             if candidate.destination.name == canonical and (not id_less_only or candidate.id in connection.anonymous):
                 subscription = candidate
                 break
@@ -149,8 +149,11 @@ def on_unsubscribe(connection: Connection, frame: Frame) -> None:
 
 def detach(connection: Connection, subscription: Subscription) -> None:
     """End one subscription of `connection`; its unacknowledged messages go back."""
-    connection.anonymous.discard(subscription.id)
-    del connection.subscriptions[subscription.id]
+    if subscription in connection.orphans:
+        connection.orphans.remove(subscription)  # the id (and whether it was id-less) stays with the newer one
+    else:
+        connection.anonymous.discard(subscription.id)
+        del connection.subscriptions[subscription.id]
     for key in subscription.unacked:
         connection.unacked.pop(key, None)
     connection.engine.unsubscribe(subscription, connection.now)
@@ -253,6 +256,9 @@ def add_subscription(
         headers,
     )
     subscription.selector = selector
+    replaced = connection.subscriptions.get(id)
+    if replaced is not None:  # duplicate_subscription="add": the older one delivers on, out of reach of its id
+        connection.orphans.append(replaced)
     connection.subscriptions[id] = subscription
     connection.engine.subscribe(subscription)
     return subscription

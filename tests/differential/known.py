@@ -51,12 +51,6 @@ KNOWN_DIFFERENCES: tuple[KnownDifference, ...] = (
     ),
     # avoided inputs
     KnownDifference(
-        "duplicate-subscription",
-        ACTIVEMQ,
-        "N18",
-        "a second SUBSCRIBE with an id in use (ActiveMQ: both subscriptions live)",
-    ),
-    KnownDifference(
         "short-content-length",
         ARTEMIS,
         "differential D1 (modelled since issue 16, A20, but for one moment)",

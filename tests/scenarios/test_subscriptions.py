@@ -322,6 +322,7 @@ def test_removing_a_durable_subscription_in_use(target: Target, opened: list[Raw
         if dialect == "activemq":
             assert answer.command == "ERROR", answer
             assert answer.headers["message"] == "Durable consumer is in use"
+            assert answer.body.decode().split("\n")[0] == "javax.jms.JMSException: Durable consumer is in use"
             assert subscriber.next().body == b"after"
         else:
             assert answer.command == "RECEIPT", answer
