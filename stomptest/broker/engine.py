@@ -422,7 +422,7 @@ class Engine:
                 subscription.pending.extendleft(reversed(messages))
             return
         # a redelivered message may have been handed out after later ones: each goes back to its place
-        priority.merge(destination.messages, messages, priority.levels(self.profile, destination))
+        priority.merge(destination.messages, messages, priority.ranking(self.profile, destination))
 
     def dead_letter(self, message: Message, now: float) -> None:
         """Move a message to the profile's dead-letter queue, noting where it came from (or drop it, per profile)."""
@@ -467,7 +467,7 @@ class Engine:
         """Keep a message on a queue, in its place: arrival or priority order (priority.py)."""
         if self.journal is not None:
             self.keep(message)
-        priority.enqueue(destination.messages, message, priority.levels(self.profile, destination))
+        priority.enqueue(destination.messages, message, priority.ranking(self.profile, destination))
 
     def keep(self, message: Message) -> None:
         """A persistent message is in the broker's care now: journal it for the store (store.py)."""

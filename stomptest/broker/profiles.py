@@ -267,9 +267,10 @@ class Profile:
     # ActiveMQ.DLQ for persistent messages only (dead_letter_non_persistent), Artemis' ExpiryQueue
     expiry_queue: str | None = None
     expiry_headers: Literal["original-destination", "activemq", "artemis"] = "original-destination"
-    # queue order: FIFO (ActiveMQ's default, RabbitMQ without x-max-priority) or highest priority first, ties in
-    # arrival order (Artemis, levels 0-9); `default_priority` is a message's without a `priority` header
-    priority_order: Literal["fifo", "priority"] = "fifo"
+    # queue order: FIFO (RabbitMQ without x-max-priority), highest priority first, ties in arrival order (Artemis,
+    # levels 0-9), or persistent messages first (ActiveMQ's store, measured); `default_priority` is a message's
+    # without a `priority` header
+    priority_order: Literal["fifo", "priority", "persistent-first"] = "fifo"
     default_priority: int = 4
     # SEND headers `priority`, `expires`/`expiration` that the broker cannot read: ignored (strict), or answered
     # as the profile's broker answers them (lifecycle.py, measured)
@@ -388,9 +389,10 @@ ACTIVEMQ = Profile(
     cumulative_nack=False,
     dead_letter_queue="/queue/ActiveMQ.DLQ",
     dead_letter_non_persistent=False,
-    # issue 15 (docs/lifecycle.md), measured on 5.17.2: persistent expired messages to the DLQ, FIFO order
+    # issue 15 (docs/lifecycle.md), measured on 5.17.2: persistent expired messages to the DLQ
     expiry_queue="/queue/ActiveMQ.DLQ",
     expiry_headers="activemq",
+    priority_order="persistent-first",  # measured (issue 18): a backlog comes persistent messages first
     bad_lifecycle_headers="activemq",
     restart_keeps_non_persistent=False,  # KahaDB keeps persistent messages only (documented, not measured)
     limits=Limits(max_header_bytes=10 * 1024, max_headers=1000),

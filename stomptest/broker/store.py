@@ -162,7 +162,7 @@ def restore(engine: Engine, store: Store, now: float = 0.0) -> int:
         message.priority = stored.priority
         message.persistent = stored.persistent
         message.had_content_length = stored.had_content_length
-        priority.enqueue(destination.messages, message, priority.levels(engine.profile, destination))
+        priority.enqueue(destination.messages, message, priority.ranking(engine.profile, destination))
         last = max(last, stored.sequence)
         count += 1
     engine.continue_sequence(last)

@@ -128,7 +128,15 @@ def ws_target(request: pytest.FixtureRequest) -> Iterator[WSTarget]:
 # (scenario function name, target name or test id) -> what differs (measured against the real brokers on
 # 2026-11-26, Artemis on 2026-12-06; the A-numbers are the findings in docs/broker.md). A test id
 # ("real-artemis-1.0") names one version of a scenario that runs per version.
-KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {}
+KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {
+    # measured on 2026-12-06 (issue 18), test_header_values.py
+    ("test_an_unescaped_colon_in_a_header_value", "real-artemis"): "Artemis' 1.1/1.2 decoder drops an "
+    "unescaped ':' from a header value (w:g:h is read as gh); the fake keeps it",
+    ("test_a_newline_in_a_value_for_a_1_0_subscriber", "real-activemq"): "ActiveMQ writes the newline as it "
+    "is (z:e, then a line f); the fake leaves the header out",
+    ("test_a_newline_in_a_value_for_a_1_0_subscriber", "real-artemis"): "Artemis writes the newline as it "
+    "is (z:e, then a line f); the fake leaves the header out",
+}
 
 
 @dataclass

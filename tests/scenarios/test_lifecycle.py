@@ -147,6 +147,20 @@ def test_priority_order_of_a_backlog(target: Target) -> None:
         assert got == [body for _, body in _SENT]
 
 
+def test_persistent_messages_of_a_backlog_first(target: Target) -> None:
+    """Measured: ActiveMQ's store drains a queue's persistent messages before the others; elsewhere arrival order."""
+    queue = target.queue()
+    client = target.client()
+    sent = [(b"np1", False), (b"p1", True), (b"np2", False), (b"p2", True), (b"np3", False), (b"p3", True)]
+    for body, persistent in sent:
+        client.send(queue, body, headers={"persistent": "true"} if persistent else None, receipt=True)
+    got = _backlog(client, queue, client.subscribe(queue, receipt=True))
+    if target.facts.priority_order == "persistent-first":
+        assert got == [b"p1", b"p2", b"p3", b"np1", b"np2", b"np3"]
+    else:
+        assert got == [body for body, _ in sent]
+
+
 def test_rabbitmq_x_max_priority(target: Target) -> None:
     if not target.facts.queue_arguments:
         pytest.skip(f"{target.name}: no queue arguments on SUBSCRIBE")
