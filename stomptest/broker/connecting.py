@@ -93,7 +93,10 @@ def on_connect(connection: Connection, frame: Frame) -> None:
     connection.version = version
     connection.decode_1_0 = version == "1.0" and profile.escape_1_0 == "decode-input"
     connection.trim_1_0 = profile.trim_1_0_values if version == "1.0" and profile.trim_1_0_values != "none" else None
-    set_wire_version(connection, "1.2" if version == "1.0" and profile.escape_1_0 == "as-1.2" else version)
+    as_1_2 = (version == "1.0" and profile.escape_1_0 == "as-1.2") or (
+        version == "1.1" and profile.escape_1_1 == "as-1.2"
+    )
+    set_wire_version(connection, "1.2" if as_1_2 else version)
     connection.login = login
     connection.host = host
     connection.session = connection.session or connection.engine.session_id(connection)

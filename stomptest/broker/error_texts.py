@@ -286,6 +286,8 @@ ARTEMIS_ERROR_TEXTS = MappingProxyType(
         "missing-header SEND": ("AMQ339031 Error handling send", ""),
         "invalid-selector SUBSCRIBE empty": ("Selector cannot be empty", ""),  # measured (issue 14)
         "missing-header BEGIN": ("AMQ339032 Need a transaction id to begin", ""),
+        # measured (issue 18, D4): an undefined escape in 1.1/1.2, header name or value: no body, then the close
+        "malformed bad-escape": ("AMQ339040 Undefined escape sequence {escape}", ""),
         # measured (issue 18, test_missing_header_texts)
         "missing-header ACK id": ("AMQ339039 No id header in ACK/NACK frame.", ""),
         # measured (issue 16): an id of the form CONSUMER,MESSAGE (two Java longs) that names no pending

@@ -63,8 +63,9 @@ ALWAYS_CLOSING: frozenset[ErrorKind] = frozenset(
 )
 
 
-# texts a caller asks for by name, beside the kind's ("KIND VARIANT" keys in error_texts)
-ERROR_TEXT_VARIANTS = frozenset({"own-format"})  # unknown-ack: an id of the broker's own format (Artemis)
+# texts a caller asks for by name, beside the kind's ("KIND VARIANT" keys in error_texts): unknown-ack "own-format",
+# an id of the broker's own format; malformed "bad-escape", an undefined escape (both Artemis)
+ERROR_TEXT_VARIANTS = frozenset({"own-format", "bad-escape"})
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,9 @@ class Profile:
     missing_nul: Literal["error", "artemis"] = "error"
     # -- escaping
     escape_1_0: Literal["none", "as-1.2", "decode-input"] = "none"  # escapes in a 1.0 session (see docs/broker.md)
+    # the escapes a 1.1 session reads and writes: 1.1's, or 1.2's (RabbitMQ, measured: `x\r:b` read as a CR and
+    # written back as `\r`; `\t` closes the connection in every version)
+    escape_1_1: Literal["1.1", "as-1.2"] = "1.1"
     unescape_connect: bool = False  # CONNECT values are unescaped as in 1.2 (RabbitMQ)
     undefined_escapes: Literal["error", "keep"] = "error"  # 1.1/1.2 `\t` and the like (ActiveMQ keeps them as they are)
     repeated_headers: Literal["first", "last-before-1.2"] = "first"  # which repeat wins (Artemis: last, in 1.0/1.1)
@@ -435,6 +439,7 @@ RABBITMQ = Profile(
     duplicate_begin="ignore",  # measured (issue 18)
     content_length="non-empty",  # measured (issue 18): no content-length on an empty body
     escape_1_0="as-1.2",
+    escape_1_1="as-1.2",  # measured (issue 18)
     unescape_connect=True,
     transaction_receipts="at-commit",
     message_transaction_header=True,  # measured (issue 18): MESSAGE ... receipt:ts1, transaction:tx1, content-length

@@ -127,6 +127,9 @@ def _parse_error(connection: Connection, error: FrameError) -> bytes:
     version, nack_1_0 = connection.version, connection.profile.nack_in_1_0
     if command == "NACK" and version == "1.0" and nack_1_0 != "unknown-command" and bad is not None:
         connection.handle_frame(bad)  # a 1.0 parser knows no NACK; the profile's broker answers it (nack_in_1_0)
+    elif error.kind == "bad-escape" and (escape := wire.undefined_escape(stream[at:], connection._parser.version)):
+        # Artemis names the escape ("malformed bad-escape" in its error texts)
+        connection.fail(kind, bad, command=command, reason=text, variant=error.kind, escape=escape)
     else:
         connection.fail(kind, bad, command=command, reason=text)
     if connection.state != "connected":

@@ -105,6 +105,18 @@ def encodable(name: str, value: str, version: str = "1.0") -> bool:
     return True
 
 
+def undefined_escape(stream: bytes, version: str) -> str:
+    """The first escape `version` does not define in the header line `stream` starts with (`\\t`), or ""."""
+    line = stream.split(b"\n", 1)[0].decode("utf-8", "replace")
+    known = spec.UNESCAPES.get(version, {})
+    index = line.find("\\")
+    while 0 <= index < len(line) - 1:
+        if line[index + 1] not in known:
+            return line[index : index + 2]
+        index = line.find("\\", index + 2)
+    return ""
+
+
 def printable(text: str) -> str:
     """Error texts quote client input, which in 1.0 may hold bytes that are not UTF-8."""
     return text.encode("utf-8", "backslashreplace").decode("utf-8")

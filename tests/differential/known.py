@@ -64,12 +64,6 @@ KNOWN_DIFFERENCES: tuple[KnownDifference, ...] = (
         "SEND with message-id on a 1.0 connection (Artemis writes the client's id in place of its own)",
     ),
     KnownDifference(
-        "undefined-escape",
-        ARTEMIS,
-        "differential D4 (Artemis 'Still different')",
-        "an undefined escape (Artemis: ERROR 'AMQ339040 Undefined escape sequence \\t', no body; the fake: AMQ339023)",
-    ),
-    KnownDifference(
         "crlf-1.0",
         ARTEMIS,
         "L12 (Artemis 1.0, strict xfail of test_crlf_line_ends_before_1_2)",

@@ -60,3 +60,30 @@ def test_a_newline_in_a_value_for_a_1_0_subscriber(target: Target, raw: list[Raw
         assert b"z:e\\nf" in head, data
     else:
         assert not any(line.startswith(b"z:") or line == b"f" for line in head), data
+
+
+@pytest.mark.parametrize(("version", "line", "escape"), [("1.2", "x:a\\tb", "\\t"), ("1.1", "x\\r:b", "\\r")])
+def test_an_undefined_escape(target: Target, raw: list[Raw], version: str, line: str, escape: str) -> None:
+    """An escape the version does not define, in a value or a name: each broker's decoder ERROR."""
+    connection = Raw(target, version)
+    raw.append(connection)
+    connection.connect(version)
+    connection.send(f"SEND\ndestination:{target.queue()}\n{line}\nreceipt:s\n\nbody\x00")
+    facts = target.facts
+    if version == "1.1" and escape == "\\r" and facts.escape_1_1 == "as-1.2":  # RabbitMQ: 1.2's escapes in 1.1
+        assert connection.next().command == "RECEIPT"
+        return
+    if not facts.malformed_error:  # RabbitMQ: the close, without a frame
+        with pytest.raises(AssertionError, match="closed"):
+            connection.next()
+        return
+    error = connection.next()
+    if facts.undefined_escapes == "keep":  # ActiveMQ passes the escape through (test_profiles.py)
+        assert error.command == "RECEIPT", error
+        return
+    assert error.command == "ERROR", error
+    texts = facts.error_texts
+    if "malformed bad-escape" in texts:  # Artemis (measured): the escape named, no body, then the close
+        assert error.headers["message"] == f"AMQ339040 Undefined escape sequence {escape}", error
+        assert error.body == b"" and "content-type" not in error.headers, error
+        assert connection.closes()
