@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Final, cast
 
 from stomptest.broker import acknowledging, connecting, output, reading, sending, subscribing, transactions, wire
-from stomptest.broker.engine import Delivery, Engine, Subscription
+from stomptest.broker.engine import Delivery, Engine, Message, Subscription
 from stomptest.broker.output import Direction, PendingFrame
 from stomptest.broker.profiles import ErrorKind
 from stomptest.broker.states import READING, STATES, TRANSITIONS, Handling, State
@@ -133,6 +133,7 @@ class Connection:
         "unacked",
         "version",
         "wire_out",
+        "withheld",
     )
 
     # what others call, written in the family modules (a function as a method costs nothing more)
@@ -169,6 +170,9 @@ class Connection:
         # they deliver until the connection ends, reached only by UNSUBSCRIBE with `destination` and by ACKs
         # that do not name a subscription
         self.orphans: list[Subscription] = []
+        # RabbitMQ (unsubscribe_unacked="hold", measured): the unacknowledged messages of ended subscriptions,
+        # given back when the connection ends
+        self.withheld: list[tuple[Subscription, list[Message]]] = []
         self.unacked: dict[str, Delivery] = {}
         self.transactions: dict[str, list[Frame]] = {}
         self.transcript: deque[TranscriptEntry] = deque()
@@ -303,6 +307,10 @@ class Connection:
         self.unacked.clear()
         for subscription in subscriptions:
             self.engine.unsubscribe(subscription, self.now)
+        for subscription, messages in self.withheld:
+            self.engine.requeue(subscription, messages, self.now)
+            self.engine.dispatch(subscription.destination, self.now)
+        self.withheld.clear()
         self.engine.drop_temporary(self)
         self.engine.on_output(self)  # wakes the host, which flushes and closes
 

@@ -223,6 +223,8 @@ RABBITMQ_ERROR_TEXTS = MappingProxyType(
             "Missing destination or id",
             "UNSUBSCRIBE must include a 'destination' or 'id' header",
         ),
+        # measured (issue 18, differential): ACK/NACK of an id whose subscription is gone; no RECEIPT, stays open
+        "unknown-ack no-subscription": ("Subscription not found", 'Message with id "{ack}" has no subscription'),
         # measured (issue 15): a priority or queue argument that is not a number (lifecycle_headers.py)
         "invalid-header SEND processing-error": ("Processing error", "Processing error"),
         "invalid-header SUBSCRIBE processing-error": ("Processing error", "Processing error"),

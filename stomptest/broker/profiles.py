@@ -64,8 +64,9 @@ ALWAYS_CLOSING: frozenset[ErrorKind] = frozenset(
 
 
 # texts a caller asks for by name, beside the kind's ("KIND VARIANT" keys in error_texts): unknown-ack "own-format",
-# an id of the broker's own format; malformed "bad-escape", an undefined escape (both Artemis)
-ERROR_TEXT_VARIANTS = frozenset({"own-format", "bad-escape"})
+# an id of the broker's own format; malformed "bad-escape", an undefined escape (both Artemis); unknown-ack
+# "no-subscription", an ack id naming a subscription that is gone (RabbitMQ)
+ERROR_TEXT_VARIANTS = frozenset({"own-format", "bad-escape", "no-subscription"})
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,13 @@ class Profile:
     # the escapes a 1.1 session reads and writes: 1.1's, or 1.2's (RabbitMQ, measured: `x\r:b` read as a CR and
     # written back as `\r`; `\t` closes the connection in every version)
     escape_1_1: Literal["1.1", "as-1.2"] = "1.1"
+    # a 1.0 MESSAGE carries each header once, where it came first, with its last value: a SEND's own message-id
+    # replaces the broker's (Artemis' 1.0 encoder keeps headers in a map; measured, issue 18)
+    one_value_per_header_1_0: bool = False
+    # what UNSUBSCRIBE does with the subscription's unacknowledged messages (measured, issue 18): give them back as
+    # delivered (redelivered:true next time, one toward max_deliveries), give them back as if never delivered
+    # (Artemis), or keep them unacknowledged, out of reach of any ACK, until the connection ends (RabbitMQ)
+    unsubscribe_unacked: Literal["requeue", "requeue-uncounted", "hold"] = "requeue"
     unescape_connect: bool = False  # CONNECT values are unescaped as in 1.2 (RabbitMQ)
     undefined_escapes: Literal["error", "keep"] = "error"  # 1.1/1.2 `\t` and the like (ActiveMQ keeps them as they are)
     repeated_headers: Literal["first", "last-before-1.2"] = "first"  # which repeat wins (Artemis: last, in 1.0/1.1)
@@ -488,6 +496,7 @@ RABBITMQ = Profile(
     prefetch_zero="unlimited",
     prefetch_negative="none",
     exclusive_consumers="rabbitmq",
+    unsubscribe_unacked="hold",  # measured (issue 18)
 )
 
 # Measured on Apache Artemis 2.40.0 (scripts/real-brokers.sh: its STOMP acceptor with
@@ -566,6 +575,8 @@ ARTEMIS = Profile(
     durable_subscriptions="artemis",  # measured (issue 14), as the rest of this block
     message_groups="artemis",
     window_message_overhead=221,
+    one_value_per_header_1_0=True,  # measured (issue 18, differential D2)
+    unsubscribe_unacked="requeue-uncounted",  # measured (issue 18, differential)
 )
 
 PROFILES: Mapping[str, Profile] = MappingProxyType(

@@ -217,6 +217,8 @@ def deliver(connection: Connection, subscription: Subscription, message: Message
     if profile.destination_type_header and message.destination.startswith(("/queue/", "/topic/")):
         headers.append(("destination-type", "MULTICAST" if message.destination.startswith("/topic/") else "ANYCAST"))
     headers += message.out_headers
+    if message.out_headers and connection.version == "1.0" and profile.one_value_per_header_1_0:
+        headers = _one_value_per_name(headers)
     if tracked and connection.version == "1.2" and profile.reserved_send_headers == "keep":
         headers.append(("ack", ack))  # after the SEND's own `ack`, which a 1.2 client reads first (Artemis)
     body = message.body
@@ -237,6 +239,14 @@ def deliver(connection: Connection, subscription: Subscription, message: Message
         subscription.unacked_by_message_id[message_id] = ack
         subscription.unacked_bytes += window_bytes(message, connection.profile.window_message_overhead)
         connection.unacked[ack] = delivery
+
+
+def _one_value_per_name(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Each name once, where it came first, with the value it had last (Artemis' 1.0 MESSAGE, measured)."""
+    last = dict(headers)
+    if len(last) == len(headers):
+        return headers
+    return list(last.items())  # a dict keeps each key where it was first put, with the last value put
 
 
 def _without_id(connection: Connection, destination: str, message_id: str) -> tuple[str, list[tuple[str, str]]]:

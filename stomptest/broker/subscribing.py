@@ -156,6 +156,14 @@ def detach(connection: Connection, subscription: Subscription) -> None:
         del connection.subscriptions[subscription.id]
     for key in subscription.unacked:
         connection.unacked.pop(key, None)
+    unacked = connection.profile.unsubscribe_unacked
+    if unacked == "requeue-uncounted":  # Artemis: as if never delivered
+        for delivery in subscription.unacked.values():
+            delivery.message.deliveries -= 1
+    elif unacked == "hold" and subscription.unacked:  # RabbitMQ: given back only when the connection ends
+        connection.withheld.append((subscription, [delivery.message for delivery in subscription.unacked.values()]))
+        subscription.unacked.clear()
+        subscription.unacked_by_message_id.clear()
     connection.engine.unsubscribe(subscription, connection.now)
 
 

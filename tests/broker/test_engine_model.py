@@ -36,6 +36,7 @@ class Client:
     outstanding: list[tuple[int, Frame]] = field(default_factory=list)  # (sequence, MESSAGE) in delivery order
     transaction: list[int] | None = None
     last_first_delivery: int = 0
+    withheld: list[int] = field(default_factory=list)  # unacknowledged at UNSUBSCRIBE, kept till the end (RabbitMQ)
 
 
 class QueueModel(RuleBasedStateMachine):
@@ -205,7 +206,15 @@ class QueueModel(RuleBasedStateMachine):
         client = self.client(index)
         if client is None or client.ack is None:
             return
-        self.give_back(client)
+        policy = self.profile.unsubscribe_unacked
+        if policy == "hold":
+            client.withheld += [sequence for sequence, _ in client.outstanding]
+            client.outstanding.clear()
+        else:
+            if policy == "requeue-uncounted":  # as if never delivered
+                for sequence, _ in client.outstanding:
+                    self.deliveries[sequence] -= 1
+            self.give_back(client)
         client.ack = None
         self.send_frame(client, "UNSUBSCRIBE", {"id": f"s{client.subscription}"})
         self.observe()
@@ -216,6 +225,8 @@ class QueueModel(RuleBasedStateMachine):
         if client is None:
             return
         self.give_back(client)
+        for sequence in client.withheld:
+            self.requeue_or_dead_letter(sequence)
         connection = client.peer.connection
         if graceful:
             self.send_frame(client, "DISCONNECT", {})

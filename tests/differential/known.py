@@ -58,12 +58,6 @@ KNOWN_DIFFERENCES: tuple[KnownDifference, ...] = (
         "the next frame; Artemis answers its ERROR when that frame comes, the fake at once",
     ),
     KnownDifference(
-        "message-id-on-send-1.0",
-        ARTEMIS,
-        "differential D2",
-        "SEND with message-id on a 1.0 connection (Artemis writes the client's id in place of its own)",
-    ),
-    KnownDifference(
         "crlf-1.0",
         ARTEMIS,
         "L12 (Artemis 1.0, strict xfail of test_crlf_line_ends_before_1_2)",

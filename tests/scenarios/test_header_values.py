@@ -87,3 +87,22 @@ def test_an_undefined_escape(target: Target, raw: list[Raw], version: str, line:
         assert error.headers["message"] == f"AMQ339040 Undefined escape sequence {escape}", error
         assert error.body == b"" and "content-type" not in error.headers, error
         assert connection.closes()
+
+
+def test_a_sends_message_id_reaching_a_1_0_subscriber(target: Target, raw: list[Raw]) -> None:
+    """Artemis (measured): a 1.0 MESSAGE has each header once, so the SEND's message-id replaces the broker's,
+    and an ACK by it cannot be matched (the message comes back after the close)."""
+    if not target.facts.one_value_per_header_1_0:
+        pytest.skip(f"{target.name}: a SEND's message-id is refused or kept beside the broker's own")
+    producer, consumer, queue = _pair(target, raw, "1.2", "1.0")
+    consumer.send("UNSUBSCRIBE\nid:1\n\n\x00")
+    consumer.send(f"SUBSCRIBE\nid:2\ndestination:{queue}\nack:client\nreceipt:r2\n\n\x00")
+    assert consumer.next().command == "RECEIPT"
+    producer.send(f"SEND\ndestination:{queue}\nmessage-id:mine-1\nreceipt:s\n\nbody\x00")
+    assert producer.next().command == "RECEIPT"
+    message = consumer.next()
+    assert [value for name, value in message.raw_headers if name == "message-id"] == ["mine-1"], message
+    consumer.send("ACK\nmessage-id:mine-1\nreceipt:k\n\n\x00")
+    answer = consumer.next()
+    assert answer.command == "ERROR", answer
+    assert answer.headers["message"] == "AMQ339018 Error acknowledging message mine-1", answer
