@@ -213,6 +213,7 @@ class RawSocket:
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.parser = Parser("1.2")
+        self.buffer = memoryview(bytearray(262144))
         self.pending: list[bytes] = []
         self.pending_bytes = 0
         self.messages = 0  # MESSAGE frames read
@@ -229,7 +230,10 @@ class RawSocket:
         return any(isinstance(item, Frame) and item.command == "CONNECTED" for item in self.parser.feed(self._recv()))
 
     def _recv(self) -> bytes:
-        data = self.sock.recv(262144)
+        # Into one buffer: a fresh recv(256 KiB) has the allocator map and unmap 256 KiB on many reads
+        # (measured: 20 µs more per round trip on the project machine), which no tuned client pays.
+        view = self.buffer
+        data = bytes(view[: self.sock.recv_into(view)])
         if not data:
             raise RuntimeError("raw socket: the broker closed the connection")
         return data
