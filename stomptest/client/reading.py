@@ -160,6 +160,14 @@ class ReadingShell(ThreadedShell):
         answer: Receipt | BaseException | None = None
         handed_on = False  # _read_once took the answer, handed the token on and uncounted this call
         try:
+            taken = self._token_for
+            if taken is not None and taken[0] == receipt_id:  # `_write` took the token for us: read at once
+                self._token_for = None  # only the call holding the token sets or clears it
+                sock = taken[1]
+                answer = self._read_once(sock, deadline, receipt_id)
+                if answer is not None:
+                    sock = None
+                    handed_on = True
             while answer is None:
                 with self._lock:
                     if sock is not None:  # read last round: hand the token on (and maybe take it again below)

@@ -83,6 +83,8 @@ class ThreadedShell(ClientBase):
         self._callers_waiting = 0  # calls waiting for an answer or a message (guarded by _lock)
         self._handed_back = 0.0  # when a call last gave the token back
         self._hand_back = HAND_BACK
+        # The receipt id whose call took the reading token as it wrote, and the socket it holds it for
+        self._token_for: tuple[str, socket.socket] | None = None
         self._poked = False  # a poke waits in the socket pair (guarded by _lock)
         self._caller_reads = False  # a call holds the token (may sleep in select()): poke _wake to rouse it
         self._wake_pair: tuple[socket.socket, socket.socket] | None = None  # made by connect(), closed by _shutdown()
@@ -464,6 +466,9 @@ class ThreadedShell(ClientBase):
             data = self._take_locked() if urgent else b""
             if receipt_id is not None:
                 self._callers_waiting += 1  # uncounted by _await, which must follow
+                taken = self._take_token()
+                if taken is not None:  # read the answer the moment the bytes are out
+                    self._token_for = (receipt_id, taken)
         if data:
             try:
                 self._send_taken(sock, data, frame.command)
@@ -471,6 +476,9 @@ class ThreadedShell(ClientBase):
                 if receipt_id is not None:
                     with self._lock:
                         self._callers_waiting -= 1
+                        if self._token_for is not None and self._token_for[0] == receipt_id:
+                            self._token_for = None
+                            self._release_token()
                 raise
         elif wake:
             self._flush_wake.set()
@@ -529,6 +537,14 @@ class ThreadedShell(ClientBase):
 
     def _serve(self, sock: socket.socket) -> BaseException:
         """Read `sock` while the calls leave it to the reader thread; return why the connection ended."""
+        raise NotImplementedError
+
+    def _take_token(self) -> socket.socket | None:
+        """The socket to read when the token is free and reading is allowed (the caller holds `_lock`)."""
+        raise NotImplementedError
+
+    def _release_token(self) -> None:
+        """A call that read gives the token back (the caller holds `_lock`)."""
         raise NotImplementedError
 
 
