@@ -327,10 +327,7 @@ class Host:
                     connection.receive_data(data, time.time())
                     answered = connection.out_bytes > 0
                     self._flush(client)  # answer at once (round-trip latency)
-                if quickack and not answered:
-                    # Nothing we write carries the ACK of what we read (a SEND without receipt): send it now, so
-                    # that a client with Nagle on (stomp.py) does not wait for the delayed ACK (40 ms). After an
-                    # answer the ACK rode along, and a system call per round trip is saved.
+                if quickack and not answered:  # no answer carried the ACK: send it now, or Nagle (stomp.py) waits 40 ms
                     sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
                 if self._dirty:
                     # What this input made for other connections (MESSAGEs) goes out now, not when the loop
