@@ -7,8 +7,9 @@ Same broker, same workload, each client in turn (issue 5):
                 subscribed with ack:auto (in the main thread), timed from the first SEND to the last
                 MESSAGE received; messages per second.
   round trip    R sequential SENDs each waiting for its RECEIPT; the median in microseconds. The
-                clients take turns every 50 round trips, each on a connection of its own, so
-                all of them are measured in the same stretches of time.
+                clients take turns every 50 round trips, each turn on a fresh connection, so
+                all of them are measured in the same stretches of time and with the same
+                draws of where the broker's thread runs (see round_trips).
 
 N is 20,000 and R 2,000 (--quick: 2,000 and 100). Brokers: the fake broker (profile strict, in a
 subprocess of its own so it does not share our GIL), and real RabbitMQ (127.0.0.1:61613) and
@@ -213,6 +214,7 @@ class RawSocket:
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.parser = Parser("1.2")
+        self.buffer = memoryview(bytearray(262144))
         self.pending: list[bytes] = []
         self.pending_bytes = 0
         self.messages = 0  # MESSAGE frames read
@@ -229,7 +231,10 @@ class RawSocket:
         return any(isinstance(item, Frame) and item.command == "CONNECTED" for item in self.parser.feed(self._recv()))
 
     def _recv(self) -> bytes:
-        data = self.sock.recv(262144)
+        # Into one buffer: a fresh recv(256 KiB) has the allocator map and unmap 256 KiB on many reads
+        # (measured: 20 µs more per round trip on the project machine), which no tuned client pays.
+        view = self.buffer
+        data = bytes(view[: self.sock.recv_into(view)])
         if not data:
             raise RuntimeError("raw socket: the broker closed the connection")
         return data
@@ -336,7 +341,7 @@ def end_to_end(factory: Callable[[int], Adapter], port: int, count: int) -> floa
 
 
 def round_trips(
-    factories: dict[str, Callable[[int], Adapter]], port: int, count: int, turn: int = 50
+    factories: dict[str, Callable[[int], Adapter]], port: int, count: int, turn: int = 50, warm_up: int = 5
 ) -> dict[str, float]:
     """The median SEND->RECEIPT time of each client, in microseconds, the clients taking turns every `turn` trips.
 
@@ -344,27 +349,33 @@ def round_trips(
     other, a client's median carried whatever else the machine did in its stretch alone:
     on this shared two-core machine that moved one client's median by up to 2x between
     runs, more than the differences between clients.
+
+    Each turn is on a fresh connection (its first `warm_up` trips not counted). ActiveMQ
+    serves each connection with a thread of its own, and where the scheduler keeps that
+    thread decides the round trip: on the client's CPU about 30 µs, on the other CPU of
+    this two-core virtual machine about 70 µs (a cross-CPU wake-up each way), and a
+    thread stays where it is for many turns (docs/benchmarks.md). On one connection per
+    run, one client could draw the slow CPU and another the quick one; fresh connections
+    give every client the same draws.
     """
     topic = f"/topic/bench-{uuid.uuid4().hex[:8]}"
-    clients = {name: factory(port) for name, factory in factories.items()}
-    samples: dict[str, list[float]] = {name: [] for name in clients}
-    try:
-        for client in clients.values():  # warm-up: connection set-up, caches, the reading hand-off
-            for _ in range(20):
-                client.send_confirmed(topic, BODY)
-        done = 0
-        while done < count:
-            trips = min(turn, count - done)
-            for name, client in clients.items():
+    samples: dict[str, list[float]] = {name: [] for name in factories}
+    done = 0
+    while done < count:
+        trips = min(turn, count - done)
+        for name, factory in factories.items():
+            client = factory(port)
+            try:
+                for _ in range(warm_up):  # connection set-up, caches, the reading hand-off
+                    client.send_confirmed(topic, BODY)
                 times = samples[name]
                 for _ in range(trips):
                     started = time.perf_counter()
                     client.send_confirmed(topic, BODY)
                     times.append(time.perf_counter() - started)
-            done += trips
-    finally:
-        for client in clients.values():
-            client.close()
+            finally:
+                client.close()
+        done += trips
     return {name: statistics.median(times) * 1e6 for name, times in samples.items()}
 
 

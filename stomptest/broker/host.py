@@ -292,8 +292,6 @@ class Host:
                 writer = client.writer
                 if writer is not None and connection.output_size >= limit:  # it does not read: stop reading it
                     writer.join()
-                if quickack:
-                    sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
                 ws = client.ws
                 if ws is not None and ws.handshake_deadline is not None:
                     data = self._recv_handshake(client, ws)
@@ -320,13 +318,17 @@ class Host:
                         break
                     if data:
                         connection.receive_data(data, time.time())
+                    answered = connection.out_bytes > 0
                     self._flush(client)
                     if ws.finished:
                         log.info("connection %d: WebSocket closed (%s)", connection.id, ws.close_kind)
                         break
                 else:
                     connection.receive_data(data, time.time())
+                    answered = connection.out_bytes > 0
                     self._flush(client)  # answer at once (round-trip latency)
+                if quickack and not answered:  # no answer carried the ACK: send it now, or Nagle (stomp.py) waits 40 ms
+                    sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
                 if self._dirty:
                     # What this input made for other connections (MESSAGEs) goes out now, not when the loop
                     # next turns: a recv with data waiting never yields, so a producer that keeps us busy

@@ -15,7 +15,7 @@ from typing import Final, Literal
 from stomptest.protocol import heartbeat as _heartbeat
 from stomptest.protocol import spec
 from stomptest.protocol.errors import BrokerError, ProtocolError, RemoteProtocolError
-from stomptest.protocol.frame import Frame, HeadersArg
+from stomptest.protocol.frame import Frame, HeadersArg, checked_frame
 from stomptest.protocol.spec import VERSIONS, Version
 
 AckMode = Literal["auto", "client", "client-individual"]
@@ -171,6 +171,8 @@ def send(
         pairs.extend(_extra_headers("SEND", headers))
     if receipt is not None:
         _optional(pairs, "SEND", "receipt", receipt)
+    if not headers and type(body) is bytes:  # every pair is a non-empty str checked above
+        return checked_frame("SEND", tuple(pairs), body)  # type: ignore[arg-type]
     return Frame("SEND", pairs, body)
 
 

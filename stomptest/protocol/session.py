@@ -466,7 +466,8 @@ class Session:
             raise RemoteProtocolError(
                 f"the broker sent receipt {receipt_id!r}, which was not asked for (waiting for {waiting})"
             )
-        after = self._next("RECEIPT-DISCONNECT" if receipt_id == self._disconnect_receipt else "RECEIPT")
+        final = receipt_id == self._disconnect_receipt  # CONNECTED -> CONNECTED, a round trip's case, needs no lookup
+        after = CONNECTED if self._state is CONNECTED and not final else self._next("RECEIPT" + "-DISCONNECT" * final)
         del self._receipts[receipt_id]
         self._completed.append(receipt_id)
         if after is DISCONNECTED:

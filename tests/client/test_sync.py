@@ -9,6 +9,7 @@ import pytest
 
 from stomptest.broker import Broker
 from stomptest.client import Client
+from stomptest.client.threads import RECV_SLICE
 from stomptest.protocol import BrokerError, ConfigurationError, ConnectionLost, ConnectTimeout, Frame, ProtocolError
 
 from .conftest import REFUSING_ACTIVEMQ, failover
@@ -292,6 +293,7 @@ class _RecordingSocket:
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self.readers: list[str] = []
+        self.slices_passed = 0  # blocking reads that returned empty-handed after RECV_SLICE
 
     def recv(self, size: int, *flags: int) -> bytes:
         self.readers.append(threading.current_thread().name)
@@ -299,7 +301,11 @@ class _RecordingSocket:
 
     def recv_into(self, buffer: memoryview, size: int, *flags: int) -> int:
         self.readers.append(threading.current_thread().name)
-        return self.sock.recv_into(buffer, size, *flags)
+        try:
+            return self.sock.recv_into(buffer, size, *flags)
+        except BlockingIOError:
+            self.slices_passed += 1
+            raise
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.sock, name)
@@ -316,6 +322,25 @@ def test_a_waiting_call_reads_its_answer_itself(broker: Broker) -> None:
         assert [client.receive(timeout=5) is not None for _ in range(20)] == [True] * 20
         client._sock = recording.sock
     assert recording.readers and set(recording.readers) == {threading.current_thread().name}
+
+
+def test_a_late_receipt_is_read_by_the_waiting_call_through_its_sliced_recv(broker: Broker) -> None:
+    # The waiting call reads with a blocking recv() bounded by SO_RCVTIMEO (no select()); a slice
+    # that passes without data is neither an end of the connection nor a reason to hand over.
+    with Client(broker.url) as client:
+        if client._sliced is None:
+            pytest.skip("recv() in slices is Linux-only")
+        client._hand_back = 3600.0
+        client.subscribe("/queue/late", receipt=True)
+        recording = _RecordingSocket(client._sock)  # type: ignore[arg-type]
+        client._sock = client._sliced = recording  # type: ignore[assignment]
+        broker.hold_frames(["RECEIPT"], duration=RECV_SLICE * 5)
+        client.send("/queue/late", b"late", receipt=True)
+        client._sock = client._sliced = recording.sock
+        assert client.status == "connected" and client.reconnects == 0
+        assert client.receive(timeout=5) is not None
+    assert recording.slices_passed >= 1
+    assert set(recording.readers) == {threading.current_thread().name}
 
 
 def test_the_reader_thread_reads_while_no_call_waits(broker: Broker) -> None:

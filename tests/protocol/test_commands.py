@@ -280,3 +280,34 @@ def test_receipt_and_error_interpreters() -> None:
     assert "boom" in str(error) and "details" in str(error)
     with pytest.raises(RemoteProtocolError):
         commands.error(Frame("RECEIPT", {"receipt-id": "r"}))
+
+
+@given(
+    version=versions,
+    destination=st.text(min_size=1, max_size=20),
+    body=st.binary(max_size=40),
+    transaction=st.none() | st.text(min_size=1, max_size=10),
+    receipt=st.none() | st.text(min_size=1, max_size=10),
+)
+def test_send_without_extra_headers_is_the_frame_the_constructor_makes(
+    version: str, destination: str, body: bytes, transaction: str | None, receipt: str | None
+) -> None:
+    # commands.send skips Frame's checks for what it checked itself: the result must not tell.
+    made = commands.send(version, destination, body, transaction=transaction, receipt=receipt)
+    pairs = [("destination", destination)]
+    pairs += [("transaction", transaction)] if transaction is not None else []
+    pairs += [("receipt", receipt)] if receipt is not None else []
+    built = Frame("SEND", pairs, body)
+    assert made == built
+    assert (made.command, made.raw_headers, made.body, dict(made.headers)) == (
+        built.command,
+        built.raw_headers,
+        built.body,
+        dict(built.headers),
+    )
+
+
+def test_send_with_extra_headers_or_a_text_body_still_gets_the_constructors_checks() -> None:
+    with pytest.raises(TypeError, match="values are str or int"):
+        commands.send("1.2", "/queue/a", headers=[("x", 1.5)])  # type: ignore[list-item]
+    assert commands.send("1.2", "/queue/a", "é").raw_headers[-1] == ("content-type", "text/plain;charset=utf-8")

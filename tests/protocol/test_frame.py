@@ -212,6 +212,14 @@ def test_a_given_content_length_must_match() -> None:
         Frame("SEND", {"content-length": "3"}, b"ab").encode()
     with pytest.raises(FrameError, match="content-length:x does not match"):
         Frame("SEND", {"content-length": "x"}, b"ab").encode()
+    # a repeated header: the first one counts, as in `headers`
+    assert (
+        Frame("SEND", [("content-length", "2"), ("content-length", "9")], b"ab")
+        .encode()
+        .startswith(b"SEND\ncontent-length:2\ncontent-length:9\n")
+    )
+    with pytest.raises(FrameError, match="content-length:9 does not match"):
+        Frame("SEND", [("content-length", "9"), ("content-length", "2")], b"ab").encode()
 
 
 def test_str_body_encodes_with_its_content_type() -> None:
