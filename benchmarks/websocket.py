@@ -16,7 +16,11 @@ message over WebSocket against TCP (issue 13, item 8). Everything side by side i
                 the broker process's user+system CPU time (/proc/PID/stat) per message, best of --repeat,
                 and the ratio WebSocket / TCP (the target: at most 1.5).
 
-Run: .venv/bin/python benchmarks/websocket.py [--messages 20000] [--repeat 3]
+Every round's figures are printed too, with the ratio of the rounds paired (each fake run against the
+RabbitMQ run right after it) and Node's CPU per run: on a shared machine the best of a few runs flips.
+--before CHECKOUT runs the fake broker of another checkout as well, taking turns (before/after a change).
+
+Run: .venv/bin/python benchmarks/websocket.py [--messages 20000] [--repeat 3] [--before DIR] [--stompjs-only]
 Needs node and the npm packages of tests/ecosystem/node (scripts/ecosystem.sh) for the stompjs rows, and
 Linux's /proc for the CPU rows.
 """
@@ -25,10 +29,12 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
 import os
 import shutil
 import socket
+import statistics
 import struct
 import subprocess
 import sys
@@ -47,12 +53,17 @@ PACE = 0.0002  # seconds between the writes of the one-frame-per-write workload
 
 
 @contextmanager
-def fake_broker(profile: str = "rabbitmq") -> Iterator[tuple[int, int]]:
-    """(port, pid) of `stomptest broker --profile PROFILE` on a free port, in a process of its own."""
+def fake_broker(profile: str = "rabbitmq", checkout: str | None = None) -> Iterator[tuple[int, int]]:
+    """(port, pid) of `stomptest broker --profile PROFILE` on a free port, in a process of its own.
+
+    `checkout`: run the stomptest of that directory instead (--before: an earlier state, same run).
+    """
+    env = None if checkout is None else {**os.environ, "PYTHONPATH": checkout}
     process = subprocess.Popen(
         [sys.executable, "-m", "stomptest.cli", "broker", "--profile", profile, "--port", "0", "--quiet"],
         stderr=subprocess.PIPE,
         text=True,
+        env=env,
     )
     try:
         assert process.stderr is not None
@@ -81,14 +92,26 @@ def listening(port: int) -> bool:
 # -- stompjs under Node
 
 
-def stompjs(url: str, messages: int) -> float:
-    """Messages per second of bench.js against `url`."""
+def stompjs(url: str, messages: int) -> tuple[float, float]:
+    """Messages per second of bench.js against `url`, and Node's CPU seconds (user+system) for the run."""
+    before = os.times()
     done = subprocess.run(
         ["node", str(NODE_DIR / "bench.js"), url, str(messages)], capture_output=True, text=True, timeout=600
     )
+    after = os.times()
     if done.returncode != 0:
         raise RuntimeError(f"bench.js against {url} failed: {done.stderr.strip()}")
-    return float(json.loads(done.stdout)["rate"])
+    node_cpu = after.children_user + after.children_system - before.children_user - before.children_system
+    return float(json.loads(done.stdout)["rate"]), node_cpu
+
+
+def wait_seconds(pid: int) -> float:
+    """Seconds the threads of process `pid` have spent runnable but waiting for a CPU (Linux schedstat)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            total += int((task / "schedstat").read_text().split()[1])
+    return total / 1e9
 
 
 # -- the raw client, over TCP or WebSocket
@@ -189,41 +212,70 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--before",
+        metavar="CHECKOUT",
+        help="also run the fake broker of this checkout (an earlier state), taking turns",
+    )
+    parser.add_argument("--stompjs-only", action="store_true", help="skip the raw-client CPU workloads")
     args = parser.parse_args()
     n = args.messages
 
     node = shutil.which("node") and (NODE_DIR / "node_modules/@stomp/stompjs").is_dir()
     rabbit = listening(RABBITMQ_WS)
-    fake_rates: list[float] = []
-    fake_cpu: list[float] = []
-    rabbit_rates: list[float] = []
+    fakes = {"fake": None} if args.before is None else {"fake": None, "before": args.before}
+    runs: dict[str, list[tuple[float, float, float, float]]] = {name: [] for name in [*fakes, "rabbitmq"]}
     cpu: dict[tuple[bool, bool], list[float]] = {(ws, co): [] for ws in (False, True) for co in (True, False)}
     for round_ in range(args.repeat):  # the brokers and transports take turns; every run gets a fresh fake broker
         if node:
-            with fake_broker() as (port, pid):
-                before = cpu_seconds(pid)
-                fake_rates.append(stompjs(f"ws://127.0.0.1:{port}/ws", n))
-                fake_cpu.append((cpu_seconds(pid) - before) / n)
+            turns = list(fakes.items()) if round_ % 2 == 0 else list(reversed(fakes.items()))
+            for name, checkout in turns:
+                with fake_broker(checkout=checkout) as (port, pid):
+                    before, waited = cpu_seconds(pid), wait_seconds(pid)
+                    rate, node_cpu = stompjs(f"ws://127.0.0.1:{port}/ws", n)
+                    runs[name].append((rate, node_cpu, (cpu_seconds(pid) - before) / n, wait_seconds(pid) - waited))
             if rabbit:
-                rabbit_rates.append(stompjs(f"ws://127.0.0.1:{RABBITMQ_WS}/ws", n))
+                rate, node_cpu = stompjs(f"ws://127.0.0.1:{RABBITMQ_WS}/ws", n)
+                runs["rabbitmq"].append((rate, node_cpu, 0.0, 0.0))
+        if args.stompjs_only:
+            continue
         order = list(cpu) if round_ % 2 == 0 else list(reversed(cpu))
         for websocket, coalesced in order:
             with fake_broker() as (port, pid):
                 cpu[websocket, coalesced].append(raw_workload(port, pid, websocket, n, coalesced))
 
-    print(f"STOMP over WebSocket, {n:,} messages of {len(BODY)} bytes, best of {args.repeat}")
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    print(f"STOMP over WebSocket, {n:,} messages of {len(BODY)} bytes, best of {args.repeat}; load average {load}")
     if not node:
         print("stompjs: skipped (node or tests/ecosystem/node/node_modules missing: scripts/ecosystem.sh)")
     else:
-        fake = max(fake_rates)
-        print(f"stompjs 7 (Node) -> fake broker (own process, rabbitmq profile): {fake:10,.0f} msg/s")
-        print(f"    the fake broker's CPU per message in that run:               {min(fake_cpu) * 1e6:10.1f} us")
-        if rabbit_rates:
-            real = max(rabbit_rates)
+        labels = {"fake": "fake broker (own process, rabbitmq profile)", "before": f"fake broker of {args.before}"}
+        for name in fakes:
+            fake = max(rate for rate, *_ in runs[name])
+            print(f"stompjs 7 (Node) -> {labels[name]}: {fake:10,.0f} msg/s")
+            least = min(r[2] for r in runs[name]) * 1e6
+            print(f"    the fake broker's CPU per message in that run:               {least:10.1f} us")
+        if runs["rabbitmq"]:
+            real = max(rate for rate, *_ in runs["rabbitmq"])
             print(f"stompjs 7 (Node) -> RabbitMQ web-stomp:                          {real:10,.0f} msg/s")
-            print(f"    fake / RabbitMQ:                                             {fake / real:10.2f}x")
+            for name in fakes:
+                best = max(rate for rate, *_ in runs[name]) / real
+                paired = [mine[0] / theirs[0] for mine, theirs in zip(runs[name], runs["rabbitmq"], strict=True)]
+                print(
+                    f"    {name} / RabbitMQ: best {best:.2f}x; per round {' '.join(f'{r:.2f}' for r in paired)}"
+                    f" (median {statistics.median(paired):.2f}x)"
+                )
         else:
             print(f"RabbitMQ web-stomp: skipped (nothing listens on 127.0.0.1:{RABBITMQ_WS})")
+        print("    per round: msg/s, Node's CPU s (user+system), the fake broker's CPU us/msg and s waiting for a CPU")
+        for name, rows in runs.items():
+            for rate, node_cpu, broker_cpu, waited in rows:
+                broker = (
+                    f"  broker {broker_cpu * 1e6:6.1f} us/msg, waited {waited:5.2f} s" if name != "rabbitmq" else ""
+                )
+                print(f"      {name:9} {rate:8,.0f} msg/s  Node {node_cpu:5.2f} s{broker}")
+    if args.stompjs_only:
+        return
     print("the fake broker's CPU per message (user+system), raw client:")
     for coalesced, how in ((True, "500 frames per write"), (False, "one frame per write, paced")):
         tcp, ws = min(cpu[False, coalesced]), min(cpu[True, coalesced])

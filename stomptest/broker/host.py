@@ -1,18 +1,17 @@
-"""The gevent host: sockets in front of an `Engine`. With hub.py, the only modules of stomptest that import gevent.
+"""The gevent host: sockets in front of an `Engine`. With hub.py and host_writes.py, the only gevent importers.
 
 Theory of operation. When the caller is not monkey-patched, the broker gets a native
 thread with its own hub, and every call from the test thread is posted to that hub
 through a thread-safe async watcher (`call`), so the engine is only ever touched by one
 thread. When the caller is patched, the broker's greenlets run in the caller's hub and
 calls run inline. Per client there is one greenlet, which reads, feeds the connection and
-answers at once; output queued for a connection by others (MESSAGEs, heart-beats) is sent
-once per turn of the loop, without blocking; only a client that does not keep up gets a
-writer greenlet, for as long as it lags. One timer greenlet with a heap serves every
-connection's heart-beats, delayed frames and CONNECT timeout. One port serves STOMP over TCP
-and over WebSocket: a connection whose first bytes are `GET ` gets a `WebSocketAdapter`
-(websocket.py) between its socket and its `Connection`, which never learns the difference;
-until its handshake is done the reader waits no longer than the profile's handshake
-timeout. Only `stomptest.broker.broker` imports this module, lazily.
+answers at once; how output reaches the sockets (at once, without blocking; a writer greenlet
+only for a client that does not keep up) is host_writes.py's, which `Host` extends. One timer
+greenlet with a heap serves every connection's heart-beats, delayed frames and CONNECT
+timeout. One port serves STOMP over TCP and over WebSocket: a connection whose first bytes
+are `GET ` gets a `WebSocketAdapter` (websocket.py) between its socket and its `Connection`,
+which never learns the difference; until its handshake is done the reader waits no longer
+than the profile's handshake timeout. Only `stomptest.broker.broker` imports this module, lazily.
 """
 
 from __future__ import annotations
@@ -37,6 +36,7 @@ from gevent.greenlet import Greenlet
 
 from stomptest.broker.connection import Connection
 from stomptest.broker.engine import Engine
+from stomptest.broker.host_writes import Client, WriteSide, close_socket, send_now
 from stomptest.broker.hub import Box, caller_is_patched, run_hub_thread
 from stomptest.broker.websocket import WebSocketAdapter, looks_like_websocket
 
@@ -54,22 +54,7 @@ _TURN = 0.0001
 _CALL_TIMEOUT = 30.0
 
 
-class _Client:
-    """One client socket: its connection, the greenlet reading it, and one writing only while a write would block."""
-
-    __slots__ = ("connection", "reader", "scheduled", "sniffing", "socket", "writer", "ws")
-
-    def __init__(self, sock: Any, connection: Connection) -> None:
-        self.socket = sock
-        self.connection = connection
-        self.sniffing = True  # the first bytes have not yet told TCP from WebSocket
-        self.ws: WebSocketAdapter | None = None
-        self.reader: Greenlet | None = None
-        self.writer: Greenlet | None = None
-        self.scheduled: float | None = None  # the deadline this client has in the host's timer heap
-
-
-class Host:
+class Host(WriteSide):
     """Listens on a TCP port and serves an engine; `start()` returns once it accepts connections."""
 
     def __init__(
@@ -79,13 +64,9 @@ class Host:
         port: int,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        self.engine = engine
+        super().__init__(engine, ssl_context)
         self.host = host
         self.port = port
-        self.ssl_context = ssl_context
-        self.segment_size: int | None = None  # fault: write in segments of this many bytes
-        self.segment_delay = 0.001
-        self._clients: dict[int, _Client] = {}
         self._greenlets: set[Greenlet] = set()
         self._listener: Any = None
         self._acceptor: Greenlet | None = None
@@ -97,12 +78,8 @@ class Host:
         self._stopped: gevent.event.Event | None = None
         self._refusing: Greenlet | None = None
         self._placeholder: socket.socket | None = None  # holds the port while refusing connections
-        self._dirty: set[_Client] = set()  # clients with output queued by another greenlet
-        self.persist: Callable[[], None] = _ignore_persist  # writes the engine's journal (Broker, store.py)
-        self._flush_scheduled = False
         self._timers: list[tuple[float, int]] = []  # (deadline, connection id), a heap
         self._timer_wake: Any = None  # a gevent Event, made in the broker's hub
-        self._loop: Any = None
         self.running = False
 
     # -- lifecycle (caller's thread)
@@ -275,14 +252,15 @@ class Host:
             sock.close()
             return
         connection = Connection(self.engine, peer, time.time())
-        client = _Client(sock, connection)
+        client = Client(sock, connection)
         connection.on_schedule = self._on_schedule
         self._clients[connection.id] = client
         log.info("connection %d from %s", connection.id, peer)
         client.reader = gevent.getcurrent()
         self._on_schedule(connection)  # the CONNECT timeout
         quickack = _QUICKACK is not None and self.ssl_context is None
-        recv = sock.recv
+        recv = _reader(sock) if self.ssl_context is None else sock.recv
+        setsockopt = getattr(sock, "_sock", sock).setsockopt
         limit = self.engine.limits.max_output_bytes
         unyielded = 0  # bytes read since this greenlet last let the loop turn
         first = b""  # the opening bytes, until they tell TCP from WebSocket
@@ -328,7 +306,7 @@ class Host:
                     answered = connection.out_bytes > 0
                     self._flush(client)  # answer at once (round-trip latency)
                 if quickack and not answered:  # no answer carried the ACK: send it now, or Nagle (stomp.py) waits 40 ms
-                    sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
+                    setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
                 if self._dirty:
                     # What this input made for other connections (MESSAGEs) goes out now, not when the loop
                     # next turns: a recv with data waiting never yields, so a producer that keeps us busy
@@ -345,7 +323,7 @@ class Host:
         finally:
             self._finish(client)
 
-    def _recv_handshake(self, client: _Client, ws: WebSocketAdapter) -> bytes:
+    def _recv_handshake(self, client: Client, ws: WebSocketAdapter) -> bytes:
         """Read while a WebSocket handshake is under way: b"" once its deadline passed (after its answer)."""
         deadline = ws.handshake_deadline
         assert deadline is not None
@@ -358,115 +336,6 @@ class Host:
         with contextlib.suppress(OSError):
             client.socket.sendall(ws.data_to_send())
         return b""
-
-    def _take(self, client: _Client) -> bytes:
-        """What the client's socket must carry next: the connection's bytes, in WebSocket messages if need be."""
-        if self.engine.journal:  # durable messages reach the disk before any RECEIPT leaves (store.py)
-            self.persist()
-        connection = client.connection
-        data = connection.data_to_send()
-        ws = client.ws
-        if ws is None:
-            return data
-        if connection.closing and not ws.finished:
-            ws.stomp_closed(data, connection.close_reason or "")
-        else:
-            ws.send_stomp(data)
-        return ws.data_to_send()
-
-    def _finish(self, client: _Client) -> None:
-        """The reader is done: send the last bytes (an ERROR, a RECEIPT), then forget the connection."""
-        connection = client.connection
-        if connection.closing and not connection.closed:
-            with contextlib.suppress(OSError, gevent.Timeout), gevent.Timeout(5):
-                if client.writer is not None:
-                    client.writer.join()
-                else:
-                    while data := self._take(client):
-                        self._send(client.socket, data)
-        self._lost(connection)
-        self._clients.pop(connection.id, None)
-        writer = client.writer
-        if writer is not None and writer is not gevent.getcurrent():
-            writer.kill(block=False)
-        _close(client.socket)
-
-    def _flush(self, client: _Client) -> None:
-        """Send what the connection has queued without blocking; a writer greenlet takes over if it would block."""
-        if client.writer is not None:
-            return  # the writer sends everything, in order
-        connection = client.connection
-        raw: Any = getattr(client.socket, "_sock", None)
-        inline = raw is not None and not self.segment_size and self.ssl_context is None
-        while True:
-            data = self._take(client)
-            if not data:
-                break
-            sent = 0
-            if inline:
-                try:
-                    sent = raw.send(data)
-                except BlockingIOError:
-                    sent = 0
-                except OSError:
-                    return  # the reader sees the failure and cleans up
-            if sent < len(data):
-                client.writer = self._spawn(self._write_loop, client, data[sent:])
-                return
-        if connection.closing and client.reader is not gevent.getcurrent():
-            self._lost(connection)  # closed from elsewhere: done before the client can see end of file
-            with contextlib.suppress(OSError):  # the reader sees end of file and finishes
-                client.socket.shutdown(socket.SHUT_RDWR)
-
-    @staticmethod
-    def _lost(connection: Connection) -> None:
-        if not connection.closed:
-            connection.connection_lost(time.time())
-            log.info("connection %d closed: %s", connection.id, connection.close_reason)
-
-    def _write_loop(self, client: _Client, backlog: bytes) -> None:
-        """Send to a client that does not keep up (or in tiny segments, or over TLS), then stop."""
-        connection = client.connection
-        try:
-            data = backlog
-            while data:
-                self._send(client.socket, data)
-                data = self._take(client)
-            if connection.closing and client.reader is not gevent.getcurrent():
-                self._lost(connection)
-                client.socket.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        finally:
-            client.writer = None
-
-    def _send(self, sock: Any, data: bytes) -> None:
-        size = self.segment_size
-        if not size:
-            sock.sendall(data)
-            return
-        for start in range(0, len(data), size):
-            sock.sendall(data[start : start + size])
-            gevent.sleep(self.segment_delay)
-
-    def _on_output(self, connection: Connection) -> None:
-        client = self._clients.get(connection.id)
-        if client is None:
-            return
-        self._dirty.add(client)
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            self._loop.run_callback(self._flush_dirty)
-
-    def _flush_dirty(self) -> None:
-        """Output queued for other connections (MESSAGEs, heart-beats), sent once per turn of the loop."""
-        self._flush_scheduled = False
-        dirty, self._dirty = self._dirty, set()
-        for client in dirty:
-            if client.connection.id in self._clients:
-                self._flush(client)
-
-    # -- timers: one greenlet and a heap for every connection's heart-beats, delays and CONNECT timeout
 
     def _on_schedule(self, connection: Connection) -> None:
         client = self._clients.get(connection.id)
@@ -521,12 +390,12 @@ class Host:
             connection = client.connection
             data = self._take(client)
             if data:
-                _send_now(client.socket, data)
+                send_now(client.socket, data)
             connection.close("broker stopped")
             if client.ws is not None:
-                _send_now(client.socket, self._take(client))  # the close frame
+                send_now(client.socket, self._take(client))  # the close frame
             connection.connection_lost(now)
-            _close(client.socket)
+            close_socket(client.socket)
         self._clients.clear()
         for greenlet in list(self._greenlets):
             if greenlet is not gevent.getcurrent():
@@ -537,7 +406,7 @@ class Host:
     def _close_listener(self) -> None:
         listener, self._listener = self._listener, None
         if listener is not None:
-            _close(listener)
+            close_socket(listener)
         if self._acceptor is not None:
             self._acceptor.kill(block=False)
             self._acceptor = None
@@ -584,24 +453,28 @@ class Host:
         self._on_schedule(connection)
 
 
-def _ignore(connection: Connection) -> None:
-    pass
-
-
-def _send_now(sock: Any, data: bytes) -> None:
-    """Best effort, without waiting for a slow reader (used when stopping)."""
+def _reader(sock: Any) -> Callable[[int], bytes]:
+    """`sock.recv` without gevent's wrapper around it: a wake-up per message is the broker's usual case
+    under a client that writes each frame at once (stompjs), and the wrapper's frames and its
+    exception for every empty read cost about 7 % of the broker's CPU per message there (measured
+    with benchmarks/websocket.py's paced workload). Falls back to gevent's recv if its internals differ.
+    """
     raw = getattr(sock, "_sock", None)
-    try:
-        if raw is not None and not isinstance(sock, gevent.ssl.SSLSocket):
-            raw.send(data)
-    except OSError:
-        pass
+    wait = getattr(sock, "_wait", None)
+    if raw is None or wait is None or getattr(sock, "_read_event", None) is None:
+        return sock.recv  # type: ignore[no-any-return]
+    read_event = sock._read_event
+    raw_recv = raw.recv
+
+    def recv(size: int) -> bytes:
+        while True:
+            try:
+                return raw_recv(size)  # type: ignore[no-any-return]
+            except BlockingIOError:
+                wait(read_event)  # this greenlet sleeps until the socket is readable; the loop turns meanwhile
+
+    return recv
 
 
-def _close(sock: Any) -> None:
-    with contextlib.suppress(OSError):
-        sock.close()
-
-
-def _ignore_persist() -> None:
+def _ignore(connection: Connection) -> None:
     pass
