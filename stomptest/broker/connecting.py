@@ -59,6 +59,12 @@ def on_connect(connection: Connection, frame: Frame) -> None:
     version = max(common, key=lambda v: tuple(int(p) for p in v.split(".")))
     if connection.version is not None:  # a second CONNECT (second_connect): the session goes on as it was
         version = connection.version
+    elif connection.fixed_version is not None:  # Artemis, after a STOMP that asked for 1.0 (stomp_in_1_0)
+        version = connection.fixed_version
+    if frame.command == "STOMP" and version == "1.0" and profile.stomp_in_1_0 == "refused":
+        connection.fixed_version = "1.0"
+        connection.fail("not-connected", frame, variant="stomp-1.0")
+        return
     host = headers.get("host")
     if profile.host == "required" and version != "1.0" and host is None:
         connection.fail("bad-connect", frame, reason="the host header is required in STOMP 1.1 and 1.2")
@@ -146,10 +152,38 @@ def out_of_turn(connection: Connection, kind: ErrorKind, frame: Frame) -> bool:
         else:  # RabbitMQ (measured, issue 18): closed without a frame
             connection.close("a second CONNECT")
         return True
+    if kind == "not-connected" and connection.fixed_version is not None:  # after a refused STOMP (stomp_in_1_0)
+        _after_refused_stomp(connection, frame)
+        return True
     if kind == "not-connected" and profile.frame_before_connect == "ignore-all":
         connection.deaf = True
         return True
     return False
+
+
+def _after_refused_stomp(connection: Connection, frame: Frame) -> None:
+    """Artemis (measured, issue 18): each command's own ERROR on a connection left at 1.0 by a refused STOMP.
+
+    The texts are "KIND COMMAND stomp-1.0" keys of its error texts; DISCONNECT is answered as ever.
+    """
+    if frame.command == "DISCONNECT":
+        on_disconnect(connection, frame)
+        return
+    if frame.command == "NACK":  # its decoder is 1.0's now, which knows no NACK: a decoder ERROR and the close
+        connection.fail("unknown-command", frame, command="NACK")
+        connection.close("NACK on a connection at STOMP 1.0")
+        return
+    headers = frame.headers
+    connection.fail(
+        "not-connected",
+        frame,
+        header="stomp-1.0",
+        id=headers.get("id", "null"),
+        message_id=headers.get("message-id", "null"),
+        transaction=headers.get("transaction", "null"),
+        peer=connection.peer,
+        peer_flat=connection.peer.replace(":", ""),  # Artemis' 1.0 message header loses its colons
+    )
 
 
 def on_disconnect(connection: Connection, frame: Frame) -> None:

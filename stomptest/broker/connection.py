@@ -98,6 +98,7 @@ class Connection:
         "decode_1_0",
         "engine",
         "eol_before_connect",
+        "fixed_version",
         "frames_received",
         "frames_sent",
         "heartbeats_from",
@@ -159,6 +160,7 @@ class Connection:
         self.trim_1_0: str | None = None  # 1.0 with a profile that trims header values: "leading" or "both"
         self.deaf = False  # Artemis, after a frame before CONNECT: all input ignored (Profile.frame_before_connect)
         self.eol_before_connect = False  # an EOL came before CONNECT (Profile.eol_before_connect)
+        self.fixed_version: str | None = None  # Artemis: 1.0 after a STOMP that asked for it (Profile.stomp_in_1_0)
         self.session: str | None = None
         self.login: str | None = None
         self.host: str | None = None

@@ -288,6 +288,18 @@ ARTEMIS_ERROR_TEXTS = MappingProxyType(
         "missing-header SEND": ("AMQ339031 Error handling send", ""),
         "invalid-selector SUBSCRIBE empty": ("Selector cannot be empty", ""),  # measured (issue 14)
         "missing-header BEGIN": ("AMQ339032 Need a transaction id to begin", ""),
+        # measured (issue 18, D3): STOMP asking for 1.0, and any frame but CONNECT after it; no body, stays open
+        "not-connected stomp-1.0": ("AMQ339029 Unsupported command STOMP", ""),
+        "not-connected SEND stomp-1.0": ("AMQ339010 Connection is not valid.", ""),
+        "not-connected SUBSCRIBE stomp-1.0": (
+            "AMQ229031 Unable to validate user from {peer_flat}. Username null; SSL certificate subject DN unavailable",
+            "AMQ229031: Unable to validate user from {peer}. Username: null; SSL certificate subject DN: unavailable",
+        ),
+        "not-connected UNSUBSCRIBE stomp-1.0": ("AMQ339017 Error unsubscribing {id}", ""),
+        "not-connected ACK stomp-1.0": ("AMQ339018 Error acknowledging message {message_id}", ""),
+        "not-connected BEGIN stomp-1.0": ("AMQ339012 Error beginning a transaction {transaction}", ""),
+        "not-connected COMMIT stomp-1.0": ("AMQ339013 Error committing {transaction}", ""),
+        "not-connected ABORT stomp-1.0": ("AMQ339014 Error aborting {transaction}", ""),
         # measured (issue 18, D4): an undefined escape in 1.1/1.2, header name or value: no body, then the close
         "malformed bad-escape": ("AMQ339040 Undefined escape sequence {escape}", ""),
         # measured (issue 18, test_missing_header_texts)

@@ -98,7 +98,8 @@ def fail(connection: Connection, kind: ErrorKind, frame: Frame | None, **fields:
 def content_length(connection: Connection) -> Literal["always", "as-sent", "non-empty"]:
     """The profile's content-length rule in this connection's version (`content_length`, `content_length_1_0`)."""
     profile = connection.profile
-    if connection.version == "1.0" and profile.content_length_1_0 is not None:
+    version = connection.version or connection.fixed_version  # Artemis: at 1.0 since a refused STOMP
+    if version == "1.0" and profile.content_length_1_0 is not None:
         return profile.content_length_1_0
     return profile.content_length
 

@@ -64,9 +64,9 @@ ALWAYS_CLOSING: frozenset[ErrorKind] = frozenset(
 
 
 # texts a caller asks for by name, beside the kind's ("KIND VARIANT" keys in error_texts): unknown-ack "own-format",
-# an id of the broker's own format; malformed "bad-escape", an undefined escape (both Artemis); unknown-ack
-# "no-subscription", an ack id naming a subscription that is gone (RabbitMQ)
-ERROR_TEXT_VARIANTS = frozenset({"own-format", "bad-escape", "no-subscription"})
+# an id of the broker's own format; malformed "bad-escape", an undefined escape; not-connected "stomp-1.0", a STOMP
+# asking for 1.0 (all Artemis); unknown-ack "no-subscription", an ack id naming a subscription that is gone (RabbitMQ)
+ERROR_TEXT_VARIANTS = frozenset({"own-format", "bad-escape", "no-subscription", "stomp-1.0"})
 
 
 @dataclass(frozen=True)
@@ -118,6 +118,10 @@ class Profile:
     # delivered (redelivered:true next time, one toward max_deliveries), give them back as if never delivered
     # (Artemis), or keep them unacknowledged, out of reach of any ACK, until the connection ends (RabbitMQ)
     unsubscribe_unacked: Literal["requeue", "requeue-uncounted", "hold"] = "requeue"
+    # STOMP asking for 1.0 (no accept-version, or 1.0 alone): taken as CONNECT, or refused (Artemis, measured:
+    # "AMQ339029 Unsupported command STOMP", the connection stays open, unconnected and fixed at 1.0: a later
+    # CONNECT gets version 1.0 whatever it asks, a later STOMP the same ERROR, anything else "AMQ339010")
+    stomp_in_1_0: Literal["accept", "refused"] = "accept"
     unescape_connect: bool = False  # CONNECT values are unescaped as in 1.2 (RabbitMQ)
     undefined_escapes: Literal["error", "keep"] = "error"  # 1.1/1.2 `\t` and the like (ActiveMQ keeps them as they are)
     repeated_headers: Literal["first", "last-before-1.2"] = "first"  # which repeat wins (Artemis: last, in 1.0/1.1)
@@ -510,9 +514,17 @@ ARTEMIS = Profile(
     closing_errors=ALWAYS_CLOSING | {"unknown-command"},
     every_error_closes_in=("1.2",),
     error_texts=ARTEMIS_ERROR_TEXTS,
-    # measured: decoder errors, a duplicate subscription and SUBSCRIBE without destination have no receipt-id
+    # measured: decoder errors, a duplicate subscription, SUBSCRIBE without destination or before a connection
+    # (after a refused STOMP) have no receipt-id
     errors_without_receipt_id=frozenset(
-        {"malformed", "unknown-command", "duplicate-subscription", "missing-header SUBSCRIBE", "invalid-selector"}
+        {
+            "malformed",
+            "unknown-command",
+            "duplicate-subscription",
+            "missing-header SUBSCRIBE",
+            "invalid-selector",
+            "not-connected SUBSCRIBE",
+        }
     ),
     repeated_headers="last-before-1.2",
     trim_1_0_values="leading",  # measured (issue 18): `receipt: r1` is r1
@@ -577,6 +589,7 @@ ARTEMIS = Profile(
     window_message_overhead=221,
     one_value_per_header_1_0=True,  # measured (issue 18, differential D2)
     unsubscribe_unacked="requeue-uncounted",  # measured (issue 18, differential)
+    stomp_in_1_0="refused",  # measured (issue 18, differential D3)
 )
 
 PROFILES: Mapping[str, Profile] = MappingProxyType(

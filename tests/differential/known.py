@@ -63,12 +63,6 @@ KNOWN_DIFFERENCES: tuple[KnownDifference, ...] = (
         "L12 (Artemis 1.0, strict xfail of test_crlf_line_ends_before_1_2)",
         "a CR LF frame on a 1.0 connection (Artemis: no answer, the next frame read as part of it; the fake: ERROR)",
     ),
-    KnownDifference(
-        "stomp-1.0",
-        ARTEMIS,
-        "differential D3",
-        "STOMP instead of CONNECT asking for 1.0 (Artemis: ERROR AMQ339029, open, and a later CONNECT gets 1.0)",
-    ),
 )
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from tests.differential.wire import Frame
 
 SYMBOLISED = {"session": "session", "message-id": "id", "ack": "id"}  # symbols given in this order
+_PEER = re.compile(r"127\.0\.0\.1:?\d+")
 PLACEHOLDERS = {"timestamp": "<timestamp>", "server": "<server>"}
 # Artemis' decoder ERRORs end with the refused bytes as a comma-separated list ("F,O,O,10,..."), the fake's with
 # the command or its own reason (docs/broker.md, "Artemis 2.40.0, measured": still different)
@@ -71,6 +72,7 @@ class Normaliser:
 
     def text(self, value: str) -> str:
         value = value.replace(self.run, "<run>")
+        value = _PEER.sub("<peer>", value)  # a client's own address (Artemis' AMQ229031; its message drops the colon)
         for original in sorted(self.symbols, key=len, reverse=True):
             if original in value:
                 value = value.replace(original, self.symbols[original])
