@@ -6,7 +6,8 @@ to it reaches each part, each part named by the same rule as a whole name (`/que
 `topic://B`, not the topic B). Each copy's MESSAGE says the part it came through as
 `destination` and the whole list as `original-destination`, written the way ActiveMQ writes
 it: the first part with its STOMP prefix, the others as `queue://X` or `topic://X`
-(`/queue/A,topic://B`). The copies share one message-id.
+(`/queue/A,topic://B`). The copies share one message-id. A SUBSCRIBE to a list reads its
+parts (spanning.py).
 
 A virtual topic is a topic whose name starts `VirtualTopic.`: each message sent to it is also
 copied to every queue named `Consumer.NAME.VirtualTopic.X` that exists at that moment (a
@@ -21,9 +22,36 @@ VIRTUAL_PREFIX = "VirtualTopic."
 CONSUMER_PREFIX = "/queue/Consumer."
 
 
-def parts(name: str) -> list[str]:
-    """The parts of a composite name, in order (empty parts are left out, as ActiveMQ's parser does)."""
-    return [part for part in name.split(",") if part]
+def parts(name: str) -> list[str] | None:
+    """The parts of a composite name, in order; None where ActiveMQ closes the connection without a frame.
+
+    Measured (SEND and SUBSCRIBE alike): empty parts at the end are left out (`/queue/A,,` is
+    `/queue/A`, as Java's `String.split` drops them), an empty part before another closes the
+    connection (`/queue/A,,/queue/B`, `,/queue/A`); a part is trimmed of blanks around its
+    name (`/queue/ B` is the queue B) and a blank part is left out.
+    """
+    written = name.split(",")
+    while written and not written[-1]:
+        written.pop()
+    if "" in written:
+        return None
+    trimmed = []
+    for part in written:
+        prefix = part[:7] if part.startswith(("/queue/", "/topic/")) else ""
+        bare = _java_trim(part[len(prefix) :])
+        if bare or prefix:
+            trimmed.append(prefix + bare)
+    return trimmed
+
+
+def _java_trim(text: str) -> str:
+    """Java's `String.trim`: every character up to U+0020 goes from both ends (Python's `strip` takes others)."""
+    start, end = 0, len(text)
+    while start < end and text[start] <= " ":
+        start += 1
+    while end > start and text[end - 1] <= " ":
+        end -= 1
+    return text[start:end]
 
 
 def original_destination(resolved: list[tuple[str, str]]) -> str:

@@ -202,6 +202,8 @@ class Destination:
     """A named place to send to; `kind` says how messages are routed."""
 
     kind: Kind = "queue"
+    # a subscription's Span (spanning.py): the destinations it reads; None for every other destination
+    parts: list[Destination] | None = None
 
     def __init__(self, name: str, owner: int | None = None) -> None:
         self.name = name

@@ -30,7 +30,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Literal
 
-from stomptest.broker import expiry, groups, priority, redelivery
+from stomptest.broker import expiry, groups, priority, redelivery, spanning
 from stomptest.broker.destinations import (
     AckMode,
     Consumer,
@@ -391,7 +391,9 @@ class Engine:
 
     def dispatch_subscription(self, subscription: Subscription, now: float) -> None:
         if subscription.pending is None:
-            self.dispatch(subscription.destination, now)
+            parts = subscription.destination.parts  # issue 15: a subscription may read several queues (spanning.py)
+            for part in parts if parts is not None else (subscription.destination,):
+                self.dispatch(part, now)
             return
         pending = subscription.pending
         limit = self.limits.max_unacknowledged
@@ -420,6 +422,9 @@ class Engine:
         if destination.kind == "topic":
             if subscription in destination.subscriptions and subscription.pending is not None:
                 subscription.pending.extendleft(reversed(messages))
+            return
+        if destination.parts is not None:  # issue 15 (spanning.py): each goes back to the queue it came from
+            spanning.give_back(self, destination, messages)
             return
         # a redelivered message may have been handed out after later ones: each goes back to its place
         priority.merge(destination.messages, messages, priority.levels(self.profile, destination))
@@ -522,6 +527,8 @@ class Engine:
         subscription.destination.subscriptions.append(subscription)
         if subscription.selector is not None:
             subscription.destination.selecting += 1
+        if subscription.destination.parts is not None:  # issue 15: it reads several destinations (spanning.py)
+            spanning.join(self, subscription)
         self.sticky.subscribed(subscription)
 
     def new_subscription_serial(self) -> int:
@@ -530,6 +537,9 @@ class Engine:
     def unsubscribe(self, subscription: Subscription, now: float) -> None:
         """Remove a subscription; its unacknowledged messages go back to be delivered again."""
         destination = subscription.destination
+        if destination.parts is not None:  # issue 15: it reads several destinations (spanning.py)
+            spanning.leave(self, subscription, now)
+            return
         if subscription in destination.subscriptions:
             destination.subscriptions.remove(subscription)
             if subscription.selector is not None:

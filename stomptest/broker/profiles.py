@@ -213,11 +213,15 @@ class Profile:
     # x-max-priority, x-dead-letter-exchange and x-dead-letter-routing-key (lifecycle_arguments.py); a queue
     # re-declared otherwise is refused
     queue_arguments: bool = False
-    composite_destinations: bool = False  # ActiveMQ: SEND to /queue/A,/topic/B,C reaches each of them
+    composite_destinations: bool = False  # ActiveMQ: SEND to /queue/A,/topic/B,C reaches each; SUBSCRIBE reads them
     # ActiveMQ: a message on /topic/VirtualTopic.X is copied to every /queue/Consumer.NAME.VirtualTopic.X
     virtual_topics: bool = False
     # SUBSCRIBE to /topic/PATTERN: words split on '.', `*` one word and `>` (ActiveMQ) or `#` (Artemis) any number
     topic_wildcards: Literal["none", "activemq", "artemis"] = "none"
+    # -- subscriptions that read several destinations (issue 15, spanning.py): a SUBSCRIBE to a composite list
+    # reads its parts where `composite_destinations`; ActiveMQ: SUBSCRIBE to /queue/PATTERN (`*`, `>`) reads
+    # every queue it matches, those made later too
+    queue_wildcards: bool = False
     ack_checks_subscription: bool = True  # 1.1 ACK with an unknown subscription is an error
     ack_requires_subscription_1_1: bool = True  # 1.1 ACK/NACK without `subscription` is an error (RabbitMQ: no)
     # an ACK/NACK naming a delivery of the broker's own id format that awaits no acknowledgement: ERROR
@@ -363,6 +367,7 @@ ACTIVEMQ = Profile(
     composite_destinations=True,  # measured (issue 15)
     virtual_topics=True,  # measured (issue 15)
     topic_wildcards="activemq",  # measured (issue 15)
+    queue_wildcards=True,  # measured (issue 15)
     reserved_send_headers="drop",
     id_style="activemq",
     ack_id="separate",

@@ -23,12 +23,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Literal
 
-from stomptest.broker import composite, exchanges
+from stomptest.broker import composite, exchanges, spanning
 from stomptest.broker.destinations import Destination, Kind, Message, Topic
 
 if TYPE_CHECKING:
     from stomptest.broker.connection import Connection
-    from stomptest.broker.destinations import Consumer
+    from stomptest.broker.destinations import Consumer, Subscription
     from stomptest.broker.engine import Engine
     from stomptest.protocol.frame import Frame
 
@@ -52,10 +52,12 @@ class Routes:
         wildcards = profile.topic_wildcards
         self.wildcards = exchanges.Exchanges(">" if wildcards == "activemq" else "#") if wildcards != "none" else None
         self.composite = profile.composite_destinations
+        self.queue_wildcards = profile.queue_wildcards  # ActiveMQ: SUBSCRIBE /queue/P.> reads P.a, P.b, ...
+        self.spans: list[Subscription] = []  # subscriptions to wildcard queues: a queue made later may join them
         self.queue_arguments = profile.queue_arguments
         self.remote_temporary = profile.temporary_destinations == "connection"
         self.active = self.exchanges is not None or self.queue_arguments or self.composite
-        self.active = self.active or self.remote_temporary or self.wildcards is not None
+        self.active = self.active or self.remote_temporary or self.wildcards is not None or self.queue_wildcards
         self.temporary: dict[int, dict[str, str]] = {}  # connection -> its /temp-X/NAME <-> /remote-temp-X/S:N
         self.consumers: dict[str, list[str]] = {}  # virtual topic -> its consumer queues, in order made
         self.bounded: set[str] = set()  # RabbitMQ: queues declared with length arguments (a SEND must match them)
@@ -89,7 +91,9 @@ class Routes:
     # -- destinations as they are made
 
     def created(self, destination: Destination) -> None:
-        """Give a new destination its router, where its name asks for one (virtual topics)."""
+        """Give a new destination its router, where its name asks for one (virtual topics); wildcard readers."""
+        if self.spans and destination.kind == "queue":
+            spanning.created(self.engine, destination)  # the wildcard queue subscriptions it matches read it
         if not self.engine.profile.virtual_topics:
             return
         name = destination.name
@@ -206,7 +210,11 @@ class Routes:
         """ActiveMQ: a carrier that copies to each part, each read by the rule for a whole name (measured)."""
         engine = self.engine
         resolved: list[tuple[Kind, str]] = []
-        for part in composite.parts(name):
+        written = composite.parts(name)
+        if written is None:  # measured: an empty part before another closes the connection without a frame
+            connection.close(f"destination {name} has an empty part (closed without ERROR)")
+            return False
+        for part in written:
             found = engine.resolve(part, connection)
             if found is None:  # /queue/ or /topic/ alone: closed without a frame, as the whole name would be
                 connection.close(f"destination {part} in {name} has no name (closed without ERROR)")
@@ -241,7 +249,7 @@ class Routes:
         engine = self.engine
         canonical = resolved.name
         if engine.profile.composite_destinations and "," in name:
-            parts = [engine.resolve(part) for part in composite.parts(name)]
+            parts = [engine.resolve(part) for part in composite.parts(name) or ()]
             if parts and all(part is not None for part in parts):
                 return self._composite_carrier(name, [part for part in parts if part is not None])
             return resolved
@@ -262,6 +270,9 @@ class Routes:
         """The destination a SUBSCRIBE to `name` reads, where this module decides it (None: the engine's own)."""
         engine = self.engine
         profile = engine.profile
+        wildcard = self.queue_wildcards and kind == "queue" and spanning.is_wildcard(canonical)
+        if wildcard or (self.composite and "," in name):
+            return spanning.span(engine, connection, frame, name, kind, canonical)  # reads several destinations
         if self.wildcards is not None and kind == "topic" and canonical.startswith("/topic/"):
             destination = engine.destination("topic", canonical)
             self.wildcards.bind("amq.topic", canonical[7:], canonical)
