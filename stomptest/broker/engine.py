@@ -501,12 +501,10 @@ class Engine:
                 destination.messages.extend(kept)
 
     def delete_queue(self, destination: Destination) -> None:
-        """A queue gone with its messages (RabbitMQ's `x-expires`); the next declaration makes a new one."""
+        """A queue gone with its messages (RabbitMQ's `x-expires`); who declared it does not again (routing.py)."""
         self.destinations.pop(destination.name, None)
         for message in destination.messages:
             self.release(message)
-        for declared in self.declared.values():
-            declared.discard(destination.name)
 
     def origin(self, message: Message) -> tuple[tuple[str, str], ...]:
         """The headers that say where a dead letter came from, as the profile's broker writes them."""
@@ -589,6 +587,7 @@ class Engine:
             name: destination for name, destination in self.destinations.items() if destination.subscriptions
         }
         self.durable.clear()
+        self.declared.clear()  # the connections declare their queues again, as on a fresh broker
         self.sticky.names &= set(self.destinations)  # an exclusive consumer still subscribed stays so
 
     def record_internal_error(self, text: str) -> None:

@@ -159,6 +159,9 @@ class Routes:
         if self.exchanges is not None and name.startswith(("/amq/queue/", "/reply-queue/")):
             # no declare: a queue that is not there drops the message
             return None if canonical in engine.destinations else _dropping(canonical)
+        if self.queue_arguments and kind == "queue" and canonical not in engine.destinations and _declares(name):
+            if canonical in engine.declared.get(connection.id, ()):
+                return _dropping(canonical)  # measured: declared once per connection, gone since: not made again
         if (
             self.queue_arguments
             and kind == "queue"
@@ -332,6 +335,10 @@ class Routes:
         engine = self.engine
         headers = frame.headers
         queue = canonical[7:]
+        if canonical not in engine.destinations and canonical in engine.declared.get(connection.id, ()):
+            # measured: this connection declared it once and does not again; gone since (auto-delete, x-expires)
+            connection.fail("not-found", frame, reason=f"no queue '{queue}' in vhost '{host}'")
+            return False
         arguments = _arguments(connection, frame, canonical)
         if arguments is False:
             return False
