@@ -159,14 +159,14 @@ class Routes:
         if self.exchanges is not None and name.startswith(("/amq/queue/", "/reply-queue/")):
             # no declare: a queue that is not there drops the message
             return None if canonical in engine.destinations else _dropping(canonical)
-        if self.queue_arguments and kind == "queue" and canonical not in engine.destinations and _declares(name):
-            if canonical in engine.declared.get(connection.id, ()):
-                return _dropping(canonical)  # measured: declared once per connection, gone since: not made again
-        if (
-            self.queue_arguments
-            and kind == "queue"
-            and (canonical in self.bounded or "x-max-length" in headers or "x-max-length-bytes" in headers)
-        ):
+        if not (self.queue_arguments and kind == "queue"):
+            if len(self.plain) < _MAX_CARRIERS:
+                self.plain.add(name)  # nothing about it depends on the broker's state or the frame: asked no more
+            return None
+        if canonical not in engine.destinations and canonical in engine.declared.get(connection.id, ()):
+            # measured: a connection declares a queue once; gone since (auto-delete, x-expires), it is not made again
+            return _dropping(canonical) if _declares(name) else None
+        if canonical in self.bounded or "x-max-length" in headers or "x-max-length-bytes" in headers:
             if not _declares(name):
                 return None
             arguments = _arguments(connection, frame, canonical)
@@ -175,9 +175,6 @@ class Routes:
             found = engine.destinations.get(canonical)
             if found is not None and not _equivalent(connection, frame, found, arguments):
                 return False
-            return None
-        if not (self.queue_arguments and kind == "queue") and len(self.plain) < _MAX_CARRIERS:
-            self.plain.add(name)  # nothing about it depends on the broker's state or the frame: asked no more
         return None
 
     def _carrier(self, name: str, route: tuple[str, str], bindings: exchanges.Exchanges) -> Destination:
