@@ -59,6 +59,7 @@ class Message:
         "expires",
         "had_content_length",
         "headers",
+        "held_in",
         "id_prefix",
         "message_id_given",
         "out_headers",
@@ -67,6 +68,7 @@ class Message:
         "sequence",
         "timestamp",
     )
+    held_in: str  # the queue that keeps it for a store (Engine.keep; store.py): set only where there is one
 
     def __init__(
         self,

@@ -312,7 +312,7 @@ class Engine:
                     expiry.expire(self, message, now)
                 else:
                     if self.journal is not None:
-                        self.keep(message)
+                        self.keep(message, destination.name)
                     chosen.connection.deliver(chosen, message)
                 return
             if destination.selecting and messages:  # see selecting.py: the backlog waits for a change of room
@@ -471,13 +471,14 @@ class Engine:
     def enqueue(self, destination: Destination, message: Message) -> None:
         """Keep a message on a queue, in its place: arrival or priority order (priority.py)."""
         if self.journal is not None:
-            self.keep(message)
+            self.keep(message, destination.name)
         priority.enqueue(destination.messages, message, priority.levels(self.profile, destination))
 
-    def keep(self, message: Message) -> None:
-        """A persistent message is in the broker's care now: journal it for the store (store.py)."""
+    def keep(self, message: Message, queue: str) -> None:
+        """A persistent message is in the care of `queue` now: journal it for the store (store.py)."""
         journal = self.journal
         if journal is not None and message.persistent == "true":
+            message.held_in = queue  # copies of one message (one sequence) are kept apart by their queue
             journal.append(("put", message))
 
     def release(self, message: Message) -> None:
@@ -552,7 +553,7 @@ class Engine:
             self.requeue(subscription, returned, now)
             self.dispatch(destination, now)
         if not destination.subscriptions and destination.arguments.get("auto-delete"):  # issue 15: RabbitMQ
-            self.destinations.pop(destination.name, None)
+            self.delete_queue(destination)  # with its messages (and the store's copies of them)
 
     # -- test-side operations
 

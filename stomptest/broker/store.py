@@ -39,7 +39,8 @@ class StoredMessage:
     """One message as read back from a store."""
 
     sequence: int
-    destination: str
+    queue: str  # the queue that holds it (a composite SEND's copies share a sequence, one per queue)
+    destination: str  # what its MESSAGE says (a topic's name for a durable subscription's copy)
     message_id: str
     headers: tuple[tuple[str, str], ...]
     body: bytes
@@ -62,9 +63,12 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
+# one row per held copy: (sequence, queue); `messages` of the first version was keyed by sequence alone,
+# so of the copies one message has in several queues (composite SEND, virtual topics, exchanges) it kept one
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS messages (
-    sequence INTEGER PRIMARY KEY,
+CREATE TABLE IF NOT EXISTS held (
+    sequence INTEGER NOT NULL,
+    queue TEXT NOT NULL,
     destination TEXT NOT NULL,
     message_id TEXT NOT NULL,
     headers TEXT NOT NULL,
@@ -73,8 +77,14 @@ CREATE TABLE IF NOT EXISTS messages (
     expires INTEGER NOT NULL,
     priority INTEGER NOT NULL,
     persistent TEXT,
-    had_content_length INTEGER NOT NULL
+    had_content_length INTEGER NOT NULL,
+    PRIMARY KEY (sequence, queue)
 )
+"""
+_MIGRATE = """
+INSERT OR IGNORE INTO held SELECT sequence, destination, destination, message_id, headers, body, timestamp, expires,
+    priority, persistent, had_content_length FROM messages;
+DROP TABLE messages;
 """
 
 
@@ -90,6 +100,9 @@ class SqliteStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute(_SCHEMA)
+            tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if "messages" in tables:  # a folder of the first version: its rows are each held by their destination
+                self._db.executescript("BEGIN;" + _MIGRATE + "COMMIT;")
         except (OSError, sqlite3.Error) as exc:
             raise ConfigurationError(f"cannot use {str(path)!r} as the broker's data folder: {exc}") from None
 
@@ -100,9 +113,10 @@ class SqliteStore:
             for kind, message in operations:
                 if kind == "put":
                     db.execute(
-                        "INSERT OR REPLACE INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "INSERT OR REPLACE INTO held VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (
                             message.sequence,
+                            message.held_in,
                             message.destination,
                             message.message_id,
                             json.dumps(message.headers),
@@ -115,18 +129,32 @@ class SqliteStore:
                         ),
                     )
                 else:
-                    db.execute("DELETE FROM messages WHERE sequence = ?", (message.sequence,))
+                    held_in = getattr(message, "held_in", message.destination)  # set by Engine.keep
+                    db.execute("DELETE FROM held WHERE sequence = ? AND queue = ?", (message.sequence, held_in))
         except BaseException:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
 
     def load(self) -> Iterator[StoredMessage]:
-        rows = self._db.execute("SELECT * FROM messages ORDER BY sequence").fetchall()
+        rows = self._db.execute("SELECT * FROM held ORDER BY sequence, queue").fetchall()
         for row in rows:
-            sequence, destination, message_id, headers, body, timestamp, expires, priority, persistent, length = row
+            (
+                sequence,
+                queue,
+                destination,
+                message_id,
+                headers,
+                body,
+                timestamp,
+                expires,
+                priority,
+                persistent,
+                length,
+            ) = row
             yield StoredMessage(
                 sequence,
+                queue,
                 destination,
                 message_id,
                 tuple((str(n), str(v)) for n, v in json.loads(headers)),
@@ -151,10 +179,10 @@ def restore(engine: Engine, store: Store, now: float = 0.0) -> int:
     count = 0
     last = 0
     for stored in store.load():
-        resolved = engine.resolve(stored.destination)
-        kind = resolved[0] if resolved is not None else "queue"
-        destination = engine.destination(kind, stored.destination)
+        destination = engine.destination("queue", stored.queue)
         message = engine.new_message(destination, stored.headers, stored.body, now)
+        message.destination = stored.destination
+        message.held_in = stored.queue
         message.sequence = stored.sequence
         message.message_id_given = stored.message_id
         message.timestamp = stored.timestamp

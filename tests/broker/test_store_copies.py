@@ -1,0 +1,60 @@
+"""The store keeps each queue's copy of a message (issue 15, store.py): copies share one sequence.
+
+A composite SEND, a virtual topic and an exchange bound to several queues give one message a copy
+in each queue, under one sequence and message-id; the store's rows are keyed by (sequence, queue).
+The first version keyed them by sequence alone and kept one copy of each message.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from stomptest.broker import Broker
+from stomptest.broker.store import SqliteStore
+from stomptest.client import Client
+
+
+def test_a_composite_sends_copies_all_outlive_the_broker(tmp_path: Path) -> None:
+    with Broker(profile="activemq", data_dir=tmp_path) as broker:
+        broker.seed("/queue/A,/queue/B", b"both", {"persistent": "true"})
+        [original] = broker.messages("/queue/A")
+    with Broker(profile="activemq", data_dir=tmp_path) as again:
+        [a], [b] = again.messages("/queue/A"), again.messages("/queue/B")
+        assert (a.body, a.destination, a.message_id) == (b"both", "/queue/A", original.message_id)
+        assert (b.body, b.destination, b.message_id) == (b"both", "/queue/B", original.message_id)
+
+
+def test_copies_that_name_one_destination_are_kept_by_their_queue(tmp_path: Path) -> None:
+    """RabbitMQ: a topic message reaches two x-queue-name queues; both copies say /topic/k."""
+    with Broker(profile="rabbitmq", data_dir=tmp_path) as broker:
+        client = Client(broker.url, receipt_timeout=10.0)
+        client.connect()
+        for queue in ("q1", "q2"):
+            client.subscribe("/topic/k", ack="client", headers={"x-queue-name": queue}, receipt=True)
+        client.send("/topic/k", b"fanned", headers={"persistent": "true"}, receipt=True)
+        rows = sorted((m.queue, m.destination, m.body) for m in SqliteStore(tmp_path).load())
+        assert rows == [("/queue/q1", "/topic/k", b"fanned"), ("/queue/q2", "/topic/k", b"fanned")]
+        client.disconnect()  # the queues go with their last subscriber (auto-delete), and their messages with them
+        assert list(SqliteStore(tmp_path).load()) == []
+
+
+def test_a_folder_of_the_first_version_is_read(tmp_path: Path) -> None:
+    db = sqlite3.connect(tmp_path / "stomptest.sqlite3")
+    db.execute(
+        "CREATE TABLE messages (sequence INTEGER PRIMARY KEY, destination TEXT NOT NULL, message_id TEXT NOT NULL,"
+        " headers TEXT NOT NULL, body BLOB NOT NULL, timestamp INTEGER NOT NULL, expires INTEGER NOT NULL,"
+        " priority INTEGER NOT NULL, persistent TEXT, had_content_length INTEGER NOT NULL)"
+    )
+    db.execute(
+        "INSERT INTO messages VALUES (7, '/queue/old', 'ID:old-7', ?, x'6f6c64', 1, 0, 4, 'true', 0)",
+        (json.dumps([["persistent", "true"]]),),
+    )
+    db.commit()
+    db.close()
+    with Broker(profile="activemq", data_dir=tmp_path) as broker:
+        [message] = broker.messages("/queue/old")
+        assert (message.body, message.message_id, message.sequence) == (b"old", "ID:old-7", 7)
+        broker.seed("/queue/old", b"new", {"persistent": "true"})
+        assert [m.sequence for m in broker.messages("/queue/old")] == [7, 8]
