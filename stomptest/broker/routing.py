@@ -163,9 +163,10 @@ class Routes:
             if len(self.plain) < _MAX_CARRIERS:
                 self.plain.add(name)  # nothing about it depends on the broker's state or the frame: asked no more
             return None
-        if canonical not in engine.destinations and canonical in engine.declared.get(connection.id, ()):
-            # measured: a connection declares a queue once; gone since (auto-delete, x-expires), it is not made again
-            return _dropping(canonical) if _declares(name) else None
+        if canonical in engine.declared.get(connection.id, ()):
+            # measured: a connection declares a queue once and checks no arguments again; gone since (auto-delete,
+            # x-expires), it is not made again
+            return _dropping(canonical) if canonical not in engine.destinations and _declares(name) else None
         if canonical in self.bounded or "x-max-length" in headers or "x-max-length-bytes" in headers:
             if not _declares(name):
                 return None
@@ -173,7 +174,12 @@ class Routes:
             if arguments is False:
                 return False
             found = engine.destinations.get(canonical)
-            if found is not None and not _equivalent(connection, frame, found, arguments):
+            if found is None and arguments:  # measured: a SEND declares the queue with its arguments too
+                found = engine.destination("queue", canonical)
+                found.arguments = arguments
+                found.router = self._bounded(found)
+                self.bounded.add(canonical)
+            elif found is not None and not _equivalent(connection, frame, found, arguments):
                 return False
         return None
 
@@ -378,15 +384,19 @@ class Routes:
         def keep_within(message: Message, now: float) -> bool:
             messages = queue.messages
             messages.append(message)
+            if engine.journal is not None:
+                engine.keep(message, queue.name)  # and what is dropped below leaves the store (store.py)
             count = arguments.get("x-max-length")
             if count is not None:
                 while len(messages) > count:
-                    messages.popleft()
+                    engine.release(messages.popleft())
             size = arguments.get("x-max-length-bytes")
             if size is not None:
                 total = sum(len(m.body) for m in messages)
                 while messages and total > size:
-                    total -= len(messages.popleft().body)
+                    dropped = messages.popleft()
+                    engine.release(dropped)
+                    total -= len(dropped.body)
             engine.dispatch(queue, now)
             return True
 

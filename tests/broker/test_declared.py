@@ -69,3 +69,13 @@ def test_subscribe_of_the_declaring_connection_is_not_found_and_purge_forgets() 
     assert _commands(replies) == ["ERROR", "RECEIPT"]
     assert replies[0].body.decode().startswith("NOT_FOUND - no queue 'q' in vhost '/'")
     assert declarer.connection.closed
+
+
+def test_a_send_declares_a_bounded_queue_with_its_arguments() -> None:
+    """Measured on 3.10.8: three SENDs with x-max-length:2 to a new queue leave the newest two, each with a RECEIPT."""
+    eng = engine("rabbitmq")
+    producer = connected(eng)
+    for body in (b"m1", b"m2", b"m3"):
+        sent = {"destination": "/queue/b", "receipt": "r", "x-max-length": "2"}
+        assert _commands(producer.send("SEND", sent, body)) == ["RECEIPT"]
+    assert [m.body for m in eng.destinations["/queue/b"].messages] == [b"m2", b"m3"]

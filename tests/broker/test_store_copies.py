@@ -58,3 +58,14 @@ def test_a_folder_of_the_first_version_is_read(tmp_path: Path) -> None:
         assert (message.body, message.message_id, message.sequence) == (b"old", "ID:old-7", 7)
         broker.seed("/queue/old", b"new", {"persistent": "true"})
         assert [m.sequence for m in broker.messages("/queue/old")] == [7, 8]
+
+
+def test_a_bounded_queue_keeps_what_it_holds(tmp_path: Path) -> None:
+    """RabbitMQ's x-max-length queue: its messages are kept, and those it drops leave the store."""
+    with Broker(profile="rabbitmq", data_dir=tmp_path) as broker:
+        client = Client(broker.url, receipt_timeout=10.0)
+        client.connect()
+        for body in (b"m1", b"m2", b"m3"):
+            client.send("/queue/b", body, headers={"persistent": "true", "x-max-length": "2"}, receipt=True)
+        assert sorted(m.body for m in SqliteStore(tmp_path).load()) == [b"m2", b"m3"]
+        client.disconnect()

@@ -62,3 +62,14 @@ def test_a_subscribe_from_the_declaring_connection_after_the_queue_went(target: 
     assert declarer.next().command == "RECEIPT"
     with pytest.raises(AssertionError, match="closed the connection"):
         declarer.next()
+
+
+def test_a_send_declares_a_bounded_queue(target: Target, peers: list[Peer]) -> None:
+    """Three SENDs with x-max-length:2 to a new queue: each gets its RECEIPT, the newest two stay."""
+    queue = f"/queue/{_unique()}"
+    producer = _peer(target, peers)
+    for body in ("m1", "m2", "m3"):
+        assert producer.sent(queue, body, **{"x-max-length": "2"}).command == "RECEIPT"
+    reader = _peer(target, peers)
+    reader.subscribed(queue, **{"x-max-length": "2"})
+    assert [frame.body for frame in reader.upto_marker(producer, queue)] == [b"m2", b"m3"]
