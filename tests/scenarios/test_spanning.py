@@ -169,10 +169,13 @@ def test_a_part_named_twice_is_read_once_and_empty_parts(target: Target, peers: 
     assert producer.sent(queue, "once").command == "RECEIPT"
     assert _by_part(_upto_markers(reader, producer, [queue])) == {queue: ["once"]}
     for name in (f"{queue},,{queue}", f",{queue}"):
-        closing = _peer(target, peers)
-        closing.frame("SUBSCRIBE", {"id": "s", "destination": name, "receipt": "r"})
-        with pytest.raises(AssertionError, match="closed the connection"):
-            closing.next()
+        for command in ("SUBSCRIBE", "SEND"):  # a SEND's list alike (measured)
+            closing = _peer(target, peers)
+            closing.frame(command, {"id": "s", "destination": name, "receipt": "r"})
+            with pytest.raises(AssertionError, match="closed the connection"):
+                closing.next()
+    assert producer.sent(f"{queue},,", "trailing").command == "RECEIPT"  # empty parts at the end: left out
+    assert _by_part(_upto_markers(reader, producer, [queue])) == {queue: ["trailing"]}
 
 
 def test_backlog_and_live_messages_of_every_part(target: Target, peers: list[Peer]) -> None:
