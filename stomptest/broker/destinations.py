@@ -68,7 +68,7 @@ class Message:
         "sequence",
         "timestamp",
     )
-    held_in: str  # the queue that keeps it for a store (Engine.keep; store.py): set only where there is one
+    held_in: Destination  # the queue that keeps it for a store (Engine.keep; store.py): set only where there is one
 
     def __init__(
         self,

@@ -312,7 +312,7 @@ class Engine:
                     expiry.expire(self, message, now)
                 else:
                     if self.journal is not None:
-                        self.keep(message, destination.name)
+                        self.keep(message, destination)
                     chosen.connection.deliver(chosen, message)
                 return
             if destination.selecting and messages:  # see selecting.py: the backlog waits for a change of room
@@ -471,10 +471,10 @@ class Engine:
     def enqueue(self, destination: Destination, message: Message) -> None:
         """Keep a message on a queue, in its place: arrival or priority order (priority.py)."""
         if self.journal is not None:
-            self.keep(message, destination.name)
+            self.keep(message, destination)
         priority.enqueue(destination.messages, message, priority.levels(self.profile, destination))
 
-    def keep(self, message: Message, queue: str) -> None:
+    def keep(self, message: Message, queue: Destination) -> None:
         """A persistent message is in the care of `queue` now: journal it for the store (store.py)."""
         journal = self.journal
         if journal is not None and message.persistent == "true":

@@ -23,8 +23,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Literal
 
-from stomptest.broker import composite, exchanges, spanning
+from stomptest.broker import composite, exchanges, expiry, spanning
 from stomptest.broker.destinations import Destination, Kind, Message, Topic
+from stomptest.broker.lifecycle_arguments import QueueSettings
 
 if TYPE_CHECKING:
     from stomptest.broker.connection import Connection
@@ -383,9 +384,11 @@ class Routes:
 
         def keep_within(message: Message, now: float) -> bool:
             messages = queue.messages
+            if queue.lifecycle is not None:  # and x-message-ttl, as engine.publish applies it
+                expiry.with_queue_ttl(message, queue, int(engine.clock(now) * 1000))
             messages.append(message)
             if engine.journal is not None:
-                engine.keep(message, queue.name)  # and what is dropped below leaves the store (store.py)
+                engine.keep(message, queue)  # and what is dropped below leaves the store (store.py)
             count = arguments.get("x-max-length")
             if count is not None:
                 while len(messages) > count:
@@ -401,6 +404,18 @@ class Routes:
             return True
 
         return keep_within
+
+    def redeclare(self, queue: Destination, kept: Mapping[str, Mapping[str, str | int]], now: float) -> None:
+        """A queue loaded from a data folder (store.py) declared again with the arguments it was declared with."""
+        length = {name: value for name, value in kept.get("arguments", {}).items() if isinstance(value, int)}
+        if length:
+            queue.arguments = length
+            if any(name in length for name in _LENGTH_ARGUMENTS):
+                queue.router = self._bounded(queue)
+                self.bounded.add(queue.name)
+        lifecycle = kept.get("lifecycle")
+        if lifecycle:
+            queue.lifecycle = QueueSettings(dict(lifecycle), self.engine.clock(now))
 
     # -- the test side
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from stomptest.broker import priority
-from stomptest.broker.destinations import Message
+from stomptest.broker.destinations import Destination, Message
 from stomptest.protocol.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -49,6 +49,8 @@ class StoredMessage:
     priority: int
     persistent: str | None
     had_content_length: bool
+    # the queue's arguments when it was written (RabbitMQ: {"arguments": {...}, "lifecycle": {...}}; {} for none)
+    queue_arguments: dict[str, dict[str, str | int]]
 
 
 class Store(Protocol):
@@ -78,12 +80,13 @@ CREATE TABLE IF NOT EXISTS held (
     priority INTEGER NOT NULL,
     persistent TEXT,
     had_content_length INTEGER NOT NULL,
+    queue_arguments TEXT NOT NULL,
     PRIMARY KEY (sequence, queue)
 )
 """
 _MIGRATE = """
 INSERT OR IGNORE INTO held SELECT sequence, destination, destination, message_id, headers, body, timestamp, expires,
-    priority, persistent, had_content_length FROM messages;
+    priority, persistent, had_content_length, '{}' FROM messages;
 DROP TABLE messages;
 """
 
@@ -113,10 +116,10 @@ class SqliteStore:
             for kind, message in operations:
                 if kind == "put":
                     db.execute(
-                        "INSERT OR REPLACE INTO held VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "INSERT OR REPLACE INTO held VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (
                             message.sequence,
-                            message.held_in,
+                            message.held_in.name,
                             message.destination,
                             message.message_id,
                             json.dumps(message.headers),
@@ -126,11 +129,13 @@ class SqliteStore:
                             message.priority,
                             message.persistent,
                             int(message.had_content_length),
+                            _queue_arguments(message.held_in),
                         ),
                     )
                 else:
-                    held_in = getattr(message, "held_in", message.destination)  # set by Engine.keep
-                    db.execute("DELETE FROM held WHERE sequence = ? AND queue = ?", (message.sequence, held_in))
+                    held = getattr(message, "held_in", None)  # set by Engine.keep
+                    queue = message.destination if held is None else held.name
+                    db.execute("DELETE FROM held WHERE sequence = ? AND queue = ?", (message.sequence, queue))
         except BaseException:
             db.execute("ROLLBACK")
             raise
@@ -151,6 +156,7 @@ class SqliteStore:
                 priority,
                 persistent,
                 length,
+                arguments,
             ) = row
             yield StoredMessage(
                 sequence,
@@ -164,10 +170,22 @@ class SqliteStore:
                 priority,
                 persistent,
                 bool(length),
+                json.loads(arguments),
             )
 
     def close(self) -> None:
         self._db.close()
+
+
+def _queue_arguments(queue: Destination) -> str:
+    """The arguments a queue was declared with, as the store keeps them with each message it holds."""
+    settings = queue.lifecycle
+    if not queue.arguments and settings is None:
+        return "{}"
+    kept: dict[str, dict[str, str | int]] = {"arguments": dict(queue.arguments)}
+    if settings is not None:
+        kept["lifecycle"] = settings.arguments
+    return json.dumps(kept)
 
 
 def restore(engine: Engine, store: Store, now: float = 0.0) -> int:
@@ -182,7 +200,9 @@ def restore(engine: Engine, store: Store, now: float = 0.0) -> int:
         destination = engine.destination("queue", stored.queue)
         message = engine.new_message(destination, stored.headers, stored.body, now)
         message.destination = stored.destination
-        message.held_in = stored.queue
+        message.held_in = destination
+        if stored.queue_arguments and not destination.arguments and destination.lifecycle is None:
+            engine.routes.redeclare(destination, stored.queue_arguments, now)  # RabbitMQ: a durable queue's arguments
         message.sequence = stored.sequence
         message.message_id_given = stored.message_id
         message.timestamp = stored.timestamp

@@ -79,3 +79,16 @@ def test_a_send_declares_a_bounded_queue_with_its_arguments() -> None:
         sent = {"destination": "/queue/b", "receipt": "r", "x-max-length": "2"}
         assert _commands(producer.send("SEND", sent, body)) == ["RECEIPT"]
     assert [m.body for m in eng.destinations["/queue/b"].messages] == [b"m2", b"m3"]
+
+
+def test_a_bounded_queue_applies_its_message_ttl_too() -> None:
+    """Measured on 3.10.8: x-max-length:2 with x-message-ttl:300, three SENDs, 1 s later a subscriber gets none."""
+    eng = engine("rabbitmq")
+    producer = connected(eng)
+    sent = {"destination": "/queue/b", "receipt": "r", "x-max-length": "2", "x-message-ttl": "300"}
+    for body in (b"m1", b"m2", b"m3"):
+        assert _commands(producer.send("SEND", sent, body)) == ["RECEIPT"]
+    assert [m.body for m in eng.destinations["/queue/b"].messages] == [b"m2", b"m3"]
+    eng.advance(1, 1000.0)
+    assert not eng.destinations["/queue/b"].messages
+    assert [m.body for m in eng.expired] == [b"m2", b"m3"]

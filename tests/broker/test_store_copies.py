@@ -11,9 +11,12 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from stomptest.broker import Broker
 from stomptest.broker.store import SqliteStore
 from stomptest.client import Client
+from stomptest.protocol import BrokerError
 
 
 def test_a_composite_sends_copies_all_outlive_the_broker(tmp_path: Path) -> None:
@@ -68,4 +71,27 @@ def test_a_bounded_queue_keeps_what_it_holds(tmp_path: Path) -> None:
         for body in (b"m1", b"m2", b"m3"):
             client.send("/queue/b", body, headers={"persistent": "true", "x-max-length": "2"}, receipt=True)
         assert sorted(m.body for m in SqliteStore(tmp_path).load()) == [b"m2", b"m3"]
+        client.disconnect()
+
+
+def test_a_queue_that_holds_kept_messages_keeps_its_arguments(tmp_path: Path) -> None:
+    """RabbitMQ keeps a durable queue's arguments across a restart; the folder keeps them with its messages."""
+    with Broker(profile="rabbitmq", data_dir=tmp_path) as broker:
+        client = Client(broker.url, receipt_timeout=10.0)
+        client.connect()
+        arguments = {"persistent": "true", "x-max-length": "2", "x-message-ttl": "60000"}
+        client.send("/queue/b", b"m1", headers=arguments, receipt=True)
+        client.disconnect()
+    with Broker(profile="rabbitmq", data_dir=tmp_path) as again:
+        client = Client(again.url, receipt_timeout=10.0)
+        client.connect()
+        with pytest.raises(BrokerError, match="inequivalent arg 'x-max-length'"):
+            client.send("/queue/b", b"without", headers={"persistent": "true"}, receipt=True)
+        client = Client(again.url, receipt_timeout=10.0)
+        client.connect()
+        for body in (b"m2", b"m3"):
+            client.send("/queue/b", body, headers=arguments, receipt=True)
+        assert [m.body for m in again.messages("/queue/b")] == [b"m2", b"m3"]  # still bounded
+        again.advance(61)
+        assert again.messages("/queue/b") == ()  # and its messages still expire
         client.disconnect()
