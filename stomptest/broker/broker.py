@@ -144,6 +144,9 @@ class Broker:
         """
         self.stop()
         self.engine.restarted()
+        from stomptest.broker.store import forget_deliveries  # ActiveMQ counts deliveries afresh (store.py)
+
+        forget_deliveries(self.engine)
         if down_for > 0:
             time.sleep(down_for)
         self.start()

@@ -278,6 +278,9 @@ class Profile:
     bad_lifecycle_headers: Literal["ignore", "activemq", "rabbitmq", "artemis"] = "ignore"
     # a queued message that was not sent `persistent:true` survives Broker.restart() (the real brokers: no)
     restart_keeps_non_persistent: bool = True
+    # a message delivered before a restart comes back counted as delivered (`redelivered`), also from a data folder
+    # (issue 15, store.py); ActiveMQ: no (its store keeps no redelivery count without persistJMSRedelivered)
+    restart_keeps_deliveries: bool = True
     # -- message selectors (issue 14, docs/selectors.md): SUBSCRIBE's `selector` read as this broker reads it;
     # "none" ignores the header (RabbitMQ, measured: every message arrives, an invalid one gets its RECEIPT)
     selectors: Literal["none", "strict", "activemq", "artemis"] = "strict"
@@ -396,6 +399,7 @@ ACTIVEMQ = Profile(
     expiry_headers="activemq",
     bad_lifecycle_headers="activemq",
     restart_keeps_non_persistent=False,  # KahaDB keeps persistent messages only (documented, not measured)
+    restart_keeps_deliveries=False,  # persistJMSRedelivered is off by default (documented, not measured)
     limits=Limits(max_header_bytes=10 * 1024, max_headers=1000),
     durable_subscriptions="activemq",  # measured (issue 14), as the rest of this block
     prefetch_zero="none",

@@ -49,6 +49,7 @@ class StoredMessage:
     priority: int
     persistent: str | None
     had_content_length: bool
+    deliveries: int  # how often it was delivered (restored where the profile keeps it: restart_keeps_deliveries)
     # the queue's arguments when it was written (RabbitMQ: {"arguments": {...}, "lifecycle": {...}}; {} for none)
     queue_arguments: dict[str, dict[str, str | int]]
 
@@ -80,13 +81,14 @@ CREATE TABLE IF NOT EXISTS held (
     priority INTEGER NOT NULL,
     persistent TEXT,
     had_content_length INTEGER NOT NULL,
+    deliveries INTEGER NOT NULL,
     queue_arguments TEXT NOT NULL,
     PRIMARY KEY (sequence, queue)
 )
 """
 _MIGRATE = """
 INSERT OR IGNORE INTO held SELECT sequence, destination, destination, message_id, headers, body, timestamp, expires,
-    priority, persistent, had_content_length, '{}' FROM messages;
+    priority, persistent, had_content_length, 0, '{}' FROM messages;
 DROP TABLE messages;
 """
 
@@ -116,7 +118,7 @@ class SqliteStore:
             for kind, message in operations:
                 if kind == "put":
                     db.execute(
-                        "INSERT OR REPLACE INTO held VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "INSERT OR REPLACE INTO held VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (
                             message.sequence,
                             message.held_in.name,
@@ -129,6 +131,7 @@ class SqliteStore:
                             message.priority,
                             message.persistent,
                             int(message.had_content_length),
+                            message.deliveries,
                             _queue_arguments(message.held_in),
                         ),
                     )
@@ -156,6 +159,7 @@ class SqliteStore:
                 priority,
                 persistent,
                 length,
+                deliveries,
                 arguments,
             ) = row
             yield StoredMessage(
@@ -170,6 +174,7 @@ class SqliteStore:
                 priority,
                 persistent,
                 bool(length),
+                deliveries,
                 json.loads(arguments),
             )
 
@@ -210,8 +215,19 @@ def restore(engine: Engine, store: Store, now: float = 0.0) -> int:
         message.priority = stored.priority
         message.persistent = stored.persistent
         message.had_content_length = stored.had_content_length
+        if engine.profile.restart_keeps_deliveries:
+            message.deliveries = stored.deliveries
         priority.enqueue(destination.messages, message, priority.levels(engine.profile, destination))
         last = max(last, stored.sequence)
         count += 1
     engine.continue_sequence(last)
     return count
+
+
+def forget_deliveries(engine: Engine) -> None:
+    """After `Broker.restart()`: where the profile's broker keeps no delivery count, every message starts at 0."""
+    if engine.profile.restart_keeps_deliveries:
+        return
+    for destination in engine.destinations.values():
+        for message in destination.messages:
+            message.deliveries = 0

@@ -95,3 +95,31 @@ def test_a_queue_that_holds_kept_messages_keeps_its_arguments(tmp_path: Path) ->
         again.advance(61)
         assert again.messages("/queue/b") == ()  # and its messages still expire
         client.disconnect()
+
+
+@pytest.mark.parametrize(("profile", "after"), [("rabbitmq", "true"), ("activemq", None)])
+@pytest.mark.parametrize("how", ["data folder", "restart()"])
+def test_what_a_broker_says_of_a_message_delivered_before_a_restart(
+    tmp_path: Path, profile: str, after: str | None, how: str
+) -> None:
+    """RabbitMQ records deliveries (redelivered:true after); ActiveMQ keeps no count by default (documented)."""
+    broker = Broker(profile=profile, data_dir=tmp_path).start()
+    try:
+        client = Client(broker.url, receipt_timeout=10.0)
+        client.connect()
+        subscription = client.subscribe("/queue/r", ack="client", receipt=True)
+        client.send("/queue/r", b"once", headers={"persistent": "true"}, receipt=True)
+        first = subscription.receive(timeout=10)
+        assert first is not None and first.frame.headers.get("redelivered") in (None, "false")
+        if how == "restart()":
+            broker.restart()
+        else:
+            broker.stop()
+            broker = Broker(profile=profile, data_dir=tmp_path).start()
+        client = Client(broker.url, receipt_timeout=10.0)
+        client.connect()
+        again = client.subscribe("/queue/r", receipt=True).receive(timeout=10)
+        assert again is not None and again.body == b"once"
+        assert again.frame.headers.get("redelivered") == after
+    finally:
+        broker.stop()
