@@ -227,7 +227,7 @@ class Engine:
         """Temporary destinations die with the connection that made them."""
         self.declared.pop(connection.id, None)
         for name in [n for n, d in self.destinations.items() if d.owner == connection.id]:
-            del self.destinations[name]
+            self.delete_queue(self.destinations[name])  # with its messages, which leave a store too
         self.routes.forget(connection)
 
     def lookup(self, name: str) -> Destination:

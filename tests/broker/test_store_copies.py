@@ -123,3 +123,16 @@ def test_what_a_broker_says_of_a_message_delivered_before_a_restart(
         assert again.frame.headers.get("redelivered") == after
     finally:
         broker.stop()
+
+
+def test_a_queue_that_goes_with_its_connection_leaves_nothing_in_the_folder(tmp_path: Path) -> None:
+    with Broker(profile="rabbitmq", data_dir=tmp_path) as broker:
+        client = Client(broker.url, receipt_timeout=10.0)
+        client.connect()
+        client.subscribe("/queue/mine", ack="client", headers={"exclusive": "true"}, receipt=True)
+        client.send("/queue/mine", b"private", headers={"persistent": "true"}, receipt=True)
+        assert [m.body for m in SqliteStore(tmp_path).load()] == [b"private"]
+        client.disconnect()
+        broker.wait_for(lambda state: "/queue/mine" not in state.destinations, what="the exclusive queue gone")
+        broker.messages("/queue/other")  # a call into the broker: written when it returns
+        assert list(SqliteStore(tmp_path).load()) == []
