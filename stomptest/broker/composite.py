@@ -22,26 +22,32 @@ VIRTUAL_PREFIX = "VirtualTopic."
 CONSUMER_PREFIX = "/queue/Consumer."
 
 
+_PREFIXES = ("/queue/", "/topic/", "/temp-queue/", "/temp-topic/", "/remote-temp-queue/", "/remote-temp-topic/")
+
+
 def parts(name: str) -> list[str] | None:
-    """The parts of a composite name, in order; None where ActiveMQ closes the connection without a frame.
+    """The parts of a composite name, in order, each with its prefix; None where ActiveMQ closes the connection.
 
     Measured (SEND and SUBSCRIBE alike): empty parts at the end are left out (`/queue/A,,` is
     `/queue/A`, as Java's `String.split` drops them), an empty part before another closes the
-    connection (`/queue/A,,/queue/B`, `,/queue/A`); a part is trimmed of blanks around its
-    name (`/queue/ B` is the queue B) and a blank part is left out.
+    connection without a frame (`/queue/A,,/queue/B`, `,/queue/A`); blanks around a part's name
+    are trimmed (`/queue/ B` is the queue B), a blank part is left out, and a part without a STOMP
+    prefix is the queue named by the whole part, trimmed (`B` the queue B, ` /queue/B` the queue
+    named `/queue/B`).
     """
-    written = name.split(",")
+    written = _java_trim(name).split(",")
     while written and not written[-1]:
         written.pop()
     if "" in written:
         return None
-    trimmed = []
+    found = []
     for part in written:
-        prefix = part[:7] if part.startswith(("/queue/", "/topic/")) else ""
-        bare = _java_trim(part[len(prefix) :])
-        if bare or prefix:
-            trimmed.append(prefix + bare)
-    return trimmed
+        prefix = next((prefix for prefix in _PREFIXES if part.startswith(prefix)), None)
+        if prefix is not None:
+            found.append(prefix + _java_trim(part[len(prefix) :]))
+        elif _java_trim(part):
+            found.append("/queue/" + _java_trim(part))
+    return found
 
 
 def _java_trim(text: str) -> str:

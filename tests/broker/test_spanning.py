@@ -93,7 +93,9 @@ def test_composite_parts_rule() -> None:
     assert parts("/queue/A,,,") == ["/queue/A"]
     assert parts(",/queue/A") is None
     assert parts("/queue/A,,B") is None
-    assert parts("/queue/\tA ,  B\x01") == ["/queue/A", "B"]
+    assert parts("/queue/\tA ,  B\x01") == ["/queue/A", "/queue/B"]
+    assert parts(" /queue/A, /queue/B ") == ["/queue/A", "/queue//queue/B"]  # a blank before a prefix: a name
+    assert parts("/queue/A,topic://T,/temp-queue/t") == ["/queue/A", "/queue/topic://T", "/temp-queue/t"]
     assert parts(",") == []
 
 

@@ -111,7 +111,7 @@ def test_activemq_composite_lists_with_empty_parts(destination: str, command: st
     eng = engine("activemq")
     peer = connected(eng)
     answers = _answers(peer, command, {"destination": destination, **({"id": "s"} if command == "SUBSCRIBE" else {})})
-    kept = destination.rstrip(",")
+    kept = destination.strip().rstrip(",")  # Java trims the whole name, then split drops empty parts at its end
     if destination.endswith(("/queue/", "/topic/")) or (kept and "" in kept.split(",")):
         assert answers == [] and peer.connection.closed
     else:

@@ -168,7 +168,7 @@ def test_a_part_named_twice_is_read_once_and_empty_parts(target: Target, peers: 
     reader = _reading(target, peers, producer, f"{queue},{queue},,", [queue])
     assert producer.sent(queue, "once").command == "RECEIPT"
     assert _by_part(_upto_markers(reader, producer, [queue])) == {queue: ["once"]}
-    for name in (f"{queue},,{queue}", f",{queue}"):
+    for name in (f"{queue},,{queue}", f",{queue}", f" ,{queue}"):
         for command in ("SUBSCRIBE", "SEND"):  # a SEND's list alike (measured)
             closing = _peer(target, peers)
             closing.frame(command, {"id": "s", "destination": name, "receipt": "r"})
@@ -176,6 +176,20 @@ def test_a_part_named_twice_is_read_once_and_empty_parts(target: Target, peers: 
                 closing.next()
     assert producer.sent(f"{queue},,", "trailing").command == "RECEIPT"  # empty parts at the end: left out
     assert _by_part(_upto_markers(reader, producer, [queue])) == {queue: ["trailing"]}
+
+
+def test_blanks_around_a_part(target: Target, peers: list[Peer]) -> None:
+    """`/queue/ B` is the queue B; ` /queue/B` (a blank before the prefix) the queue named `/queue/B`."""
+    first, second = _queues(2)
+    producer = _peer(target, peers)
+    readers = {}
+    for queue in (first, second, f"/queue/{second}"):
+        readers[queue] = _peer(target, peers)
+        readers[queue].subscribed(queue)
+    assert producer.sent(f"{first},/queue/  {second[7:]}", "trimmed").command == "RECEIPT"
+    assert producer.sent(f"{first}, {second}", "named").command == "RECEIPT"
+    got = {queue: [f.body.decode() for f in reader.upto_marker(producer, queue)] for queue, reader in readers.items()}
+    assert got == {first: ["trimmed", "named"], second: ["trimmed"], f"/queue/{second}": ["named"]}
 
 
 def test_backlog_and_live_messages_of_every_part(target: Target, peers: list[Peer]) -> None:
