@@ -334,3 +334,28 @@ def test_a_send_to_a_wildcard_queue_name_is_one_queue(target: Target, peers: lis
     reader = _peer(target, peers)
     reader.subscribed(f"{prefix}.*")
     assert _by_part(_settle(reader, producer, [f"{prefix}.*", f"{prefix}.b"])) == {f"{prefix}.*": ["literal"]}
+
+
+def test_artemis_wildcard_queue_gets_a_copy(target: Target, request: pytest.FixtureRequest) -> None:
+    """Artemis 2.40.0 (measured, not modelled): `/queue/P.#` gets a copy of each message later sent to a matching
+    queue, beside that queue's own consumer, not its backlog; and keeps copies while its subscriber is away."""
+    if target.facts.topic_wildcards != "artemis":
+        pytest.skip(f"{target.name}: not Artemis")
+    if target.broker is not None:  # a strict xfail, as conftest.py's KNOWN_DIFFERENCES: a model shows as XPASS
+        reason = "Artemis' wildcard queues are not modelled (docs/routing.md): the fake reads P.# as one queue's name"
+        request.node.add_marker(pytest.mark.xfail(strict=True, reason=reason))
+    opened: list[Peer] = []
+    try:
+        prefix = f"/queue/{_unique()}"
+        producer, plain, wildcard = (_peer(target, opened) for _ in range(3))
+        assert producer.sent(f"{prefix}.x", "before").command == "RECEIPT"
+        plain.subscribed(f"{prefix}.x")
+        wildcard.subscribed(f"{prefix}.#")
+        for body in ("x0", "x1"):
+            assert producer.sent(f"{prefix}.x", body).command == "RECEIPT"
+        assert [f.body for f in plain.upto_marker(producer, f"{prefix}.x")] == [b"before", b"x0", b"x1"]
+        # a SEND to the name P.# reaches that queue too (measured): the marker
+        assert [f.body for f in wildcard.upto_marker(producer, f"{prefix}.#")] == [b"x0", b"x1"]
+    finally:
+        for peer in opened:
+            peer.close()
