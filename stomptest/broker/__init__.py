@@ -12,8 +12,9 @@ from stomptest.broker import snapshot as _snapshot_module
 from stomptest.broker.broker import Broker, BrokerFailure, WaitTimeout
 from stomptest.broker.connection import Connection
 from stomptest.broker.engine import Engine
+from stomptest.broker.error_kinds import ERROR_KINDS, ErrorKind
 from stomptest.broker.limits import Limits
-from stomptest.broker.profiles import ERROR_KINDS, PROFILES, ErrorKind, Profile, get_profile
+from stomptest.broker.profiles import PROFILES, Profile, get_profile
 from stomptest.broker.snapshot import (
     ConnectionInfo,
     DeliveryInfo,

@@ -140,10 +140,14 @@ class Broker:
         """Stop, stay down `down_for` seconds, and start again on the same port, keeping queued messages.
 
         Those the profile's broker keeps: every one (strict), or only those sent `persistent:true`
-        (`restart_keeps_non_persistent`; docs/lifecycle.md).
+        (`restart_keeps_non_persistent`), with their delivery counts or not (`restart_keeps_deliveries`;
+        docs/lifecycle.md).
         """
         self.stop()
         self.engine.restarted()
+        from stomptest.broker.store import forget_deliveries  # ActiveMQ counts deliveries afresh (store.py)
+
+        forget_deliveries(self.engine)
         if down_for > 0:
             time.sleep(down_for)
         self.start()

@@ -6,7 +6,8 @@ to it reaches each part, each part named by the same rule as a whole name (`/que
 `topic://B`, not the topic B). Each copy's MESSAGE says the part it came through as
 `destination` and the whole list as `original-destination`, written the way ActiveMQ writes
 it: the first part with its STOMP prefix, the others as `queue://X` or `topic://X`
-(`/queue/A,topic://B`). The copies share one message-id.
+(`/queue/A,topic://B`). The copies share one message-id. A SUBSCRIBE to a list reads its
+parts (spanning.py).
 
 A virtual topic is a topic whose name starts `VirtualTopic.`: each message sent to it is also
 copied to every queue named `Consumer.NAME.VirtualTopic.X` that exists at that moment (a
@@ -21,9 +22,42 @@ VIRTUAL_PREFIX = "VirtualTopic."
 CONSUMER_PREFIX = "/queue/Consumer."
 
 
-def parts(name: str) -> list[str]:
-    """The parts of a composite name, in order (empty parts are left out, as ActiveMQ's parser does)."""
-    return [part for part in name.split(",") if part]
+_PREFIXES = ("/queue/", "/topic/", "/temp-queue/", "/temp-topic/", "/remote-temp-queue/", "/remote-temp-topic/")
+
+
+def parts(name: str) -> list[str] | None:
+    """The parts of a composite name, in order, each with its prefix; None where ActiveMQ closes the connection.
+
+    Measured (SEND and SUBSCRIBE alike): empty parts at the end are left out (`/queue/A,,` is
+    `/queue/A`, as Java's `String.split` drops them), an empty part before another closes the
+    connection without a frame (`/queue/A,,/queue/B`, `,/queue/A`); blanks around a part's name
+    are trimmed (`/queue/ B` is the queue B), a blank part is left out, and a part without a STOMP
+    prefix is the queue named by the whole part, trimmed (`B` the queue B, ` /queue/B` the queue
+    named `/queue/B`).
+    """
+    written = _java_trim(name).split(",")
+    while written and not written[-1]:
+        written.pop()
+    if "" in written:
+        return None
+    found = []
+    for part in written:
+        prefix = next((prefix for prefix in _PREFIXES if part.startswith(prefix)), None)
+        if prefix is not None:
+            found.append(prefix + _java_trim(part[len(prefix) :]))
+        elif _java_trim(part):
+            found.append("/queue/" + _java_trim(part))
+    return found
+
+
+def _java_trim(text: str) -> str:
+    """Java's `String.trim`: every character up to U+0020 goes from both ends (Python's `strip` takes others)."""
+    start, end = 0, len(text)
+    while start < end and text[start] <= " ":
+        start += 1
+    while end > start and text[end - 1] <= " ":
+        end -= 1
+    return text[start:end]
 
 
 def original_destination(resolved: list[tuple[str, str]]) -> str:

@@ -30,8 +30,8 @@ import math
 from typing import TYPE_CHECKING
 
 from stomptest.broker import durable, wire
+from stomptest.broker.error_kinds import ErrorKind
 from stomptest.broker.output import receipt, write
-from stomptest.broker.profiles import ErrorKind
 from stomptest.broker.reading import set_wire_version
 from stomptest.protocol.frame import HEARTBEAT, Frame
 

@@ -26,8 +26,8 @@ from typing import Final, cast
 
 from stomptest.broker import acknowledging, connecting, output, reading, sending, subscribing, transactions, wire
 from stomptest.broker.engine import Delivery, Engine, Message, Subscription
+from stomptest.broker.error_kinds import ErrorKind
 from stomptest.broker.output import Direction, PendingFrame
-from stomptest.broker.profiles import ErrorKind
 from stomptest.broker.states import READING, STATES, TRANSITIONS, Handling, State
 from stomptest.protocol import spec
 from stomptest.protocol.frame import Frame, Heartbeat

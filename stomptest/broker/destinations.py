@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Literal, Protocol
 
-from stomptest.broker.profiles import ErrorKind
+from stomptest.broker.error_kinds import ErrorKind
 
 if TYPE_CHECKING:
     from stomptest.broker.lifecycle_arguments import QueueSettings
@@ -59,6 +59,7 @@ class Message:
         "expires",
         "had_content_length",
         "headers",
+        "held_in",
         "id_prefix",
         "message_id_given",
         "out_headers",
@@ -67,6 +68,7 @@ class Message:
         "sequence",
         "timestamp",
     )
+    held_in: Destination  # the queue that keeps it for a store (Engine.keep; store.py): set only where there is one
 
     def __init__(
         self,
@@ -202,6 +204,8 @@ class Destination:
     """A named place to send to; `kind` says how messages are routed."""
 
     kind: Kind = "queue"
+    # a subscription's Span (spanning.py): the destinations it reads; None for every other destination
+    parts: list[Destination] | None = None
 
     def __init__(self, name: str, owner: int | None = None) -> None:
         self.name = name

@@ -30,7 +30,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Literal
 
-from stomptest.broker import expiry, groups, priority, redelivery
+from stomptest.broker import expiry, groups, priority, redelivery, spanning
 from stomptest.broker.destinations import (
     AckMode,
     Consumer,
@@ -227,7 +227,7 @@ class Engine:
         """Temporary destinations die with the connection that made them."""
         self.declared.pop(connection.id, None)
         for name in [n for n, d in self.destinations.items() if d.owner == connection.id]:
-            del self.destinations[name]
+            self.delete_queue(self.destinations[name])  # with its messages, which leave a store too
         self.routes.forget(connection)
 
     def lookup(self, name: str) -> Destination:
@@ -312,7 +312,7 @@ class Engine:
                     expiry.expire(self, message, now)
                 else:
                     if self.journal is not None:
-                        self.keep(message)
+                        self.keep(message, destination)
                     chosen.connection.deliver(chosen, message)
                 return
             if destination.selecting and messages:  # see selecting.py: the backlog waits for a change of room
@@ -391,7 +391,9 @@ class Engine:
 
     def dispatch_subscription(self, subscription: Subscription, now: float) -> None:
         if subscription.pending is None:
-            self.dispatch(subscription.destination, now)
+            parts = subscription.destination.parts  # issue 15: a subscription may read several queues (spanning.py)
+            for part in parts if parts is not None else (subscription.destination,):
+                self.dispatch(part, now)
             return
         pending = subscription.pending
         limit = self.limits.max_unacknowledged
@@ -420,6 +422,9 @@ class Engine:
         if destination.kind == "topic":
             if subscription in destination.subscriptions and subscription.pending is not None:
                 subscription.pending.extendleft(reversed(messages))
+            return
+        if destination.parts is not None:  # issue 15 (spanning.py): each goes back to the queue it came from
+            spanning.give_back(self, destination, messages)
             return
         # a redelivered message may have been handed out after later ones: each goes back to its place
         priority.merge(destination.messages, messages, priority.ranking(self.profile, destination))
@@ -466,13 +471,14 @@ class Engine:
     def enqueue(self, destination: Destination, message: Message) -> None:
         """Keep a message on a queue, in its place: arrival or priority order (priority.py)."""
         if self.journal is not None:
-            self.keep(message)
+            self.keep(message, destination)
         priority.enqueue(destination.messages, message, priority.ranking(self.profile, destination))
 
-    def keep(self, message: Message) -> None:
-        """A persistent message is in the broker's care now: journal it for the store (store.py)."""
+    def keep(self, message: Message, queue: Destination) -> None:
+        """A persistent message is in the care of `queue` now: journal it for the store (store.py)."""
         journal = self.journal
         if journal is not None and message.persistent == "true":
+            message.held_in = queue  # copies of one message (one sequence) are kept apart by their queue
             journal.append(("put", message))
 
     def release(self, message: Message) -> None:
@@ -496,12 +502,10 @@ class Engine:
                 destination.messages.extend(kept)
 
     def delete_queue(self, destination: Destination) -> None:
-        """A queue gone with its messages (RabbitMQ's `x-expires`); the next declaration makes a new one."""
+        """A queue gone with its messages (RabbitMQ's `x-expires`); who declared it does not again (routing.py)."""
         self.destinations.pop(destination.name, None)
         for message in destination.messages:
             self.release(message)
-        for declared in self.declared.values():
-            declared.discard(destination.name)
 
     def origin(self, message: Message) -> tuple[tuple[str, str], ...]:
         """The headers that say where a dead letter came from, as the profile's broker writes them."""
@@ -522,6 +526,8 @@ class Engine:
         subscription.destination.subscriptions.append(subscription)
         if subscription.selector is not None:
             subscription.destination.selecting += 1
+        if subscription.destination.parts is not None:  # issue 15: it reads several destinations (spanning.py)
+            spanning.join(self, subscription)
         self.sticky.subscribed(subscription)
 
     def new_subscription_serial(self) -> int:
@@ -530,6 +536,9 @@ class Engine:
     def unsubscribe(self, subscription: Subscription, now: float) -> None:
         """Remove a subscription; its unacknowledged messages go back to be delivered again."""
         destination = subscription.destination
+        if destination.parts is not None:  # issue 15: it reads several destinations (spanning.py)
+            spanning.leave(self, subscription, now)
+            return
         if subscription in destination.subscriptions:
             destination.subscriptions.remove(subscription)
             if subscription.selector is not None:
@@ -544,7 +553,7 @@ class Engine:
             self.requeue(subscription, returned, now)
             self.dispatch(destination, now)
         if not destination.subscriptions and destination.arguments.get("auto-delete"):  # issue 15: RabbitMQ
-            self.destinations.pop(destination.name, None)
+            self.delete_queue(destination)  # with its messages (and the store's copies of them)
 
     # -- test-side operations
 
@@ -579,6 +588,7 @@ class Engine:
             name: destination for name, destination in self.destinations.items() if destination.subscriptions
         }
         self.durable.clear()
+        self.declared.clear()  # the connections declare their queues again, as on a fresh broker
         self.sticky.names &= set(self.destinations)  # an exclusive consumer still subscribed stays so
 
     def record_internal_error(self, text: str) -> None:

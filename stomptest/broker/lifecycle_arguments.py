@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from stomptest.broker.destinations import Destination
+from stomptest.broker.output import receipt
 
 if TYPE_CHECKING:
     from stomptest.broker.connection import Connection
@@ -103,10 +104,16 @@ def declare(connection: Connection, frame: Frame, destination: Destination, exis
     if destination.kind != "queue" or not destination.name.startswith("/queue/"):
         return destination
     engine = connection.engine
+    declared = engine.declared.setdefault(connection.id, set())
     if unused_too_long(engine.clock(connection.now), destination):
         engine.delete_queue(destination)
+        if destination.name in declared:  # measured: this connection does not declare it again (routing.py)
+            if frame.command == "SEND":
+                receipt(connection, frame)  # and the message is dropped
+            else:
+                connection.fail("not-found", frame, reason=f"no queue '{destination.name[7:]}' in vhost '/'")
+            return None
         destination, existed = engine.destination("queue", destination.name), False
-    declared = engine.declared.setdefault(connection.id, set())
     if destination.name in declared:
         return destination  # measured: a connection declares a queue once; later frames' arguments are not read
     queue = destination.name[len("/queue/") :]

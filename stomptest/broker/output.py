@@ -18,7 +18,7 @@ import logging
 from typing import TYPE_CHECKING, Literal
 
 from stomptest.broker import wire
-from stomptest.broker.profiles import ErrorKind
+from stomptest.broker.error_kinds import ErrorKind
 from stomptest.protocol.errors import FrameError
 from stomptest.protocol.frame import HEARTBEAT, Frame, Heartbeat
 

@@ -16,6 +16,7 @@ from typing import Literal
 
 from stomptest import __version__
 from stomptest.broker import websocket_profiles
+from stomptest.broker.error_kinds import ALWAYS_CLOSING, ERROR_KINDS, ERROR_TEXT_VARIANTS, ErrorKind
 from stomptest.broker.error_texts import (
     ACTIVEMQ_ERROR_TEXTS,
     ARTEMIS_ERROR_TEXTS,
@@ -26,47 +27,6 @@ from stomptest.broker.limits import Limits
 from stomptest.broker.websocket_profiles import WebSocketSettings
 from stomptest.protocol import spec
 from stomptest.protocol.errors import ConfigurationError
-
-# Every reason the broker answers with ERROR. Profiles choose which of them close the
-# connection (`closing_errors`) and what text they carry (`error_texts`).
-ErrorKind = Literal[
-    "not-connected",  # a frame before CONNECT
-    "already-connected",  # a second CONNECT
-    "version",  # no common protocol version
-    "bad-connect",  # missing host (strict), malformed heart-beat header
-    "vhost",  # the host header names no known virtual host
-    "access-refused",  # login/passcode not accepted
-    "malformed",  # bytes that are not a frame (including limits of the parser)
-    "unknown-command",  # a command this version does not have
-    "missing-header",  # a required header is missing
-    "invalid-header",  # a header the broker refuses (RabbitMQ: message-id on SEND)
-    "bad-destination",  # a destination name the broker does not know how to route
-    "invalid-destination",  # RabbitMQ: a name of a known kind that breaks its rules (/queue/a/b, /exchange)
-    "not-found",  # RabbitMQ: an exchange that does not exist
-    "resource-locked",  # RabbitMQ: a queue another connection holds exclusively (issue 15)
-    "duplicate-subscription",
-    "unknown-subscription",
-    "unknown-ack",  # ACK/NACK naming no unacknowledged message
-    "precondition-failed",  # RabbitMQ: ACK/NACK of a delivery of its own that awaits no acknowledgement
-    "bad-transaction",  # unknown transaction, or BEGIN of one already open
-    "limit",  # too many connections, queued or pending messages
-    "invalid-selector",  # a SUBSCRIBE `selector` the profile's broker cannot parse (docs/selectors.md)
-    "internal",  # a bug in stomptest: never expected, always reported by Broker.check()
-]
-ERROR_KINDS: tuple[ErrorKind, ...] = ErrorKind.__args__  # type: ignore[attr-defined]
-
-# Errors every shipped profile treats as fatal. A frame before CONNECT and a second CONNECT are not among
-# them: measured (issue 18), ActiveMQ and RabbitMQ answer a frame before CONNECT with an ERROR and read on,
-# and ActiveMQ answers a second CONNECT so too (strict closes after both: its closing_errors has every kind).
-ALWAYS_CLOSING: frozenset[ErrorKind] = frozenset(
-    {"version", "bad-connect", "vhost", "access-refused", "malformed", "internal"}
-)
-
-
-# texts a caller asks for by name, beside the kind's ("KIND VARIANT" keys in error_texts): unknown-ack "own-format",
-# an id of the broker's own format; malformed "bad-escape", an undefined escape; not-connected "stomp-1.0", a STOMP
-# asking for 1.0 (all Artemis); unknown-ack "no-subscription", an ack id naming a subscription that is gone (RabbitMQ)
-ERROR_TEXT_VARIANTS = frozenset({"own-format", "bad-escape", "no-subscription", "stomp-1.0"})
 
 
 @dataclass(frozen=True)
@@ -231,11 +191,15 @@ class Profile:
     # x-max-priority, x-dead-letter-exchange and x-dead-letter-routing-key (lifecycle_arguments.py); a queue
     # re-declared otherwise is refused
     queue_arguments: bool = False
-    composite_destinations: bool = False  # ActiveMQ: SEND to /queue/A,/topic/B,C reaches each of them
+    composite_destinations: bool = False  # ActiveMQ: SEND to /queue/A,/topic/B,C reaches each; SUBSCRIBE reads them
     # ActiveMQ: a message on /topic/VirtualTopic.X is copied to every /queue/Consumer.NAME.VirtualTopic.X
     virtual_topics: bool = False
     # SUBSCRIBE to /topic/PATTERN: words split on '.', `*` one word and `>` (ActiveMQ) or `#` (Artemis) any number
     topic_wildcards: Literal["none", "activemq", "artemis"] = "none"
+    # -- subscriptions that read several destinations (issue 15, spanning.py): a SUBSCRIBE to a composite list
+    # reads its parts where `composite_destinations`; ActiveMQ: SUBSCRIBE to /queue/PATTERN (`*`, `>`) reads
+    # every queue it matches, those made later too
+    queue_wildcards: bool = False
     ack_checks_subscription: bool = True  # 1.1 ACK with an unknown subscription is an error
     ack_requires_subscription_1_1: bool = True  # 1.1 ACK/NACK without `subscription` is an error (RabbitMQ: no)
     # an ACK/NACK naming a delivery of the broker's own id format that awaits no acknowledgement: ERROR
@@ -293,6 +257,9 @@ class Profile:
     bad_lifecycle_headers: Literal["ignore", "activemq", "rabbitmq", "artemis"] = "ignore"
     # a queued message that was not sent `persistent:true` survives Broker.restart() (the real brokers: no)
     restart_keeps_non_persistent: bool = True
+    # a message delivered before a restart comes back counted as delivered (`redelivered`), also from a data folder
+    # (issue 15, store.py); ActiveMQ: no (its store keeps no redelivery count without persistJMSRedelivered)
+    restart_keeps_deliveries: bool = True
     # -- message selectors (issue 14, docs/selectors.md): SUBSCRIBE's `selector` read as this broker reads it;
     # "none" ignores the header (RabbitMQ, measured: every message arrives, an invalid one gets its RECEIPT)
     selectors: Literal["none", "strict", "activemq", "artemis"] = "strict"
@@ -382,6 +349,7 @@ ACTIVEMQ = Profile(
     composite_destinations=True,  # measured (issue 15)
     virtual_topics=True,  # measured (issue 15)
     topic_wildcards="activemq",  # measured (issue 15)
+    queue_wildcards=True,  # measured (issue 15)
     reserved_send_headers="drop",
     id_style="activemq",
     ack_id="separate",
@@ -411,6 +379,7 @@ ACTIVEMQ = Profile(
     priority_order="persistent-first",  # measured (issue 18): a backlog comes persistent messages first
     bad_lifecycle_headers="activemq",
     restart_keeps_non_persistent=False,  # KahaDB keeps persistent messages only (documented, not measured)
+    restart_keeps_deliveries=False,  # persistJMSRedelivered is off by default (documented, not measured)
     limits=Limits(max_header_bytes=10 * 1024, max_headers=1000),
     durable_subscriptions="activemq",  # measured (issue 14), as the rest of this block
     prefetch_zero="none",

@@ -19,7 +19,7 @@ import re
 from typing import TYPE_CHECKING
 
 from stomptest.broker import output, wire
-from stomptest.broker.profiles import ErrorKind
+from stomptest.broker.error_kinds import ErrorKind
 from stomptest.broker.states import READING, TRANSITIONS
 from stomptest.protocol.errors import FrameError
 from stomptest.protocol.frame import Frame, Heartbeat

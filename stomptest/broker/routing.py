@@ -23,12 +23,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Literal
 
-from stomptest.broker import composite, exchanges
+from stomptest.broker import composite, exchanges, expiry, spanning
 from stomptest.broker.destinations import Destination, Kind, Message, Topic
+from stomptest.broker.lifecycle_arguments import QueueSettings
 
 if TYPE_CHECKING:
     from stomptest.broker.connection import Connection
-    from stomptest.broker.destinations import Consumer
+    from stomptest.broker.destinations import Consumer, Subscription
     from stomptest.broker.engine import Engine
     from stomptest.protocol.frame import Frame
 
@@ -52,10 +53,12 @@ class Routes:
         wildcards = profile.topic_wildcards
         self.wildcards = exchanges.Exchanges(">" if wildcards == "activemq" else "#") if wildcards != "none" else None
         self.composite = profile.composite_destinations
+        self.queue_wildcards = profile.queue_wildcards  # ActiveMQ: SUBSCRIBE /queue/P.> reads P.a, P.b, ...
+        self.spans: list[Subscription] = []  # subscriptions to wildcard queues: a queue made later may join them
         self.queue_arguments = profile.queue_arguments
         self.remote_temporary = profile.temporary_destinations == "connection"
         self.active = self.exchanges is not None or self.queue_arguments or self.composite
-        self.active = self.active or self.remote_temporary or self.wildcards is not None
+        self.active = self.active or self.remote_temporary or self.wildcards is not None or self.queue_wildcards
         self.temporary: dict[int, dict[str, str]] = {}  # connection -> its /temp-X/NAME <-> /remote-temp-X/S:N
         self.consumers: dict[str, list[str]] = {}  # virtual topic -> its consumer queues, in order made
         self.bounded: set[str] = set()  # RabbitMQ: queues declared with length arguments (a SEND must match them)
@@ -89,7 +92,9 @@ class Routes:
     # -- destinations as they are made
 
     def created(self, destination: Destination) -> None:
-        """Give a new destination its router, where its name asks for one (virtual topics)."""
+        """Give a new destination its router, where its name asks for one (virtual topics); wildcard readers."""
+        if self.spans and destination.kind == "queue":
+            spanning.created(self.engine, destination)  # the wildcard queue subscriptions it matches read it
         if not self.engine.profile.virtual_topics:
             return
         name = destination.name
@@ -155,22 +160,28 @@ class Routes:
         if self.exchanges is not None and name.startswith(("/amq/queue/", "/reply-queue/")):
             # no declare: a queue that is not there drops the message
             return None if canonical in engine.destinations else _dropping(canonical)
-        if (
-            self.queue_arguments
-            and kind == "queue"
-            and (canonical in self.bounded or "x-max-length" in headers or "x-max-length-bytes" in headers)
-        ):
+        if not (self.queue_arguments and kind == "queue"):
+            if len(self.plain) < _MAX_CARRIERS:
+                self.plain.add(name)  # nothing about it depends on the broker's state or the frame: asked no more
+            return None
+        if canonical in engine.declared.get(connection.id, ()):
+            # measured: a connection declares a queue once and checks no arguments again; gone since (auto-delete,
+            # x-expires), it is not made again
+            return _dropping(canonical) if canonical not in engine.destinations and _declares(name) else None
+        if canonical in self.bounded or "x-max-length" in headers or "x-max-length-bytes" in headers:
             if not _declares(name):
                 return None
             arguments = _arguments(connection, frame, canonical)
             if arguments is False:
                 return False
             found = engine.destinations.get(canonical)
-            if found is not None and not _equivalent(connection, frame, found, arguments):
+            if found is None and arguments:  # measured: a SEND declares the queue with its arguments too
+                found = engine.destination("queue", canonical)
+                found.arguments = arguments
+                found.router = self._bounded(found)
+                self.bounded.add(canonical)
+            elif found is not None and not _equivalent(connection, frame, found, arguments):
                 return False
-            return None
-        if not (self.queue_arguments and kind == "queue") and len(self.plain) < _MAX_CARRIERS:
-            self.plain.add(name)  # nothing about it depends on the broker's state or the frame: asked no more
         return None
 
     def _carrier(self, name: str, route: tuple[str, str], bindings: exchanges.Exchanges) -> Destination:
@@ -206,7 +217,11 @@ class Routes:
         """ActiveMQ: a carrier that copies to each part, each read by the rule for a whole name (measured)."""
         engine = self.engine
         resolved: list[tuple[Kind, str]] = []
-        for part in composite.parts(name):
+        written = composite.parts(name)
+        if written is None:  # measured: an empty part before another closes the connection without a frame
+            connection.close(f"destination {name} has an empty part (closed without ERROR)")
+            return False
+        for part in written:
             found = engine.resolve(part, connection)
             if found is None:  # /queue/ or /topic/ alone: closed without a frame, as the whole name would be
                 connection.close(f"destination {part} in {name} has no name (closed without ERROR)")
@@ -241,7 +256,7 @@ class Routes:
         engine = self.engine
         canonical = resolved.name
         if engine.profile.composite_destinations and "," in name:
-            parts = [engine.resolve(part) for part in composite.parts(name)]
+            parts = [engine.resolve(part) for part in composite.parts(name) or ()]
             if parts and all(part is not None for part in parts):
                 return self._composite_carrier(name, [part for part in parts if part is not None])
             return resolved
@@ -262,6 +277,9 @@ class Routes:
         """The destination a SUBSCRIBE to `name` reads, where this module decides it (None: the engine's own)."""
         engine = self.engine
         profile = engine.profile
+        wildcard = self.queue_wildcards and kind == "queue" and spanning.is_wildcard(canonical)
+        if wildcard or (self.composite and "," in name):
+            return spanning.span(engine, connection, frame, name, kind, canonical)  # reads several destinations
         if self.wildcards is not None and kind == "topic" and canonical.startswith("/topic/"):
             destination = engine.destination("topic", canonical)
             self.wildcards.bind("amq.topic", canonical[7:], canonical)
@@ -321,6 +339,10 @@ class Routes:
         engine = self.engine
         headers = frame.headers
         queue = canonical[7:]
+        if canonical not in engine.destinations and canonical in engine.declared.get(connection.id, ()):
+            # measured: this connection declared it once and does not again; gone since (auto-delete, x-expires)
+            connection.fail("not-found", frame, reason=f"no queue '{queue}' in vhost '{host}'")
+            return False
         arguments = _arguments(connection, frame, canonical)
         if arguments is False:
             return False
@@ -362,20 +384,38 @@ class Routes:
 
         def keep_within(message: Message, now: float) -> bool:
             messages = queue.messages
+            if queue.lifecycle is not None:  # and x-message-ttl, as engine.publish applies it
+                expiry.with_queue_ttl(message, queue, int(engine.clock(now) * 1000))
             messages.append(message)
+            if engine.journal is not None:
+                engine.keep(message, queue)  # and what is dropped below leaves the store (store.py)
             count = arguments.get("x-max-length")
             if count is not None:
                 while len(messages) > count:
-                    messages.popleft()
+                    engine.release(messages.popleft())
             size = arguments.get("x-max-length-bytes")
             if size is not None:
                 total = sum(len(m.body) for m in messages)
                 while messages and total > size:
-                    total -= len(messages.popleft().body)
+                    dropped = messages.popleft()
+                    engine.release(dropped)
+                    total -= len(dropped.body)
             engine.dispatch(queue, now)
             return True
 
         return keep_within
+
+    def redeclare(self, queue: Destination, kept: Mapping[str, Mapping[str, str | int]], now: float) -> None:
+        """A queue loaded from a data folder (store.py) declared again with the arguments it was declared with."""
+        length = {name: value for name, value in kept.get("arguments", {}).items() if isinstance(value, int)}
+        if length:
+            queue.arguments = length
+            if any(name in length for name in _LENGTH_ARGUMENTS):
+                queue.router = self._bounded(queue)
+                self.bounded.add(queue.name)
+        lifecycle = kept.get("lifecycle")
+        if lifecycle:
+            queue.lifecycle = QueueSettings(dict(lifecycle), self.engine.clock(now))
 
     # -- the test side
 

@@ -37,7 +37,7 @@ def offer(engine: Engine, destination: Destination, message: Message, now: float
                 del subscriptions[index]
                 subscriptions.append(candidate)
             if engine.journal is not None:
-                engine.keep(message)
+                engine.keep(message, destination)
             candidate.connection.deliver(candidate, message)
             return
     engine.enqueue(destination, message)  # in its place: arrival or priority order

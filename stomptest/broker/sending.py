@@ -191,8 +191,12 @@ def deliver(connection: Connection, subscription: Subscription, message: Message
     elif redelivered == "when-true" and message.deliveries > 1:
         headers.append(("redelivered", "true"))
     tracked = subscription.ack != "auto"
-    if not tracked and connection.engine.journal is not None:
-        connection.engine.release(message)  # delivered in ack mode auto: out of the broker's care (store.py)
+    journal = connection.engine.journal
+    if journal is not None:
+        if not tracked:
+            connection.engine.release(message)  # delivered in ack mode auto: out of the broker's care (store.py)
+        elif profile.restart_keeps_deliveries and message.persistent == "true" and hasattr(message, "held_in"):
+            journal.append(("put", message))  # its delivery count, kept as RabbitMQ keeps it (store.py)
     ack = ""
     if tracked:
         if profile.ack_id == "message-id":

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
-from stomptest.broker.profiles import ErrorKind
+from stomptest.broker.error_kinds import ErrorKind
 from stomptest.protocol import spec
 
 State = Literal["new", "connected", "closing", "closed"]

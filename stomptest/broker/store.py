@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from stomptest.broker import priority
-from stomptest.broker.destinations import Message
+from stomptest.broker.destinations import Destination, Message
 from stomptest.protocol.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -39,7 +39,8 @@ class StoredMessage:
     """One message as read back from a store."""
 
     sequence: int
-    destination: str
+    queue: str  # the queue that holds it (a composite SEND's copies share a sequence, one per queue)
+    destination: str  # what its MESSAGE says (a topic's name for a durable subscription's copy)
     message_id: str
     headers: tuple[tuple[str, str], ...]
     body: bytes
@@ -48,6 +49,9 @@ class StoredMessage:
     priority: int
     persistent: str | None
     had_content_length: bool
+    deliveries: int  # how often it was delivered (restored where the profile keeps it: restart_keeps_deliveries)
+    # the queue's arguments when it was written (RabbitMQ: {"arguments": {...}, "lifecycle": {...}}; {} for none)
+    queue_arguments: dict[str, dict[str, str | int]]
 
 
 class Store(Protocol):
@@ -62,9 +66,12 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
+# one row per held copy: (sequence, queue); `messages` of the first version was keyed by sequence alone,
+# so of the copies one message has in several queues (composite SEND, virtual topics, exchanges) it kept one
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS messages (
-    sequence INTEGER PRIMARY KEY,
+CREATE TABLE IF NOT EXISTS held (
+    sequence INTEGER NOT NULL,
+    queue TEXT NOT NULL,
     destination TEXT NOT NULL,
     message_id TEXT NOT NULL,
     headers TEXT NOT NULL,
@@ -73,8 +80,16 @@ CREATE TABLE IF NOT EXISTS messages (
     expires INTEGER NOT NULL,
     priority INTEGER NOT NULL,
     persistent TEXT,
-    had_content_length INTEGER NOT NULL
+    had_content_length INTEGER NOT NULL,
+    deliveries INTEGER NOT NULL,
+    queue_arguments TEXT NOT NULL,
+    PRIMARY KEY (sequence, queue)
 )
+"""
+_MIGRATE = """
+INSERT OR IGNORE INTO held SELECT sequence, destination, destination, message_id, headers, body, timestamp, expires,
+    priority, persistent, had_content_length, 0, '{}' FROM messages;
+DROP TABLE messages;
 """
 
 
@@ -90,6 +105,9 @@ class SqliteStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute(_SCHEMA)
+            tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if "messages" in tables:  # a folder of the first version: its rows are each held by their destination
+                self._db.executescript("BEGIN;" + _MIGRATE + "COMMIT;")
         except (OSError, sqlite3.Error) as exc:
             raise ConfigurationError(f"cannot use {str(path)!r} as the broker's data folder: {exc}") from None
 
@@ -100,9 +118,10 @@ class SqliteStore:
             for kind, message in operations:
                 if kind == "put":
                     db.execute(
-                        "INSERT OR REPLACE INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "INSERT OR REPLACE INTO held VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (
                             message.sequence,
+                            message.held_in.name,
                             message.destination,
                             message.message_id,
                             json.dumps(message.headers),
@@ -112,21 +131,40 @@ class SqliteStore:
                             message.priority,
                             message.persistent,
                             int(message.had_content_length),
+                            message.deliveries,
+                            _queue_arguments(message.held_in),
                         ),
                     )
                 else:
-                    db.execute("DELETE FROM messages WHERE sequence = ?", (message.sequence,))
+                    held = getattr(message, "held_in", None)  # set by Engine.keep
+                    queue = message.destination if held is None else held.name
+                    db.execute("DELETE FROM held WHERE sequence = ? AND queue = ?", (message.sequence, queue))
         except BaseException:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
 
     def load(self) -> Iterator[StoredMessage]:
-        rows = self._db.execute("SELECT * FROM messages ORDER BY sequence").fetchall()
+        rows = self._db.execute("SELECT * FROM held ORDER BY sequence, queue").fetchall()
         for row in rows:
-            sequence, destination, message_id, headers, body, timestamp, expires, priority, persistent, length = row
+            (
+                sequence,
+                queue,
+                destination,
+                message_id,
+                headers,
+                body,
+                timestamp,
+                expires,
+                priority,
+                persistent,
+                length,
+                deliveries,
+                arguments,
+            ) = row
             yield StoredMessage(
                 sequence,
+                queue,
                 destination,
                 message_id,
                 tuple((str(n), str(v)) for n, v in json.loads(headers)),
@@ -136,10 +174,23 @@ class SqliteStore:
                 priority,
                 persistent,
                 bool(length),
+                deliveries,
+                json.loads(arguments),
             )
 
     def close(self) -> None:
         self._db.close()
+
+
+def _queue_arguments(queue: Destination) -> str:
+    """The arguments a queue was declared with, as the store keeps them with each message it holds."""
+    settings = queue.lifecycle
+    if not queue.arguments and settings is None:
+        return "{}"
+    kept: dict[str, dict[str, str | int]] = {"arguments": dict(queue.arguments)}
+    if settings is not None:
+        kept["lifecycle"] = settings.arguments
+    return json.dumps(kept)
 
 
 def restore(engine: Engine, store: Store, now: float = 0.0) -> int:
@@ -151,10 +202,12 @@ def restore(engine: Engine, store: Store, now: float = 0.0) -> int:
     count = 0
     last = 0
     for stored in store.load():
-        resolved = engine.resolve(stored.destination)
-        kind = resolved[0] if resolved is not None else "queue"
-        destination = engine.destination(kind, stored.destination)
+        destination = engine.destination("queue", stored.queue)
         message = engine.new_message(destination, stored.headers, stored.body, now)
+        message.destination = stored.destination
+        message.held_in = destination
+        if stored.queue_arguments and not destination.arguments and destination.lifecycle is None:
+            engine.routes.redeclare(destination, stored.queue_arguments, now)  # RabbitMQ: a durable queue's arguments
         message.sequence = stored.sequence
         message.message_id_given = stored.message_id
         message.timestamp = stored.timestamp
@@ -162,8 +215,19 @@ def restore(engine: Engine, store: Store, now: float = 0.0) -> int:
         message.priority = stored.priority
         message.persistent = stored.persistent
         message.had_content_length = stored.had_content_length
+        if engine.profile.restart_keeps_deliveries:
+            message.deliveries = stored.deliveries
         priority.enqueue(destination.messages, message, priority.ranking(engine.profile, destination))
         last = max(last, stored.sequence)
         count += 1
     engine.continue_sequence(last)
     return count
+
+
+def forget_deliveries(engine: Engine) -> None:
+    """After `Broker.restart()`: where the profile's broker keeps no delivery count, every message starts at 0."""
+    if engine.profile.restart_keeps_deliveries:
+        return
+    for destination in engine.destinations.values():
+        for message in destination.messages:
+            message.deliveries = 0

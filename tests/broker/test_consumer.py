@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from stomptest.broker.engine import Consumer, Engine, Message, Subscription
-from stomptest.broker.profiles import PROFILES, ErrorKind
+from stomptest.broker.error_kinds import ErrorKind
+from stomptest.broker.profiles import PROFILES
 from stomptest.protocol import Frame
 
 

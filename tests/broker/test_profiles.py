@@ -11,7 +11,7 @@ import pytest
 
 from stomptest.broker import ERROR_KINDS, PROFILES, Limits, Profile, get_profile
 from stomptest.broker.engine import Engine
-from stomptest.broker.profiles import ERROR_TEXT_VARIANTS
+from stomptest.broker.error_kinds import ERROR_TEXT_VARIANTS
 from stomptest.protocol import ConfigurationError, Frame, spec
 
 from .harness import Peer, connected, engine

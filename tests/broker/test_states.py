@@ -14,7 +14,8 @@ import pytest
 
 from stomptest.broker.connection import _HANDLERS, Connection
 from stomptest.broker.engine import Engine
-from stomptest.broker.profiles import ERROR_KINDS, PROFILES
+from stomptest.broker.error_kinds import ERROR_KINDS
+from stomptest.broker.profiles import PROFILES
 from stomptest.broker.states import INPUTS, STATES, TRANSITIONS
 from stomptest.protocol import Frame, Heartbeat, Parser, spec
 
