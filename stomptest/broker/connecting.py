@@ -174,10 +174,15 @@ def _after_refused_stomp(connection: Connection, frame: Frame) -> None:
         connection.close("NACK on a connection at STOMP 1.0")
         return
     headers = frame.headers
+    variant = "stomp-1.0"
+    if frame.command == "UNSUBSCRIBE" and "id" not in headers:
+        variant = "stomp-1.0-destination" if "destination" in headers else "stomp-1.0-none"
+    elif frame.command == "BEGIN" and "transaction" not in headers:
+        variant = "stomp-1.0-none"
     connection.fail(
         "not-connected",
         frame,
-        header="stomp-1.0",
+        header=variant,
         id=headers.get("id", "null"),
         message_id=headers.get("message-id", "null"),
         transaction=headers.get("transaction", "null"),

@@ -296,6 +296,12 @@ ARTEMIS_ERROR_TEXTS = MappingProxyType(
             "AMQ229031: Unable to validate user from {peer}. Username: null; SSL certificate subject DN: unavailable",
         ),
         "not-connected UNSUBSCRIBE stomp-1.0": ("AMQ339017 Error unsubscribing {id}", ""),
+        "not-connected UNSUBSCRIBE stomp-1.0-destination": ("AMQ339031 Error handling send", ""),
+        "not-connected UNSUBSCRIBE stomp-1.0-none": (
+            "AMQ339035 Must specify the subscription's id or the destination you are unsubscribing from",
+            "",
+        ),
+        "not-connected BEGIN stomp-1.0-none": ("AMQ339032 Need a transaction id to begin", ""),
         "not-connected ACK stomp-1.0": ("AMQ339018 Error acknowledging message {message_id}", ""),
         "not-connected BEGIN stomp-1.0": ("AMQ339012 Error beginning a transaction {transaction}", ""),
         "not-connected COMMIT stomp-1.0": ("AMQ339013 Error committing {transaction}", ""),

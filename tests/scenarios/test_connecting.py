@@ -54,6 +54,11 @@ _AFTER = {
     "BEGIN": ("BEGIN\ntransaction:t\nreceipt:s\n\n\x00", "AMQ339012 Error beginning a transaction t"),
     "COMMIT": ("COMMIT\ntransaction:t\nreceipt:s\n\n\x00", "AMQ339013 Error committing t"),
     "ABORT": ("ABORT\ntransaction:t\nreceipt:s\n\n\x00", "AMQ339014 Error aborting t"),
+    "UNSUBSCRIBE by destination": (
+        "UNSUBSCRIBE\ndestination:/topic/x\nreceipt:s\n\n\x00",
+        "AMQ339031 Error handling send",
+    ),
+    "BEGIN without transaction": ("BEGIN\nreceipt:s\n\n\x00", "AMQ339032 Need a transaction id to begin"),
 }
 
 
