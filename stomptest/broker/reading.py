@@ -124,6 +124,10 @@ def _parse_error(connection: Connection, error: FrameError) -> bytes:
     if error.kind == "unknown-command":
         command, bad = wire.bad_frame_head(stream, at)
         kind = "not-connected" if connection.state == "new" and command else "unknown-command"
+        if connection.fixed_version is not None:  # Artemis, after a refused STOMP: its 1.0 decoder refuses and closes
+            connection.fail("unknown-command", bad, command=command, reason=text)
+            connection.close(f"unknown command {command!r} on a connection at STOMP 1.0")
+            return b""
     version, nack_1_0 = connection.version, connection.profile.nack_in_1_0
     if command == "NACK" and version == "1.0" and nack_1_0 != "unknown-command" and bad is not None:
         connection.handle_frame(bad)  # a 1.0 parser knows no NACK; the profile's broker answers it (nack_in_1_0)
