@@ -210,14 +210,36 @@ def negotiate_heartbeats(connection: Connection, cx: int, cy: int) -> tuple[int,
 
 def check_connect_timeout(connection: Connection, now: float) -> None:
     """Close a connection that sent no CONNECT within the profile's `connect_timeout`."""
+    if connection.fixed_version is not None:  # Artemis after a refused STOMP: its connection TTL instead (measured)
+        ttl = _unconnected_ttl(connection)
+        if now >= connection.last_received + ttl:
+            _silent_client(connection, ttl)
+        return
     timeout = connection.profile.connect_timeout
     if timeout is not None and not connection.deaf and now >= connection.opened_at + timeout:
         connection.close(f"no CONNECT within {timeout:g} s")
 
 
 def connect_deadline(connection: Connection) -> float | None:
+    if connection.fixed_version is not None:
+        return connection.last_received + _unconnected_ttl(connection)
     timeout = connection.profile.connect_timeout
     return None if timeout is None or connection.deaf else connection.opened_at + timeout
+
+
+def _unconnected_ttl(connection: Connection) -> float:
+    """Seconds of silence Artemis allows a connection that never connected once a STOMP was refused: 60."""
+    profile = connection.profile
+    return profile.heartbeat_default_receive_ms * profile.heartbeat_grace / 1000
+
+
+def _silent_client(connection: Connection, timeout: float) -> None:
+    """Close a client silent for `timeout` seconds, with the ERROR the profile's broker writes then (if any)."""
+    text = connection.profile.heartbeat_timeout_error
+    if text is not None:
+        message = text.format_map({"peer": connection.peer, "ttl_ms": str(round(timeout * 1000))})
+        connection.send(Frame("ERROR", [("message", message)]))
+    connection.close(f"no data from the client for {timeout:g} s (heart-beat timeout)")
 
 
 def heartbeats(connection: Connection, now: float) -> None:
@@ -227,12 +249,7 @@ def heartbeats(connection: Connection, now: float) -> None:
         if connection.profile.heartbeat_check == "grid"
         else now - connection.last_received > connection.receive_timeout
     ):
-        text = connection.profile.heartbeat_timeout_error
-        if text is not None:
-            ttl_ms = str(round(connection.receive_timeout * 1000))
-            message = text.format_map({"peer": connection.peer, "ttl_ms": ttl_ms})
-            connection.send(Frame("ERROR", [("message", message)]))
-        connection.close(f"no data from the client for {connection.receive_timeout:g} s (heart-beat timeout)")
+        _silent_client(connection, connection.receive_timeout)
         return
     if connection.hold_until is not None and now >= connection.hold_until:
         connection.release()

@@ -354,3 +354,18 @@ def test_heartbeats_are_not_frames() -> None:  # the helper above filters them: 
     peer = Peer(engine("artemis"), now=0.0)
     peer.connect("1.2", heart_beat="0,1000")
     assert any(isinstance(item, Heartbeat) for item in peer.tick(1.0))
+
+
+def test_after_a_refused_stomp_the_connection_ttl_applies_not_the_handshake_timeout() -> None:
+    """Measured: STOMP asking for 1.0 is refused; the 10 s handshake timeout is then off, and 60 s of silence
+    end the connection with the TTL ERROR (AMQ229014 at 60.2 s on Artemis 2.40.0)."""
+    peer = Peer(engine("artemis"), now=0.0)
+    peer.now = 5.0
+    [refusal] = peer.send("STOMP", {"host": "/", "login": "guest", "passcode": "guest"})
+    assert refusal.headers["message"] == "AMQ339029 Unsupported command STOMP"
+    assert peer.connection.next_deadline() == pytest.approx(65.0)
+    assert [f for f in peer.tick(64.9) if isinstance(f, Frame)] == []
+    assert not peer.connection.closing  # the handshake timeout (10 s) no longer counts
+    [error] = [f for f in peer.tick(65.1) if isinstance(f, Frame)]
+    assert error.headers["message"] == TTL_TEXT.format(peer=peer.connection.peer, ttl=60000)
+    assert peer.connection.closed
