@@ -58,6 +58,13 @@ KNOWN_DIFFERENCES: tuple[KnownDifference, ...] = (
         "the next frame; Artemis answers its ERROR when that frame comes, the fake at once",
     ),
     KnownDifference(
+        "stomp-1.0",
+        ARTEMIS,
+        "differential D3 (modelled for plain frames: tests/scenarios/test_connecting.py)",
+        "STOMP asking for 1.0 (Artemis: AMQ339029, then the connection is read by its 1.0 decoder, whose answers to "
+        "mutated frames are not all measured: a header line without ':' made BEGIN's transaction that line)",
+    ),
+    KnownDifference(
         "crlf-1.0",
         ARTEMIS,
         "L12 (Artemis 1.0, strict xfail of test_crlf_line_ends_before_1_2)",
