@@ -132,7 +132,7 @@ def _not_found(connection: Connection, frame: Frame, key: str, header: str) -> N
     profile = connection.profile
     if profile.unknown_delivery_ack == "precondition-failed":
         own = _RABBITMQ_DELIVERY.fullmatch(key)
-        if own is not None and key[2 : key.index("@@")] not in connection.subscriptions:
+        if own is not None and key[2:].rsplit("@@", 2)[0] not in connection.subscriptions:
             # RabbitMQ (measured, issue 18): the subscription the id names is gone (or never was)
             connection.fail("unknown-ack", frame, variant="no-subscription", ack=key, header=header, message_id=key)
             return
