@@ -139,6 +139,15 @@ KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {
 }
 
 
+@pytest.fixture
+def raw() -> Iterator[list[Any]]:
+    """Raw sockets a scenario opens (test_raw_frames.Raw), closed after it; test_raw_frames.py has its own."""
+    opened: list[Any] = []
+    yield opened
+    for connection in opened:
+        connection.sock.close()
+
+
 @dataclass
 class Target:
     """A running broker for one scenario: where it is, what it does, and how to make clients for it."""

@@ -9,20 +9,10 @@ asking for 1.2 gets `CONNECTED version:1.0`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from .conftest import Target
 from .test_raw_frames import LOGIN, Raw
-
-
-@pytest.fixture
-def raw() -> Iterator[list[Raw]]:
-    opened: list[Raw] = []
-    yield opened
-    for connection in opened:
-        connection.sock.close()
 
 
 @pytest.mark.parametrize("accept", ["", "accept-version:1.0\n"], ids=["no-accept-version", "1.0"])

@@ -9,20 +9,10 @@ leaves such a header out of that MESSAGE rather than write a frame a 1.0 client 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from .conftest import Target
 from .test_raw_frames import Raw
-
-
-@pytest.fixture
-def raw() -> Iterator[list[Raw]]:
-    opened: list[Raw] = []
-    yield opened
-    for connection in opened:
-        connection.sock.close()
 
 
 def _pair(target: Target, raw: list[Raw], sender: str, receiver: str) -> tuple[Raw, Raw, str]:

@@ -10,8 +10,6 @@ brokers refuse the second SUBSCRIBE (test_raw_frames.py::test_a_duplicate_subscr
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from stomptest.protocol import Frame
@@ -21,14 +19,6 @@ from .test_raw_frames import Raw
 from .test_subscriptions import _connect, _durable, _fresh, _ok, _remove, _request, _send
 
 MARKER = "-- marker --"
-
-
-@pytest.fixture
-def raw() -> Iterator[list[Raw]]:
-    opened: list[Raw] = []
-    yield opened
-    for connection in opened:
-        connection.sock.close()
 
 
 def _connected(target: Target, raw: list[Raw], version: str) -> Raw:

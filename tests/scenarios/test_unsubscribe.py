@@ -9,8 +9,6 @@ unacknowledged until the connection ends, and an ACK naming the ended subscripti
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from stomptest.protocol import Frame
@@ -18,14 +16,6 @@ from stomptest.protocol import Frame
 from .conftest import Target
 from .test_header_values import _pair
 from .test_raw_frames import Raw
-
-
-@pytest.fixture
-def raw() -> Iterator[list[Raw]]:
-    opened: list[Raw] = []
-    yield opened
-    for connection in opened:
-        connection.sock.close()
 
 
 def _frames_until_marker(connection: Raw, producer: Raw, queue: str) -> list[Frame]:
