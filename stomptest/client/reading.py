@@ -29,7 +29,7 @@ import socket
 import ssl
 import time
 
-from stomptest.client.threads import ThreadedShell
+from stomptest.client.threads import RECV_SIZE, ThreadedShell
 from stomptest.protocol.errors import ConnectionLost
 from stomptest.protocol.events import Message, Notice, Receipt
 from stomptest.protocol.frame import Frame
@@ -91,7 +91,8 @@ class ReadingShell(ThreadedShell):
                     data = self._recv(sock, socket.MSG_DONTWAIT)
             if data is None:
                 if receipt_id is not None and sock is self._sliced and not self._poked:
-                    data = self._recv(sock)  # blocks up to RECV_SLICE: no select() on the round trip's path
+                    view = self._recv_view  # `_recv` inline: blocks up to RECV_SLICE, no select() on this path
+                    data = bytes(view[: sock.recv_into(view, RECV_SIZE)])
                 elif (
                     deadline is not None or self._callers_waiting or sock is self._sliced
                 ) and not self._wait_readable(sock, deadline):

@@ -170,7 +170,10 @@ def send(
     if headers:  # an empty tuple, list or mapping adds nothing; anything else (an iterator too) is checked
         pairs.extend(_extra_headers("SEND", headers))
     if receipt is not None:
-        _optional(pairs, "SEND", "receipt", receipt)
+        if type(receipt) is str and receipt:
+            pairs.append(("receipt", receipt))
+        else:
+            _require("SEND", "receipt", receipt)  # raises, saying what it takes
     if not headers and type(body) is bytes:  # every pair is a non-empty str checked above
         return checked_frame("SEND", tuple(pairs), body)  # type: ignore[arg-type]
     return Frame("SEND", pairs, body)

@@ -52,7 +52,7 @@ from stomptest.protocol import heartbeat as _heartbeat
 from stomptest.protocol.encoder import Encoder
 from stomptest.protocol.errors import ConfigurationError, ConnectionLost, FrameError, ProtocolError
 from stomptest.protocol.events import Answer, Broken, Connected, Error, Lost, Message, Notice, Receipt, Unsolicited
-from stomptest.protocol.frame import Frame, Heartbeat
+from stomptest.protocol.frame import HEARTBEAT, Frame, Heartbeat, checked_frame
 from stomptest.protocol.parser import Parser
 from stomptest.protocol.session import Session
 from stomptest.protocol.state import CONNECTED, CONNECTING, DISCONNECTING
@@ -268,6 +268,12 @@ class ClientConnection:
     def _receive_stream(self, data: bytes, now: float) -> list[Notice]:
         if data:
             self.last_received = now
+            if self._awaited and not self._backlog:
+                whole = self._parser.whole_receipt(data)  # a waiting call's answer, read without the scan
+                if whole is not None:
+                    receipt_id, beat = whole
+                    answer = checked_frame("RECEIPT", (("receipt-id", receipt_id),), b"")
+                    return self._dispatch([answer, HEARTBEAT] if beat else [answer])
             try:
                 items = self._parser.feed(data)
             except FrameError as exc:

@@ -247,9 +247,17 @@ class Session:
         version = self._version or self.version  # set in CONNECTED, the one state that gets here
         if receipt is None or receipt is False:
             return commands.send(version, destination, body, headers=headers, transaction=transaction)
-        receipt_id = self._new_receipt(receipt)
+        if receipt is True:  # `_new_receipt` inline for the usual case: a round trip's own cost
+            self._counter += 1
+            receipt_id = f"receipt-{self._counter}"
+            if receipt_id in self._receipts:
+                receipt_id = self._generate("receipt", self._receipts)
+        else:
+            chosen = self._new_receipt(receipt)
+            assert chosen is not None  # receipt is neither None nor False here
+            receipt_id = chosen
         frame = commands.send(version, destination, body, headers=headers, transaction=transaction, receipt=receipt_id)
-        self._remember_receipt(receipt_id, frame)
+        self._receipts[receipt_id] = frame
         return frame
 
     def subscribe(
@@ -394,19 +402,23 @@ class Session:
         for a subscription never made (one recently unsubscribed is accepted, since
         it may have been in flight, and comes back with `subscription=None`).
         """
-        if type(frame) is Frame and frame.command == "MESSAGE" and self._state is CONNECTED:
-            # The common case, one per message received: a checked subset of `_on_message` in one call.
-            headers = frame.headers
-            subscription = self._subscriptions.get(headers.get("subscription"))  # type: ignore[arg-type]
-            if (
-                subscription is not None
-                and subscription.ack == "auto"
-                and self._version != "1.0"
-                and "destination" in headers
-                and "message-id" in headers
-            ):
-                return delivered(frame, self._version, subscription)  # type: ignore[arg-type]
-            return self._on_message(frame)
+        if type(frame) is Frame and self._state is CONNECTED:
+            command = frame.command
+            if command == "MESSAGE":
+                # The common case, one per message received: a checked subset of `_on_message` in one call.
+                headers = frame.headers
+                subscription = self._subscriptions.get(headers.get("subscription"))  # type: ignore[arg-type]
+                if (
+                    subscription is not None
+                    and subscription.ack == "auto"
+                    and self._version != "1.0"
+                    and "destination" in headers
+                    and "message-id" in headers
+                ):
+                    return delivered(frame, self._version, subscription)  # type: ignore[arg-type]
+                return self._on_message(frame)
+            if command == "RECEIPT":
+                return self._on_receipt(frame)  # a round trip's answer: the checks below cannot fail
         if isinstance(frame, Heartbeat):
             if self._state is not CONNECTED:  # legal in every state; only the state table says what follows
                 self._state = self._next("HEARTBEAT")
@@ -457,7 +469,13 @@ class Session:
         return event
 
     def _on_receipt(self, frame: Frame) -> Receipt:
-        receipt_id = commands.receipt(frame)
+        raw = frame.raw_headers
+        if len(raw) == 1 and raw[0][0] == "receipt-id":  # the usual answer: no headers mapping to build
+            receipt_id: str | None = raw[0][1]
+        else:
+            receipt_id = frame.headers.get("receipt-id")  # `commands.receipt` without its command check, done above
+        if receipt_id is None:
+            receipt_id = commands.receipt(frame)  # raises, saying what is missing
         request = self._receipts.get(receipt_id)
         if request is None:
             if receipt_id in self._completed:

@@ -560,3 +560,51 @@ def test_limits_of_any_size_are_accepted() -> None:
     huge = 10**30  # past what C's ssize_t holds: the C fast path must still take the frame
     parser = Parser(max_frame_bytes=huge, max_headers=huge, max_header_bytes=huge)
     assert parser.feed(b"SEND\ndestination:a\n\nx\x00") == [Frame("SEND", [("destination", "a")], b"x")]
+
+
+# --- whole_receipt: a waiting call's answer read by comparison, exactly as feed() reads it ---------------------
+
+_RECEIPT_ID_CHARS = st.sampled_from([*"abc-_9.é:\\\r\n\x00 ", "\\c", "\\n"])
+
+
+@given(
+    version=st.sampled_from(["1.0", "1.1", "1.2"]),
+    receipt_id=st.one_of(st.text("abc-_9.", max_size=12), st.lists(_RECEIPT_ID_CHARS, max_size=12).map("".join)),
+    tail=st.sampled_from([b"", b"\n", b"\n\n", b"\r\n", b"\x00", b"MESSAGE", b"RECEIPT\nreceipt-id:x\n\n\x00"]),
+    extra_header=st.sampled_from([b"", b"\nx:y", b"\r"]),
+    body=st.sampled_from([b"", b"b"]),
+)
+def test_whole_receipt_reads_what_feed_reads(
+    version: str, receipt_id: str, tail: bytes, extra_header: bytes, body: bytes
+) -> None:
+    data = b"RECEIPT\nreceipt-id:" + receipt_id.encode() + extra_header + b"\n\n" + body + b"\x00" + tail
+    fast = Parser(version)
+    whole = fast.whole_receipt(data)
+    if whole is None:
+        return  # declined: feed() reads it, as it always did
+    assert Parser(version).feed(data) == [Frame("RECEIPT", {"receipt-id": whole[0]})] + [HEARTBEAT] * whole[1]
+    assert fast.buffered == 0
+    later = b"RECEIPT\nreceipt-id:next\n\n\x00"  # the stream goes on where feed() would have left it
+    assert fast.feed(later) == [Frame("RECEIPT", {"receipt-id": "next"})]
+
+
+def test_whole_receipt_takes_the_plain_answers_brokers_send() -> None:
+    for version, data, expected in (
+        ("1.2", b"RECEIPT\nreceipt-id:receipt-7\n\n\x00", ("receipt-7", False)),
+        ("1.2", b"RECEIPT\nreceipt-id:receipt-7\n\n\x00\n", ("receipt-7", True)),  # ActiveMQ, RabbitMQ: EOL after
+        ("1.0", b"RECEIPT\nreceipt-id:receipt-7\n\n\x00\n", ("receipt-7", False)),  # 1.0 has no heart-beats
+    ):
+        assert Parser(version).whole_receipt(data) == expected
+
+
+def test_whole_receipt_declines_when_bytes_wait_or_the_stream_broke() -> None:
+    answer = b"RECEIPT\nreceipt-id:r-1\n\n\x00"
+    waiting = Parser("1.2")
+    waiting.feed(b"MESS")
+    assert waiting.whole_receipt(answer) is None
+    broken = Parser("1.2")
+    with pytest.raises(FrameError):
+        broken.feed(b"NOT A COMMAND\n\n\x00")
+    assert broken.whole_receipt(answer) is None
+    assert Parser("1.2").whole_receipt(bytearray(answer)) is None  # type: ignore[arg-type]
+    assert Parser("1.2").whole_receipt(b"RECEIPT\nreceipt-id:" + b"r" * 600 + b"\n\n\x00") is None
