@@ -54,7 +54,7 @@ def test_the_readme_shows_pip_install_first() -> None:
 
 def test_the_contributors_commands_stay_in_their_section_and_ci_runs_them() -> None:
     section = README[README.index("## Working on stomptest") :]
-    suite = "python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && .venv/bin/pytest -n 2"
+    suite = "python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && .venv/bin/pytest -n 2 --dist worksteal"
     assert (
         "python3 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/stomptest broker --profile activemq"
         in section

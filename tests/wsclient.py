@@ -148,10 +148,12 @@ class WSClient:
         self.sock.close()
 
 
-def raw_http(port: int, request: bytes, timeout: float = 1.0) -> tuple[int | None, bool]:
+def raw_http(port: int, request: bytes, timeout: float = 1.0, status_only: bool = False) -> tuple[int | None, bool]:
     """Send `request` on a new connection: (the HTTP status answered or None, whether the broker closed it).
 
-    Reads until the broker closes or `timeout` s pass.
+    Reads until the broker closes or `timeout` s pass; with `status_only`, also stops once an answer's head
+    (status line and headers) is in, for a caller that reads the close only when no status came (a broker that
+    keeps the connection open after its answer costs no wait then).
     """
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
         if request:
@@ -172,6 +174,8 @@ def raw_http(port: int, request: bytes, timeout: float = 1.0) -> tuple[int | Non
                 closed = True
                 break
             data += chunk
+            if status_only and data.startswith(b"HTTP/1.1 ") and b"\r\n\r\n" in data:
+                break
     if data.startswith(b"HTTP/1.1 "):
         return int(data[9:12]), closed
     return None, closed

@@ -72,6 +72,15 @@ RACY: dict[str, dict[tuple[str, str], str]] = {
 }
 
 
+# Checks run at once against the fake broker. A run is mostly waits (for answers, heart-beats, the timeouts a
+# deviating profile makes a check sit out), so with the runner's default of 8 it takes the sum of its checks / 8
+# (fake activemq over WebSocket: 117 s of checks, 16.3 s); with 32, about its longest check (9 s there). Each check
+# has its own connections and destinations on the run's own broker in this process, so the verdicts do not depend on
+# how many run together. The real brokers keep the default 8: with 32, real RabbitMQ once left a SEND's RECEIPT
+# out for more than the 3 s a check waits (two cells failed, measured 2026-12-06), so there it would risk flakes.
+FAKE_WORKERS = 32
+
+
 def _require_reachable(url: str) -> None:
     target = Target.from_url(url)
     try:
@@ -164,7 +173,7 @@ def _run_fake(profile: str) -> Report:
     with broker_module.Broker(profile=name, users=users) as broker:
         login = "guest" if users else None
         url = broker.ws_url if over == "ws" else broker.url
-        return run_checks(Target.from_url(url, login=login, passcode=login), profile=name)
+        return run_checks(Target.from_url(url, login=login, passcode=login), profile=name, workers=FAKE_WORKERS)
 
 
 @pytest.mark.parametrize(("profile", "broker"), FAKES)
