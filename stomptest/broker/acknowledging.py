@@ -12,7 +12,8 @@ does more (measured, issue 18): RabbitMQ answers an id of its own format that na
 pending delivery with the RECEIPT and a closing precondition_failed (`unknown_delivery_ack`);
 ActiveMQ closes a 1.0 or 1.1 connection that has a subscription without a word when the
 message-id is not of its format (`unparsable_ack_closes_in`). RabbitMQ refuses an id not of
-its format before it looks at the `transaction` (`ack_id_before_transaction`).
+its format, or whose subscription is gone, before it looks at the `transaction`
+(`ack_id_before_transaction`).
 """
 
 from __future__ import annotations
@@ -90,12 +91,16 @@ def on_nack_1_0(connection: Connection, frame: Frame) -> None:
 
 
 def _refused_before_transaction(connection: Connection, frame: Frame) -> bool:
-    """RabbitMQ (measured, issue 18): an id not of its format is refused before the transaction is looked up."""
+    """RabbitMQ (measured, issue 18): the id is read before the transaction is looked up.
+
+    An id not of its format, or one whose subscription is gone, is refused as without a
+    transaction; only an id naming a subscription it holds gets as far as the transaction.
+    """
     if not connection.profile.ack_id_before_transaction or "transaction" not in frame.headers:
         return False
     header = "id" if connection.version == "1.2" else "message-id"
     key = frame.headers[header]
-    if _RABBITMQ_DELIVERY.fullmatch(key) is not None:
+    if _RABBITMQ_DELIVERY.fullmatch(key) is not None and key[2:].rsplit("@@", 2)[0] in connection.subscriptions:
         return False
     _not_found(connection, frame, key, header)
     return True

@@ -50,6 +50,7 @@ class QueueModel(RuleBasedStateMachine):
         self.settled: set[int] = set()  # acknowledged, auto-delivered, discarded or dead-lettered
         self.deliveries: dict[int, int] = {}
         self.rank: dict[int, int] = {}  # message -> position in enqueue order (a transaction enqueues at COMMIT)
+        self.delivered_before: set[int] = set()  # delivered at least once, whatever the count says now
 
     # -- helpers
 
@@ -75,10 +76,11 @@ class QueueModel(RuleBasedStateMachine):
                     "never": None,
                 }[marking]
                 assert frame.headers.get("redelivered") == expected
-                if count == 0:
+                if sequence not in self.delivered_before:  # not one given back uncounted (Artemis' UNSUBSCRIBE)
                     rank = self.rank[sequence]
                     assert rank > client.last_first_delivery, "a subscriber gets new messages in enqueue order"
                     client.last_first_delivery = rank
+                    self.delivered_before.add(sequence)
                 self.deliveries[sequence] = count + 1
                 self.queued.discard(sequence)
                 if client.ack == "auto":

@@ -59,9 +59,13 @@ def test_unacknowledged_messages_at_unsubscribe(target: Target, raw: list[Raw]) 
     assert again == [(b"one", flag)]
 
 
+@pytest.mark.parametrize("transaction", [None, "never-begun"])
 @pytest.mark.parametrize("command", ["ACK", "NACK"])
-def test_an_ack_after_its_subscription_is_gone(target: Target, raw: list[Raw], command: str) -> None:
-    """RabbitMQ (measured, found by the differential tests): the subscription an ack id names is looked up first."""
+def test_an_ack_after_its_subscription_is_gone(
+    target: Target, raw: list[Raw], command: str, transaction: str | None
+) -> None:
+    """RabbitMQ (measured, found by the differential tests): the subscription an ack id names is looked up first,
+    before the transaction it names (an unknown one is not what the ERROR says)."""
     if target.facts.unknown_delivery_ack != "precondition-failed":
         pytest.skip(f"{target.name}: an ack id does not name its subscription")
     producer, consumer, queue = _pair(target, raw, "1.2", "1.2")
@@ -74,7 +78,8 @@ def test_an_ack_after_its_subscription_is_gone(target: Target, raw: list[Raw], c
     ack = consumer.next().headers["ack"]
     consumer.send("UNSUBSCRIBE\nid:2\nreceipt:u2\n\n\x00")
     assert consumer.next().command == "RECEIPT"
-    consumer.send(f"{command}\nid:{ack}\nreceipt:k\n\n\x00")
+    in_transaction = "" if transaction is None else f"transaction:{transaction}\n"
+    consumer.send(f"{command}\nid:{ack}\n{in_transaction}receipt:k\n\n\x00")
     error = consumer.next()
     assert error.command == "ERROR", error
     assert error.headers["message"] == "Subscription not found", error
