@@ -455,23 +455,36 @@ class ThreadedShell(ClientBase):
         """Make a frame with the connection and write it, in session order; the receipt id to wait for, if any."""
         if self._errors or self._status != "connected":
             self._check_ready()
+        connection = self._connection
         with self._lock:
             sock = self._sock
-            wake = not self._connection.has_data_to_send
+            wake = not connection.has_data_to_send
             frame, receipt_id, urgent = self._send_frame(build, wait)
             if sock is None:
                 if receipt_id is not None:
-                    self._connection.forget(receipt_id)
+                    connection.forget(receipt_id)
                 raise self._down()
-            data = self._take_locked() if urgent else b""
+            if urgent:  # `_take_locked` inline: every call that waits comes here
+                data = connection.data_to_send(time.monotonic())
+                if data:
+                    self._send_lock.acquire()
+            else:
+                data = b""
             if receipt_id is not None:
                 self._callers_waiting += 1  # uncounted by _await, which must follow
-                taken = self._take_token()
-                if taken is not None:  # read the answer the moment the bytes are out
-                    self._token_for = (receipt_id, taken)
+                if not self._reading and self._ended is None and not connection.reading_paused:
+                    self._reading = self._caller_reads = True  # `_take_token` inline: read the answer once it is out
+                    self._token_for = (receipt_id, sock)
         if data:
             try:
-                self._send_taken(sock, data, frame.command)
+                try:  # `_send_taken` inline
+                    sock.sendall(data)
+                except OSError as exc:
+                    with contextlib.suppress(OSError):
+                        sock.shutdown(socket.SHUT_RDWR)
+                    raise ConnectionLost(f"writing {frame.command} failed: {exc}") from exc
+                finally:
+                    self._send_lock.release()
             except BaseException:
                 if receipt_id is not None:
                     with self._lock:

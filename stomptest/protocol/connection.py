@@ -246,6 +246,11 @@ class ClientConnection:
         """Take bytes the broker sent (b"" only moves the backlog on); return what the shell must act on."""
         if self._websocket is not None and data:
             return self._receive_websocket(data, now)
+        if self._awaited and data and not self._backlog:
+            whole = self._parser.whole_receipt(data)  # a waiting call's answer (over TCP), read without the scan
+            if whole is not None:
+                self.last_received = now
+                return self._whole_receipt(*whole)
         return self._receive_stream(data, now)
 
     def _receive_websocket(self, data: bytes, now: float) -> list[Notice]:
@@ -268,12 +273,6 @@ class ClientConnection:
     def _receive_stream(self, data: bytes, now: float) -> list[Notice]:
         if data:
             self.last_received = now
-            if self._awaited and not self._backlog:
-                whole = self._parser.whole_receipt(data)  # a waiting call's answer, read without the scan
-                if whole is not None:
-                    receipt_id, beat = whole
-                    answer = checked_frame("RECEIPT", (("receipt-id", receipt_id),), b"")
-                    return self._dispatch([answer, HEARTBEAT] if beat else [answer])
             try:
                 items = self._parser.feed(data)
             except FrameError as exc:
@@ -289,6 +288,26 @@ class ClientConnection:
             return self._dispatch(items)  # the common case: room for everything read
         self._backlog.extend(items)
         return self._dispatch_backlog()
+
+    def _whole_receipt(self, receipt_id: str, beat: bool) -> list[Notice]:
+        """`_dispatch` of a RECEIPT read whole (and its EOL): the answer a call waits for, in one step."""
+        frame = checked_frame("RECEIPT", (("receipt-id", receipt_id),), b"")
+        session = self.session
+        if session.state is not CONNECTED or receipt_id not in self._awaited:
+            return self._dispatch([frame, HEARTBEAT] if beat else [frame])
+        try:
+            event = session.receive(frame)
+        except ProtocolError as exc:
+            return [Unsolicited(exc)]
+        del self._awaited[receipt_id]
+        assert type(event) is Receipt
+        notices: list[Notice] = [Answer(receipt_id, event, None)]
+        if beat:
+            if session.state is CONNECTED:
+                self.heartbeats_received += 1
+            else:  # the DISCONNECT's receipt: the EOL after it goes by the state table
+                notices.extend(self._dispatch([HEARTBEAT]))
+        return notices
 
     def _dispatch_backlog(self) -> list[Notice]:
         backlog = self._backlog

@@ -450,3 +450,39 @@ class ConnectionMachine(RuleBasedStateMachine):
 
 TestConnectionMachine = ConnectionMachine.TestCase
 TestConnectionMachine.settings = settings(max_examples=150, stateful_step_count=40, deadline=None)
+
+
+def _awaiting(kind: str) -> tuple[ClientConnection, str]:
+    """A connection with a call waiting for a receipt: a SEND's, or a DISCONNECT's."""
+    connection = connected()
+    build: Callable[[Session], Frame]
+    if kind == "disconnect":
+        build = lambda s: s.disconnect(receipt=True)  # noqa: E731
+    else:
+        build = lambda s: s.send("/queue/a", receipt=True)  # noqa: E731
+    _, receipt_id, _ = connection.send_frame(build, wait=True)
+    assert receipt_id is not None
+    connection.data_to_send(0.5)
+    return connection, receipt_id
+
+
+def _seen(connection: ClientConnection, notices: list[Notice]) -> tuple[object, ...]:
+    said = [
+        (type(n).__name__, getattr(n, "receipt_id", None), type(getattr(n, "error", None)).__name__) for n in notices
+    ]
+    return said, connection.session.state, connection.heartbeats_received, connection.last_received
+
+
+@pytest.mark.parametrize("kind", ["send", "disconnect"])
+@pytest.mark.parametrize("tail", [b"", b"\n"])
+@pytest.mark.parametrize("which", ["awaited", "another"])
+def test_a_whole_receipt_read_at_once_is_what_it_is_read_in_pieces(kind: str, tail: bytes, which: str) -> None:
+    """The read that is exactly one RECEIPT takes a shorter path (Parser.whole_receipt): the same outcome."""
+    whole, receipt_id = _awaiting(kind)
+    pieces, _ = _awaiting(kind)
+    answered = receipt_id if which == "awaited" else "not-asked-for"
+    data = receipt(answered) + tail
+    at_once = whole.receive_data(data, 1.0)
+    in_pieces = pieces.receive_data(data[:5], 1.0) + pieces.receive_data(data[5:], 1.0)
+    assert _seen(whole, at_once) == _seen(pieces, in_pieces)
+    assert at_once  # an answer, or the broker's protocol error
