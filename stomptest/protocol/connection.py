@@ -303,9 +303,9 @@ class ClientConnection:
         assert type(event) is Receipt
         notices: list[Notice] = [Answer(receipt_id, event, None)]
         if beat:
-            if session.state is CONNECTED:
+            if session.state is CONNECTED:  # as a RECEIPT taken in CONNECTED leaves it: the EOL is a heart-beat
                 self.heartbeats_received += 1
-            else:  # the DISCONNECT's receipt: the EOL after it goes by the state table
+            else:  # whatever else the session decided, the EOL goes by its state table, as in `_dispatch`
                 notices.extend(self._dispatch([HEARTBEAT]))
         return notices
 

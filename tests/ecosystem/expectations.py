@@ -73,10 +73,34 @@ def check_fake(profile: str, outcome: dict[str, dict[str, Any]]) -> list[str]:
     return wrong
 
 
-def differences(real: dict[str, dict[str, Any]], fake: dict[str, dict[str, Any]]) -> list[str]:
-    """Step by step, where a real broker's records differ from the fake's."""
-    return [
-        f"{step}: real {real.get(step)!r} != fake {fake.get(step)!r}"
-        for step in sorted(set(real) | set(fake))
-        if real.get(step) != fake.get(step)
-    ]
+# Races of a real broker, each described in docs/broker.md: (profile, step, key) -> the other value the real
+# broker may record there. The fake keeps to one outcome: modelling a race would make users' tests flaky.
+RACES: dict[tuple[str, str, str], Any] = {
+    # R4: Artemis acknowledges an ack:auto delivery in a task it queues after writing it (its StompSession), so an
+    # UNSUBSCRIBE right behind may find it unacknowledged and give it back: the next subscriber gets "one" again
+    # (seen once in CI, with stompjs in Chromium)
+    ("artemis", "unsubscribe", "resubscribed"): "one",
+}
+
+
+def differences(real: dict[str, dict[str, Any]], fake: dict[str, dict[str, Any]], profile: str = "") -> list[str]:
+    """Step by step, where a real broker's records differ from the fake's (a known race of `profile` aside)."""
+    found = []
+    for step in sorted(set(real) | set(fake)):
+        got, want = real.get(step), fake.get(step)
+        if got == want:
+            continue
+        if isinstance(got, dict) and isinstance(want, dict):
+            raced = {
+                key
+                for key, value in got.items()
+                if (profile, step, key) in RACES and RACES[profile, step, key] == value
+            }
+            if raced and _without(got, raced) == _without(want, raced):
+                continue
+        found.append(f"{step}: real {got!r} != fake {want!r}")
+    return found
+
+
+def _without(record: dict[str, Any], keys: set[str]) -> dict[str, Any]:
+    return {key: value for key, value in record.items() if key not in keys}

@@ -194,7 +194,12 @@ def test_a_durable_subscription_keeps_only_what_its_selector_picks(target: Targe
         back = _connect(target, opened, connect)
         _ok(back, f"SUBSCRIBE\nid:{name}\ndestination:{topic}\n{subscribe}\n\x00")
         _send(producer, topic, "END")
-        assert _bodies_until(back, "END") == ["a", "c"]
+        kept = _bodies_until(back, "END")
+        assert sorted(kept) == ["a", "c"], kept
+        # R3 (docs/broker.md): real Artemis may still hold a consumer of the connection that left after its
+        # DISCONNECT's RECEIPT; a message dispatched to it comes back after one sent later (seen once in CI)
+        if not target.real:
+            assert kept == ["a", "c"]
         back.send("DISCONNECT\nreceipt:bye\n\n\x00")
         assert back.next().command == "RECEIPT"
     finally:
