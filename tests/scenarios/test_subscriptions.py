@@ -89,6 +89,18 @@ def _bodies_until(connection: Raw, marker: str) -> list[str]:
         bodies.append(body)
 
 
+def _late_bodies(connection: Raw, quiet: float = 3.0) -> list[str]:
+    """The bodies of the MESSAGEs that still come, until `quiet` s pass without one."""
+    bodies = []
+    while True:
+        try:
+            frame = connection.next(timeout=quiet)
+        except TimeoutError:
+            return bodies
+        assert frame.command == "MESSAGE", frame
+        bodies.append(frame.body.decode())
+
+
 # -- durable subscriptions
 
 
@@ -195,9 +207,11 @@ def test_a_durable_subscription_keeps_only_what_its_selector_picks(target: Targe
         _ok(back, f"SUBSCRIBE\nid:{name}\ndestination:{topic}\n{subscribe}\n\x00")
         _send(producer, topic, "END")
         kept = _bodies_until(back, "END")
+        if target.real and sorted(kept) != ["a", "c"]:
+            # R3 (docs/broker.md): real Artemis may still hold a consumer of the connection that left after its
+            # DISCONNECT's RECEIPT; a message dispatched to it comes back later, after END too (seen in CI)
+            kept += _late_bodies(back)
         assert sorted(kept) == ["a", "c"], kept
-        # R3 (docs/broker.md): real Artemis may still hold a consumer of the connection that left after its
-        # DISCONNECT's RECEIPT; a message dispatched to it comes back after one sent later (seen once in CI)
         if not target.real:
             assert kept == ["a", "c"]
         back.send("DISCONNECT\nreceipt:bye\n\n\x00")
