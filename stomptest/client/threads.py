@@ -464,27 +464,15 @@ class ThreadedShell(ClientBase):
                 if receipt_id is not None:
                     connection.forget(receipt_id)
                 raise self._down()
-            if urgent:  # `_take_locked` inline: every call that waits comes here
-                data = connection.data_to_send(time.monotonic())
-                if data:
-                    self._send_lock.acquire()
-            else:
-                data = b""
+            data = self._take_locked() if urgent else b""
             if receipt_id is not None:
                 self._callers_waiting += 1  # uncounted by _await, which must follow
-                if not self._reading and self._ended is None and not connection.reading_paused:
-                    self._reading = self._caller_reads = True  # `_take_token` inline: read the answer once it is out
-                    self._token_for = (receipt_id, sock)
+                taken = self._take_token()
+                if taken is not None:  # read the answer the moment the bytes are out
+                    self._token_for = (receipt_id, taken)
         if data:
             try:
-                try:  # `_send_taken` inline
-                    sock.sendall(data)
-                except OSError as exc:
-                    with contextlib.suppress(OSError):
-                        sock.shutdown(socket.SHUT_RDWR)
-                    raise ConnectionLost(f"writing {frame.command} failed: {exc}") from exc
-                finally:
-                    self._send_lock.release()
+                self._send_taken(sock, data, frame.command)
             except BaseException:
                 if receipt_id is not None:
                     with self._lock:

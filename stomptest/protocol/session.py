@@ -24,9 +24,9 @@ Two ways for a connection to end, kept apart on purpose:
 
 from __future__ import annotations
 
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from typing import Final, Literal, cast
+from typing import Literal, cast
 
 from stomptest.protocol import commands, spec
 from stomptest.protocol import heartbeat as _heartbeat
@@ -36,6 +36,7 @@ from stomptest.protocol.errors import BrokerError, ProtocolError, RemoteProtocol
 from stomptest.protocol.events import Connected, Error, Event, Lost, Message, Receipt, Subscription, delivered
 from stomptest.protocol.frame import HEARTBEAT, Frame, HeadersArg, Heartbeat
 from stomptest.protocol.heartbeat import HeartbeatIntervals
+from stomptest.protocol.receipts import Receipts
 from stomptest.protocol.spec import VERSIONS, Version
 from stomptest.protocol.state import (
     CONNECTED,
@@ -46,9 +47,6 @@ from stomptest.protocol.state import (
     State,
     next_state,
 )
-
-_RECENT_RECEIPTS: Final = 1024  # completed receipt ids remembered to tell "repeated" from "unexpected"
-
 
 # --- the session -----------------------------------------------------------------------------------------------
 
@@ -74,11 +72,8 @@ class Session:
         self._info: ConnectedInfo | None = None
         self._asked_heartbeat: tuple[int, int] = (0, 0)
         self._heartbeat = _heartbeat.NONE
-        self._counter = 0
+        self._receipts = Receipts()  # per connection, but its id counter runs on
         # Per connection:
-        self._receipts: OrderedDict[str, Frame] = OrderedDict()
-        self._completed: deque[str] = deque(maxlen=_RECENT_RECEIPTS)
-        self._disconnect_receipt: str | None = None
         self._ledger = Ledger()  # unacknowledged messages, open transactions and what they acknowledge
         self._unsubscribed: set[str] = set()
         self._lost_unacked: tuple[Message, ...] = ()
@@ -117,7 +112,7 @@ class Session:
     @property
     def receipts(self) -> Mapping[str, Frame]:
         """Receipts outstanding on this connection: receipt id -> the frame that asked for it, in order."""
-        return dict(self._receipts)
+        return dict(self._receipts.outstanding)
 
     @property
     def transactions(self) -> tuple[str, ...]:
@@ -176,10 +171,10 @@ class Session:
     def disconnect(self, *, receipt: bool | str | None = None) -> Frame:
         """DISCONNECT; open transactions are aborted by the broker. With a receipt, its arrival ends the session."""
         after = self._next("disconnect")
-        receipt_id = self._new_receipt(receipt)
+        receipt_id = self._receipts.new_id(receipt)
         frame = commands.disconnect(self.version, receipt=receipt_id)
-        self._remember_receipt(receipt_id, frame)
-        self._disconnect_receipt = receipt_id
+        self._receipts.remember(receipt_id, frame)
+        self._receipts.disconnect = receipt_id
         self._ledger.abort_all()
         self._state = after
         return frame
@@ -199,7 +194,7 @@ class Session:
         after = self._next("connection_lost")
         if before is DISCONNECTED:
             return Lost()  # nothing was open; what an earlier loss left stays readable
-        lost = Lost(tuple(self._ledger.transactions), tuple(self._receipts.values()), self.unacknowledged())
+        lost = Lost(tuple(self._ledger.transactions), tuple(self._receipts.outstanding.values()), self.unacknowledged())
         if before is DISCONNECTING:
             self._forget_all()
         else:
@@ -218,13 +213,13 @@ class Session:
         pending = [sub for key, sub in self._subscriptions.items() if key not in self._active]
         for sub in pending:
             sub.check_carried_by(self.version)
-            if sub.receipt is not None and sub.receipt in self._receipts:
+            if sub.receipt is not None and sub.receipt in self._receipts.outstanding:
                 raise ProtocolError(
                     f"cannot replay the subscription {sub.key!r}: its receipt id {sub.receipt!r} is already "
                     "outstanding on this connection; use receipt=True to let the session choose ids"
                 )
         for sub in pending:
-            self._remember_receipt(sub.receipt, sub.frame)
+            self._receipts.remember(sub.receipt, sub.frame)
             self._active.add(sub.key)
         return [sub.frame for sub in pending]
 
@@ -247,17 +242,9 @@ class Session:
         version = self._version or self.version  # set in CONNECTED, the one state that gets here
         if receipt is None or receipt is False:
             return commands.send(version, destination, body, headers=headers, transaction=transaction)
-        if receipt is True:  # `_new_receipt` inline for the usual case: a round trip's own cost
-            self._counter += 1
-            receipt_id = f"receipt-{self._counter}"
-            if receipt_id in self._receipts:
-                receipt_id = self._generate("receipt", self._receipts)
-        else:
-            chosen = self._new_receipt(receipt)
-            assert chosen is not None  # receipt is neither None nor False here
-            receipt_id = chosen
+        receipt_id = self._receipts.new_id(receipt)
         frame = commands.send(version, destination, body, headers=headers, transaction=transaction, receipt=receipt_id)
-        self._receipts[receipt_id] = frame
+        self._receipts.remember(receipt_id, frame)
         return frame
 
     def subscribe(
@@ -272,17 +259,17 @@ class Session:
         """SUBSCRIBE to `destination`. In 1.1+ an id is generated when not given; a 1.0 one may go without."""
         self._next("subscribe")
         if id is None and self.version != "1.0":
-            id = self._generate("sub", self._subscriptions)
+            id = self._receipts.generate("sub", self._subscriptions)
         key = id if id is not None else destination
         if key in self._subscriptions:
             what = f"id {id!r}" if id is not None else f"destination {destination!r} without an id"
             raise ProtocolError(
                 f"a subscription with {what} exists already: unsubscribe it first, or pass a different id="
             )
-        receipt_id = self._new_receipt(receipt)
+        receipt_id = self._receipts.new_id(receipt)
         frame = commands.subscribe(self.version, destination, id=id, ack=ack, headers=headers, receipt=receipt_id)
         subscription = Subscription(id, destination, cast(commands.AckMode, ack), frame)
-        self._remember_receipt(receipt_id, frame)
+        self._receipts.remember(receipt_id, frame)
         self._subscriptions[key] = subscription
         self._active.add(key)
         self._unsubscribed.discard(key)
@@ -309,12 +296,12 @@ class Session:
         if subscription is None:
             held = ", ".join(repr(k) for k in self._subscriptions) or "none"
             raise ProtocolError(f"no subscription {key!r} to unsubscribe (held: {held})")
-        receipt_id = self._new_receipt(receipt)
+        receipt_id = self._receipts.new_id(receipt)
         if subscription.id is not None:
             frame = commands.unsubscribe(self.version, id=subscription.id, receipt=receipt_id)
         else:
             frame = commands.unsubscribe(self.version, destination=subscription.destination, receipt=receipt_id)
-        self._remember_receipt(receipt_id, frame)
+        self._receipts.remember(receipt_id, frame)
         del self._subscriptions[key]
         self._active.discard(key)
         self._ledger.unsubscribed(key)
@@ -354,12 +341,12 @@ class Session:
         """BEGIN a transaction; its id (generated unless given) is the frame's `transaction` header."""
         self._next("begin")
         if transaction is None:
-            transaction = self._generate("tx", self._ledger.transactions)
+            transaction = self._receipts.generate("tx", self._ledger.transactions)
         elif transaction in self._ledger.transactions:
             raise ProtocolError(f"transaction {transaction!r} is open already: commit() or abort() it first")
-        receipt_id = self._new_receipt(receipt)
+        receipt_id = self._receipts.new_id(receipt)
         frame = commands.begin(self.version, transaction, receipt=receipt_id)
-        self._remember_receipt(receipt_id, frame)
+        self._receipts.remember(receipt_id, frame)
         self._ledger.begin(transaction)
         return frame
 
@@ -476,18 +463,12 @@ class Session:
             receipt_id = frame.headers.get("receipt-id")  # `commands.receipt` without its command check, done above
         if receipt_id is None:
             receipt_id = commands.receipt(frame)  # raises, saying what is missing
-        request = self._receipts.get(receipt_id)
-        if request is None:
-            if receipt_id in self._completed:
-                raise RemoteProtocolError(f"the broker sent receipt {receipt_id!r} a second time")
-            waiting = ", ".join(repr(r) for r in self._receipts) or "none"
-            raise RemoteProtocolError(
-                f"the broker sent receipt {receipt_id!r}, which was not asked for (waiting for {waiting})"
-            )
-        final = receipt_id == self._disconnect_receipt  # CONNECTED -> CONNECTED, a round trip's case, needs no lookup
+        receipts = self._receipts
+        if receipt_id not in receipts.outstanding:
+            receipts.answered(receipt_id)  # raises, saying whether it came twice or was never asked for
+        final = receipt_id == receipts.disconnect  # CONNECTED -> CONNECTED, a round trip's case, needs no lookup
         after = CONNECTED if self._state is CONNECTED and not final else self._next("RECEIPT" + "-DISCONNECT" * final)
-        del self._receipts[receipt_id]
-        self._completed.append(receipt_id)
+        request = receipts.answered(receipt_id)
         if after is DISCONNECTED:
             self._forget_all()
         self._state = after
@@ -499,10 +480,7 @@ class Session:
             self._reset_connection()
             self._state = after
             return Error(frame, commands.connect_refused(frame, self._offered))
-        receipt_id = frame.headers.get("receipt-id")
-        request = self._receipts.pop(receipt_id, None) if receipt_id is not None else None
-        if request is not None and receipt_id is not None:
-            self._completed.append(receipt_id)
+        request = self._receipts.answered_by_error(frame.headers.get("receipt-id"))
         self._state = after
         return Error(frame, commands.error(frame), request)
 
@@ -511,28 +489,6 @@ class Session:
     def _next(self, action: str) -> State:
         """The state after `action`, or the error saying why it cannot happen now (see `state.next_state`)."""
         return next_state(self._state, action)
-
-    def _generate(self, prefix: str, taken: Mapping[str, object]) -> str:
-        while True:
-            self._counter += 1
-            candidate = f"{prefix}-{self._counter}"
-            if candidate not in taken:
-                return candidate
-
-    def _new_receipt(self, receipt: bool | str | None) -> str | None:
-        if receipt is None or receipt is False:
-            return None
-        if receipt is True:
-            return self._generate("receipt", self._receipts)
-        if not isinstance(receipt, str) or not receipt:
-            raise ProtocolError(f"receipt= is True (generate an id), a non-empty str, or None; not {receipt!r}")
-        if receipt in self._receipts:
-            raise ProtocolError(f"receipt {receipt!r} is outstanding already: use another id, or receipt=True")
-        return receipt
-
-    def _remember_receipt(self, receipt_id: str | None, frame: Frame) -> None:
-        if receipt_id is not None:
-            self._receipts[receipt_id] = frame
 
     def _check_transaction(self, transaction: str | None, action: str) -> None:
         if transaction is not None and transaction not in self._ledger.transactions:
@@ -546,10 +502,10 @@ class Session:
         if transaction is None:
             raise ProtocolError(f"{action}() needs the transaction id that begin() put in its frame")
         self._check_transaction(transaction, action)
-        receipt_id = self._new_receipt(receipt)
+        receipt_id = self._receipts.new_id(receipt)
         build = commands.commit if action == "commit" else commands.abort
         frame = build(self.version, transaction, receipt=receipt_id)
-        self._remember_receipt(receipt_id, frame)
+        self._receipts.remember(receipt_id, frame)
         self._ledger.end(transaction, commit=action == "commit")
         return frame
 
@@ -576,10 +532,10 @@ class Session:
             )
         self._ledger.check(action, subscription, info)
         self._check_transaction(transaction, action)
-        receipt_id = self._new_receipt(receipt)
+        receipt_id = self._receipts.new_id(receipt)
         build = commands.ack if action == "ack" else commands.nack
         frame = build(self.version, info, transaction=transaction, receipt=receipt_id, headers=headers)
-        self._remember_receipt(receipt_id, frame)
+        self._receipts.remember(receipt_id, frame)
         # The spec: an aborted transaction's acknowledgements are not applied, so a transacted one waits for COMMIT.
         self._ledger.acknowledge(subscription, info, transaction)
         return frame
@@ -597,8 +553,6 @@ class Session:
 
     def _reset_connection(self) -> None:
         self._receipts.clear()
-        self._completed.clear()
-        self._disconnect_receipt = None
         self._ledger.clear()
         self._unsubscribed.clear()
         self._active.clear()
