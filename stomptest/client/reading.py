@@ -29,7 +29,7 @@ import socket
 import ssl
 import time
 
-from stomptest.client.threads import ThreadedShell
+from stomptest.client.threads import RECV_SIZE, ThreadedShell
 from stomptest.protocol.errors import ConnectionLost
 from stomptest.protocol.events import Answer, Message, Notice, Receipt
 from stomptest.protocol.frame import Frame
@@ -91,7 +91,8 @@ class ReadingShell(ThreadedShell):
                     data = self._recv(sock, socket.MSG_DONTWAIT)
             if data is None:
                 if receipt_id is not None and sock is self._sliced and not self._poked:
-                    data = self._recv(sock)  # blocks up to RECV_SLICE: no select() on the round trip's path
+                    view = self._recv_view  # `_recv` written out, as `_write` does: blocks up to RECV_SLICE
+                    data = bytes(view[: sock.recv_into(view, RECV_SIZE)])
                 elif (
                     deadline is not None or self._callers_waiting or sock is self._sliced
                 ) and not self._wait_readable(sock, deadline):
@@ -109,13 +110,17 @@ class ReadingShell(ThreadedShell):
         answer: Receipt | BaseException | None = None
         reports = None
         with self._lock:
-            notices = self._connection.receive_data(data, time.monotonic())
+            now = time.monotonic()
+            notices = self._connection.receive_data(data, now)
             only = notices[0] if len(notices) == 1 else None
             if receipt_id is not None and type(only) is Answer and only.receipt_id == receipt_id:
-                # a round trip's usual read, the answer to this call alone: no routing through `_answers`
+                # a round trip's usual read, the answer to this call alone: `_route` and `_release_token` written out
                 answer = only.receipt or only.error
                 self._callers_waiting -= 1
-                self._release_token()  # notifies
+                self._reading = self._caller_reads = False
+                self._handed_back = now
+                if self._sleepers:
+                    self._ready.notify_all()
             elif receipt_id is not None:
                 reports = self._route(notices, sock) if notices else None
                 answer = self._answers.pop(receipt_id, None)
