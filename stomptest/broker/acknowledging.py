@@ -30,7 +30,9 @@ from stomptest.protocol.frame import Frame
 if TYPE_CHECKING:
     from stomptest.broker.connection import Connection
 
-_RABBITMQ_DELIVERY = re.compile(r"[TQ]_.*@@(.+)@@([0-9]+)")  # message-id (and ack) of id_style "rabbitmq"
+# message-id (and ack) of id_style "rabbitmq": T_<subscription>@@<session>@@<tag>; the subscription id may hold
+# "@@" itself, so the greedy first group leaves the last two parts to the others
+_RABBITMQ_DELIVERY = re.compile(r"[TQ]_(.*)@@(.+)@@([0-9]+)")
 # what ActiveMQ can read as a message id (measured, issue 18: `ID:...:1:9` gets the ERROR, `none` the close)
 _ACTIVEMQ_MESSAGE_ID = re.compile(r".*:-?[0-9]+")
 
@@ -100,7 +102,8 @@ def _refused_before_transaction(connection: Connection, frame: Frame) -> bool:
         return False
     header = "id" if connection.version == "1.2" else "message-id"
     key = frame.headers[header]
-    if _RABBITMQ_DELIVERY.fullmatch(key) is not None and key[2:].rsplit("@@", 2)[0] in connection.subscriptions:
+    own = _RABBITMQ_DELIVERY.fullmatch(key)
+    if own is not None and own.group(1) in connection.subscriptions:
         return False
     _not_found(connection, frame, key, header)
     return True
@@ -137,13 +140,13 @@ def _not_found(connection: Connection, frame: Frame, key: str, header: str) -> N
     profile = connection.profile
     if profile.unknown_delivery_ack == "precondition-failed":
         own = _RABBITMQ_DELIVERY.fullmatch(key)
-        if own is not None and key[2:].rsplit("@@", 2)[0] not in connection.subscriptions:
+        if own is not None and own.group(1) not in connection.subscriptions:
             # RabbitMQ (measured, issue 18): the subscription the id names is gone (or never was)
             connection.fail("unknown-ack", frame, variant="no-subscription", ack=key, header=header, message_id=key)
             return
-        if own is not None and own.group(1) == connection.session:  # RabbitMQ: a delivery that awaits no ACK
+        if own is not None and own.group(2) == connection.session:  # RabbitMQ: a delivery that awaits no ACK
             receipt(connection, frame)
-            connection.fail("precondition-failed", frame, reason=f"unknown delivery tag {own.group(2)}")
+            connection.fail("precondition-failed", frame, reason=f"unknown delivery tag {own.group(3)}")
             return
     closes = connection.version in profile.unparsable_ack_closes_in and connection.subscriptions
     if closes and _ACTIVEMQ_MESSAGE_ID.fullmatch(key) is None:
